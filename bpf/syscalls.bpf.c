@@ -1,0 +1,209 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* Syscall latency per (process, syscall) and bytes per call of the read/write family per
+ * (process, syscall, fd kind), for tracked processes only; everyone else pays one hash lookup. */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_tracing.h>
+#include "fdkind.h"
+#include "hist.h"
+#include "procwatch.h"
+#include "syscalls.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+/* shared with procwatch (userspace reuses its fd before load) */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u32);
+	__type(value, struct tracked);
+} tracked_pids SEC(".maps");
+
+struct inflight {
+	__u64 ts;
+	__u32 nr;
+	__u32 kind; /* fd kind for the read/write family, FD_KIND_MAX otherwise */
+};
+
+/* thread id -> syscall in progress. LRU: a thread killed inside a syscall never reaches
+ * sys_exit, and its entry must not pin a slot forever. Sized by userspace (threads). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32);
+	__type(value, struct inflight);
+} inflight SEC(".maps");
+
+/* (process, syscall) -> latency stats; sized by userspace (--max-stats) */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct sc_key);
+	__type(value, struct sc_stats);
+} sc_stats SEC(".maps");
+
+/* (process, syscall, fd kind) -> bytes-per-call stats; sized by userspace (--max-stats) */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct io_key);
+	__type(value, struct io_stats);
+} io_stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, SC_DROP_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} sc_drops SEC(".maps");
+
+static __always_inline void count_drop(__u32 reason)
+{
+	__u64 *v = bpf_map_lookup_elem(&sc_drops, &reason);
+
+	if (v)
+		(*v)++;
+}
+
+/* x86_64 numbers of the read/write family whose return value is a byte count */
+static __always_inline bool is_rw(long nr)
+{
+	switch (nr) {
+	case 0:	  /* read */
+	case 1:	  /* write */
+	case 17:  /* pread64 */
+	case 18:  /* pwrite64 */
+	case 19:  /* readv */
+	case 20:  /* writev */
+	case 44:  /* sendto (send) */
+	case 45:  /* recvfrom (recv) */
+	case 46:  /* sendmsg */
+	case 47:  /* recvmsg */
+	case 295: /* preadv */
+	case 296: /* pwritev */
+	case 327: /* preadv2 */
+	case 328: /* pwritev2 */
+		return true;
+	}
+	return false;
+}
+
+static __always_inline __u32 fd_kind_of(int fd)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
+	struct file **fds, *file;
+	struct inode *inode;
+
+	if (!fdt || fd < 0 || (unsigned int)fd >= BPF_CORE_READ(fdt, max_fds))
+		return FD_KIND_OTHER;
+	fds = BPF_CORE_READ(fdt, fd);
+	if (bpf_probe_read_kernel(&file, sizeof(file), &fds[fd]) || !file)
+		return FD_KIND_OTHER;
+	inode = BPF_CORE_READ(file, f_inode);
+	if (!inode)
+		return FD_KIND_OTHER;
+	return ph_fd_kind(BPF_CORE_READ(inode, i_mode), BPF_CORE_READ(inode, i_rdev));
+}
+
+static __always_inline struct sc_stats *sc_entry(struct sc_key *k)
+{
+	static const struct sc_stats zero;
+	struct sc_stats *s = bpf_map_lookup_elem(&sc_stats, k);
+
+	if (s)
+		return s;
+	bpf_map_update_elem(&sc_stats, k, &zero, BPF_NOEXIST);
+	s = bpf_map_lookup_elem(&sc_stats, k);
+	if (!s)
+		count_drop(SC_DROP_STATS_FULL);
+	return s;
+}
+
+static __always_inline void account(__u32 pid, __u32 nr, __u64 ns, long ret)
+{
+	struct sc_key k = { .pid = pid, .nr = nr };
+	struct sc_stats *s = sc_entry(&k);
+	__u64 old;
+
+	if (!s)
+		return;
+	__sync_fetch_and_add(&s->count, 1);
+	__sync_fetch_and_add(&s->total_ns, ns);
+	if (ret < 0)
+		__sync_fetch_and_add(&s->errors, 1);
+	__sync_fetch_and_add(&s->lat[ph_log2_slot(ns, SC_LAT_SLOTS)], 1);
+	old = s->max_ns;
+	if (ns > old) /* a lost race only under-reports max by one concurrent call */
+		s->max_ns = ns;
+}
+
+static __always_inline void account_io(__u32 pid, __u32 nr, __u32 kind, long ret)
+{
+	static const struct io_stats zero = { .min_bytes = ~0ULL };
+	struct io_key k = { .pid = pid, .nr = nr, .kind = kind };
+	struct io_stats *s = bpf_map_lookup_elem(&io_stats, &k);
+
+	if (!s) {
+		bpf_map_update_elem(&io_stats, &k, &zero, BPF_NOEXIST);
+		s = bpf_map_lookup_elem(&io_stats, &k);
+		if (!s) {
+			count_drop(SC_DROP_IO_FULL);
+			return;
+		}
+	}
+	if (ret < 0) {
+		__sync_fetch_and_add(&s->errors, 1);
+		return;
+	}
+	__sync_fetch_and_add(&s->calls, 1);
+	__sync_fetch_and_add(&s->bytes, ret);
+	__sync_fetch_and_add(&s->size[ph_log2_slot(ret, IO_SIZE_SLOTS)], 1);
+	if ((__u64)ret < s->min_bytes)
+		s->min_bytes = ret;
+	if ((__u64)ret > s->max_bytes)
+		s->max_bytes = ret;
+}
+
+SEC("tp_btf/sys_enter")
+int BPF_PROG(sc_enter, struct pt_regs *regs, long id)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u32 pid = pid_tgid >> 32, tid = (__u32)pid_tgid;
+	struct inflight in;
+
+	if (!bpf_map_lookup_elem(&tracked_pids, &pid))
+		return 0;
+	if (id == 60 || id == 231) { /* exit, exit_group: no sys_exit follows */
+		account(pid, id, 0, 0);
+		return 0;
+	}
+	in.nr = id;
+	in.kind = is_rw(id) ? fd_kind_of((int)BPF_CORE_READ(regs, di)) : FD_KIND_MAX;
+	in.ts = bpf_ktime_get_ns();
+	bpf_map_update_elem(&inflight, &tid, &in, BPF_ANY);
+	return 0;
+}
+
+SEC("tp_btf/sys_exit")
+int BPF_PROG(sc_exit, struct pt_regs *regs, long ret)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid(), now;
+	__u32 pid = pid_tgid >> 32, tid = (__u32)pid_tgid;
+	struct inflight *in;
+
+	if (!bpf_map_lookup_elem(&tracked_pids, &pid))
+		return 0;
+	in = bpf_map_lookup_elem(&inflight, &tid);
+	if (!in) {
+		count_drop(SC_DROP_NO_ENTRY);
+		return 0;
+	}
+	now = bpf_ktime_get_ns();
+	account(pid, in->nr, now - in->ts, ret);
+	if (in->kind < FD_KIND_MAX)
+		account_io(pid, in->nr, in->kind, ret);
+	bpf_map_delete_elem(&inflight, &tid);
+	return 0;
+}
