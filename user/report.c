@@ -1,0 +1,396 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include "fdkind.h"
+#include "histo.h"
+#include "json.h"
+#include "report.h"
+#include "syscall_names.h"
+
+const char *fd_kind_name(unsigned int kind)
+{
+	static const char *const n[] = { "file", "socket", "pipe", "tty", "other" };
+
+	return kind < FD_KIND_MAX ? n[kind] : "?";
+}
+
+static int cmp_sc(const void *a, const void *b)
+{
+	const struct rep_syscall *x = a, *y = b;
+
+	if (x->s->total_ns != y->s->total_ns)
+		return x->s->total_ns < y->s->total_ns ? 1 : -1;
+	return x->nr < y->nr ? -1 : x->nr > y->nr;
+}
+
+static int cmp_io(const void *a, const void *b)
+{
+	const struct rep_io *x = a, *y = b;
+
+	if (x->s->calls != y->s->calls)
+		return x->s->calls < y->s->calls ? 1 : -1;
+	if (x->nr != y->nr)
+		return x->nr < y->nr ? -1 : 1;
+	return x->kind < y->kind ? -1 : x->kind > y->kind;
+}
+
+static const struct sc_stats *find_sc(const struct rep_proc *rp, unsigned int nr)
+{
+	size_t i;
+
+	for (i = 0; i < rp->nsc; i++)
+		if (rp->sc[i].nr == nr)
+			return rp->sc[i].s;
+	return NULL;
+}
+
+static void add_io_findings(struct rep_proc *rp)
+{
+	size_t i;
+
+	for (i = 0; i < rp->nio && rp->nfindings < REP_MAX_FINDINGS; i++) {
+		const struct rep_io *io = &rp->io[i];
+		const struct sc_stats *sc = find_sc(rp, io->nr);
+		struct rep_finding *f;
+		bool wr = sc_is_write(io->nr);
+		char nb[32], tb[32], sname[32];
+		const char *name = syscall_name(io->nr, sname, sizeof(sname));
+
+		if (io->s->calls < TINY_IO_MIN_CALLS || io->median_hi >= TINY_IO_MEDIAN_BYTES)
+			continue;
+		f = &rp->findings[rp->nfindings++];
+		f->kind = wr ? "tiny-writes" : "tiny-reads";
+		f->nr = io->nr;
+		f->fd_kind = io->kind;
+		f->calls = io->s->calls;
+		f->bytes = io->s->bytes;
+		f->median_hi = io->median_hi;
+		f->per_second = rp->observed_s > 0 ? io->s->calls / rp->observed_s : 0;
+		f->syscall_ns = sc ? sc->total_ns : 0;
+		if (io->median_lo == io->median_hi)
+			snprintf(nb, sizeof(nb), "%llu B", (unsigned long long)io->median_lo);
+		else
+			snprintf(nb, sizeof(nb), "%llu-%llu B", (unsigned long long)io->median_lo,
+				 (unsigned long long)io->median_hi);
+		fmt_ns(tb, sizeof(tb), f->syscall_ns);
+		snprintf(f->text, sizeof(f->text),
+			 "%s: %llu %s calls on %s fds moved a median of %s each (%.0f%% under 512 B, "
+			 "%.0f calls/s, %s in %s overall). %s",
+			 wr ? "unbatched writes" : "unbatched reads", (unsigned long long)f->calls,
+			 name, fd_kind_name(f->fd_kind), nb, 100.0 * io->small_share, f->per_second,
+			 tb, name,
+			 wr ? (f->fd_kind == FD_KIND_SOCKET
+				       ? "Batch them: build the message and sendall() one joined buffer "
+					 "(b\"\".join(parts)), or wrap the socket with "
+					 "sock.makefile('wb') and flush once."
+				       : "Buffer them: write through a buffered file object "
+					 "(open(..., 'wb') / io.BufferedWriter) or collect pieces and "
+					 "write once (writelines, b\"\".join) instead of os.write per piece.")
+			    : "Read larger chunks: use a buffered reader (open(..., 'rb'), "
+			      "io.BufferedReader, sock.makefile('rb')) or recv_into a large buffer "
+			      "instead of many small reads.");
+	}
+}
+
+int report_build(struct report *r, const struct sc_snapshot *snap, const struct tracked_proc *procs,
+		 size_t nprocs, uint64_t start_ns, uint64_t end_ns)
+{
+	size_t i, j;
+
+	memset(r, 0, sizeof(*r));
+	r->duration_s = (end_ns - start_ns) / 1e9;
+	memcpy(r->sc_drops, snap->drops, sizeof(r->sc_drops));
+	r->max_stats = snap->max_stats;
+	r->stats_used = snap->nsc > snap->nio ? snap->nsc : snap->nio;
+	r->procs = calloc(nprocs ? nprocs : 1, sizeof(*r->procs));
+	if (!r->procs)
+		return -ENOMEM;
+	for (i = 0; i < nprocs; i++) {
+		struct rep_proc *rp = &r->procs[r->nprocs];
+		uint64_t from = procs[i].seen_ns > start_ns ? procs[i].seen_ns : start_ns;
+		uint64_t to = procs[i].exited && procs[i].exit_ns < end_ns ? procs[i].exit_ns : end_ns;
+		pid_t pid = procs[i].info.pid;
+
+		/* a PID that exec'd keeps one record per image: merge into the latest */
+		for (j = i + 1; j < nprocs; j++)
+			if (procs[j].info.pid == pid)
+				break;
+		if (j < nprocs)
+			continue;
+		r->nprocs++;
+		rp->tp = procs[i];
+		rp->observed_s = to > from ? (to - from) / 1e9 : 0;
+		rp->sc = calloc(snap->nsc + 1, sizeof(*rp->sc));
+		rp->io = calloc(snap->nio + 1, sizeof(*rp->io));
+		if (!rp->sc || !rp->io)
+			return -ENOMEM;
+		for (j = 0; j < snap->nsc; j++) {
+			struct rep_syscall *s;
+
+			if (snap->sc[j].key.pid != (unsigned int)pid)
+				continue;
+			s = &rp->sc[rp->nsc++];
+			s->nr = snap->sc[j].key.nr;
+			s->s = &snap->sc[j].s;
+			s->p50_slot = hist_quantile_slot(s->s->lat, SC_LAT_SLOTS, 0.5);
+			s->p99_slot = hist_quantile_slot(s->s->lat, SC_LAT_SLOTS, 0.99);
+			s->share = rp->observed_s > 0 ? s->s->total_ns / 1e9 / rp->observed_s : 0;
+			rp->syscall_ns += s->s->total_ns;
+		}
+		for (j = 0; j < snap->nio; j++) {
+			const struct io_stats *st = &snap->io[j].s;
+			struct rep_io *io;
+			uint64_t small = 0;
+			unsigned int k;
+			int m;
+
+			if (snap->io[j].key.pid != (unsigned int)pid || !st->calls)
+				continue;
+			io = &rp->io[rp->nio++];
+			io->nr = snap->io[j].key.nr;
+			io->kind = snap->io[j].key.kind;
+			io->s = st;
+			m = hist_quantile_slot(st->size, IO_SIZE_SLOTS, 0.5);
+			io->median_lo = slot_lo(m);
+			io->median_hi = slot_hi(m);
+			/* the median lies within the observed extremes too */
+			if (io->median_lo < st->min_bytes)
+				io->median_lo = st->min_bytes;
+			if (io->median_hi > st->max_bytes)
+				io->median_hi = st->max_bytes;
+			for (k = 0; k < IO_SIZE_SLOTS && slot_hi(k) < 512; k++)
+				small += st->size[k];
+			io->small_share = (double)small / st->calls;
+		}
+		qsort(rp->sc, rp->nsc, sizeof(*rp->sc), cmp_sc);
+		qsort(rp->io, rp->nio, sizeof(*rp->io), cmp_io);
+		add_io_findings(rp);
+	}
+	return 0;
+}
+
+void report_free(struct report *r)
+{
+	size_t i;
+
+	for (i = 0; i < r->nprocs; i++) {
+		free(r->procs[i].sc);
+		free(r->procs[i].io);
+	}
+	free(r->procs);
+	memset(r, 0, sizeof(*r));
+}
+
+static void version_of(const struct py_proc *p, char *buf, size_t len)
+{
+	if (p->micro >= 0)
+		snprintf(buf, len, "%d.%d.%d", p->major, p->minor, p->micro);
+	else
+		snprintf(buf, len, "%d.%d", p->major, p->minor);
+}
+
+#define TOP_SYSCALLS 12
+
+void report_print_text(const struct report *r, FILE *f, int verbosity)
+{
+	size_t i, j;
+	int d;
+
+	fprintf(f, "pyhound report: %.1f s%s, %zu CPython process%s\n", r->duration_s,
+		r->interrupted ? " (interrupted)" : "", r->nprocs, r->nprocs == 1 ? "" : "es");
+	for (i = 0; i < r->nprocs; i++) {
+		const struct rep_proc *rp = &r->procs[i];
+		const struct py_proc *p = &rp->tp.info;
+		char ver[24], a[32], b[32], c[32], e[32], sn[32];
+
+		version_of(p, ver, sizeof(ver));
+		fprintf(f, "\n== PID %d  %s  CPython %s (%s%s)  observed %.1f s%s\n   %s\n",
+			(int)p->pid, p->comm, ver, py_proc_build(p), p->usdt_count ? ", USDT" : "",
+			rp->observed_s, rp->tp.exited ? ", exited" : "", p->cmdline);
+		if (!rp->nsc) {
+			fprintf(f, "   no syscalls recorded\n");
+			continue;
+		}
+		fprintf(f, "\n   Syscalls by time (%s in syscalls, %.1f%% of wall time; "
+			   "p50/p99 are log2-bucket upper bounds)\n",
+			fmt_ns(a, sizeof(a), rp->syscall_ns),
+			rp->observed_s > 0 ? 100.0 * rp->syscall_ns / 1e9 / rp->observed_s : 0.0);
+		fprintf(f, "   %-18s %10s %10s %10s %10s %10s %7s\n", "SYSCALL", "COUNT", "TOTAL",
+			"AVG", "P50<=", "P99<=", "WALL%");
+		for (j = 0; j < rp->nsc && j < TOP_SYSCALLS; j++) {
+			const struct rep_syscall *s = &rp->sc[j];
+
+			fprintf(f, "   %-18s %10llu %10s %10s %10s %10s %6.2f%%\n",
+				syscall_name(s->nr, sn, sizeof(sn)), (unsigned long long)s->s->count,
+				fmt_ns(a, sizeof(a), s->s->total_ns),
+				fmt_ns(b, sizeof(b), s->s->count ? s->s->total_ns / s->s->count : 0),
+				fmt_ns(c, sizeof(c), slot_hi(s->p50_slot < 0 ? 0 : s->p50_slot)),
+				fmt_ns(e, sizeof(e), slot_hi(s->p99_slot < 0 ? 0 : s->p99_slot)),
+				100.0 * s->share);
+		}
+		if (rp->nsc > TOP_SYSCALLS)
+			fprintf(f, "   (%zu more syscalls; --json has all)\n", rp->nsc - TOP_SYSCALLS);
+		if (rp->nio) {
+			fprintf(f, "\n   I/O batching (read/write family, successful calls)\n");
+			fprintf(f, "   %-12s %-7s %10s %11s %14s %8s %8s\n", "SYSCALL", "FD", "CALLS",
+				"BYTES", "MEDIAN/CALL", "<512B", "ERRORS");
+			for (j = 0; j < rp->nio; j++) {
+				const struct rep_io *io = &rp->io[j];
+				char med[48];
+
+				if (io->median_lo == io->median_hi)
+					snprintf(med, sizeof(med), "%llu B",
+						 (unsigned long long)io->median_lo);
+				else
+					snprintf(med, sizeof(med), "%llu-%llu B",
+						 (unsigned long long)io->median_lo,
+						 (unsigned long long)io->median_hi);
+				fprintf(f, "   %-12s %-7s %10llu %11s %14s %7.1f%% %8llu\n",
+					syscall_name(io->nr, sn, sizeof(sn)), fd_kind_name(io->kind),
+					(unsigned long long)io->s->calls,
+					fmt_bytes(a, sizeof(a), io->s->bytes), med,
+					100.0 * io->small_share, (unsigned long long)io->s->errors);
+			}
+		}
+		if (rp->nfindings) {
+			fprintf(f, "\n   Findings\n");
+			for (d = 0; d < rp->nfindings; d++)
+				fprintf(f, "   ! %s\n", rp->findings[d].text);
+		}
+	}
+	if (verbosity >= 1 || r->sc_drops[SC_DROP_STATS_FULL] || r->sc_drops[SC_DROP_IO_FULL] ||
+	    r->tstats.drop_events || r->tstats.drop_full)
+		fprintf(f,
+			"\nCollector health: stats entries %zu of %u; dropped: %llu syscall stats "
+			"(map full), %llu I/O stats (map full), %llu exits without entry (attached "
+			"mid-call); %llu lifecycle events lost, %llu processes not tracked (map "
+			"full); %llu execs seen, %llu not CPython, %llu could not be inspected\n",
+			r->stats_used, r->max_stats, (unsigned long long)r->sc_drops[SC_DROP_STATS_FULL],
+			(unsigned long long)r->sc_drops[SC_DROP_IO_FULL],
+			(unsigned long long)r->sc_drops[SC_DROP_NO_ENTRY],
+			(unsigned long long)r->tstats.drop_events,
+			(unsigned long long)r->tstats.drop_full,
+			(unsigned long long)r->tstats.exec_seen, (unsigned long long)r->tstats.rejected,
+			(unsigned long long)r->tstats.inspect_failed);
+}
+
+static void hist_json(struct json *j, const char *key, const unsigned long long *slots,
+		      unsigned int n)
+{
+	unsigned int k;
+
+	json_arr_begin(j, key);
+	for (k = 0; k < n; k++) {
+		if (!slots[k])
+			continue;
+		json_obj_begin(j, NULL);
+		json_u64(j, "ge", slot_lo(k));
+		json_u64(j, "le", slot_hi(k));
+		json_u64(j, "count", slots[k]);
+		json_obj_end(j);
+	}
+	json_arr_end(j);
+}
+
+void report_print_json(const struct report *r, FILE *f)
+{
+	struct json j;
+	size_t i, k;
+	int d;
+
+	json_init(&j, f);
+	json_obj_begin(&j, NULL);
+	json_double(&j, "duration_s", r->duration_s);
+	json_bool(&j, "interrupted", r->interrupted);
+	json_arr_begin(&j, "processes");
+	for (i = 0; i < r->nprocs; i++) {
+		const struct rep_proc *rp = &r->procs[i];
+		const struct py_proc *p = &rp->tp.info;
+		char ver[24], sn[32];
+
+		version_of(p, ver, sizeof(ver));
+		json_obj_begin(&j, NULL);
+		json_u64(&j, "pid", p->pid);
+		json_str(&j, "comm", p->comm);
+		json_str(&j, "cmdline", p->cmdline);
+		json_str(&j, "version", ver);
+		json_str(&j, "build", py_proc_build(p));
+		json_bool(&j, "usdt", p->usdt_count > 0);
+		json_double(&j, "observed_s", rp->observed_s);
+		json_bool(&j, "exited", rp->tp.exited);
+		json_u64(&j, "syscall_ns", rp->syscall_ns);
+		json_arr_begin(&j, "syscalls");
+		for (k = 0; k < rp->nsc; k++) {
+			const struct rep_syscall *s = &rp->sc[k];
+
+			json_obj_begin(&j, NULL);
+			json_str(&j, "name", syscall_name(s->nr, sn, sizeof(sn)));
+			json_u64(&j, "nr", s->nr);
+			json_u64(&j, "count", s->s->count);
+			json_u64(&j, "errors", s->s->errors);
+			json_u64(&j, "total_ns", s->s->total_ns);
+			json_u64(&j, "avg_ns", s->s->count ? s->s->total_ns / s->s->count : 0);
+			json_u64(&j, "p50_le_ns", slot_hi(s->p50_slot < 0 ? 0 : s->p50_slot));
+			json_u64(&j, "p99_le_ns", slot_hi(s->p99_slot < 0 ? 0 : s->p99_slot));
+			json_u64(&j, "max_ns", s->s->max_ns);
+			json_double(&j, "wall_share", s->share);
+			hist_json(&j, "latency_ns_hist", s->s->lat, SC_LAT_SLOTS);
+			json_obj_end(&j);
+		}
+		json_arr_end(&j);
+		json_arr_begin(&j, "io");
+		for (k = 0; k < rp->nio; k++) {
+			const struct rep_io *io = &rp->io[k];
+
+			json_obj_begin(&j, NULL);
+			json_str(&j, "syscall", syscall_name(io->nr, sn, sizeof(sn)));
+			json_str(&j, "fd_kind", fd_kind_name(io->kind));
+			json_u64(&j, "calls", io->s->calls);
+			json_u64(&j, "bytes", io->s->bytes);
+			json_u64(&j, "errors", io->s->errors);
+			json_u64(&j, "min_bytes", io->s->min_bytes);
+			json_u64(&j, "max_bytes", io->s->max_bytes);
+			json_u64(&j, "median_ge_bytes", io->median_lo);
+			json_u64(&j, "median_le_bytes", io->median_hi);
+			json_double(&j, "under_512_share", io->small_share);
+			hist_json(&j, "bytes_hist", io->s->size, IO_SIZE_SLOTS);
+			json_obj_end(&j);
+		}
+		json_arr_end(&j);
+		json_arr_begin(&j, "findings");
+		for (d = 0; d < rp->nfindings; d++) {
+			const struct rep_finding *fi = &rp->findings[d];
+
+			json_obj_begin(&j, NULL);
+			json_str(&j, "kind", fi->kind);
+			json_str(&j, "syscall", syscall_name(fi->nr, sn, sizeof(sn)));
+			json_str(&j, "fd_kind", fd_kind_name(fi->fd_kind));
+			json_u64(&j, "calls", fi->calls);
+			json_u64(&j, "bytes", fi->bytes);
+			json_u64(&j, "median_le_bytes", fi->median_hi);
+			json_double(&j, "calls_per_s", fi->per_second);
+			json_u64(&j, "syscall_ns", fi->syscall_ns);
+			json_str(&j, "message", fi->text);
+			json_obj_end(&j);
+		}
+		json_arr_end(&j);
+		json_obj_end(&j);
+	}
+	json_arr_end(&j);
+	json_obj_begin(&j, "health");
+	json_u64(&j, "stats_entries", r->stats_used);
+	json_u64(&j, "stats_capacity", r->max_stats);
+	json_u64(&j, "dropped_syscall_stats", r->sc_drops[SC_DROP_STATS_FULL]);
+	json_u64(&j, "dropped_io_stats", r->sc_drops[SC_DROP_IO_FULL]);
+	json_u64(&j, "exit_without_entry", r->sc_drops[SC_DROP_NO_ENTRY]);
+	json_u64(&j, "lifecycle_events", r->tstats.events);
+	json_u64(&j, "lifecycle_events_lost", r->tstats.drop_events);
+	json_u64(&j, "processes_not_tracked_map_full", r->tstats.drop_full);
+	json_u64(&j, "execs_seen", r->tstats.exec_seen);
+	json_u64(&j, "execs_not_cpython", r->tstats.rejected);
+	json_u64(&j, "inspect_failed", r->tstats.inspect_failed);
+	json_obj_end(&j);
+	json_obj_end(&j);
+}
