@@ -48,6 +48,8 @@ UNIT_SRCS := $(sort $(wildcard tests/unit/*.c))
 UNIT_OBJS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/unit/%.o,$(UNIT_SRCS))
 INTEG_SRCS := $(sort $(wildcard tests/integration/*.c))
 INTEG_OBJS := $(patsubst tests/integration/%.c,$(OUTPUT)/tests/integration/%.o,$(INTEG_SRCS))
+COMMON_SRCS := $(sort $(wildcard tests/common/*.c))
+COMMON_OBJS := $(patsubst tests/common/%.c,$(OUTPUT)/tests/common/%.o,$(COMMON_SRCS))
 TEST_LIBS := $(shell $(PKG_CONFIG) --libs criterion 2>/dev/null || echo -lcriterion)
 
 .DELETE_ON_ERROR:
@@ -59,7 +61,7 @@ all: $(OUTPUT)/pyhound
 deps:
 	$(Q)scripts/install-deps.sh
 
-$(OUTPUT)/bpf $(OUTPUT)/skel $(OUTPUT)/user $(OUTPUT)/tests/unit $(OUTPUT)/tests/integration:
+$(OUTPUT)/bpf $(OUTPUT)/skel $(OUTPUT)/user $(OUTPUT)/tests/unit $(OUTPUT)/tests/integration $(OUTPUT)/tests/common:
 	$(Q)mkdir -p $@
 
 $(OUTPUT)/bpf/%.bpf.o: bpf/%.bpf.c $(VMLINUX) | $(OUTPUT)/bpf
@@ -82,17 +84,21 @@ $(OUTPUT)/pyhound: $(USER_OBJS)
 
 $(OUTPUT)/tests/unit/%.o: tests/unit/%.c $(SKELS) | $(OUTPUT)/tests/unit
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) -Itests -c $< -o $@
+	$(Q)$(CC) $(CFLAGS) -Itests -iquote user -c $< -o $@
 
 $(OUTPUT)/tests/integration/%.o: tests/integration/%.c $(SKELS) | $(OUTPUT)/tests/integration
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) -Itests -c $< -o $@
+	$(Q)$(CC) $(CFLAGS) -Itests -iquote user -c $< -o $@
 
-$(OUTPUT)/tests/unit-tests: $(UNIT_OBJS) $(LIB_OBJS)
+$(OUTPUT)/tests/common/%.o: tests/common/%.c $(SKELS) | $(OUTPUT)/tests/common
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -Itests -iquote user -c $< -o $@
+
+$(OUTPUT)/tests/unit-tests: $(UNIT_OBJS) $(COMMON_OBJS) $(LIB_OBJS)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) $(TEST_LIBS) -o $@
 
-$(OUTPUT)/tests/integration-tests: $(INTEG_OBJS) $(LIB_OBJS)
+$(OUTPUT)/tests/integration-tests: $(INTEG_OBJS) $(COMMON_OBJS) $(LIB_OBJS)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) $(TEST_LIBS) -o $@
 

@@ -213,7 +213,7 @@ void report_print_text(const struct report *r, FILE *f, int verbosity)
 			fprintf(f, "   no syscalls recorded\n");
 			continue;
 		}
-		fprintf(f, "\n   Syscalls by time (%s in syscalls, %.1f%% of wall time; "
+		fprintf(f, "\n   Syscalls by time (%s in syscalls summed over threads, %.1f%% of wall time; "
 			   "p50/p99 are log2-bucket upper bounds)\n",
 			fmt_ns(a, sizeof(a), rp->syscall_ns),
 			rp->observed_s > 0 ? 100.0 * rp->syscall_ns / 1e9 / rp->observed_s : 0.0);

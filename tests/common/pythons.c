@@ -1,0 +1,177 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <errno.h>
+#include <fcntl.h>
+#include <glob.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include "common/pythons.h"
+
+static bool is_exec(const char *p)
+{
+	struct stat st;
+
+	return !stat(p, &st) && S_ISREG(st.st_mode) && (st.st_mode & 0111);
+}
+
+static void pyenv_root(char *buf, size_t len)
+{
+	const char *e = getenv("PYENV_ROOT");
+	FILE *f;
+
+	if (e && *e) {
+		snprintf(buf, len, "%s", e);
+		return;
+	}
+	f = popen("pyenv root 2>/dev/null", "r");
+	buf[0] = '\0';
+	if (f) {
+		if (fgets(buf, len, f))
+			buf[strcspn(buf, "\n")] = '\0';
+		pclose(f);
+	}
+	if (!buf[0])
+		snprintf(buf, len, "%s/.pyenv", getenv("HOME") ? getenv("HOME") : "/root");
+}
+
+int test_pythons(struct test_python *out, int cap, char *missing, size_t missing_len)
+{
+	char root[PATH_MAX], pat[PATH_MAX + 64], line[PATH_MAX];
+	int n = 0, minor;
+	FILE *f;
+
+	missing[0] = '\0';
+	/* Debian's build, found the way dpkg knows it */
+	f = popen("dpkg -L python3.11-minimal 2>/dev/null | grep -E '^/usr/bin/python3\\.11$'", "r");
+	line[0] = '\0';
+	if (f) {
+		if (fgets(line, sizeof(line), f))
+			line[strcspn(line, "\n")] = '\0';
+		pclose(f);
+	}
+	if (line[0] && is_exec(line) && n < cap) {
+		snprintf(out[n].label, sizeof(out[n].label), "debian-3.11");
+		snprintf(out[n].path, sizeof(out[n].path), "%s", line);
+		out[n].minor = 11;
+		out[n].debian = true;
+		n++;
+	} else {
+		snprintf(missing + strlen(missing), missing_len - strlen(missing), " debian-3.11");
+	}
+	pyenv_root(root, sizeof(root));
+	for (minor = 8; minor <= 13 && n < cap; minor++) {
+		glob_t g;
+		size_t i;
+		bool found = false;
+
+		snprintf(pat, sizeof(pat), "%s/versions/3.%d.*/bin/python3.%d", root, minor, minor);
+		if (glob(pat, 0, NULL, &g) == 0) {
+			for (i = g.gl_pathc; i-- > 0 && !found;) { /* newest patch release */
+				if (!is_exec(g.gl_pathv[i]))
+					continue;
+				snprintf(out[n].label, sizeof(out[n].label), "pyenv-3.%d", minor);
+				snprintf(out[n].path, sizeof(out[n].path), "%s", g.gl_pathv[i]);
+				out[n].minor = minor;
+				out[n].debian = false;
+				n++;
+				found = true;
+			}
+			globfree(&g);
+		}
+		if (!found)
+			snprintf(missing + strlen(missing), missing_len - strlen(missing),
+				 " pyenv-3.%d", minor);
+	}
+	if (getenv("PYHOUND_ALLOW_MISSING_PYTHON") &&
+	    !strcmp(getenv("PYHOUND_ALLOW_MISSING_PYTHON"), "1"))
+		missing[0] = '\0';
+	return n;
+}
+
+const char *workload(const char *name)
+{
+	static char buf[8][PATH_MAX];
+	static int i;
+	char *b = buf[i++ % 8];
+	const char *src = getenv("PYHOUND_SRC");
+
+	snprintf(b, PATH_MAX, "%s/tests/workloads/%s", src && *src ? src : ".", name);
+	return b;
+}
+
+int child_start(struct child *c, char *const argv[])
+{
+	int in[2], out[2];
+
+	if (pipe2(in, O_CLOEXEC) || pipe2(out, O_CLOEXEC))
+		return -errno;
+	c->pid = fork();
+	if (c->pid < 0)
+		return -errno;
+	if (c->pid == 0) {
+		dup2(in[0], 0);
+		dup2(out[1], 1);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	close(in[0]);
+	close(out[1]);
+	c->in_fd = in[1];
+	c->out_fd = out[0];
+	return 0;
+}
+
+int child_go(struct child *c)
+{
+	ssize_t n = write(c->in_fd, "go\n", 3);
+
+	close(c->in_fd);
+	c->in_fd = -1;
+	return n == 3 ? 0 : -EIO;
+}
+
+int child_wait(struct child *c, char *buf, size_t len)
+{
+	size_t off = 0;
+	ssize_t n;
+	int st;
+
+	if (c->in_fd >= 0) {
+		close(c->in_fd);
+		c->in_fd = -1;
+	}
+	while (buf && off + 1 < len && (n = read(c->out_fd, buf + off, len - 1 - off)) > 0)
+		off += n;
+	if (buf)
+		buf[off] = '\0';
+	close(c->out_fd);
+	if (waitpid(c->pid, &st, 0) < 0)
+		return -1;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+int run_cmd(const char *cmd, char *buf, size_t len)
+{
+	char full[4096];
+	size_t off = 0;
+	FILE *f;
+	int st;
+
+	snprintf(full, sizeof(full), "%s 2>&1", cmd);
+	f = popen(full, "r");
+	if (!f)
+		return -1;
+	while (off + 1 < len) {
+		size_t n = fread(buf + off, 1, len - 1 - off, f);
+
+		if (!n)
+			break;
+		off += n;
+	}
+	buf[off] = '\0';
+	st = pclose(f);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}

@@ -1,0 +1,199 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* The pyhound binary end to end: its output on real workloads, and its errors. */
+#include <criterion/criterion.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include "common/pythons.h"
+
+static const char *bin(void)
+{
+	const char *b = getenv("PYHOUND");
+
+	return b && *b ? b : "build/pyhound";
+}
+
+static char out[1 << 20];
+
+/* Check a JSON report with Python: the checker script prints what failed. */
+static int check_json(const char *file, const char *expr)
+{
+	char cmd[2048];
+
+	snprintf(cmd, sizeof(cmd),
+		 "/usr/bin/python3.11 -c 'import json,sys; r=json.load(open(\"%s\")); "
+		 "ok=(%s); print(\"ok\" if ok else \"FAILED\"); sys.exit(0 if ok else 1)'",
+		 file, expr);
+	return run_cmd(cmd, out, sizeof(out));
+}
+
+Test(cli, help_and_version)
+{
+	char cmd[512];
+
+	snprintf(cmd, sizeof(cmd), "%s --help", bin());
+	cr_assert_eq(run_cmd(cmd, out, sizeof(out)), 0);
+	cr_assert(strstr(out, "report") && strstr(out, "list"), "%s", out);
+	snprintf(cmd, sizeof(cmd), "%s --version", bin());
+	cr_assert_eq(run_cmd(cmd, out, sizeof(out)), 0);
+	cr_assert(!strncmp(out, "pyhound ", 8), "%s", out);
+	snprintf(cmd, sizeof(cmd), "%s report --help", bin());
+	cr_assert_eq(run_cmd(cmd, out, sizeof(out)), 0);
+	cr_assert(strstr(out, "--duration"), "%s", out);
+	snprintf(cmd, sizeof(cmd), "%s list --help", bin());
+	cr_assert_eq(run_cmd(cmd, out, sizeof(out)), 0);
+	cr_assert(strstr(out, "--json"), "%s", out);
+}
+
+Test(cli, bad_flags_are_usage_errors)
+{
+	static const char *const bad[] = { "report --duration abc", "report --duration -1",
+					   "report --pid 0", "report --pid x", "report --nope",
+					   "list --nope", "frobnicate", "report --max-stats 1" };
+	char cmd[512];
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(cmd, sizeof(cmd), "%s %s", bin(), bad[i]);
+		cr_expect_eq(run_cmd(cmd, out, sizeof(out)), 2, "'%s' should exit 2: %s", bad[i], out);
+		cr_expect(strstr(out, "pyhound: error:"), "'%s': %s", bad[i], out);
+	}
+}
+
+Test(cli, not_root_is_one_clear_line)
+{
+	char cmd[512];
+
+	snprintf(cmd, sizeof(cmd),
+		 "setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all %s report -d 1",
+		 bin());
+	cr_assert_eq(run_cmd(cmd, out, sizeof(out)), 1, "%s", out);
+	cr_assert(strstr(out, "must run as root"), "%s", out);
+	cr_assert(strstr(out, "CAP_BPF"), "%s", out);
+	cr_assert_eq(strchr(out, '\n'), out + strlen(out) - 1, "more than one line: %s", out);
+}
+
+Test(cli, no_btf_is_a_clear_error)
+{
+	char cmd[512];
+
+	snprintf(cmd, sizeof(cmd), "PYHOUND_SYS_BTF=/nonexistent %s report -d 1", bin());
+	cr_assert_eq(run_cmd(cmd, out, sizeof(out)), 1, "%s", out);
+	cr_assert(strstr(out, "no BTF"), "%s", out);
+}
+
+Test(cli, pid_gone_or_not_python)
+{
+	char cmd[512];
+	pid_t p = fork();
+
+	if (!p) {
+		execl("/bin/sleep", "sleep", "30", NULL);
+		_exit(1);
+	}
+	usleep(100000);
+	snprintf(cmd, sizeof(cmd), "%s report -d 1 --pid %d", bin(), (int)p);
+	cr_expect_eq(run_cmd(cmd, out, sizeof(out)), 1, "%s", out);
+	cr_expect(strstr(out, "is not running CPython"), "%s", out);
+	cr_expect(strstr(out, "(sleep)"), "%s", out);
+	kill(p, SIGKILL);
+	waitpid(p, NULL, 0);
+	snprintf(cmd, sizeof(cmd), "%s report -d 1 --pid %d", bin(), (int)p);
+	cr_expect_eq(run_cmd(cmd, out, sizeof(out)), 1, "%s", out);
+	cr_expect(strstr(out, "does not exist"), "%s", out);
+}
+
+/* The main job: a report over a workload started 100 ms after pyhound, with the finding. */
+Test(cli, report_json_and_text_on_a_live_workload, .timeout = 60)
+{
+	char cmd[1024];
+	int rc;
+
+	snprintf(cmd, sizeof(cmd),
+		 "%s report --duration 3 --json > /tmp/pyhound-report.json & ph=$!; sleep 0.1; "
+		 "/usr/bin/python3.11 %s --now > /dev/null; wait $ph",
+		 bin(), workload("io_batching.py"));
+	rc = run_cmd(cmd, out, sizeof(out));
+	cr_assert_eq(rc, 0, "%s", out);
+	rc = check_json("/tmp/pyhound-report.json",
+			"any(p[\"cmdline\"].endswith(\"io_batching.py --now\") and p[\"exited\"] "
+			"and any(i[\"syscall\"]==\"write\" and i[\"fd_kind\"]==\"file\" and "
+			"i[\"calls\"]==20000 and i[\"median_le_bytes\"]==16 for i in p[\"io\"]) and "
+			"any(i[\"syscall\"]==\"sendto\" and i[\"fd_kind\"]==\"socket\" and "
+			"i[\"calls\"]==5000 and i[\"bytes\"]==5120000 for i in p[\"io\"]) and "
+			"any(f[\"kind\"]==\"tiny-writes\" and f[\"calls\"]==20000 for f in "
+			"p[\"findings\"]) and not any(f[\"syscall\"]==\"sendto\" for f in "
+			"p[\"findings\"]) for p in r[\"processes\"])");
+	cr_assert_eq(rc, 0, "JSON report check: %s", out);
+
+	snprintf(cmd, sizeof(cmd),
+		 "%s report --duration 3 > /tmp/pyhound-report.txt 2>/dev/null & ph=$!; sleep 0.1; "
+		 "/usr/bin/python3.11 %s --now > /dev/null; wait $ph; cat /tmp/pyhound-report.txt",
+		 bin(), workload("io_batching.py"));
+	rc = run_cmd(cmd, out, sizeof(out));
+	cr_assert_eq(rc, 0, "%s", out);
+	cr_assert(strstr(out, "Syscalls by time"), "%s", out);
+	cr_assert(strstr(out, "I/O batching"), "%s", out);
+	cr_assert(strstr(out, "unbatched writes: 20000 write calls on file fds moved a median of "
+			      "16 B each"), "%s", out);
+}
+
+Test(cli, ctrl_c_prints_what_was_gathered, .timeout = 60)
+{
+	char cmd[1024];
+	int rc;
+
+	snprintf(cmd, sizeof(cmd),
+		 "%s report --duration 60 --json > /tmp/pyhound-int.json & ph=$!; sleep 0.2; "
+		 "/usr/bin/python3.11 %s --now > /dev/null; sleep 0.3; kill -INT $ph; wait $ph",
+		 bin(), workload("io_batching.py"));
+	rc = run_cmd(cmd, out, sizeof(out));
+	cr_assert_eq(rc, 0, "%s", out);
+	rc = check_json("/tmp/pyhound-int.json",
+			"r[\"interrupted\"] and r[\"duration_s\"] < 30 and any(i[\"calls\"]==20000 "
+			"for p in r[\"processes\"] for i in p[\"io\"])");
+	cr_assert_eq(rc, 0, "interrupted report: %s", out);
+}
+
+Test(cli, list_shows_versions_and_builds, .timeout = 60)
+{
+	struct test_python py[16];
+	struct child c[16];
+	char missing[256], cmd[512], line[256];
+	int n = test_pythons(py, 16, missing, sizeof(missing)), i;
+
+	cr_assert_str_empty(missing, "interpreters missing:%s", missing);
+	for (i = 0; i < n; i++) {
+		char *argv[] = { py[i].path, "-c", "import sys; sys.stdin.readline()", NULL };
+
+		cr_assert_eq(child_start(&c[i], argv), 0);
+	}
+	usleep(500000);
+	snprintf(cmd, sizeof(cmd), "%s list", bin());
+	cr_assert_eq(run_cmd(cmd, out, sizeof(out)), 0, "%s", out);
+	for (i = 0; i < n; i++) {
+		char *l;
+
+		snprintf(line, sizeof(line), "\n%-8d 3.%d.", (int)c[i].pid, py[i].minor);
+		l = strstr(out, line);
+		cr_expect(l, "%s (PID %d) not listed as 3.%d: %s", py[i].label, (int)c[i].pid,
+			  py[i].minor, out);
+		if (l)
+			cr_expect(!strncmp(l + 1 + 8 + 1 + 9, py[i].debian ? "static,usdt" : "shared",
+					   py[i].debian ? 11 : 6), "%s build column wrong: %.80s",
+				  py[i].label, l + 1);
+	}
+	snprintf(cmd, sizeof(cmd), "%s list --json > /tmp/pyhound-list.json", bin());
+	cr_assert_eq(run_cmd(cmd, out, sizeof(out)), 0, "%s", out);
+	snprintf(cmd, sizeof(cmd), "len([p for p in r[\"processes\"] if p[\"pid\"] in (%d",
+		 (int)c[0].pid);
+	for (i = 1; i < n; i++)
+		snprintf(cmd + strlen(cmd), sizeof(cmd) - strlen(cmd), ",%d", (int)c[i].pid);
+	snprintf(cmd + strlen(cmd), sizeof(cmd) - strlen(cmd), ")]) == %d", n);
+	cr_expect_eq(check_json("/tmp/pyhound-list.json", cmd), 0, "%s", out);
+	for (i = 0; i < n; i++)
+		child_wait(&c[i], NULL, 0);
+}
