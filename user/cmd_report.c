@@ -145,8 +145,8 @@ int cmd_report(int argc, char **argv)
 	if (err)
 		goto out;
 	start = now_ns();
-	if (!as_json)
-		fprintf(stderr, "pyhound: watching %d CPython process%s%s for %.1f s (Ctrl-C to stop "
+	/* on stderr even with --json: scripts wait for this line to know pyhound is attached */
+	fprintf(stderr, "pyhound: watching %d CPython process%s%s for %.1f s (Ctrl-C to stop "
 			"early)\n", tracker_count(t), tracker_count(t) == 1 ? "" : "es",
 			topts.follow ? " and any that start" : "", duration);
 	while (!exiting) {

@@ -18,6 +18,11 @@ static const char *bin(void)
 
 static char out[1 << 20];
 
+/* shell: wait (up to 10 s) until pyhound says on stderr that it is attached */
+#define WAIT_READY(errfile)                                                                    \
+	"i=0; until grep -q watching " errfile " 2>/dev/null || [ $i -ge 500 ]; do sleep 0.02; "     \
+	"i=$((i+1)); done; "
+
 /* Check a JSON report with Python: the checker script prints what failed. */
 static int check_json(const char *file, const char *expr)
 {
@@ -113,7 +118,8 @@ Test(cli, report_json_and_text_on_a_live_workload, .timeout = 60)
 	int rc;
 
 	snprintf(cmd, sizeof(cmd),
-		 "%s report --duration 3 --json > /tmp/pyhound-report.json & ph=$!; sleep 0.1; "
+		 "rm -f /tmp/pyhound-report.err; %s report --duration 3 --json > /tmp/pyhound-report.json 2>/tmp/pyhound-report.err & "
+		 "ph=$!; " WAIT_READY("/tmp/pyhound-report.err") "sleep 0.1; "
 		 "/usr/bin/python3.11 %s --now > /dev/null; wait $ph",
 		 bin(), workload("io_batching.py"));
 	rc = run_cmd(cmd, out, sizeof(out));
@@ -130,7 +136,8 @@ Test(cli, report_json_and_text_on_a_live_workload, .timeout = 60)
 	cr_assert_eq(rc, 0, "JSON report check: %s", out);
 
 	snprintf(cmd, sizeof(cmd),
-		 "%s report --duration 3 > /tmp/pyhound-report.txt 2>/dev/null & ph=$!; sleep 0.1; "
+		 "rm -f /tmp/pyhound-report.err; %s report --duration 3 > /tmp/pyhound-report.txt 2>/tmp/pyhound-report.err & ph=$!; "
+		 WAIT_READY("/tmp/pyhound-report.err") "sleep 0.1; "
 		 "/usr/bin/python3.11 %s --now > /dev/null; wait $ph; cat /tmp/pyhound-report.txt",
 		 bin(), workload("io_batching.py"));
 	rc = run_cmd(cmd, out, sizeof(out));
@@ -147,7 +154,8 @@ Test(cli, ctrl_c_prints_what_was_gathered, .timeout = 60)
 	int rc;
 
 	snprintf(cmd, sizeof(cmd),
-		 "%s report --duration 60 --json > /tmp/pyhound-int.json & ph=$!; sleep 0.2; "
+		 "rm -f /tmp/pyhound-int.err; %s report --duration 60 --json > /tmp/pyhound-int.json 2>/tmp/pyhound-int.err & ph=$!; "
+		 WAIT_READY("/tmp/pyhound-int.err")
 		 "/usr/bin/python3.11 %s --now > /dev/null; sleep 0.3; kill -INT $ph; wait $ph",
 		 bin(), workload("io_batching.py"));
 	rc = run_cmd(cmd, out, sizeof(out));

@@ -266,3 +266,40 @@ Test(syscalls, process_in_own_mount_namespace, .timeout = 60)
 	assert_known_io(&s.snap, pypid, "mount-namespace");
 	session_close(&s);
 }
+
+/* An application that embeds a shared libpython counts as a CPython process. */
+Test(syscalls, embedded_libpython_counts, .timeout = 120)
+{
+	struct test_python py[16];
+	char missing[256], cmd[4 * PATH_MAX + 512], out[4096], prefix[PATH_MAX];
+	char *argv[] = { "/tmp/pyhound-embed/appserver", (char *)workload("io_batching.py"), NULL };
+	int n = test_pythons(py, 16, missing, sizeof(missing)), i;
+	const struct test_python *p = NULL;
+	const struct tracked_proc *tp;
+	struct session s;
+	struct child c;
+
+	for (i = 0; i < n; i++)
+		if (!py[i].debian && py[i].minor == 12)
+			p = &py[i];
+	cr_assert_not_null(p, "pyenv 3.12 not found");
+	snprintf(prefix, sizeof(prefix), "%.*s", (int)(strstr(p->path, "/bin/") - p->path), p->path);
+	snprintf(cmd, sizeof(cmd),
+		 "mkdir -p /tmp/pyhound-embed && cc -o /tmp/pyhound-embed/appserver %s "
+		 "-I%s/include/python3.12 -L%s/lib -lpython3.12 -Wl,-rpath,%s/lib",
+		 workload("embedded.c"), prefix, prefix, prefix);
+	cr_assert_eq(run_cmd(cmd, out, sizeof(out)), 0, "%s", out);
+	cr_assert_eq(child_start(&c, argv), 0);
+	usleep(300 * 1000);
+	session_open(&s, &c.pid, 1);
+	tp = tracker_find(s.t, c.pid);
+	cr_assert_not_null(tp);
+	cr_expect_eq(tp->info.minor, 12);
+	cr_expect(!tp->info.static_build);
+	cr_expect(strstr(tp->info.obj_path, "libpython3.12.so"), "%s", tp->info.obj_path);
+	child_go(&c);
+	cr_assert_eq(poll_until_exit(&s, &c, out, sizeof(out)), 0, "%s", out);
+	cr_assert_eq(sc_snapshot(s.sc, &s.snap), 0);
+	assert_known_io(&s.snap, c.pid, "embedded");
+	session_close(&s);
+}
