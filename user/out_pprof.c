@@ -31,7 +31,6 @@ enum {
 	LINE_LINE = 2,
 	FUNCTION_ID = 1,
 	FUNCTION_NAME = 2,
-	FUNCTION_SYSTEM_NAME = 3,
 	FUNCTION_FILENAME = 4,
 	FUNCTION_START_LINE = 5,
 };
@@ -311,8 +310,9 @@ int out_pprof_encode(const struct profile *p, struct pb_buf *b)
 
 		pb_reset(&tmp);
 		pb_put_uint64(&tmp, FUNCTION_ID, i + 1);
+		/* no system_name: pprof then takes name as already demangled, rather than cut
+		 * "<module>" to "" as a C++ template argument list */
 		pb_put_int64(&tmp, FUNCTION_NAME, name);
-		pb_put_int64(&tmp, FUNCTION_SYSTEM_NAME, name);
 		pb_put_int64(&tmp, FUNCTION_FILENAME, str_id(&e.str, e.funcs[i].file));
 		if (e.funcs[i].start_line)
 			pb_put_int64(&tmp, FUNCTION_START_LINE, e.funcs[i].start_line);
