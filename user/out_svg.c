@@ -115,14 +115,12 @@ static int add_stack(struct tree *t, const struct prof_stack *s)
 	return 0;
 }
 
-/* qsort has no context argument; the tree being sorted */
-static const struct tree *sort_tree;
-
 /* siblings together, parents' groups in index order, siblings by kind then name, file, line */
-static int cmp_node(const void *x, const void *y)
+static int cmp_node(const void *x, const void *y, void *ctx)
 {
-	const struct node *a = &sort_tree->v[*(const uint32_t *)x];
-	const struct node *b = &sort_tree->v[*(const uint32_t *)y];
+	const struct tree *t = ctx;
+	const struct node *a = &t->v[*(const uint32_t *)x];
+	const struct node *b = &t->v[*(const uint32_t *)y];
 	int c;
 
 	if (a->parent != b->parent)
@@ -245,6 +243,8 @@ static const char script[] =
 "\tvar W = +svg.getAttribute('width'), PAD = +svg.getAttribute('ph:xpad');\n"
 "\tvar CW = +svg.getAttribute('ph:charw'), TOTAL = +svg.getAttribute('ph:total');\n"
 "\tvar boxes = Array.prototype.slice.call(document.querySelectorAll('g.f'));\n"
+"\tif (!boxes.length)\n"
+"\t\treturn;\n"
 "\tvar details = document.getElementById('details'), matched = document.getElementById('matched');\n"
 "\tvar reset = document.getElementById('reset'), unsearch = document.getElementById('unsearch');\n"
 "\tvar num = function (g, a) { return +g.getAttribute('ph:' + a); };\n"
@@ -492,9 +492,7 @@ int out_svg_write(const struct profile *p, FILE *f)
 		goto out;
 	for (g = 0; g < t.n; g++)
 		order[g] = g;
-	sort_tree = &t;
-	qsort(order + 1, t.n - 1, sizeof(*order), cmp_node);
-	sort_tree = NULL;
+	qsort_r(order + 1, t.n - 1, sizeof(*order), cmp_node, &t);
 	for (g = 1; g < t.n;) {
 		uint32_t parent = t.v[order[g]].parent;
 		uint64_t start = t.v[parent].start;

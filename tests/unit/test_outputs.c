@@ -449,3 +449,19 @@ Test(format, every_writer_handles_an_empty_profile)
 	free(out);
 	profile_free(p);
 }
+
+Test(format, write_errors_are_eio)
+{
+	static const char *const formats[] = { "collapsed", "svg", "speedscope", "pprof" };
+	struct profile *p = sample_profile();
+	size_t i;
+
+	for (i = 0; i < sizeof(formats) / sizeof(formats[0]); i++) {
+		FILE *f = fopen("/dev/full", "w");
+
+		cr_assert_not_null(f);
+		cr_assert_eq(profile_write(p, formats[i], f), -EIO, "%s", formats[i]);
+		fclose(f);
+	}
+	profile_free(p);
+}
