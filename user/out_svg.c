@@ -418,7 +418,8 @@ static int write_svg(const struct profile *p, const struct tree *t, const uint32
 		const struct node *n = &t->v[order[i]];
 		double x = OUT_SVG_XPAD + n->start * scale, w = n->total * scale;
 		double y = height - bottom - (n->depth + 1.0) * OUT_SVG_FRAME_HEIGHT;
-		size_t fit = (size_t)((w - 6) / charw), len;
+		double room = (w - 6) / charw; /* characters that fit, 3px margins */
+		size_t fit = room >= 3 ? (size_t)room : 0, len;
 		char color[32], *label;
 
 		if ((n->kind != NODE_ROOT && !drawn[n->parent]) || w < OUT_SVG_MIN_WIDTH)

@@ -266,6 +266,25 @@ Test(svg, escapes_markup_and_bad_bytes)
 	profile_free(p);
 }
 
+Test(svg, leaves_out_boxes_too_narrow_to_see)
+{
+	struct prof_frame wide[] = { { "main", "a.py", 1, 1 }, { "hot", "a.py", 2, 2 } };
+	struct prof_frame thin[] = { { "main", "a.py", 1, 1 }, { "cold", "b.py", 5, 5 },
+				     { "colder", "b.py", 6, 6 } };
+	struct profile *p = profile_new(1, 99);
+	char *svg;
+
+	cr_assert_eq(profile_add(p, 1, 1, "p", "t", wide, 2, false, false, 20000), 0);
+	/* 1180 px / 20001 samples: 0.059 px, under OUT_SVG_MIN_WIDTH */
+	cr_assert_eq(profile_add(p, 1, 1, "p", "t", thin, 3, false, false, 1), 0);
+	svg = write_mem(p, out_svg_write);
+	cr_assert_eq(count_of(svg, "<g class=\"f\""), 5); /* all, p, t, main, hot */
+	cr_assert_null(strstr(svg, "cold"));
+	assert_has(svg, "<title>main (a.py:1)\n20001 samples (100.00%)</title>");
+	free(svg);
+	profile_free(p);
+}
+
 /* python3 prints a speedscope file as: schema, then per profile its header and each sample's
  * weight and frames (name@file:line, root first) */
 static const char speedscope_summary[] =
