@@ -11,6 +11,7 @@
 enum {
 	PROFILE_SAMPLE_TYPE = 1,
 	PROFILE_SAMPLE = 2,
+	PROFILE_MAPPING = 3,
 	PROFILE_LOCATION = 4,
 	PROFILE_FUNCTION = 5,
 	PROFILE_STRING_TABLE = 6,
@@ -25,7 +26,13 @@ enum {
 	LABEL_KEY = 1,
 	LABEL_STR = 2,
 	LABEL_NUM = 3,
+	MAPPING_ID = 1,
+	MAPPING_FILENAME = 5,
+	MAPPING_HAS_FUNCTIONS = 7,
+	MAPPING_HAS_FILENAMES = 8,
+	MAPPING_HAS_LINE_NUMBERS = 9,
 	LOCATION_ID = 1,
+	LOCATION_MAPPING_ID = 2,
 	LOCATION_LINE = 4,
 	LINE_FUNCTION_ID = 1,
 	LINE_LINE = 2,
@@ -264,7 +271,7 @@ int out_pprof_encode(const struct profile *p, struct pb_buf *b)
 	struct enc e = { 0 };
 	struct pb_buf samples, tmp, line;
 	int64_t period = p->frequency_hz ? (int64_t)(1e9 / p->frequency_hz) : 0;
-	int64_t s_samples, s_count, s_cpu, s_ns;
+	int64_t s_samples, s_count, s_cpu, s_ns, s_python;
 	size_t i;
 	int err = -ENOMEM;
 
@@ -281,7 +288,8 @@ int out_pprof_encode(const struct profile *p, struct pb_buf *b)
 	s_count = str_id(&e.str, "count");
 	s_cpu = str_id(&e.str, "cpu");
 	s_ns = str_id(&e.str, "nanoseconds");
-	if (s_samples < 0 || s_count < 0 || s_cpu < 0 || s_ns < 0)
+	s_python = str_id(&e.str, "python");
+	if (s_samples < 0 || s_count < 0 || s_cpu < 0 || s_ns < 0 || s_python < 0)
 		goto out;
 	err = encode_samples(p, &e, &samples, period);
 	if (err)
@@ -295,6 +303,14 @@ int out_pprof_encode(const struct profile *p, struct pb_buf *b)
 	put_value_type(b, PROFILE_SAMPLE_TYPE, &tmp, s_samples, s_count);
 	put_value_type(b, PROFILE_SAMPLE_TYPE, &tmp, s_cpu, s_ns);
 	pb_put_raw(b, samples.data, samples.len);
+	/* one mapping that says the locations are already symbolized, so pprof tries no binary */
+	pb_reset(&tmp);
+	pb_put_uint64(&tmp, MAPPING_ID, 1);
+	pb_put_int64(&tmp, MAPPING_FILENAME, s_python);
+	pb_put_uint64(&tmp, MAPPING_HAS_FUNCTIONS, 1);
+	pb_put_uint64(&tmp, MAPPING_HAS_FILENAMES, 1);
+	pb_put_uint64(&tmp, MAPPING_HAS_LINE_NUMBERS, 1);
+	pb_put_message(b, PROFILE_MAPPING, &tmp);
 	for (i = 0; i < e.nlocs; i++) {
 		pb_reset(&line);
 		pb_put_uint64(&line, LINE_FUNCTION_ID, e.locs[i].func_id);
@@ -302,6 +318,7 @@ int out_pprof_encode(const struct profile *p, struct pb_buf *b)
 			pb_put_int64(&line, LINE_LINE, e.locs[i].line);
 		pb_reset(&tmp);
 		pb_put_uint64(&tmp, LOCATION_ID, i + 1);
+		pb_put_uint64(&tmp, LOCATION_MAPPING_ID, 1);
 		pb_put_message(&tmp, LOCATION_LINE, &line);
 		pb_put_message(b, PROFILE_LOCATION, &tmp);
 	}

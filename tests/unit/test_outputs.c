@@ -363,6 +363,7 @@ Test(pprof, go_tool_pprof_reads_functions_counts_and_labels)
 	/* the header fields, and functions with their file and line of definition */
 	assert_has(raw, "PeriodType: cpu nanoseconds\nPeriod: 10000000\nDuration: 2s\n");
 	assert_has(raw, "samples/count cpu/nanoseconds\n");
+	assert_has(raw, "Mappings\n1: 0x0/0x0/0x0 python [FN][FL][LN]\n");
 	assert_has(raw, "7 70000000: ");
 	assert_has(raw, "process:[python3.11 (200)] thread:[worker]\npid:[200] tid:[201]\n");
 	assert_has(raw, " compute lib/calc.py:20 s=18");
