@@ -154,7 +154,8 @@ static int xml_utf8_len(const unsigned char *s)
 	for (i = 1; i < n; i++)
 		if ((s[i] & 0xc0) != 0x80)
 			return 0;
-	if ((s[0] == 0xe0 && s[1] < 0xa0) || (s[0] == 0xed && s[1] >= 0xa0) || /* overlong, UTF-16 */
+	/* overlong forms, UTF-16 surrogates, past U+10FFFF */
+	if ((s[0] == 0xe0 && s[1] < 0xa0) || (s[0] == 0xed && s[1] >= 0xa0) ||
 	    (s[0] == 0xf0 && s[1] < 0x90) || (s[0] == 0xf4 && s[1] >= 0x90) ||
 	    (s[0] == 0xef && s[1] == 0xbf && s[2] >= 0xbe)) /* U+FFFE, U+FFFF */
 		return 0;
@@ -245,7 +246,8 @@ static const char script[] =
 "\tvar boxes = Array.prototype.slice.call(document.querySelectorAll('g.f'));\n"
 "\tif (!boxes.length)\n"
 "\t\treturn;\n"
-"\tvar details = document.getElementById('details'), matched = document.getElementById('matched');\n"
+"\tvar details = document.getElementById('details');\n"
+"\tvar matched = document.getElementById('matched');\n"
 "\tvar reset = document.getElementById('reset'), unsearch = document.getElementById('unsearch');\n"
 "\tvar num = function (g, a) { return +g.getAttribute('ph:' + a); };\n"
 "\tvar label = function (g) {\n"
@@ -305,7 +307,8 @@ static const char script[] =
 "\t\t\t\tend = sp[1];\n"
 "\t\t\t}\n"
 "\t\t});\n"
-"\t\tmatched.textContent = re ? 'Matched: ' + (TOTAL ? 100 * sum / TOTAL : 0).toFixed(2) + '%' : '';\n"
+"\t\tvar pct = TOTAL ? 100 * sum / TOTAL : 0;\n"
+"\t\tmatched.textContent = re ? 'Matched: ' + pct.toFixed(2) + '%' : '';\n"
 "\t\tunsearch.style.opacity = re ? 1 : 0;\n"
 "\t};\n"
 "\tvar ask = function () {\n"
@@ -369,8 +372,8 @@ static void write_title(FILE *f, const struct profile *p, const struct tree *t, 
 	fprintf(f, "</text>\n<text id=\"subtitle\" x=\"%.2f\" y=\"%d\" text-anchor=\"middle\" "
 		   "fill=\"rgb(100,100,100)\">%.1f s, %" PRIu64 " samples at %u Hz, %zu process%s"
 		   "</text>\n",
-		x, OUT_SVG_FONT_SIZE * 2 + 16, p->duration_s, p->total_samples, p->frequency_hz, nproc,
-		nproc == 1 ? "" : "es");
+		x, OUT_SVG_FONT_SIZE * 2 + 16, p->duration_s, p->total_samples, p->frequency_hz,
+		nproc, nproc == 1 ? "" : "es");
 }
 
 static int write_svg(const struct profile *p, const struct tree *t, const uint32_t *order,
@@ -390,7 +393,8 @@ static int write_svg(const struct profile *p, const struct tree *t, const uint32
 	fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"no\"?>\n"
 		   "<svg version=\"1.1\" xmlns=\"http://www.w3.org/2000/svg\" "
 		   "xmlns:ph=\"urn:pyhound:flamegraph\" width=\"%d\" height=\"%d\" "
-		   "viewBox=\"0 0 %d %d\" ph:xpad=\"%d\" ph:charw=\"%.3f\" ph:total=\"%" PRIu64 "\">\n",
+		   "viewBox=\"0 0 %d %d\" ph:xpad=\"%d\" ph:charw=\"%.3f\" "
+		   "ph:total=\"%" PRIu64 "\">\n",
 		OUT_SVG_WIDTH, height, OUT_SVG_WIDTH, height, OUT_SVG_XPAD, charw, total);
 	fprintf(f, "<defs><linearGradient id=\"bg\" x1=\"0\" y1=\"0\" x2=\"0\" y2=\"1\">"
 		   "<stop stop-color=\"#f4f4f4\" offset=\"0%%\"/>"
@@ -441,7 +445,8 @@ static int write_svg(const struct profile *p, const struct tree *t, const uint32
 			fprintf(f, ", self %" PRIu64, n->self);
 		fprintf(f, "</title><rect x=\"%.2f\" y=\"%.2f\" width=\"%.2f\" height=\"%d\" "
 			   "fill=\"%s\" rx=\"2\" ry=\"2\"/><text x=\"%.2f\" y=\"%.2f\">",
-			x, y, w, OUT_SVG_FRAME_HEIGHT - 1, color, x + 3, y + OUT_SVG_FRAME_HEIGHT - 4.5);
+			x, y, w, OUT_SVG_FRAME_HEIGHT - 1, color, x + 3,
+			y + OUT_SVG_FRAME_HEIGHT - 4.5);
 		len = cp_count(label);
 		if (fit >= 3 && len <= fit) {
 			out_svg_put_text(f, label, SIZE_MAX);

@@ -389,9 +389,11 @@ ssize_t profile_top_functions(const struct profile *p, pid_t pid, size_t max,
 		for (j = 0; j < s->nframes; j++) {
 			const struct prof_frame *fr = &s->frames[j];
 			struct func_key key = { funcs, fr };
-			uint32_t h = hash_ptr(hash_ptr(hash_u64(HASH_SEED, fr->first_line), fr->name),
-					      fr->file);
-			int64_t k = hashidx_find(&idx, h, func_eq, &key);
+			int64_t k;
+			uint32_t h = hash_u64(HASH_SEED, fr->first_line);
+
+			h = hash_ptr(hash_ptr(h, fr->name), fr->file);
+			k = hashidx_find(&idx, h, func_eq, &key);
 
 			if (k < 0) {
 				if (n == cap) {
@@ -410,8 +412,11 @@ ssize_t profile_top_functions(const struct profile *p, pid_t pid, size_t max,
 				}
 				if (hashidx_insert(&idx, h, n))
 					goto err;
-				funcs[n] = (struct prof_func_stat){ .name = fr->name, .file = fr->file,
-								    .first_line = fr->first_line };
+				funcs[n] = (struct prof_func_stat){
+					.name = fr->name,
+					.file = fr->file,
+					.first_line = fr->first_line,
+				};
 				seen[n] = SIZE_MAX;
 				k = n++;
 			}

@@ -42,7 +42,7 @@ struct profile {
 
 /* Hard bounds on growth; past them profile_add/profile_intern fail with -ENOMEM / NULL and the
  * profile stays valid with what it already holds. */
-#define PROFILE_MAX_STACKS (1u << 20)	    /* distinct stacks (default, see profile_set_max_stacks) */
+#define PROFILE_MAX_STACKS (1u << 20)	    /* distinct stacks (profile_set_max_stacks) */
 #define PROFILE_MAX_STRINGS (1u << 20)	    /* distinct interned strings */
 #define PROFILE_MAX_STRING_BYTES (64u << 20) /* bytes of interned strings */
 #define PROFILE_MAX_FRAMES 4096		    /* frames per stack; more is -EINVAL */

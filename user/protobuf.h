@@ -33,7 +33,8 @@ int pb_put_int64(struct pb_buf *b, uint32_t field, int64_t v);
 /* length-delimited fields */
 int pb_put_bytes(struct pb_buf *b, uint32_t field, const void *data, size_t len);
 int pb_put_string(struct pb_buf *b, uint32_t field, const char *s);
-int pb_put_message(struct pb_buf *b, uint32_t field, const struct pb_buf *msg); /* msg's error too */
+/* msg as a nested message; an error in msg becomes b's */
+int pb_put_message(struct pb_buf *b, uint32_t field, const struct pb_buf *msg);
 /* packed repeated varints (nothing written when n is 0) */
 int pb_put_packed_uint64(struct pb_buf *b, uint32_t field, const uint64_t *v, size_t n);
 int pb_put_packed_int64(struct pb_buf *b, uint32_t field, const int64_t *v, size_t n);

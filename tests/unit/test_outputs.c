@@ -79,7 +79,7 @@ static char *run(const char *fmt, const char *arg)
 	fclose(mem);
 	status = pclose(f);
 	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0,
-		  "`%s` failed (status %d); scripts/install-deps.sh installs the tools the tests use",
+		  "`%s` failed (status %d); scripts/install-deps.sh installs the tools it needs",
 		  cmd, status);
 	free(cmd);
 	return out;
@@ -122,9 +122,9 @@ Test(collapsed, exact_text)
 Test(collapsed, escapes_and_missing_lines)
 {
 	struct prof_frame fr[] = {
-		{ "multi\nline", "dir;x/a.py", 0, 7 },	 /* no executing line: the definition's */
-		{ "back\\slash\x01", "", 3, 1 },	 /* no file: the name alone */
-		{ "noline", "b.py", 0, 0 },		 /* no line at all */
+		{ "multi\nline", "dir;x/a.py", 0, 7 }, /* no current line: the definition's */
+		{ "back\\slash\x01", "", 3, 1 },	/* no file: the name alone */
+		{ "noline", "b.py", 0, 0 },		/* no line at all */
 	};
 	struct profile *p = profile_new(1, 99);
 	char *out;
@@ -295,7 +295,8 @@ static const char speedscope_summary[] =
 	"fr = d[\"shared\"][\"frames\"]\n"
 	"def f(i):\n"
 	"    x = fr[i]\n"
-	"    return x[\"name\"] + (\"@%%s:%%d\" %% (x[\"file\"], x[\"line\"]) if \"file\" in x else \"\")\n"
+	"    at = \"@%%s:%%d\" %% (x[\"file\"], x[\"line\"]) if \"file\" in x else \"\"\n"
+	"    return x[\"name\"] + at\n"
 	"for p in d[\"profiles\"]:\n"
 	"    print(p[\"type\"], p[\"name\"], p[\"unit\"], p[\"startValue\"], p[\"endValue\"])\n"
 	"    for s, w in zip(p[\"samples\"], p[\"weights\"], strict=True):\n"
@@ -454,8 +455,8 @@ Test(format, every_writer_handles_an_empty_profile)
 	free(out);
 
 	path = write_tmp(p, out_speedscope_write, ".json");
-	out = run("python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))[\"profiles\"])' "
-		  "'%s'", path);
+	out = run("python3 -c 'import json, sys; "
+		  "print(json.load(open(sys.argv[1]))[\"profiles\"])' '%s'", path);
 	cr_assert_str_eq(out, "[]\n");
 	unlink(path);
 	free(path);

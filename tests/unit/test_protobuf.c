@@ -10,7 +10,8 @@ static void expect(const struct pb_buf *b, const unsigned char *want, size_t n)
 	cr_assert_eq(b->err, 0);
 	cr_assert_eq(b->len, n, "length %zu, want %zu", b->len, n);
 	for (i = 0; i < n; i++)
-		cr_assert_eq(b->data[i], want[i], "byte %zu: %02x, want %02x", i, b->data[i], want[i]);
+		cr_assert_eq(b->data[i], want[i], "byte %zu: %02x, want %02x", i, b->data[i],
+			     want[i]);
 }
 
 #define EXPECT(b, ...)                                                        \
