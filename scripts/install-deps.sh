@@ -4,7 +4,8 @@
 # Idempotent: runs `apt-get update` only when something has to be installed.
 set -eu
 PKGS="make gcc clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config
-      libcriterion-dev python3.11 python3.11-minimal util-linux procps"
+      libcriterion-dev python3.11 python3.11-minimal util-linux procps
+      libxml2-utils golang-go"
 missing=""
 for p in $PKGS; do
 	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then

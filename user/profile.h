@@ -36,15 +36,74 @@ struct profile {
 	struct prof_stack *stacks;
 	/* interned strings */
 	struct prof_strtab *strtab;
+	/* finds the stack identical to one being added (private to profile.c) */
+	struct prof_index *index;
 };
 
+/* Hard bounds on growth; past them profile_add/profile_intern fail with -ENOMEM / NULL and the
+ * profile stays valid with what it already holds. */
+#define PROFILE_MAX_STACKS (1u << 20)	    /* distinct stacks (profile_set_max_stacks) */
+#define PROFILE_MAX_STRINGS (1u << 20)	    /* distinct interned strings */
+#define PROFILE_MAX_STRING_BYTES (64u << 20) /* bytes of interned strings */
+#define PROFILE_MAX_FRAMES 4096		    /* frames per stack; more is -EINVAL */
+
+/* NULL when out of memory */
 struct profile *profile_new(double duration_s, unsigned int frequency_hz);
 void profile_free(struct profile *p);
+/* The profile's copy of s (equal strings give the same pointer, so interned strings compare by
+ * address); NULL s interns "". NULL when out of memory or past the bounds above. */
 const char *profile_intern(struct profile *p, const char *s);
-/* Add count samples of a stack (frames root first); merged with an identical stack. Frames are
- * copied and their strings interned. */
+/* Lower the bound on distinct stacks (0 restores PROFILE_MAX_STACKS). */
+void profile_set_max_stacks(struct profile *p, size_t max);
+/* Add count samples of a stack (frames root first); merged with an identical stack (same pid,
+ * tid, process, thread, frames incl. lines, truncated and in_syscall). Frames are copied and their
+ * strings interned; a NULL name becomes "<unknown>", a NULL file "", a NULL or empty process
+ * "pid <pid>" and thread "tid <tid>".
+ * Returns 0, -EINVAL (NULL p, NULL frames with nframes > 0, nframes > PROFILE_MAX_FRAMES) or
+ * -ENOMEM (allocation failed or a bound above was reached: the samples are not added). */
 int profile_add(struct profile *p, pid_t pid, pid_t tid, const char *process, const char *thread,
 		const struct prof_frame *frames, uint32_t nframes, bool truncated, bool in_syscall,
 		uint64_t count);
+
+/* The line a frame is shown with: the executing line, else the definition's line. */
+static inline int prof_frame_line(const struct prof_frame *fr)
+{
+	return fr->line ? fr->line : fr->first_line;
+}
+
+/* Pseudo-frame names the writers use for the flags */
+#define PROF_TRUNCATED_NAME "[truncated]"
+#define PROF_SYSCALL_NAME "[syscall]"
+
+/* Stacks in a stable order independent of insertion and of string addresses: by pid, tid,
+ * process, thread, then frames (name, file, line) root first, a prefix before its extensions,
+ * truncated and in_syscall last. *out (free() it) gets p->nstacks pointers into p->stacks; with
+ * pid > 0 only that process's stacks. Returns the number of stacks or -ENOMEM. */
+ssize_t profile_sorted_stacks(const struct profile *p, pid_t pid, const struct prof_stack ***out);
+
+/* The max (0: all) stacks with the most samples, most first (ties in profile_sorted_stacks
+ * order); pid > 0 keeps that process only. Returns the number in *out (free() it) or -ENOMEM. */
+ssize_t profile_top_stacks(const struct profile *p, pid_t pid, size_t max,
+			   const struct prof_stack ***out);
+
+/* Per function (name, file, line of definition): self counts samples where it is the leaf frame
+ * (self_syscall those of them sampled in a syscall), total samples where it is anywhere on the
+ * stack (once per sample, however deep the recursion). */
+struct prof_func_stat {
+	const char *name;
+	const char *file;
+	int first_line;
+	uint64_t self;
+	uint64_t self_syscall;
+	uint64_t total;
+};
+
+/* The max (0: all) functions by self samples, then total, then name, file, line; pid > 0 keeps
+ * that process only. Returns the number in *out (free() it) or -ENOMEM. */
+ssize_t profile_top_functions(const struct profile *p, pid_t pid, size_t max,
+			      struct prof_func_stat **out);
+
+/* Samples of one process (pid > 0) or of all */
+uint64_t profile_samples(const struct profile *p, pid_t pid);
 
 #endif
