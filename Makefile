@@ -28,14 +28,14 @@ VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 CLANG_BPF_SYS_INCLUDES ?= $(shell $(CLANG) -v -E - </dev/null 2>&1 \
 	| sed -n '/<...> search starts here:/,/End of search list./{ s| \(/.*\)|-idirafter \1|p }')
 
-LIBS_PC := libbpf libelf zlib
+LIBS_PC := libbpf libelf zlib libmicrohttpd
 PC_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(LIBS_PC) 2>/dev/null)
-PC_LIBS := $(shell $(PKG_CONFIG) --libs $(LIBS_PC) 2>/dev/null || echo -lbpf -lelf -lz)
+PC_LIBS := $(shell $(PKG_CONFIG) --libs $(LIBS_PC) 2>/dev/null || echo -lbpf -lelf -lz -lmicrohttpd)
 
 CFLAGS ?= -O2 -g
 override CFLAGS += -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter -MMD -MP \
 	-D_GNU_SOURCE -DPYHOUND_VERSION='"$(VERSION)"' -Iinclude -I$(OUTPUT)/skel $(PC_CFLAGS)
-LDLIBS += $(PC_LIBS) -lm
+LDLIBS += $(PC_LIBS) -lcrypt -lpthread -lm
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror -Wno-unused-function \
 	-I$(dir $(VMLINUX)) -Iinclude $(CLANG_BPF_SYS_INCLUDES) -MMD -MP
 
@@ -54,7 +54,7 @@ TEST_LIBS := $(shell $(PKG_CONFIG) --libs criterion 2>/dev/null || echo -lcriter
 
 .DELETE_ON_ERROR:
 .SECONDARY:
-.PHONY: all deps demo test test-unit test-integration install uninstall clean vmlinux fmt bench
+.PHONY: soak all deps demo test test-unit test-integration install uninstall clean vmlinux fmt bench
 
 all: $(OUTPUT)/pyhound
 
@@ -121,11 +121,21 @@ demo: deps
 bench: all
 	$(Q)bench/run.sh $(OUTPUT)/pyhound
 
+UNITDIR ?= /lib/systemd/system
+SYSCONFDIR ?= /etc
+
+# binary, systemd unit (ExecStart pointed at $(PREFIX)) and default config (kept if present)
 install: $(OUTPUT)/pyhound
 	install -D -m 0755 $(OUTPUT)/pyhound $(DESTDIR)$(PREFIX)/sbin/pyhound
+	install -d $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSCONFDIR)/pyhound
+	sed 's|/usr/local/sbin/pyhound|$(PREFIX)/sbin/pyhound|; s|/etc/pyhound/|$(SYSCONFDIR)/pyhound/|' \
+		deploy/pyhound.service > $(DESTDIR)$(UNITDIR)/pyhound.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/pyhound.service
+	[ -e $(DESTDIR)$(SYSCONFDIR)/pyhound/pyhound.conf ] || \
+		install -m 0644 deploy/pyhound.conf $(DESTDIR)$(SYSCONFDIR)/pyhound/pyhound.conf
 
 uninstall:
-	rm -f $(DESTDIR)$(PREFIX)/sbin/pyhound
+	rm -f $(DESTDIR)$(PREFIX)/sbin/pyhound $(DESTDIR)$(UNITDIR)/pyhound.service
 
 vmlinux:
 	$(Q)mkdir -p vmlinux/$(ARCH)
@@ -138,3 +148,8 @@ clean:
 	rm -rf $(OUTPUT)
 
 -include $(wildcard $(OUTPUT)/*/*.d $(OUTPUT)/tests/*/*.d $(OUTPUT)/bpf/*.bpf.d)
+
+# The long soak of issue 6: `pyhound serve` for 10 minutes against 50 short-lived processes.
+soak: all $(OUTPUT)/tests/integration-tests
+	$(Q)PYHOUND=$(abspath $(OUTPUT))/pyhound PYHOUND_SRC=$(CURDIR) PYHOUND_SOAK_SECONDS=$${PYHOUND_SOAK_SECONDS:-600} \
+		$(OUTPUT)/tests/integration-tests --filter 'soak/*' --verbose

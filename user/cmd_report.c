@@ -49,6 +49,13 @@ static void on_reject(const struct tracked_proc *tp, void *ctx)
 	sc_purge_pid(rc->sc, tp->info.pid);
 }
 
+static void on_exit_(const struct tracked_proc *tp, void *ctx)
+{
+	struct report_ctx *rc = ctx;
+
+	sc_retire_pid(rc->sc, tp->info.pid);
+}
+
 struct collect_ctx {
 	struct tracked_proc *arr;
 	size_t n;
@@ -78,7 +85,7 @@ int cmd_report(int argc, char **argv)
 	struct tracker *t = NULL;
 	struct report_ctx rc = {};
 	struct collect_ctx cc = {};
-	struct tracker_hooks hooks = { .on_reject = on_reject, .ctx = &rc };
+	struct tracker_hooks hooks = { .on_reject = on_reject, .on_exit = on_exit_, .ctx = &rc };
 	struct sc_snapshot snap = {};
 	struct report rep = {};
 	pid_t pids[MAX_PIDS];

@@ -4,6 +4,7 @@
 #define PYHOUND_LOG_H
 
 #include <stdarg.h>
+#include <stdbool.h>
 
 enum log_level {
 	LOG_ERROR = 0, /* always shown: "pyhound: error: ..." */
@@ -15,6 +16,10 @@ enum log_level {
 extern int log_verbosity; /* 0 default, 1 for -v, 2 for -vv */
 
 void log_set_verbosity(int v);
+/* Prefix lines with syslog priorities ("<3>") for journald instead of "pyhound: error: ";
+ * chosen automatically when stderr is connected to the journal (JOURNAL_STREAM). */
+void log_use_journal(bool on);
+bool log_journal_detected(void);
 void log_msg(enum log_level lvl, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Route libbpf's print callback through log_msg (call once, before opening skeletons). */
 void log_setup_libbpf(void);

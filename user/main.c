@@ -9,6 +9,7 @@
 static const struct cmd commands[] = {
 	{ "list", cmd_list, "list the CPython processes on this host" },
 	{ "report", cmd_report, "watch for a while, then report syscalls, I/O batching and findings" },
+	{ "serve", cmd_serve, "run as a service with a Prometheus /metrics endpoint" },
 };
 
 static void usage(FILE *f)

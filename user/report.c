@@ -94,7 +94,35 @@ static void add_io_findings(struct rep_proc *rp)
 	}
 }
 
-int report_build(struct report *r, const struct sc_snapshot *snap, const struct tracked_proc *procs,
+static int cmp_sc_pid(const void *a, const void *b)
+{
+	const struct sc_entry *x = a, *y = b;
+
+	return x->key.pid < y->key.pid ? -1 : x->key.pid > y->key.pid;
+}
+
+static int cmp_io_pid(const void *a, const void *b)
+{
+	const struct io_entry *x = a, *y = b;
+
+	return x->key.pid < y->key.pid ? -1 : x->key.pid > y->key.pid;
+}
+
+/* first index in a pid-sorted array whose pid is >= pid */
+#define LOWER_BOUND(arr, n, pid_)                                                              \
+	({                                                                                     \
+		size_t lo_ = 0, hi_ = (n);                                                     \
+		while (lo_ < hi_) {                                                            \
+			size_t mid_ = (lo_ + hi_) / 2;                                         \
+			if ((arr)[mid_].key.pid < (unsigned int)(pid_))                        \
+				lo_ = mid_ + 1;                                                \
+			else                                                                   \
+				hi_ = mid_;                                                    \
+		}                                                                              \
+		lo_;                                                                           \
+	})
+
+int report_build(struct report *r, struct sc_snapshot *snap, const struct tracked_proc *procs,
 		 size_t nprocs, uint64_t start_ns, uint64_t end_ns)
 {
 	size_t i, j;
@@ -104,6 +132,12 @@ int report_build(struct report *r, const struct sc_snapshot *snap, const struct 
 	memcpy(r->sc_drops, snap->drops, sizeof(r->sc_drops));
 	r->max_stats = snap->max_stats;
 	r->stats_used = snap->nsc > snap->nio ? snap->nsc : snap->nio;
+	r->nsc_total = snap->kernel_nsc;
+	r->nio_total = snap->kernel_nio;
+	r->retired_dropped = snap->retired_dropped;
+	/* by pid, so that each process finds its entries by binary search */
+	qsort(snap->sc, snap->nsc, sizeof(*snap->sc), cmp_sc_pid);
+	qsort(snap->io, snap->nio, sizeof(*snap->io), cmp_io_pid);
 	r->procs = calloc(nprocs ? nprocs : 1, sizeof(*r->procs));
 	if (!r->procs)
 		return -ENOMEM;
@@ -122,15 +156,20 @@ int report_build(struct report *r, const struct sc_snapshot *snap, const struct 
 		r->nprocs++;
 		rp->tp = procs[i];
 		rp->observed_s = to > from ? (to - from) / 1e9 : 0;
-		rp->sc = calloc(snap->nsc + 1, sizeof(*rp->sc));
-		rp->io = calloc(snap->nio + 1, sizeof(*rp->io));
+		size_t sc0 = LOWER_BOUND(snap->sc, snap->nsc, pid), sc1 = sc0;
+		size_t io0 = LOWER_BOUND(snap->io, snap->nio, pid), io1 = io0;
+
+		while (sc1 < snap->nsc && snap->sc[sc1].key.pid == (unsigned int)pid)
+			sc1++;
+		while (io1 < snap->nio && snap->io[io1].key.pid == (unsigned int)pid)
+			io1++;
+		rp->sc = calloc(sc1 - sc0 + 1, sizeof(*rp->sc));
+		rp->io = calloc(io1 - io0 + 1, sizeof(*rp->io));
 		if (!rp->sc || !rp->io)
 			return -ENOMEM;
-		for (j = 0; j < snap->nsc; j++) {
+		for (j = sc0; j < sc1; j++) {
 			struct rep_syscall *s;
 
-			if (snap->sc[j].key.pid != (unsigned int)pid)
-				continue;
 			s = &rp->sc[rp->nsc++];
 			s->nr = snap->sc[j].key.nr;
 			s->s = &snap->sc[j].s;
@@ -139,14 +178,14 @@ int report_build(struct report *r, const struct sc_snapshot *snap, const struct 
 			s->share = rp->observed_s > 0 ? s->s->total_ns / 1e9 / rp->observed_s : 0;
 			rp->syscall_ns += s->s->total_ns;
 		}
-		for (j = 0; j < snap->nio; j++) {
+		for (j = io0; j < io1; j++) {
 			const struct io_stats *st = &snap->io[j].s;
 			struct rep_io *io;
 			uint64_t small = 0;
 			unsigned int k;
 			int m;
 
-			if (snap->io[j].key.pid != (unsigned int)pid || !st->calls)
+			if (!st->calls)
 				continue;
 			io = &rp->io[rp->nio++];
 			io->nr = snap->io[j].key.nr;

@@ -60,10 +60,13 @@ struct report {
 	struct tracker_stats tstats;
 	unsigned int max_stats;
 	size_t stats_used;
+	size_t nsc_total, nio_total; /* entries in the kernel's maps, all processes */
+	uint64_t retired_dropped;    /* exited processes' entries dropped at the bound */
 };
 
 /* Build from a snapshot; procs are copied. start/end are CLOCK_MONOTONIC ns of the window. */
-int report_build(struct report *r, const struct sc_snapshot *snap, const struct tracked_proc *procs,
+/* The snapshot's arrays are sorted by pid in place. */
+int report_build(struct report *r, struct sc_snapshot *snap, const struct tracked_proc *procs,
 		 size_t nprocs, uint64_t start_ns, uint64_t end_ns);
 void report_free(struct report *r);
 void report_print_text(const struct report *r, FILE *f, int verbosity);

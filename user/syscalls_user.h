@@ -32,6 +32,8 @@ struct sc_snapshot {
 	size_t nio;
 	uint64_t drops[SC_DROP_MAX];
 	unsigned int max_stats;
+	size_t kernel_nsc, kernel_nio; /* entries still in the kernel maps (live processes) */
+	uint64_t retired_dropped;      /* exited processes' entries dropped at the bound */
 };
 
 struct sc_collector;
@@ -43,6 +45,11 @@ void sc_snapshot_free(struct sc_snapshot *snap);
 /* Forget everything recorded for pid (a process that turned out not to be CPython). */
 void sc_purge_pid(struct sc_collector *c, pid_t pid);
 void sc_free(struct sc_collector *c);
+/* A process exited: move its entries out of the kernel maps (which then hold live processes
+ * only) into userspace, where snapshots still include them until sc_purge_pid(). The retired
+ * store is bounded by max_stats entries of each kind; the oldest go first, counted. */
+int sc_retire_pid(struct sc_collector *c, pid_t pid);
+struct bpf_object *sc_bpf_object(const struct sc_collector *c);
 
 /* Read/write family: is nr one whose return value is a byte count; is it a write. */
 int sc_is_write(unsigned int nr);

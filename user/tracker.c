@@ -7,6 +7,7 @@
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include "cgroup.h"
 #include "elf.h"
 #include "log.h"
 #include "procwatch.h"
@@ -15,6 +16,7 @@
 
 #define MAX_HOOKS 8
 #define RESCAN_NS (10ULL * 1000000000ULL) /* catch libpython dlopen'ed after exec */
+#define ALIVE_CHECK_NS (2ULL * 1000000000ULL)
 /* delays after exec at which a pending process is inspected again (the dynamic loader maps
  * libpython a few milliseconds after exec) */
 static const unsigned int retry_ms[] = { 0, 2, 10, 30, 100, 300, 1000, 3000 };
@@ -37,7 +39,7 @@ struct tracker {
 	struct tracker_hooks hooks[MAX_HOOKS];
 	int nhooks;
 	struct tracker_stats st;
-	uint64_t last_scan_ns;
+	uint64_t last_scan_ns, last_alive_ns;
 	bool started;
 };
 
@@ -166,6 +168,9 @@ static int add_proc(struct tracker *t, const struct py_proc *p, uint64_t seen_ns
 	memset(tp, 0, sizeof(*tp));
 	tp->info = *p;
 	tp->seen_ns = seen_ns;
+	cgroup_labels(p->pid, tp->unit, sizeof(tp->unit), tp->container_id,
+		      sizeof(tp->container_id));
+	t->st.seen++;
 	pr_info("tracking PID %d (CPython %d.%d, %s): %s", (int)p->pid, p->major, p->minor,
 		py_proc_build(p), p->cmdline);
 	FIRE(t, on_add, tp);
@@ -261,14 +266,25 @@ static void classify_pending(struct tracker *t, uint64_t now)
 			drop_pending(t, i);
 			continue;
 		}
-		if (err == -ENOEXEC && pe->attempt == 0 && !exe_may_be_python(pe->pid))
+		if (err == -ENOEXEC && pe->attempt == 0 && !exe_may_be_python(pe->pid)) {
+			char exe[256] = "?", f[64];
+			ssize_t r;
+
+			snprintf(f, sizeof(f), "/proc/%d/exe", (int)pe->pid);
+			r = readlink(f, exe, sizeof(exe) - 1);
+			if (r > 0)
+				exe[r] = '\0';
+			pr_debug("PID %d: executable %s cannot be CPython", (int)pe->pid, exe);
 			err = -ESRCH; /* settled: not CPython */
+		}
 		if (err == -ENOEXEC && ++pe->attempt < NRETRY) {
 			i++;
 			continue;
 		}
 		if (err != -ENOEXEC && err != -ESRCH)
 			t->st.inspect_failed++;
+		pr_debug("PID %d: not followed (%s after %u attempts)", (int)pe->pid, strerror(-err),
+			 pe->attempt);
 		reject(t, pe->pid);
 		drop_pending(t, i);
 	}
@@ -288,6 +304,7 @@ static int handle_event(void *ctx, void *data, size_t len)
 	switch (e->type) {
 	case PROC_EV_EXEC:
 		t->st.exec_seen++;
+		pr_debug("exec: PID %u", e->pid);
 		tp = find_live(t, e->pid);
 		if (tp) /* a tracked process exec'd: its old image is gone */
 			mark_exited(t, tp, e->ts_ns);
@@ -400,6 +417,20 @@ int tracker_poll(struct tracker *t, int timeout_ms)
 		return err;
 	now = now_ns();
 	classify_pending(t, now);
+	/* a process found by a scan just before it exited never gets an exit event: check */
+	if (now - t->last_alive_ns > ALIVE_CHECK_NS) {
+		size_t i;
+
+		t->last_alive_ns = now;
+		for (i = 0; i < t->nprocs; i++) {
+			struct tracked_proc *tp = &t->procs[i];
+
+			if (!tp->exited && !proc_alive(tp->info.pid, tp->info.start_ticks)) {
+				untrack(t, tp->info.pid);
+				mark_exited(t, tp, now);
+			}
+		}
+	}
 	if (t->opts.follow && now - t->last_scan_ns > RESCAN_NS) {
 		t->last_scan_ns = now;
 		py_proc_scan(scan_cb, t);
@@ -443,6 +474,45 @@ void tracker_get_stats(const struct tracker *t, struct tracker_stats *s)
 		else
 			s->drop_full += sum;
 	}
+}
+
+int tracker_forget_exited(struct tracker *t, uint64_t cutoff_ns)
+{
+	size_t i, j = 0;
+	int n = 0;
+
+	for (i = 0; i < t->nprocs; i++) {
+		struct tracked_proc *tp = &t->procs[i];
+
+		if (tp->exited && tp->exit_ns < cutoff_ns) {
+			/* a PID that exec'd again is live under a later record: keep its data */
+			if (!find_live(t, tp->info.pid))
+				FIRE(t, on_forget, tp);
+			n++;
+			continue;
+		}
+		if (j != i)
+			t->procs[j] = *tp;
+		j++;
+	}
+	t->nprocs = j;
+	t->st.forgotten += n;
+	return n;
+}
+
+int tracker_epoll_fd(const struct tracker *t)
+{
+	return ring_buffer__epoll_fd(t->rb);
+}
+
+int tracker_next_timeout(const struct tracker *t)
+{
+	return t->npend ? 2 : -1;
+}
+
+struct bpf_object *tracker_bpf_object(const struct tracker *t)
+{
+	return t->skel->obj;
 }
 
 void tracker_free(struct tracker *t)

@@ -30,6 +30,8 @@ struct tracked_proc {
 	uint64_t seen_ns; /* CLOCK_MONOTONIC: when tracking started (pyhound start or exec) */
 	uint64_t exit_ns; /* 0 while alive */
 	bool exited;
+	char unit[128];	      /* systemd unit from the cgroup path, "" if none */
+	char container_id[65]; /* container id from the cgroup path, "" if none */
 };
 
 typedef void (*tracker_hook)(const struct tracked_proc *tp, void *ctx);
@@ -37,6 +39,7 @@ struct tracker_hooks {
 	tracker_hook on_add;  /* a CPython process is now tracked */
 	tracker_hook on_exit; /* it exited (its data stays until the tracker is freed) */
 	tracker_hook on_reject; /* a pending process turned out not to be CPython: drop its data */
+	tracker_hook on_forget; /* an exited process is aged out (serve): drop its data */
 	void *ctx;
 };
 
@@ -46,6 +49,8 @@ struct tracker_stats {
 	uint64_t drop_events;	/* ring buffer full */
 	uint64_t drop_full;	/* tracked_pids full */
 	uint64_t inspect_failed; /* a process we could not inspect (e.g. permissions) */
+	uint64_t seen;		 /* CPython processes tracked since start */
+	uint64_t forgotten;	 /* exited processes aged out */
 };
 
 struct tracker;
@@ -62,6 +67,14 @@ void tracker_foreach(const struct tracker *t, tracker_iter cb, void *ctx);
 const struct tracked_proc *tracker_find(const struct tracker *t, pid_t pid);
 int tracker_count(const struct tracker *t);
 void tracker_get_stats(const struct tracker *t, struct tracker_stats *s);
+/* Forget processes that exited before cutoff_ns: on_forget hooks fire for each (collectors drop
+ * their data). Returns how many were forgotten. */
+int tracker_forget_exited(struct tracker *t, uint64_t cutoff_ns);
+struct bpf_object *tracker_bpf_object(const struct tracker *t);
+/* fd that becomes readable when lifecycle events wait (for the caller's own poll loop), and
+ * how soon tracker_poll() should run again for pending processes (ms, -1: no hurry). */
+int tracker_epoll_fd(const struct tracker *t);
+int tracker_next_timeout(const struct tracker *t);
 void tracker_free(struct tracker *t);
 
 uint64_t now_ns(void); /* CLOCK_MONOTONIC, as bpf_ktime_get_ns() */

@@ -30,12 +30,18 @@ static void on_reject(const struct tracked_proc *tp, void *ctx)
 	sc_purge_pid(ctx, tp->info.pid);
 }
 
+/* as report and serve do: an exited process's data leaves the kernel maps */
+static void on_exit_(const struct tracked_proc *tp, void *ctx)
+{
+	cr_expect_eq(sc_retire_pid(ctx, tp->info.pid), 0);
+}
+
 static void session_open(struct session *s, const pid_t *pids, int npids)
 {
 	struct tracker_opts to = { .follow = npids == 0, .pids = pids, .npids = npids,
 				   .max_procs = 1024 };
 	struct sc_collector_opts so = {};
-	struct tracker_hooks h = { .on_reject = on_reject };
+	struct tracker_hooks h = { .on_reject = on_reject, .on_exit = on_exit_ };
 
 	memset(s, 0, sizeof(*s));
 	log_setup_libbpf();
@@ -169,6 +175,7 @@ Test(syscalls, exact_counts_on_every_interpreter, .timeout = 180)
 		cr_assert_eq(sc_snapshot(s.sc, &s.snap), 0);
 		assert_known_io(&s.snap, c.pid, py[i].label);
 		cr_expect_eq(s.snap.drops[SC_DROP_STATS_FULL] + s.snap.drops[SC_DROP_IO_FULL], 0);
+		cr_expect_eq(s.snap.kernel_nio, 0, "an exited process's entries left the kernel map");
 		session_close(&s);
 	}
 }

@@ -1,0 +1,392 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* pyhound serve end to end: metrics against known workloads, promtool, a real Prometheus
+ * server, bad requests, load, auth, TLS, reload, ageing, shutdown. */
+#include <arpa/inet.h>
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include "common/pythons.h"
+
+static char out[4 << 20];
+
+static const char *bin(void)
+{
+	const char *b = getenv("PYHOUND");
+
+	return b && *b ? b : "build/pyhound";
+}
+
+static int free_port(void)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET };
+	socklen_t len = sizeof(a);
+	int fd = socket(AF_INET, SOCK_STREAM, 0), port;
+
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	cr_assert(fd >= 0);
+	cr_assert_eq(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	getsockname(fd, (struct sockaddr *)&a, &len);
+	port = ntohs(a.sin_port);
+	close(fd);
+	return port;
+}
+
+static double mono(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+struct server {
+	pid_t pid;
+	int port;
+	char err[64];
+};
+
+/* Start `pyhound serve --listen 127.0.0.1:PORT extra...`, wait for its "serving on" line. */
+static void serve_start(struct server *s, const char *extra)
+{
+	char cmd[1024], line[512];
+	double t0 = mono();
+
+	s->port = free_port();
+	snprintf(s->err, sizeof(s->err), "/tmp/pyhound-serve-%d.err", s->port);
+	unlink(s->err);
+	snprintf(cmd, sizeof(cmd), "exec %s serve --listen 127.0.0.1:%d %s 2>%s", bin(), s->port,
+		 extra ? extra : "", s->err);
+	s->pid = fork();
+	if (!s->pid) {
+		execl("/bin/sh", "sh", "-c", cmd, NULL);
+		_exit(127);
+	}
+	while (mono() - t0 < 15) {
+		FILE *f = fopen(s->err, "r");
+		bool ready = false;
+
+		while (f && fgets(line, sizeof(line), f))
+			ready |= strstr(line, "serving on") != NULL;
+		if (f)
+			fclose(f);
+		if (ready)
+			return;
+		if (waitpid(s->pid, NULL, WNOHANG) == s->pid)
+			cr_assert_fail("pyhound serve exited at start");
+		usleep(20000);
+	}
+	cr_assert_fail("pyhound serve did not become ready");
+}
+
+/* SIGTERM: must exit 0 within 2 s. Returns the seconds it took. */
+static double serve_stop(struct server *s)
+{
+	double t0 = mono();
+	int st = 0;
+
+	kill(s->pid, SIGTERM);
+	while (waitpid(s->pid, &st, WNOHANG) == 0) {
+		if (mono() - t0 > 5) {
+			kill(s->pid, SIGKILL);
+			waitpid(s->pid, &st, 0);
+			cr_assert_fail("serve did not stop within 5 s of SIGTERM");
+		}
+		usleep(5000);
+	}
+	cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 0, "serve exit status %d", st);
+	return mono() - t0;
+}
+
+static int curl(const struct server *s, const char *path, const char *opts)
+{
+	char cmd[1024];
+
+	snprintf(cmd, sizeof(cmd), "curl -s -m 10 %s http://127.0.0.1:%d%s", opts ? opts : "",
+		 s->port, path);
+	return run_cmd(cmd, out, sizeof(out));
+}
+
+static int http_code(const struct server *s, const char *path, const char *opts)
+{
+	char cmd[1024];
+
+	snprintf(cmd, sizeof(cmd), "curl -s -m 10 -o /dev/null -w '%%{http_code}' %s "
+		 "http://127.0.0.1:%d%s", opts ? opts : "", s->port, path);
+	run_cmd(cmd, out, sizeof(out));
+	return atoi(out);
+}
+
+/* value of the sample whose line starts with prefix, or -1 */
+static double sample(const char *text, const char *prefix)
+{
+	const char *p = text;
+	size_t n = strlen(prefix);
+
+	while ((p = strstr(p, prefix))) {
+		if ((p == text || p[-1] == '\n') && p[n] == ' ')
+			return atof(p + n + 1);
+		p += n;
+	}
+	return -1;
+}
+
+static pid_t run_io_workload(void)
+{
+	char *argv[] = { "/usr/bin/python3.11", (char *)workload("io_batching.py"), "--now", NULL };
+	char buf[64];
+	struct child c;
+
+	cr_assert_eq(child_start(&c, argv), 0);
+	cr_assert_eq(child_wait(&c, buf, sizeof(buf)), 0, "workload failed: %s", buf);
+	return c.pid;
+}
+
+Test(serve, metrics_match_the_workload_and_pass_promtool, .timeout = 60)
+{
+	struct server s;
+	char key[256];
+	pid_t pid;
+
+	serve_start(&s, NULL);
+	pid = run_io_workload();
+	usleep(1200 * 1000); /* past the 1 s render cache */
+	cr_assert_eq(curl(&s, "/metrics", NULL), 0);
+	snprintf(key, sizeof(key), "pyhound_io_calls_total{pid=\"%d\",comm=\"python3.11\","
+		 "python_version=\"3.11.2\",syscall=\"write\",fd_kind=\"file\"}", (int)pid);
+	cr_expect_eq(sample(out, key), 20000, "%s missing or wrong", key);
+	snprintf(key, sizeof(key), "pyhound_io_bytes_total{pid=\"%d\",comm=\"python3.11\","
+		 "python_version=\"3.11.2\",syscall=\"sendto\",fd_kind=\"socket\"}", (int)pid);
+	cr_expect_eq(sample(out, key), 5000 * 1024, "%s", key);
+	snprintf(key, sizeof(key), "pyhound_io_call_bytes_bucket{pid=\"%d\",comm=\"python3.11\","
+		 "python_version=\"3.11.2\",direction=\"write\",fd_kind=\"file\",le=\"15\"}",
+		 (int)pid);
+	cr_expect_eq(sample(out, key), 0, "%s", key);
+	snprintf(key, sizeof(key), "pyhound_io_call_bytes_bucket{pid=\"%d\",comm=\"python3.11\","
+		 "python_version=\"3.11.2\",direction=\"write\",fd_kind=\"file\",le=\"63\"}",
+		 (int)pid);
+	cr_expect_eq(sample(out, key), 20000, "%s", key);
+	cr_expect_geq(sample(out, "pyhound_python_processes_seen_total"), 1);
+	cr_expect(strstr(out, "# TYPE pyhound_syscall_seconds_total counter"));
+	cr_expect(strstr(out, "pyhound_cpu_seconds_total "));
+	cr_expect(strstr(out, "pyhound_bpf_run_seconds_total{program=\"sc_enter\"}"),
+		  "BPF run time for the syscall program");
+	cr_expect_eq(sample(out, "pyhound_dropped_total{reason=\"syscall_stats_full\"}"), 0);
+	/* promtool lints the exposition */
+	{
+		FILE *f = fopen("/tmp/pyhound-metrics.txt", "w");
+
+		fputs(out, f);
+		fclose(f);
+	}
+	cr_expect_eq(run_cmd("promtool check metrics < /tmp/pyhound-metrics.txt", out,
+			     sizeof(out)), 0, "promtool: %s", out);
+	cr_expect_lt(serve_stop(&s), 2.0, "SIGTERM must stop serve within 2 s");
+}
+
+Test(serve, endpoints_and_bad_requests, .timeout = 60)
+{
+	struct server s, s2;
+	char cmd[512];
+
+	serve_start(&s, NULL);
+	cr_expect_eq(http_code(&s, "/", NULL), 200);
+	cr_expect(strstr(out, "") != NULL);
+	cr_assert_eq(curl(&s, "/", NULL), 0);
+	cr_expect(strstr(out, "href=\"/metrics\""), "%s", out);
+	cr_expect_eq(http_code(&s, "/healthz", NULL), 200);
+	cr_expect_eq(http_code(&s, "/nope", NULL), 404);
+	cr_expect_eq(http_code(&s, "/metrics", "-X POST"), 405);
+	/* a second server on the same port: one clear line, exit 1 */
+	snprintf(cmd, sizeof(cmd), "%s serve --listen 127.0.0.1:%d", bin(), s.port);
+	cr_expect_eq(run_cmd(cmd, out, sizeof(out)), 1, "%s", out);
+	cr_expect(strstr(out, "cannot listen on 127.0.0.1:") && strstr(out, "Address already in use"),
+		  "%s", out);
+	/* non-loopback without allow_remote: refused */
+	snprintf(cmd, sizeof(cmd), "%s serve --listen 0.0.0.0:%d", bin(), s.port + 1);
+	cr_expect_eq(run_cmd(cmd, out, sizeof(out)), 2, "%s", out);
+	cr_expect(strstr(out, "allow_remote"), "%s", out);
+	snprintf(cmd, sizeof(cmd), "%s serve --listen nonsense", bin());
+	cr_expect_eq(run_cmd(cmd, out, sizeof(out)), 2, "%s", out);
+	serve_stop(&s);
+	(void)s2;
+}
+
+static long rss_kb(pid_t pid)
+{
+	char f[64], line[256];
+	long kb = -1;
+	FILE *fp;
+
+	snprintf(f, sizeof(f), "/proc/%d/status", (int)pid);
+	fp = fopen(f, "r");
+	while (fp && fgets(line, sizeof(line), fp))
+		if (sscanf(line, "VmRSS: %ld", &kb) == 1)
+			break;
+	if (fp)
+		fclose(fp);
+	return kb;
+}
+
+Test(serve, two_hundred_concurrent_scrapes, .timeout = 90)
+{
+	struct server s;
+	char cmd[512];
+	long before, after;
+
+	serve_start(&s, NULL);
+	/* warm up, then measure RSS growth across a 10 s, 200-connection run */
+	snprintf(cmd, sizeof(cmd), "wrk -c200 -t2 -d3s http://127.0.0.1:%d/metrics", s.port);
+	cr_assert_eq(run_cmd(cmd, out, sizeof(out)), 0, "%s", out);
+	before = rss_kb(s.pid);
+	snprintf(cmd, sizeof(cmd), "wrk -c200 -t2 -d10s http://127.0.0.1:%d/metrics", s.port);
+	cr_assert_eq(run_cmd(cmd, out, sizeof(out)), 0, "%s", out);
+	after = rss_kb(s.pid);
+	cr_expect(strstr(out, "requests in"), "%s", out);
+	cr_expect_null(strstr(out, "Non-2xx"), "failed requests: %s", out);
+	cr_expect_null(strstr(out, "Socket errors"), "socket errors: %s", out);
+	cr_expect_lt(after - before, 8 * 1024, "RSS grew from %ld to %ld kB", before, after);
+	serve_stop(&s);
+}
+
+static void write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	cr_assert_not_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+Test(serve, basic_auth_tls_and_reload, .timeout = 90)
+{
+	char conf[1024], hash[256], cmd[1024];
+	struct server s;
+	int rc;
+
+	rc = run_cmd("/usr/bin/python3.11 -W ignore -c \"import crypt; print(crypt.crypt('s3cret', "
+		     "crypt.mksalt(crypt.METHOD_BLOWFISH, rounds=32)), end='')\"", hash, sizeof(hash));
+	cr_assert_eq(rc, 0, "%s", hash);
+	cr_assert_eq(run_cmd("openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=localhost "
+			     "-keyout /tmp/pyhound-tls.key -out /tmp/pyhound-tls.crt", out,
+			     sizeof(out)), 0, "%s", out);
+	snprintf(conf, sizeof(conf), "basic_auth_user = prom\nbasic_auth_hash = %s\n"
+		 "tls_cert = /tmp/pyhound-tls.crt\ntls_key = /tmp/pyhound-tls.key\ntop_syscalls = 15\n",
+		 hash);
+	write_file("/tmp/pyhound-auth.conf", conf);
+	serve_start(&s, "--config /tmp/pyhound-auth.conf");
+	snprintf(cmd, sizeof(cmd), "curl -sk -m 10 -o /dev/null -w '%%{http_code}' "
+		 "https://127.0.0.1:%d/metrics", s.port);
+	run_cmd(cmd, out, sizeof(out));
+	cr_expect_str_eq(out, "401", "no credentials");
+	snprintf(cmd, sizeof(cmd), "curl -sk -m 10 -u prom:wrong -o /dev/null -w '%%{http_code}' "
+		 "https://127.0.0.1:%d/metrics", s.port);
+	run_cmd(cmd, out, sizeof(out));
+	cr_expect_str_eq(out, "401", "wrong password");
+	snprintf(cmd, sizeof(cmd), "curl -sk -m 10 -u prom:s3cret -o /dev/null -w '%%{http_code}' "
+		 "https://127.0.0.1:%d/metrics", s.port);
+	run_cmd(cmd, out, sizeof(out));
+	cr_expect_str_eq(out, "200", "right password over TLS");
+	/* plain HTTP to a TLS port does not get metrics */
+	snprintf(cmd, sizeof(cmd), "curl -s -m 5 -u prom:s3cret http://127.0.0.1:%d/metrics", s.port);
+	run_cmd(cmd, out, sizeof(out));
+	cr_expect_null(strstr(out, "pyhound_python_processes"), "served without TLS");
+
+	/* SIGHUP reloads: a bound of one syscall per process folds the rest into "other" */
+	run_io_workload();
+	snprintf(conf, sizeof(conf), "basic_auth_user = prom\nbasic_auth_hash = %s\n"
+		 "tls_cert = /tmp/pyhound-tls.crt\ntls_key = /tmp/pyhound-tls.key\ntop_syscalls = 1\n",
+		 hash);
+	write_file("/tmp/pyhound-auth.conf", conf);
+	kill(s.pid, SIGHUP);
+	usleep(500 * 1000);
+	snprintf(cmd, sizeof(cmd), "curl -sk -m 10 -u prom:s3cret https://127.0.0.1:%d/metrics",
+		 s.port);
+	cr_assert_eq(run_cmd(cmd, out, sizeof(out)), 0);
+	cr_expect(strstr(out, "syscall=\"other\""), "reload did not apply top_syscalls");
+	cr_expect_gt(sample(out, "pyhound_series_folded"), 0);
+	serve_stop(&s);
+}
+
+Test(serve, exited_processes_age_out, .timeout = 60)
+{
+	struct server s;
+	char key[128];
+	pid_t pid;
+
+	write_file("/tmp/pyhound-age.conf", "process_max_age = 2\ncache_seconds = 0\n");
+	serve_start(&s, "--config /tmp/pyhound-age.conf");
+	pid = run_io_workload();
+	cr_assert_eq(curl(&s, "/metrics", NULL), 0);
+	snprintf(key, sizeof(key), "pid=\"%d\"", (int)pid);
+	cr_expect(strstr(out, key), "exited process's series must stay for process_max_age");
+	sleep(4);
+	cr_assert_eq(curl(&s, "/metrics", NULL), 0);
+	cr_expect_null(strstr(out, key), "series of an exited process lingered");
+	cr_expect_geq(sample(out, "pyhound_processes_forgotten_total"), 1);
+	serve_stop(&s);
+}
+
+/* A real Prometheus server scrapes pyhound; its HTTP API shows the series. */
+Test(serve, real_prometheus_scrapes_it, .timeout = 120)
+{
+	char conf[1024], cmd[1024];
+	struct server s;
+	int pport = free_port(), i, ok = 0;
+	pid_t prom, pid;
+
+	serve_start(&s, NULL);
+	snprintf(conf, sizeof(conf),
+		 "global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: pyhound\n"
+		 "    static_configs:\n      - targets: ['127.0.0.1:%d']\n", s.port);
+	write_file("/tmp/pyhound-prom.yml", conf);
+	run_cmd("rm -rf /tmp/pyhound-prom-data", out, sizeof(out));
+	prom = fork();
+	if (!prom) {
+		char listen[64];
+		int fd = open("/tmp/pyhound-prom.log", O_WRONLY | O_CREAT | O_TRUNC, 0644);
+
+		dup2(fd, 1);
+		dup2(fd, 2);
+		snprintf(listen, sizeof(listen), "--web.listen-address=127.0.0.1:%d", pport);
+		execl("/usr/bin/prometheus", "prometheus", "--config.file=/tmp/pyhound-prom.yml",
+		      "--storage.tsdb.path=/tmp/pyhound-prom-data", listen, NULL);
+		_exit(127);
+	}
+	pid = run_io_workload();
+	for (i = 0; i < 60 && !ok; i++) {
+		sleep(1);
+		snprintf(cmd, sizeof(cmd),
+			 "curl -s -m 5 'http://127.0.0.1:%d/api/v1/query?query="
+			 "pyhound_io_calls_total%%7Bpid%%3D%%22%d%%22,syscall%%3D%%22write%%22,"
+			 "fd_kind%%3D%%22file%%22%%7D'", pport, (int)pid);
+		if (run_cmd(cmd, out, sizeof(out)) == 0 && strstr(out, "\"20000\""))
+			ok = 1;
+	}
+	kill(prom, SIGTERM);
+	waitpid(prom, NULL, 0);
+	cr_expect(ok, "Prometheus never showed the workload's 20000 writes: %s", out);
+	serve_stop(&s);
+}
+
+Test(serve, systemd_unit_verifies, .timeout = 60)
+{
+	char cmd[1024];
+	const char *src = getenv("PYHOUND_SRC");
+
+	snprintf(cmd, sizeof(cmd),
+		 "cd %s && rm -rf /tmp/pyhound-unit && make -s install PREFIX=/tmp/pyhound-unit "
+		 "UNITDIR=/tmp/pyhound-unit/unit SYSCONFDIR=/tmp/pyhound-unit/etc OUTPUT=%s && "
+		 "systemd-analyze verify /tmp/pyhound-unit/unit/pyhound.service",
+		 src && *src ? src : ".", getenv("PYHOUND_OUTPUT") ? getenv("PYHOUND_OUTPUT") : "build");
+	cr_expect_eq(run_cmd(cmd, out, sizeof(out)), 0, "%s", out);
+	cr_expect_eq(access("/tmp/pyhound-unit/etc/pyhound/pyhound.conf", R_OK), 0);
+}

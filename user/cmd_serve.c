@@ -1,0 +1,445 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* pyhound serve: continuous collection with a Prometheus endpoint, for systemd. */
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "cli.h"
+#include "commands.h"
+#include "config.h"
+#include "http.h"
+#include "log.h"
+#include "metrics.h"
+#include "report.h"
+#include "syscalls_user.h"
+#include "tracker.h"
+
+#define DEFAULT_CONFIG "/etc/pyhound/pyhound.conf"
+
+static volatile sig_atomic_t reload;
+
+static void on_hup(int sig)
+{
+	reload = 1;
+}
+
+struct serve {
+	pthread_mutex_t lock; /* tracker, collectors, cache: main loop vs HTTP threads */
+	struct serve_config cfg;
+	const char *config_path;
+	struct tracker *t;
+	struct sc_collector *sc;
+	int stats_fd; /* holds kernel BPF run-time stats on while we run */
+	char *cache;
+	size_t cache_len;
+	uint64_t cache_ns;
+	struct metrics_health health;
+	uint64_t start_ns;
+};
+
+static void serve_usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: pyhound serve [--listen ADDR:PORT] [--config FILE] [-v]\n\n"
+		"Run continuously, as a systemd service: watch every CPython process on the host\n"
+		"and serve what is measured over HTTP for Prometheus.\n\n"
+		"  /metrics   Prometheus text format 0.0.4: processes, syscalls, I/O batching,\n"
+		"             and pyhound's own health (drops, map fill, BPF run time, CPU, RSS)\n"
+		"  /healthz   200 \"ok\" while collecting\n"
+		"  /          an index of the endpoints\n\n"
+		"Memory is bounded whatever the number of processes: exited processes are aged out\n"
+		"after process_max_age seconds, and per-process series are capped (top_syscalls).\n"
+		"SIGHUP reloads the configuration; SIGTERM stops cleanly.\n\n"
+		"Options:\n"
+		"  -l, --listen ADDR:PORT  where to listen (default 127.0.0.1:9464); a non-loopback\n"
+		"                          address needs 'allow_remote = yes' in the config\n"
+		"  -c, --config FILE       configuration file (default " DEFAULT_CONFIG
+		" if present)\n"
+		"  -F, --frequency HZ      sampling frequency for sampling collectors (default 19)\n"
+		"  -v                      more logging (-vv: libbpf's log)\n"
+		"  -h, --help              this text\n\n"
+		"Configuration keys (key = value): listen, allow_remote, frequency, max_procs,\n"
+		"max_stats, top_syscalls, top_functions, process_max_age, cache_seconds,\n"
+		"basic_auth_user, basic_auth_hash (crypt(3)/bcrypt, e.g. from 'htpasswd -nB'),\n"
+		"tls_cert, tls_key. See deploy/pyhound.conf.\n\n"
+		"Example:\n  sudo pyhound serve --listen 127.0.0.1:9464\n"
+		"  curl -s localhost:9464/metrics | grep pyhound_syscall_seconds_total\n");
+}
+
+static void forget(const struct tracked_proc *tp, void *ctx)
+{
+	sc_purge_pid(ctx, tp->info.pid);
+}
+
+static void retire(const struct tracked_proc *tp, void *ctx)
+{
+	sc_retire_pid(ctx, tp->info.pid);
+}
+
+struct collect_ctx {
+	struct tracked_proc *arr;
+	size_t n;
+	int live;
+};
+
+static void collect(const struct tracked_proc *tp, void *ctx)
+{
+	struct collect_ctx *cc = ctx;
+
+	cc->arr[cc->n++] = *tp;
+	cc->live += !tp->exited;
+}
+
+static void own_usage(struct metrics_health *h)
+{
+	struct rusage ru;
+	char line[256];
+	FILE *f;
+
+	if (!getrusage(RUSAGE_SELF, &ru))
+		h->cpu_seconds = ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
+				 ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
+	f = fopen("/proc/self/status", "re");
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long long kb;
+
+		if (sscanf(line, "VmRSS: %llu kB", &kb) == 1)
+			h->rss_bytes = kb * 1024;
+		else if (sscanf(line, "VmHWM: %llu kB", &kb) == 1)
+			h->rss_peak_bytes = kb * 1024;
+	}
+	fclose(f);
+}
+
+static void prog_stats(struct metrics_health *h, struct bpf_object *obj)
+{
+	struct bpf_program *prog;
+
+	bpf_object__for_each_program(prog, obj) {
+		struct bpf_prog_info info = {};
+		__u32 len = sizeof(info);
+		int fd = bpf_program__fd(prog);
+
+		if (fd < 0 || h->nprogs >= METRICS_MAX_PROGS)
+			continue;
+		if (bpf_obj_get_info_by_fd(fd, &info, &len))
+			continue;
+		snprintf(h->progs[h->nprogs].name, sizeof(h->progs[0].name), "%s",
+			 bpf_program__name(prog));
+		h->progs[h->nprogs].run_ns = info.run_time_ns;
+		h->progs[h->nprogs].run_cnt = info.run_cnt;
+		h->nprogs++;
+	}
+}
+
+/* Render /metrics (caller holds the lock). */
+static int render(struct serve *sv)
+{
+	struct sc_snapshot snap = {};
+	struct collect_ctx cc = {};
+	struct report rep = {};
+	uint64_t t0 = now_ns();
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f;
+	int err;
+
+	err = sc_snapshot(sv->sc, &snap);
+	if (err)
+		return err;
+	cc.arr = calloc(tracker_count(sv->t) + 1, sizeof(*cc.arr));
+	if (!cc.arr) {
+		err = -ENOMEM;
+		goto out;
+	}
+	tracker_foreach(sv->t, collect, &cc);
+	err = report_build(&rep, &snap, cc.arr, cc.n, sv->start_ns, t0);
+	if (err)
+		goto out;
+	tracker_get_stats(sv->t, &rep.tstats);
+	sv->health.scrapes++;
+	sv->health.live_processes = cc.live;
+	sv->health.tracked_capacity = sv->cfg.max_procs;
+	sv->health.nprogs = 0;
+	prog_stats(&sv->health, tracker_bpf_object(sv->t));
+	prog_stats(&sv->health, sc_bpf_object(sv->sc));
+	own_usage(&sv->health);
+	f = open_memstream(&buf, &len);
+	if (!f) {
+		err = -errno;
+		goto out;
+	}
+	err = metrics_write(f, &rep, &sv->health, sv->cfg.top_syscalls);
+	if (fclose(f) && !err)
+		err = -EIO;
+	if (err) {
+		free(buf);
+		goto out;
+	}
+	free(sv->cache);
+	sv->cache = buf;
+	sv->cache_len = len;
+	sv->cache_ns = now_ns();
+	sv->health.last_scrape_seconds = (sv->cache_ns - t0) / 1e9;
+out:
+	report_free(&rep);
+	free(cc.arr);
+	sc_snapshot_free(&snap);
+	return err;
+}
+
+static void h_metrics(struct http_req *req, struct http_resp *resp, void *ctx)
+{
+	struct serve *sv = ctx;
+	int err = 0;
+
+	pthread_mutex_lock(&sv->lock);
+	if (!sv->cache || now_ns() - sv->cache_ns >= (uint64_t)(sv->cfg.cache_seconds * 1e9))
+		err = render(sv);
+	if (!err) {
+		resp->body = malloc(sv->cache_len + 1);
+		if (resp->body) {
+			memcpy(resp->body, sv->cache, sv->cache_len);
+			resp->len = sv->cache_len;
+			resp->status = 200;
+			resp->content_type = "text/plain; version=0.0.4; charset=utf-8";
+		}
+	}
+	pthread_mutex_unlock(&sv->lock);
+	if (err)
+		http_text(resp, 500, "cannot render metrics: %s\n", strerror(-err));
+}
+
+static void h_healthz(struct http_req *req, struct http_resp *resp, void *ctx)
+{
+	struct serve *sv = ctx;
+	int n;
+
+	pthread_mutex_lock(&sv->lock);
+	n = tracker_count(sv->t);
+	pthread_mutex_unlock(&sv->lock);
+	http_text(resp, 200, "ok: collecting, %d CPython processes known\n", n);
+}
+
+static void h_index(struct http_req *req, struct http_resp *resp, void *ctx)
+{
+	http_text(resp, 200,
+		  "<!doctype html><html><head><meta charset=\"utf-8\"><title>pyhound</title>"
+		  "</head><body><h1>pyhound %s</h1><p>Where every CPython process on this host "
+		  "spends its time.</p><ul>"
+		  "<li><a href=\"/metrics\">/metrics</a>: Prometheus metrics</li>"
+		  "<li><a href=\"/healthz\">/healthz</a>: health check</li>"
+		  "</ul></body></html>\n", PYHOUND_VERSION);
+	resp->content_type = "text/html; charset=utf-8";
+}
+
+static const struct http_route routes[] = {
+	{ "/", h_index },
+	{ "/metrics", h_metrics },
+	{ "/healthz", h_healthz },
+};
+
+static int check_listen(const struct serve_config *c, struct sockaddr_storage *ss,
+			unsigned int *len)
+{
+	bool loopback;
+
+	if (config_parse_listen(c->listen, ss, len, &loopback)) {
+		pr_err("invalid listen address '%s' (expected HOST:PORT, e.g. 127.0.0.1:9464)",
+		       c->listen);
+		return -EINVAL;
+	}
+	if (!loopback && !c->allow_remote) {
+		pr_err("refusing to listen on non-loopback address %s: set 'allow_remote = yes' in "
+		       "the configuration (and consider basic_auth_* and tls_*)", c->listen);
+		return -EPERM;
+	}
+	return 0;
+}
+
+static void do_reload(struct serve *sv, struct http_server *http)
+{
+	struct serve_config nc;
+	char err[512];
+
+	if (!sv->config_path) {
+		pr_info("SIGHUP: no configuration file to reload");
+		return;
+	}
+	nc = sv->cfg;
+	if (config_load(sv->config_path, &nc, err, sizeof(err))) {
+		pr_err("reload failed, keeping the running configuration: %s", err);
+		return;
+	}
+	if (strcmp(nc.listen, sv->cfg.listen) || strcmp(nc.tls_cert, sv->cfg.tls_cert) ||
+	    strcmp(nc.tls_key, sv->cfg.tls_key) || nc.max_procs != sv->cfg.max_procs ||
+	    nc.max_stats != sv->cfg.max_stats)
+		pr_warn("listen, tls_*, max_procs and max_stats take effect at restart");
+	pthread_mutex_lock(&sv->lock);
+	sv->cfg.top_syscalls = nc.top_syscalls;
+	sv->cfg.top_functions = nc.top_functions;
+	sv->cfg.process_max_age = nc.process_max_age;
+	sv->cfg.cache_seconds = nc.cache_seconds;
+	snprintf(sv->cfg.basic_auth_user, sizeof(sv->cfg.basic_auth_user), "%s", nc.basic_auth_user);
+	snprintf(sv->cfg.basic_auth_hash, sizeof(sv->cfg.basic_auth_hash), "%s", nc.basic_auth_hash);
+	free(sv->cache);
+	sv->cache = NULL;
+	pthread_mutex_unlock(&sv->lock);
+	http_set_auth(http, nc.basic_auth_user, nc.basic_auth_hash);
+	pr_info("configuration reloaded from %s", sv->config_path);
+}
+
+int cmd_serve(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "listen", required_argument, NULL, 'l' },
+		{ "config", required_argument, NULL, 'c' },
+		{ "frequency", required_argument, NULL, 'F' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{},
+	};
+	struct serve sv = { .lock = PTHREAD_MUTEX_INITIALIZER, .stats_fd = -1 };
+	struct tracker_opts topts = { .follow = true };
+	struct sc_collector_opts sopts = {};
+	struct tracker_hooks hooks = {};
+	struct http_server *http = NULL;
+	struct sockaddr_storage ss;
+	const char *listen_arg = NULL, *freq_arg = NULL;
+	unsigned int sslen;
+	char err[512];
+	unsigned long v;
+	int c, rc = 1;
+	uint64_t last_age = 0;
+
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+l:c:F:hv", opts, NULL)) != -1) {
+		switch (c) {
+		case 'l': listen_arg = optarg; break;
+		case 'c': sv.config_path = optarg; break;
+		case 'F': freq_arg = optarg; break;
+		case 'v': log_set_verbosity(log_verbosity + 1); break;
+		case 'h': serve_usage(stdout); return 0;
+		case ':':
+			return usage_error("serve", "option '%s' needs a value", argv[optind - 1]);
+		default: return usage_error("serve", "unknown option '%s'", argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		return usage_error("serve", "unexpected argument '%s'", argv[optind]);
+	if (log_journal_detected())
+		log_use_journal(true);
+	config_defaults(&sv.cfg);
+	if (!sv.config_path && access(DEFAULT_CONFIG, R_OK) == 0)
+		sv.config_path = DEFAULT_CONFIG;
+	if (sv.config_path && config_load(sv.config_path, &sv.cfg, err, sizeof(err))) {
+		pr_err("%s", err);
+		return 1;
+	}
+	if (listen_arg) {
+		if (strlen(listen_arg) >= sizeof(sv.cfg.listen))
+			return usage_error("serve", "--listen too long");
+		snprintf(sv.cfg.listen, sizeof(sv.cfg.listen), "%s", listen_arg);
+	}
+	if (freq_arg) {
+		if (parse_uint(freq_arg, "--frequency", 1, 1000, &v))
+			return usage_error("serve", "bad --frequency");
+		sv.cfg.frequency = v;
+	}
+	if (check_listen(&sv.cfg, &ss, &sslen))
+		return listen_arg ? EXIT_USAGE : 1;
+	if (bpf_prepare())
+		return 1;
+
+	topts.max_procs = sv.cfg.max_procs;
+	sopts.max_stats = sv.cfg.max_stats;
+	if (tracker_open(&topts, &sv.t))
+		goto out;
+	sopts.tracked_fd = tracker_map_fd(sv.t);
+	if (sc_open(&sopts, &sv.sc))
+		goto out;
+	hooks.on_reject = forget;
+	hooks.on_forget = forget;
+	hooks.on_exit = retire;
+	hooks.ctx = sv.sc;
+	tracker_add_hooks(sv.t, &hooks);
+	sv.stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
+	sv.health.prog_stats = sv.stats_fd >= 0;
+	if (sv.stats_fd < 0)
+		pr_warn("kernel BPF run-time statistics unavailable: %s", strerror(errno));
+	if (sc_attach(sv.sc) || tracker_start(sv.t))
+		goto out;
+	sv.start_ns = now_ns();
+	{
+		sigset_t set, old;
+		struct http_opts ho = {
+			.name = sv.cfg.listen,
+			.addr = (struct sockaddr *)&ss,
+			.addrlen = sslen,
+			.auth_user = sv.cfg.basic_auth_user,
+			.auth_hash = sv.cfg.basic_auth_hash,
+			.tls_cert = sv.cfg.tls_cert,
+			.tls_key = sv.cfg.tls_key,
+		};
+
+		/* the HTTP threads inherit a mask without the signals, so they reach this thread */
+		sigemptyset(&set);
+		sigaddset(&set, SIGINT);
+		sigaddset(&set, SIGTERM);
+		sigaddset(&set, SIGHUP);
+		pthread_sigmask(SIG_BLOCK, &set, &old);
+		err[0] = http_start(&ho, routes, sizeof(routes) / sizeof(routes[0]), &sv, &http) ? 1 : 0;
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+		if (err[0])
+			goto out;
+	}
+	install_signal_handlers();
+	signal(SIGHUP, on_hup);
+	pr_warn("serving on %s%s: %d CPython processes", sv.cfg.tls_cert[0] ? "https://" : "http://",
+		sv.cfg.listen, tracker_count(sv.t));
+	while (!exiting) {
+		struct pollfd pfd = { .fd = tracker_epoll_fd(sv.t), .events = POLLIN };
+		int to = tracker_next_timeout(sv.t);
+		uint64_t now;
+
+		poll(&pfd, 1, to < 0 ? 200 : to);
+		if (reload) {
+			reload = 0;
+			do_reload(&sv, http);
+		}
+		pthread_mutex_lock(&sv.lock);
+		if (tracker_poll(sv.t, 0))
+			pr_warn("lifecycle events: poll failed");
+		now = now_ns();
+		if (now - last_age > 1000000000ULL) {
+			last_age = now;
+			uint64_t age = sv.cfg.process_max_age * 1000000000ULL;
+
+			tracker_forget_exited(sv.t, now > age ? now - age : 0);
+		}
+		pthread_mutex_unlock(&sv.lock);
+	}
+	pr_warn("stopping");
+	rc = 0;
+out:
+	http_stop(http);
+	sc_free(sv.sc);
+	tracker_free(sv.t);
+	if (sv.stats_fd >= 0)
+		close(sv.stats_fd);
+	free(sv.cache);
+	return rc;
+}

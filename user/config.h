@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* The daemon's configuration file (/etc/pyhound/pyhound.conf): "key = value" lines, '#'
+ * comments. Command-line flags override it. */
+#ifndef PYHOUND_CONFIG_H
+#define PYHOUND_CONFIG_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+struct serve_config {
+	char listen[128];	  /* "127.0.0.1:9464", "[::1]:9464", "0.0.0.0:9464" */
+	bool allow_remote;	  /* binding to a non-loopback address must be asked for */
+	unsigned int frequency;	  /* sampling Hz, for collectors that sample */
+	unsigned int max_procs;	  /* tracked processes (BPF map bound) */
+	unsigned int max_stats;	  /* (process, syscall) entries (BPF map bound) */
+	unsigned int top_syscalls; /* per process, series for the top N syscalls; rest "other" */
+	unsigned int top_functions; /* per process, series for the top N functions; rest "other" */
+	unsigned int process_max_age; /* seconds an exited process's series are kept */
+	double cache_seconds;	  /* /metrics renders at most this often */
+	char basic_auth_user[64];
+	char basic_auth_hash[256]; /* crypt(3) hash, e.g. bcrypt "$2b$..." from htpasswd -B */
+	char tls_cert[PATH_MAX];
+	char tls_key[PATH_MAX];
+};
+
+void config_defaults(struct serve_config *c);
+/* Parse a config file into c (keys not present keep their values). Returns 0, or -errno with
+ * a message naming the file and line in err. */
+int config_load(const char *path, struct serve_config *c, char *err, size_t errlen);
+/* Parse "host:port" / "[v6]:port"; fills a sockaddr. Returns 0 or -EINVAL. */
+struct sockaddr_storage;
+int config_parse_listen(const char *s, struct sockaddr_storage *ss, unsigned int *len,
+			bool *loopback);
+
+#endif

@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* Prometheus text exposition (format 0.0.4) of what pyhound measured. Pure: takes a report and
+ * health figures, writes text; so unit tests check it and promtool lints it. */
+#ifndef PYHOUND_METRICS_H
+#define PYHOUND_METRICS_H
+
+#include <stdint.h>
+#include <stdio.h>
+#include "report.h"
+
+#define METRICS_MAX_PROGS 32
+
+struct metrics_health {
+	uint64_t scrapes;	   /* served so far, including this one */
+	double last_scrape_seconds; /* how long the previous render took */
+	double cpu_seconds;	   /* pyhound's own user+system CPU */
+	uint64_t rss_bytes, rss_peak_bytes;
+	unsigned int tracked_capacity; /* tracked_pids map size */
+	int live_processes;
+	uint64_t series_folded;	   /* series folded into syscall="other" in this render */
+	struct {
+		char name[32];
+		uint64_t run_ns, run_cnt;
+	} progs[METRICS_MAX_PROGS];
+	int nprogs;
+	bool prog_stats; /* run_ns/run_cnt are real (kernel BPF stats enabled) */
+};
+
+/* Write every family. top_syscalls bounds per-process syscall series (the rest are summed into
+ * syscall="other"). Returns 0 or -EIO. */
+int metrics_write(FILE *f, const struct report *r, struct metrics_health *h,
+		  unsigned int top_syscalls);
+/* Write s as a label value (escapes \\, \" and newlines). */
+void metrics_label_value(FILE *f, const char *s);
+
+#endif
