@@ -5,7 +5,9 @@
 #ifndef PYHOUND_PY_OFFSETS_H
 #define PYHOUND_PY_OFFSETS_H
 
+#ifndef __VMLINUX_H__ /* BPF side: vmlinux.h has the __u* types */
 #include <linux/types.h>
+#endif
 
 #define PY_OFF_NONE 0xffff
 
