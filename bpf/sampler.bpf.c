@@ -249,7 +249,8 @@ int sample_cpu(struct bpf_perf_event_data *ctx)
 		s->flags |= PH_SAMPLE_TRUNCATED;
 		count(SMP_TRUNCATED);
 	}
-	if ((ctx->regs.cs & 3) == 0)
+	/* interrupted in the kernel: x86_64 kernel addresses are in the upper half */
+	if ((__s64)PT_REGS_IP(&ctx->regs) < 0)
 		s->flags |= PH_SAMPLE_IN_SYSCALL;
 	s->ts_ns = bpf_ktime_get_ns();
 	size = w.n;
