@@ -114,6 +114,7 @@ struct child {
 	uint64_t total, in_a, in_b, in_c, in_syscall;
 	/* shapes */
 	uint64_t method_inner, method_inner_ok, deep, deep_truncated, deep_full, deep_ok;
+	uint64_t init, init_ok;
 	char bad[512]; /* first problem seen, for the failure message */
 };
 
@@ -303,13 +304,15 @@ Test(sampler, shares, .timeout = 240)
 
 /* ---- shapes ---- */
 
-static int marks[5];
-enum { M_SPIN_INNER, M_CALL_INNER, M_SPIN_DEEP, M_REC_CALL, M_CALL_DEEP };
+#define NMARKS 7
+static int marks[NMARKS];
+enum { M_SPIN_INNER, M_CALL_INNER, M_SPIN_DEEP, M_REC_CALL, M_CALL_DEEP, M_SPIN_INIT, M_CALL_INIT };
 
 static void find_marks(const char *path)
 {
 	static const char *const names[] = { "MARK:spin_inner", "MARK:call_inner",
-					     "MARK:spin_deep", "MARK:rec_call", "MARK:call_deep" };
+					     "MARK:spin_deep", "MARK:rec_call", "MARK:call_deep",
+					     "MARK:spin_init", "MARK:call_init" };
 	char line[512];
 	int ln = 0;
 	FILE *f = fopen(path, "r");
@@ -317,12 +320,12 @@ static void find_marks(const char *path)
 	cr_assert_not_null(f, "%s", path);
 	while (fgets(line, sizeof(line), f)) {
 		ln++;
-		for (int i = 0; i < 5; i++)
+		for (int i = 0; i < NMARKS; i++)
 			if (strstr(line, names[i]))
 				marks[i] = ln;
 	}
 	fclose(f);
-	for (int i = 0; i < 5; i++)
+	for (int i = 0; i < NMARKS; i++)
 		cr_assert_gt(marks[i], 0, "%s: %s", path, names[i]);
 }
 
@@ -362,6 +365,19 @@ static void shapes_cb(void *ctx, pid_t pid, pid_t tid, const struct prof_frame *
 				 truncated);
 		else
 			c->method_inner_ok++;
+	} else if (!strcmp(leaf->name, c->py->minor >= 11 ? "Obj.__init__" : "__init__")) {
+		/* no interpreter-internal frame between __init__ and its caller */
+		c->init++;
+		if (n >= 2 && !strcmp(f[n - 2].name, "make_objs") &&
+		    f[n - 2].line == marks[M_CALL_INIT] &&
+		    /* the spin line, or the line before it that sets its deadline */
+		    (leaf->line == marks[M_SPIN_INIT] || leaf->line == marks[M_SPIN_INIT] - 1) &&
+		    ends_with(leaf->file, "/shapes.py"))
+			c->init_ok++;
+		else
+			note_bad(c, "__init__ line %d (want %d), caller %s:%d (want make_objs:%d)",
+				 leaf->line, marks[M_SPIN_INIT], n >= 2 ? f[n - 2].name : "-",
+				 n >= 2 ? f[n - 2].line : 0, marks[M_CALL_INIT]);
 	} else if (!strcmp(leaf->name, "spin_deep")) {
 		bool ok = leaf->line == marks[M_SPIN_DEEP] && n >= 2 &&
 			  f[n - 2].line == marks[M_CALL_DEEP] && !strcmp(f[n - 2].name, "rec");
@@ -382,7 +398,7 @@ static void shapes_cb(void *ctx, pid_t pid, pid_t tid, const struct prof_frame *
 Test(sampler, shapes, .timeout = 120)
 {
 	struct interp py[MAX_PY];
-	struct sampler_opts o = { .freq_hz = 499, .cb = shapes_cb };
+	struct sampler_opts o = { .freq_hz = 999, .cb = shapes_cb };
 	struct sampler *s;
 	char script[PATH_MAX];
 	int npy = find_interps(py);
@@ -400,14 +416,17 @@ Test(sampler, shapes, .timeout = 120)
 	for (int i = 0; i < nchildren; i++) {
 		struct child *c = &children[i];
 
-		printf("shapes %-12s method->inner %llu (ok %llu)  deep %llu (ok %llu, truncated "
-		       "%llu, %d frames %llu)  %s\n",
+		printf("shapes %-12s method->inner %llu (ok %llu)  __init__ %llu (ok %llu)  deep "
+		       "%llu (ok %llu, truncated %llu, %d frames %llu)  %s\n",
 		       c->py->label, (unsigned long long)c->method_inner,
-		       (unsigned long long)c->method_inner_ok, (unsigned long long)c->deep,
+		       (unsigned long long)c->method_inner_ok, (unsigned long long)c->init,
+		       (unsigned long long)c->init_ok, (unsigned long long)c->deep,
 		       (unsigned long long)c->deep_ok, (unsigned long long)c->deep_truncated,
 		       PH_MAX_FRAMES, (unsigned long long)c->deep_full, c->bad);
 		cr_expect_gt(c->method_inner_ok, 10, "%s: method->inner: %s", c->py->label, c->bad);
 		cr_expect_eq(c->method_inner_ok, c->method_inner, "%s: %s", c->py->label, c->bad);
+		cr_expect_gt(c->init_ok, 10, "%s: __init__: %s", c->py->label, c->bad);
+		cr_expect_eq(c->init_ok, c->init, "%s: %s", c->py->label, c->bad);
 		cr_expect_gt(c->deep_ok, 10, "%s: deep: %s", c->py->label, c->bad);
 		cr_expect_eq(c->deep_ok, c->deep, "%s: %s", c->py->label, c->bad);
 		cr_expect_eq(c->deep_truncated, c->deep, "%s: deep samples not all truncated",

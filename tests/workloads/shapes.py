@@ -1,8 +1,11 @@
 # SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 # Stack shapes: the main thread spins in inner() called from a method (K.method); a second
-# thread spins at the bottom of a 300-deep recursion. Lines are found by the MARK comments.
+# thread spins at the bottom of a 300-deep recursion; a third keeps constructing objects whose
+# __init__ burns CPU (3.13 pushes an internal shim frame under a specialised __init__ call).
+# Lines are found by the MARK comments.
 import sys
 import threading
+import time
 
 sys.setrecursionlimit(2000)
 
@@ -26,7 +29,20 @@ def rec(n):
     spin_deep()  # MARK:call_deep
 
 
+class Obj:
+    def __init__(self):
+        end = time.thread_time() + 0.002
+        while time.thread_time() < end: pass  # MARK:spin_init
+
+
+def make_objs():
+    while True:
+        Obj()  # MARK:call_init
+
+
 t = threading.Thread(target=rec, args=(300,), daemon=True)
 t.start()
+t2 = threading.Thread(target=make_objs, daemon=True)
+t2.start()
 print("ready", flush=True)
 K().method()
