@@ -17,6 +17,8 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include <bpf/bpf.h>
+#include "procwatch.h"
 #include "../../user/discover.h"
 #include "../../user/log.h"
 #include "../../user/sampler.h"
@@ -436,4 +438,67 @@ Test(sampler, shapes, .timeout = 120)
 	}
 	fflush(stdout);
 	sampler_free(s);
+}
+
+/* ---- sharing the tracker's tracked_pids map; removal ---- */
+
+static uint64_t counted;
+
+static void count_cb(void *ctx, pid_t pid, pid_t tid, const struct prof_frame *f, uint32_t n,
+		     bool truncated, bool in_syscall)
+{
+	if (child_of(pid))
+		counted++;
+}
+
+static __u32 map_id(int fd)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+
+	cr_assert_eq(bpf_obj_get_info_by_fd(fd, &info, &len), 0);
+	return info.id;
+}
+
+Test(sampler, external_tracked_map, .timeout = 60)
+{
+	struct interp py[MAX_PY];
+	struct sampler_opts o = { .freq_hz = 499, .cb = count_cb };
+	struct tracked t = { .state = TRACKED_PYTHON };
+	struct sampler *s;
+	struct child *c;
+	char script[PATH_MAX];
+	int npy = find_interps(py), fd;
+	__u32 pid;
+
+	cr_assert_gt(npy, 0);
+	log_setup_libbpf();
+	/* what the tracker creates (bpf/procwatch.bpf.c): tgid -> struct tracked */
+	fd = bpf_map_create(BPF_MAP_TYPE_HASH, "tracked_pids", sizeof(__u32), sizeof(struct tracked),
+			    64, NULL);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(sampler_open(&o, fd, &s), 0);
+	cr_assert_eq(map_id(sampler_tracked_fd(s)), map_id(fd));
+	cr_assert_eq(sampler_attach(s), 0);
+	snprintf(script, sizeof(script), "%s/tests/workloads/shares/main.py", srcdir());
+	c = spawn(&py[npy - 1], script, "30");
+	register_child(s, c);
+
+	/* registered but not tracked: no samples */
+	run_for(s, 1.0);
+	cr_expect_eq(counted, 0, "sampled an untracked process");
+	/* tracked by the (external) tracker: sampled */
+	pid = c->pid;
+	cr_assert_eq(bpf_map_update_elem(fd, &pid, &t, BPF_ANY), 0);
+	run_for(s, 1.0);
+	cr_expect_gt(counted, 100, "only %llu samples in 1 s at 499 Hz", (unsigned long long)counted);
+	/* removed from the sampler: no more samples */
+	cr_assert_eq(sampler_remove_process(s, c->pid), 0);
+	run_for(s, 0.2);
+	counted = 0;
+	run_for(s, 1.0);
+	cr_expect_eq(counted, 0, "sampled a removed process");
+	kill_children();
+	sampler_free(s);
+	close(fd);
 }
