@@ -28,12 +28,25 @@ struct {
 	__type(value, struct py_proc_info);
 } proc_info SEC(".maps");
 
-/* the sample being built on this CPU (too big for the BPF stack) */
+/* The walk in progress on this CPU: the sample being built (too big for the BPF stack) and
+ * the walker's state. Kept in a map value rather than on the stack so that the verifier does
+ * not track the loop counters precisely across bpf_loop iterations (fewer states). */
+struct walk_state {
+	struct ph_sample s;
+	struct py_offsets off;
+	__u64 code_type;
+	__u64 frame; /* next frame to look at; 0 at the end of the chain */
+	__u32 n;     /* frames recorded */
+	__u32 err;   /* enum ph_sampler_stat, 0: none */
+	__u32 skipped;
+	__u32 truncated;
+};
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, struct ph_sample);
+	__type(value, struct walk_state);
 } scratch SEC(".maps");
 
 /* samples to userspace; size set by userspace (default 8 MiB) */
@@ -63,26 +76,18 @@ static __always_inline int read_u64(__u64 *dst, __u64 addr)
 	return bpf_probe_read_user(dst, sizeof(*dst), (const void *)addr);
 }
 
-struct walk_ctx {
-	struct py_offsets off;
-	__u64 code_type;
-	__u64 frame; /* next frame to look at; 0 at the end of the chain */
-	__u32 n;     /* frames recorded */
-	__u32 err;   /* enum ph_sampler_stat, 0: none */
-	__u32 skipped;
-	__u32 truncated;
-};
-
 static long walk_step(__u32 i, void *data)
 {
-	struct walk_ctx *w = data;
-	struct ph_sample *s;
-	struct ph_frame *f;
 	__u32 zero = 0, n;
-	__u64 frame = w->frame, code = 0, name = 0, next = 0, type = 0;
+	struct walk_state *w = bpf_map_lookup_elem(&scratch, &zero);
+	__u64 frame, code = 0, name = 0, next = 0, type = 0;
+	struct ph_frame *f;
 	__s32 instr = -1;
 	__u32 first = 0;
 
+	if (!w)
+		return 1;
+	frame = w->frame;
 	if (!frame)
 		return 1;
 	/* C-stack entry shims (3.12+): not Python code */
@@ -113,7 +118,8 @@ static long walk_step(__u32 i, void *data)
 			return 1;
 		}
 	}
-	if (w->n >= PH_MAX_FRAMES) {
+	n = w->n;
+	if (n >= PH_MAX_FRAMES) {
 		/* one more real frame than we keep: the stack is truncated */
 		w->truncated = 1;
 		return 1;
@@ -139,13 +145,7 @@ static long walk_step(__u32 i, void *data)
 		w->err = SMP_ERR_READ;
 		return 1;
 	}
-	s = bpf_map_lookup_elem(&scratch, &zero);
-	if (!s)
-		return 1;
-	n = w->n;
-	if (n >= PH_MAX_FRAMES)
-		return 1;
-	f = &s->frames[n];
+	f = &w->s.frames[n];
 	f->code = code;
 	f->name = name;
 	f->instr = instr;
@@ -170,8 +170,8 @@ int sample_cpu(struct bpf_perf_event_data *ctx)
 	__u32 pid = id >> 32, tid = (__u32)id, zero = 0, size;
 	struct task_struct *task;
 	struct py_proc_info *info;
+	struct walk_state *w;
 	struct ph_sample *s;
-	struct walk_ctx w = {};
 	__u64 fsbase, tstate = 0, thread_id = 0, frame = 0;
 	__s32 key = -1;
 
@@ -216,36 +216,41 @@ int sample_cpu(struct bpf_perf_event_data *ctx)
 		return 0;
 	}
 
-	s = bpf_map_lookup_elem(&scratch, &zero);
-	if (!s)
+	w = bpf_map_lookup_elem(&scratch, &zero);
+	if (!w)
 		return 0;
-	w.off = info->off;
-	w.code_type = info->code_type_addr;
-	w.frame = frame;
-	bpf_loop(PH_MAX_FRAMES + PH_WALK_EXTRA, walk_step, &w, 0);
-	if (w.err) {
-		count(w.err);
+	w->off = info->off;
+	w->code_type = info->code_type_addr;
+	w->frame = frame;
+	w->n = 0;
+	w->err = 0;
+	w->skipped = 0;
+	w->truncated = 0;
+	bpf_loop(PH_MAX_FRAMES + PH_WALK_EXTRA, walk_step, NULL, 0);
+	if (w->err) {
+		count(w->err);
 		return 0;
 	}
-	if (w.skipped) {
+	if (w->skipped) {
 		__u32 k = SMP_SKIPPED_FRAMES;
 		__u64 *v = bpf_map_lookup_elem(&stats, &k);
 
 		if (v)
-			*v += w.skipped;
+			*v += w->skipped;
 	}
 	/* still frames left after the loop bound: also truncated */
-	if (w.frame && !w.truncated && w.n >= PH_MAX_FRAMES)
-		w.truncated = 1;
-	if (!w.n) {
+	if (w->frame && w->n >= PH_MAX_FRAMES)
+		w->truncated = 1;
+	if (!w->n) {
 		count(SMP_EMPTY);
 		return 0;
 	}
 
+	s = &w->s;
 	s->pid = pid;
 	s->tid = tid;
 	s->flags = 0;
-	if (w.truncated) {
+	if (w->truncated) {
 		s->flags |= PH_SAMPLE_TRUNCATED;
 		count(SMP_TRUNCATED);
 	}
@@ -253,7 +258,7 @@ int sample_cpu(struct bpf_perf_event_data *ctx)
 	if ((__s64)PT_REGS_IP(&ctx->regs) < 0)
 		s->flags |= PH_SAMPLE_IN_SYSCALL;
 	s->ts_ns = bpf_ktime_get_ns();
-	size = w.n;
+	size = w->n;
 	if (size > PH_MAX_FRAMES)
 		size = PH_MAX_FRAMES;
 	s->nframes = size;

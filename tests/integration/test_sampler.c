@@ -296,7 +296,8 @@ Test(sampler, shares, .timeout = 240)
 		printf("shares %-12s samples %6llu  a %5.1f%%  b %5.1f%%  c %5.1f%%  other %4.1f%%  "
 		       "in-syscall %4.1f%%  %s\n",
 		       c->py->label, (unsigned long long)c->total, sa, sb, sc,
-		       100.0 - sa - sb - sc, 100.0 * c->in_syscall / t, ok ? "ok" : "FAIL");
+		       100.0 * (c->total - c->in_a - c->in_b - c->in_c) / t,
+		       100.0 * c->in_syscall / t, ok ? "ok" : "FAIL");
 		failures += !ok;
 	}
 	fflush(stdout);
