@@ -173,9 +173,14 @@ int sample_cpu(struct bpf_perf_event_data *ctx)
 	struct walk_state *w;
 	struct ph_sample *s;
 	__u64 fsbase, tstate = 0, thread_id = 0, frame = 0;
+	struct tracked *tr;
 	__s32 key = -1;
 
-	if (!pid || !bpf_map_lookup_elem(&tracked_pids, &pid))
+	if (!pid)
+		return 0;
+	tr = bpf_map_lookup_elem(&tracked_pids, &pid);
+	/* pending processes (exec'd, not yet classified) are not sampled */
+	if (!tr || tr->state != TRACKED_PYTHON)
 		return 0;
 	info = bpf_map_lookup_elem(&proc_info, &pid);
 	if (!info) {
