@@ -28,6 +28,27 @@ struct {
 	__type(value, struct py_proc_info);
 } proc_info SEC(".maps");
 
+/* x86_64 kernel stack size (THREAD_SIZE: 16 KiB without KASAN); userspace may override */
+const volatile __u32 targ_thread_size = 16384;
+
+/* A thread interrupted in kernel mode: is it in a syscall, or in the kernel for an interrupt,
+ * fault or preemption? Its user registers (pt_regs at the top of its kernel stack, 0 or 16 bytes
+ * below the end with FRED) say: orig_ax holds the syscall number, or a negative value. When
+ * they cannot be found, kernel mode counts as a syscall. */
+static __always_inline bool in_syscall(struct task_struct *task)
+{
+	__u64 top = (__u64)BPF_CORE_READ(task, stack) + targ_thread_size;
+	struct pt_regs r;
+
+	for (int pad = 0; pad <= 16; pad += 16) {
+		if (bpf_probe_read_kernel(&r, sizeof(r), (void *)(top - pad - sizeof(r))))
+			continue;
+		if ((r.cs & 0xffff) == 0x33 && (r.ss & 0xffff) == 0x2b) /* __USER_CS, __USER_DS */
+			return (long)r.orig_ax >= 0;
+	}
+	return true;
+}
+
 /* The walk in progress on this CPU: the sample being built (too big for the BPF stack) and
  * the walker's state. Kept in a map value rather than on the stack so that the verifier does
  * not track the loop counters precisely across bpf_loop iterations (fewer states). */
@@ -259,8 +280,8 @@ int sample_cpu(struct bpf_perf_event_data *ctx)
 		s->flags |= PH_SAMPLE_TRUNCATED;
 		count(SMP_TRUNCATED);
 	}
-	/* interrupted in the kernel: x86_64 kernel addresses are in the upper half */
-	if ((__s64)PT_REGS_IP(&ctx->regs) < 0)
+	/* interrupted in the kernel (x86_64 kernel addresses are in the upper half) */
+	if ((__s64)PT_REGS_IP(&ctx->regs) < 0 && in_syscall(task))
 		s->flags |= PH_SAMPLE_IN_SYSCALL;
 	s->ts_ns = bpf_ktime_get_ns();
 	size = w->n;

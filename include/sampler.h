@@ -38,7 +38,8 @@ struct ph_frame {
 
 enum ph_sample_flags {
 	PH_SAMPLE_TRUNCATED = 1, /* more than PH_MAX_FRAMES frames: the outermost are missing */
-	PH_SAMPLE_IN_SYSCALL = 2, /* interrupted in kernel mode (syscall, fault), not running Python */
+	PH_SAMPLE_IN_SYSCALL = 2, /* interrupted in the kernel inside a syscall, not running Python
+				     (kernel mode for an interrupt, fault or preemption is not) */
 };
 
 /* One sample; frames are leaf (innermost) first. Only nframes frames are sent. */

@@ -117,6 +117,7 @@ struct child {
 	/* shapes */
 	uint64_t method_inner, method_inner_ok, deep, deep_truncated, deep_full, deep_ok;
 	uint64_t init, init_ok;
+	uint64_t spin, spin_sys, sysloop, sysloop_sys; /* pure-Python spins vs the syscall loop */
 	char bad[512]; /* first problem seen, for the failure message */
 };
 
@@ -257,13 +258,30 @@ static void shares_cb(void *ctx, pid_t pid, pid_t tid, const struct prof_frame *
 	c->in_c += cc;
 }
 
+/* defaults; PYHOUND_SHARES_HZ / PYHOUND_SHARES_SECONDS override them for manual runs (e.g. the
+ * nominal 99 Hz over 10 s, which gives too few samples per process for a reliable +-3 bound
+ * when 4 processes share 2 CPUs) */
 #define SHARES_HZ 1499
 #define SHARES_SECONDS 6.0
+
+static double env_num(const char *name, double def)
+{
+	const char *s = getenv(name);
+	char *end;
+	double v;
+
+	if (!s || !*s)
+		return def;
+	v = strtod(s, &end);
+	return *end || v <= 0 ? def : v;
+}
 
 Test(sampler, shares, .timeout = 240)
 {
 	struct interp py[MAX_PY];
-	struct sampler_opts o = { .freq_hz = SHARES_HZ, .cb = shares_cb };
+	struct sampler_opts o = { .freq_hz = (unsigned int)env_num("PYHOUND_SHARES_HZ", SHARES_HZ),
+				  .cb = shares_cb };
+	double seconds = env_num("PYHOUND_SHARES_SECONDS", SHARES_SECONDS);
 	struct sampler *s;
 	char script[PATH_MAX];
 	int npy = find_interps(py), first = 0, failures = 0;
@@ -281,7 +299,7 @@ Test(sampler, shares, .timeout = 240)
 			last = npy;
 		for (int i = first; i < last; i++)
 			register_child(s, spawn(&py[i], script, "60"));
-		run_for(s, SHARES_SECONDS);
+		run_for(s, seconds);
 		kill_children();
 		first = last;
 	}
@@ -290,7 +308,7 @@ Test(sampler, shares, .timeout = 240)
 		struct child *c = &children[i];
 		double t = c->total ? (double)c->total : 1.0;
 		double sa = 100.0 * c->in_a / t, sb = 100.0 * c->in_b / t, sc = 100.0 * c->in_c / t;
-		bool ok = c->total >= 500 && sa >= 57 && sa <= 63 && sb >= 27 && sb <= 33 &&
+		bool ok = c->total >= 300 && sa >= 57 && sa <= 63 && sb >= 27 && sb <= 33 &&
 			  sc >= 7 && sc <= 13;
 
 		printf("shares %-12s samples %6llu  a %5.1f%%  b %5.1f%%  c %5.1f%%  other %4.1f%%  "
@@ -301,7 +319,7 @@ Test(sampler, shares, .timeout = 240)
 		failures += !ok;
 	}
 	fflush(stdout);
-	cr_expect_eq(failures, 0, "shares out of 60/30/10 +-3 points (or < 500 samples)");
+	cr_expect_eq(failures, 0, "shares out of 60/30/10 +-3 points (or < 300 samples)");
 	sampler_free(s);
 }
 
@@ -354,6 +372,15 @@ static void shapes_cb(void *ctx, pid_t pid, pid_t tid, const struct prof_frame *
 		return;
 	leaf = &f[n - 1];
 	want_method = c->py->minor >= 11 ? "K.method" : "method";
+	if (!strcmp(leaf->name, "sys_spin")) {
+		c->sysloop++;
+		c->sysloop_sys += in_syscall;
+		return;
+	}
+	if (!strcmp(leaf->name, "inner") || !strcmp(leaf->name, "spin_deep")) {
+		c->spin++;
+		c->spin_sys += in_syscall;
+	}
 	if (!strcmp(leaf->name, "inner")) {
 		c->method_inner++;
 		if (n < 2 || strcmp(f[n - 2].name, want_method))
@@ -373,8 +400,10 @@ static void shapes_cb(void *ctx, pid_t pid, pid_t tid, const struct prof_frame *
 		c->init++;
 		if (n >= 2 && !strcmp(f[n - 2].name, "make_objs") &&
 		    f[n - 2].line == marks[M_CALL_INIT] &&
-		    /* the spin line, or the line before it that sets its deadline */
-		    (leaf->line == marks[M_SPIN_INIT] || leaf->line == marks[M_SPIN_INIT] - 1) &&
+		    /* the spin line, the line before it that sets its deadline, or the def line
+		     * (the frame is just entering: no instruction executed yet) */
+		    (leaf->line == marks[M_SPIN_INIT] || leaf->line == marks[M_SPIN_INIT] - 1 ||
+		     leaf->line == leaf->first_line) &&
 		    ends_with(leaf->file, "/shapes.py"))
 			c->init_ok++;
 		else
@@ -420,12 +449,24 @@ Test(sampler, shapes, .timeout = 120)
 		struct child *c = &children[i];
 
 		printf("shapes %-12s method->inner %llu (ok %llu)  __init__ %llu (ok %llu)  deep "
-		       "%llu (ok %llu, truncated %llu, %d frames %llu)  %s\n",
+		       "%llu (ok %llu, truncated %llu, %d frames %llu)  in-syscall: spins %.1f%% "
+		       "syscall loop %.1f%%  %s\n",
 		       c->py->label, (unsigned long long)c->method_inner,
 		       (unsigned long long)c->method_inner_ok, (unsigned long long)c->init,
 		       (unsigned long long)c->init_ok, (unsigned long long)c->deep,
 		       (unsigned long long)c->deep_ok, (unsigned long long)c->deep_truncated,
-		       PH_MAX_FRAMES, (unsigned long long)c->deep_full, c->bad);
+		       PH_MAX_FRAMES, (unsigned long long)c->deep_full,
+		       100.0 * c->spin_sys / (c->spin ? c->spin : 1),
+		       100.0 * c->sysloop_sys / (c->sysloop ? c->sysloop : 1), c->bad);
+		/* while True: pass enters the kernel only to hand the GIL over (futex calls, a few
+		 * percent with 4 threads); os.getppid() in a loop is in a syscall most of the time */
+		cr_expect_lt(c->spin_sys * 5, c->spin, "%s: %llu of %llu spin samples in-syscall",
+			     c->py->label, (unsigned long long)c->spin_sys,
+			     (unsigned long long)c->spin);
+		cr_expect_gt(c->sysloop, 10, "%s: no samples in sys_spin", c->py->label);
+		cr_expect_gt(c->sysloop_sys * 10, c->sysloop * 3,
+			     "%s: only %llu of %llu syscall-loop samples in-syscall", c->py->label,
+			     (unsigned long long)c->sysloop_sys, (unsigned long long)c->sysloop);
 		cr_expect_gt(c->method_inner_ok, 10, "%s: method->inner: %s", c->py->label, c->bad);
 		cr_expect_eq(c->method_inner_ok, c->method_inner, "%s: %s", c->py->label, c->bad);
 		cr_expect_gt(c->init_ok, 10, "%s: __init__: %s", c->py->label, c->bad);
@@ -491,8 +532,10 @@ Test(sampler, external_tracked_map, .timeout = 60)
 	/* tracked by the (external) tracker: sampled */
 	pid = c->pid;
 	cr_assert_eq(bpf_map_update_elem(fd, &pid, &t, BPF_ANY), 0);
-	run_for(s, 1.0);
-	cr_expect_gt(counted, 100, "only %llu samples in 1 s at 499 Hz", (unsigned long long)counted);
+	/* (bounded wait: other tests may be burning the CPUs meanwhile) */
+	for (int i = 0; i < 100 && counted < 50; i++)
+		run_for(s, 0.1);
+	cr_expect_geq(counted, 50, "only %llu samples in 10 s at 499 Hz", (unsigned long long)counted);
 	/* removed from the sampler: no more samples */
 	cr_assert_eq(sampler_remove_process(s, c->pid), 0);
 	run_for(s, 0.2);
