@@ -28,7 +28,7 @@ struct {
 	__type(value, struct py_proc_info);
 } proc_info SEC(".maps");
 
-/* x86_64 kernel stack size (THREAD_SIZE: 16 KiB without KASAN); userspace may override */
+/* x86_64 kernel stack size (THREAD_SIZE: 16 KiB, 32 KiB with KASAN); set before load if needed */
 const volatile __u32 targ_thread_size = 16384;
 
 /* A thread interrupted in kernel mode: is it in a syscall, or in the kernel for an interrupt,
@@ -264,8 +264,8 @@ int sample_cpu(struct bpf_perf_event_data *ctx)
 		if (v)
 			*v += w->skipped;
 	}
-	/* still frames left after the loop bound: also truncated */
-	if (w->frame && w->n >= PH_MAX_FRAMES)
+	/* frames left when the walk stopped (frame limit or loop bound): truncated */
+	if (w->frame)
 		w->truncated = 1;
 	if (!w->n) {
 		count(SMP_EMPTY);

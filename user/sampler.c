@@ -15,6 +15,13 @@
 #include "sampler.skel.h"
 #include "sampler.h"
 
+#define CODE_TYPE_CACHE 32 /* distinct interpreter binaries / libpythons; replaced round-robin */
+
+struct code_type_cache {
+	bool valid;
+	uint64_t dev, ino, vaddr; /* vaddr: link-time PyCode_Type, 0 when absent */
+};
+
 struct sampler {
 	struct sampler_bpf *skel;
 	struct ring_buffer *rb;
@@ -27,6 +34,8 @@ struct sampler {
 	sampler_cb cb;
 	void *ctx;
 	struct sampler_stats st;
+	struct code_type_cache code_type[CODE_TYPE_CACHE];
+	unsigned int code_type_next;
 	struct prof_frame frames[PH_MAX_FRAMES];
 };
 
@@ -149,19 +158,29 @@ int sampler_tracked_fd(const struct sampler *s)
 	return bpf_map__fd(s->skel->maps.tracked_pids);
 }
 
-/* Absolute address of PyCode_Type in the process, or 0 (the walker then skips the check). */
-static uint64_t code_type_addr(const struct py_proc *p)
+/* Absolute address of PyCode_Type in the process, or 0 (the walker then skips the check).
+ * The symbol's link-time address is cached per ELF object (device, inode). */
+static uint64_t code_type_addr(struct sampler *s, const struct py_proc *p)
 {
-	struct elf_file *ef = elf_open(p->obj_open_path);
+	struct code_type_cache *c;
+	struct elf_file *ef;
 	struct elf_sym sym;
-	uint64_t addr = 0;
 
+	for (int i = 0; i < CODE_TYPE_CACHE; i++) {
+		c = &s->code_type[i];
+		if (c->valid && c->dev == p->obj_dev && c->ino == p->obj_inode)
+			return c->vaddr ? p->load_bias + c->vaddr : 0;
+	}
+	ef = elf_open(p->obj_open_path);
 	if (!ef)
 		return 0;
-	if (!elf_find_symbol(ef, "PyCode_Type", &sym))
-		addr = p->load_bias + sym.value;
+	c = &s->code_type[s->code_type_next++ % CODE_TYPE_CACHE];
+	c->valid = true;
+	c->dev = p->obj_dev;
+	c->ino = p->obj_inode;
+	c->vaddr = elf_find_symbol(ef, "PyCode_Type", &sym) ? 0 : sym.value;
 	elf_close(ef);
-	return addr;
+	return c->vaddr ? p->load_bias + c->vaddr : 0;
 }
 
 int sampler_add_process(struct sampler *s, const struct py_proc *p)
@@ -174,7 +193,7 @@ int sampler_add_process(struct sampler *s, const struct py_proc *p)
 	if (err)
 		return err;
 	info.runtime_addr = p->runtime_addr;
-	info.code_type_addr = code_type_addr(p);
+	info.code_type_addr = code_type_addr(s, p);
 	if (!info.code_type_addr)
 		pr_warn("pid %d: PyCode_Type not found in %s; frames are not type-checked\n",
 			p->pid, p->obj_path);
