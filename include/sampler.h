@@ -1,0 +1,76 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* CPU sampling of CPython stacks: what userspace tells the perf_event program about each
+ * process, and the records it sends back (one ring buffer, one record type). */
+#ifndef PYHOUND_SAMPLER_H
+#define PYHOUND_SAMPLER_H
+
+#ifndef __VMLINUX_H__ /* BPF side: vmlinux.h has the __u* types */
+#include <linux/types.h>
+#endif
+#include "py_offsets.h"
+
+#define PH_MAX_FRAMES 128     /* Python frames kept per sample; deeper stacks are truncated */
+#define PH_WALK_EXTRA 64      /* extra loop steps for skipped (shim) frames */
+#define PH_MAX_PROCS 65536    /* hard cap on the proc_info map */
+
+/* glibc 2.36 x86_64: pthread_getspecific(k) for k < 32 is *(fsbase + 0x310 + 16 * k + 8) */
+#define PH_TSD_GLIBC_BASE (0x310 + 8)
+#define PH_TSD_GLIBC_STRIDE 16
+#define PH_TSD_GLIBC_KEYS 32
+
+/* value of the proc_info map, keyed by PID (tgid); filled by sampler_add_process() */
+struct py_proc_info {
+	struct py_offsets off;
+	__u64 runtime_addr;   /* absolute address of _PyRuntime */
+	__u64 code_type_addr; /* absolute address of PyCode_Type (0: don't check frame code) */
+	__u32 tsd_base;	      /* TLS: value of pthread key k at fsbase + tsd_base + k * tsd_stride */
+	__u32 tsd_stride;
+	__u32 tsd_max_keys;   /* keys at or above this are not in the static block */
+	__u32 pad;
+};
+
+struct ph_frame {
+	__u64 code;	   /* PyCodeObject address */
+	__u64 name;	   /* co_name pointer: with first_line, a fingerprint against address reuse */
+	__s32 instr;	   /* byte offset of the current instruction in the bytecode; < 0: none yet */
+	__u32 first_line;  /* co_firstlineno */
+};
+
+enum ph_sample_flags {
+	PH_SAMPLE_TRUNCATED = 1, /* more than PH_MAX_FRAMES frames: the outermost are missing */
+	PH_SAMPLE_IN_SYSCALL = 2, /* interrupted in the kernel inside a syscall, not running Python
+				     (kernel mode for an interrupt, fault or preemption is not) */
+};
+
+/* One sample; frames are leaf (innermost) first. Only nframes frames are sent. */
+struct ph_sample {
+	__u32 pid, tid; /* initial PID namespace */
+	__u32 nframes;
+	__u32 flags; /* enum ph_sample_flags */
+	__u64 ts_ns; /* bpf_ktime_get_ns() */
+	struct ph_frame frames[PH_MAX_FRAMES];
+};
+#define PH_SAMPLE_HDR_SIZE 24
+
+/* per-CPU counters (index in the stats map) */
+enum ph_sampler_stat {
+	SMP_SAMPLES = 0,      /* samples sent */
+	SMP_TRUNCATED,	      /* of which truncated */
+	SMP_SKIPPED_FRAMES,   /* shim / non-code frames skipped (not an error) */
+	SMP_EMPTY,	      /* thread had no Python frame (e.g. in C before/after the interpreter) */
+	SMP_DROP_RINGBUF,     /* ring buffer full: sample lost */
+	SMP_ERR_NO_INFO,      /* tracked PID with no proc_info (not registered yet) */
+	SMP_ERR_TSS_KEY,      /* autoTSSkey unreadable or out of range */
+	SMP_ERR_NO_TSTATE,    /* thread without a PyThreadState (non-Python thread) */
+	SMP_ERR_TSTATE_MISMATCH, /* tstate->thread_id != fsbase */
+	SMP_ERR_READ,	      /* a read of the frame chain failed: sample dropped */
+	SMP_ERR_BAD_CODE,     /* frame code is not a code object: sample dropped */
+	SMP_STAT_MAX,
+};
+
+_Static_assert(sizeof(struct py_proc_info) == 104, "py_proc_info layout");
+_Static_assert(sizeof(struct ph_frame) == 24, "ph_frame layout");
+_Static_assert(sizeof(struct ph_sample) == PH_SAMPLE_HDR_SIZE + 24 * PH_MAX_FRAMES,
+	       "ph_sample layout");
+
+#endif
