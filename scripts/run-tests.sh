@@ -5,7 +5,7 @@
 set -u
 OUT=${1:-build}
 SRC=$(cd "$(dirname "$0")/.." && pwd)
-export PYHOUND="$SRC/$OUT/pyhound" PYHOUND_SRC="$SRC" PYHOUND_OUTPUT="$OUT"
+export PYHOUND="$SRC/$OUT/pyhound" PYHOUND_SRC="$SRC" PYHOUND_SRCDIR="$SRC" PYHOUND_OUTPUT="$OUT"
 case "$OUT" in /*) PYHOUND="$OUT/pyhound"; UT="$OUT/tests/unit-tests"; IT="$OUT/tests/integration-tests";;
 	*) UT="$SRC/$OUT/tests/unit-tests"; IT="$SRC/$OUT/tests/integration-tests";; esac
 if [ "$(id -u)" != 0 ]; then

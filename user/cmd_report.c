@@ -8,6 +8,7 @@
 #include "cli.h"
 #include "commands.h"
 #include "log.h"
+#include "profiler.h"
 #include "report.h"
 #include "syscalls_user.h"
 #include "tracker.h"
@@ -19,7 +20,8 @@ static void report_usage(FILE *f)
 	fprintf(f,
 		"Usage: pyhound report [--duration S] [--pid P ...] [--json] [-v]\n\n"
 		"Watch every CPython process on this host (or only --pid ones) for S seconds, then\n"
-		"print per process: the syscalls it spent time in (count, total, average, p50/p99,\n"
+		"print per process: its hot paths (top functions by self and total CPU samples,\n"
+		"with file:line, and the top stacks), the syscalls it spent time in (count, total, average, p50/p99,\n"
 		"share of wall time), how it batches its I/O (calls, bytes, median bytes per call,\n"
 		"share of calls under 512 B, per fd kind: file, socket, pipe, tty, other), and\n"
 		"findings such as tiny unbatched writes, with the evidence and the remedy.\n"
@@ -31,6 +33,8 @@ static void report_usage(FILE *f)
 		"      --json          one JSON document instead of tables\n"
 		"      --max-procs N   bound on tracked processes (default 4096)\n"
 		"      --max-stats N   bound on (process, syscall) entries (default 16384)\n"
+		"  -F, --frequency HZ  stack samples per second per CPU (default 99)\n"
+		"      --no-stacks     do not sample stacks (syscalls and I/O only)\n"
 		"  -v                  also print collector health (dropped data, map fill)\n"
 		"  -h, --help          this text\n\n"
 		"Examples:\n"
@@ -76,6 +80,8 @@ int cmd_report(int argc, char **argv)
 		{ "json", no_argument, NULL, 'j' },
 		{ "max-procs", required_argument, NULL, 'P' },
 		{ "max-stats", required_argument, NULL, 'S' },
+		{ "frequency", required_argument, NULL, 'F' },
+		{ "no-stacks", no_argument, NULL, 'N' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{},
@@ -92,12 +98,14 @@ int cmd_report(int argc, char **argv)
 	int npids = 0, c, err, ret = 1;
 	double duration = 10;
 	unsigned long v;
-	bool as_json = false;
+	bool as_json = false, stacks = true;
+	unsigned long freq = 99;
+	struct profiler *pr = NULL;
 	uint64_t start, end;
 
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+d:p:jhv", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+d:p:F:jhv", opts, NULL)) != -1) {
 		switch (c) {
 		case 'd':
 			if (parse_seconds(optarg, "duration", 0.1, 86400, &duration))
@@ -108,6 +116,11 @@ int cmd_report(int argc, char **argv)
 				return usage_error("report", "bad --pid");
 			break;
 		case 'j': as_json = true; break;
+		case 'F':
+			if (parse_uint(optarg, "--frequency", 1, 10000, &freq))
+				return usage_error("report", "bad --frequency");
+			break;
+		case 'N': stacks = false; break;
 		case 'P':
 			if (parse_uint(optarg, "--max-procs", 1, 65536, &v))
 				return usage_error("report", "bad --max-procs");
@@ -142,6 +155,11 @@ int cmd_report(int argc, char **argv)
 	if (err)
 		goto out;
 	tracker_add_hooks(t, &hooks);
+	if (stacks) {
+		err = profiler_open(t, freq, &pr);
+		if (err)
+			goto out;
+	}
 	install_signal_handlers();
 	/* attach the syscall programs first: a process found by the scan is then counted from
 	 * the moment it is marked tracked */
@@ -151,6 +169,11 @@ int cmd_report(int argc, char **argv)
 	err = tracker_start(t);
 	if (err)
 		goto out;
+	if (pr) {
+		err = profiler_attach(pr);
+		if (err)
+			goto out;
+	}
 	start = now_ns();
 	/* on stderr even with --json: scripts wait for this line to know pyhound is attached */
 	fprintf(stderr, "pyhound: watching %d CPython process%s%s for %.1f s (Ctrl-C to stop "
@@ -163,13 +186,17 @@ int cmd_report(int argc, char **argv)
 		if (now - start >= (uint64_t)(duration * 1e9))
 			break;
 		left = (int)((start + (uint64_t)(duration * 1e9) - now) / 1000000) + 1;
-		err = tracker_poll(t, left < 100 ? left : 100);
-		if (err) {
+		err = tracker_poll(t, pr ? 0 : (left < 100 ? left : 100));
+		if (!err && pr)
+			err = profiler_poll(pr, left < 50 ? left : 50);
+		if (err < 0) {
 			pr_err("polling lifecycle events: %s", strerror(-err));
 			goto out;
 		}
 	}
 	tracker_poll(t, 0); /* late exit events */
+	if (pr)
+		profiler_poll(pr, 0);
 	end = now_ns();
 	err = sc_snapshot(rc.sc, &snap);
 	if (err) {
@@ -184,6 +211,24 @@ int cmd_report(int argc, char **argv)
 	if (err)
 		goto out;
 	rep.interrupted = exiting;
+	if (pr) {
+		struct profiler_stats ps;
+		unsigned int i;
+		size_t off = 0;
+
+		rep.prof = profiler_profile(pr);
+		profiler_get_stats(pr, &ps);
+		for (i = 0; i < SMP_STAT_MAX && off < sizeof(rep.sampler_health); i++)
+			if (ps.s.bpf[i])
+				off += snprintf(rep.sampler_health + off, sizeof(rep.sampler_health) - off,
+						"%s=%llu ", sampler_stat_name(i),
+						(unsigned long long)ps.s.bpf[i]);
+		if (off < sizeof(rep.sampler_health))
+			snprintf(rep.sampler_health + off, sizeof(rep.sampler_health) - off,
+				 "unnamed_frames=%llu refused_processes=%llu",
+				 (unsigned long long)ps.s.unknown_frames,
+				 (unsigned long long)ps.procs_refused);
+	}
 	tracker_get_stats(t, &rep.tstats);
 	if (!rep.nprocs && !as_json) {
 		printf("No CPython processes found on this host%s during %.1f s.\n",
@@ -198,6 +243,7 @@ out:
 	report_free(&rep);
 	free(cc.arr);
 	sc_snapshot_free(&snap);
+	profiler_free(pr);
 	sc_free(rc.sc);
 	tracker_free(t);
 	return ret;

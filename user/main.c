@@ -8,6 +8,8 @@
 
 static const struct cmd commands[] = {
 	{ "list", cmd_list, "list the CPython processes on this host" },
+	{ "record", cmd_record, "sample Python stacks and write a flamegraph/pprof/speedscope profile" },
+	{ "top", cmd_top, "a live view of the hottest Python functions of every process" },
 	{ "report", cmd_report, "watch for a while, then report syscalls, I/O batching and findings" },
 	{ "serve", cmd_serve, "run as a service with a Prometheus /metrics endpoint" },
 };
@@ -30,6 +32,7 @@ static void usage(FILE *f)
 		   "Examples:\n"
 		   "  sudo pyhound list\n"
 		   "  sudo pyhound report --duration 10\n"
+		   "  sudo pyhound record --duration 30 -o profile.svg\n"
 		   "  sudo pyhound report --pid 1234 --json\n");
 }
 

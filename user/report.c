@@ -232,6 +232,54 @@ static void version_of(const struct py_proc *p, char *buf, size_t len)
 
 #define TOP_SYSCALLS 12
 
+static const char *short_file(const char *f)
+{
+	const char *s = strrchr(f, '/');
+
+	return s ? s + 1 : f;
+}
+
+static void print_hot_paths(const struct report *r, const struct rep_proc *rp, FILE *f)
+{
+	const struct prof_stack **stacks = NULL;
+	struct prof_func_stat *fs = NULL;
+	uint64_t total = profile_samples(r->prof, rp->tp.info.pid), sys = 0;
+	ssize_t n, i;
+	uint32_t k;
+
+	if (!total) {
+		fprintf(f, "\n   Hot paths: no samples (idle, or stacks of CPython %d.%d not "
+			   "supported)\n", rp->tp.info.major, rp->tp.info.minor);
+		return;
+	}
+	n = profile_top_functions(r->prof, rp->tp.info.pid, REP_TOP_FUNCTIONS, &fs);
+	for (i = 0; i < (ssize_t)r->prof->nstacks; i++)
+		if (r->prof->stacks[i].pid == rp->tp.info.pid && r->prof->stacks[i].in_syscall)
+			sys += r->prof->stacks[i].count;
+	fprintf(f, "\n   Hot paths (%llu samples at %u Hz while on CPU; %.1f%% of them in "
+		   "syscalls)\n", (unsigned long long)total, r->prof->frequency_hz,
+		100.0 * sys / total);
+	fprintf(f, "   %7s %7s  %-40s %s\n", "SELF%", "TOTAL%", "FUNCTION", "FILE:LINE");
+	for (i = 0; i < n; i++)
+		fprintf(f, "   %6.1f%% %6.1f%%  %-40s %s:%d\n", 100.0 * fs[i].self / total,
+			100.0 * fs[i].total / total, fs[i].name, short_file(fs[i].file),
+			fs[i].first_line);
+	free(fs);
+	n = profile_top_stacks(r->prof, rp->tp.info.pid, REP_TOP_STACKS, &stacks);
+	if (n > 0)
+		fprintf(f, "   Top stacks (leaf last)\n");
+	for (i = 0; i < n; i++) {
+		const struct prof_stack *st = stacks[i];
+
+		fprintf(f, "   %5.1f%%  %s", 100.0 * st->count / total, st->truncated ? "[truncated] " : "");
+		for (k = 0; k < st->nframes; k++)
+			fprintf(f, "%s%s:%d", k ? " > " : "", st->frames[k].name,
+				prof_frame_line(&st->frames[k]));
+		fprintf(f, "%s\n", st->in_syscall ? " > [syscall]" : "");
+	}
+	free(stacks);
+}
+
 void report_print_text(const struct report *r, FILE *f, int verbosity)
 {
 	size_t i, j;
@@ -248,6 +296,8 @@ void report_print_text(const struct report *r, FILE *f, int verbosity)
 		fprintf(f, "\n== PID %d  %s  CPython %s (%s%s)  observed %.1f s%s\n   %s\n",
 			(int)p->pid, p->comm, ver, py_proc_build(p), p->usdt_count ? ", USDT" : "",
 			rp->observed_s, rp->tp.exited ? ", exited" : "", p->cmdline);
+		if (r->prof)
+			print_hot_paths(r, rp, f);
 		if (!rp->nsc) {
 			fprintf(f, "   no syscalls recorded\n");
 			continue;
@@ -313,6 +363,8 @@ void report_print_text(const struct report *r, FILE *f, int verbosity)
 			(unsigned long long)r->tstats.drop_full,
 			(unsigned long long)r->tstats.exec_seen, (unsigned long long)r->tstats.rejected,
 			(unsigned long long)r->tstats.inspect_failed);
+	if (verbosity >= 1 && r->sampler_health[0])
+		fprintf(f, "Sampler health: %s\n", r->sampler_health);
 }
 
 static void hist_json(struct json *j, const char *key, const unsigned long long *slots,
@@ -398,6 +450,49 @@ void report_print_json(const struct report *r, FILE *f)
 			json_obj_end(&j);
 		}
 		json_arr_end(&j);
+		if (r->prof) {
+			struct prof_func_stat *fs = NULL;
+			const struct prof_stack **stacks = NULL;
+			ssize_t n, q;
+			uint32_t fr;
+
+			json_u64(&j, "samples", profile_samples(r->prof, p->pid));
+			n = profile_top_functions(r->prof, p->pid, REP_TOP_FUNCTIONS, &fs);
+			json_arr_begin(&j, "hot_functions");
+			for (q = 0; q < n; q++) {
+				json_obj_begin(&j, NULL);
+				json_str(&j, "name", fs[q].name);
+				json_str(&j, "file", fs[q].file);
+				json_i64(&j, "first_line", fs[q].first_line);
+				json_u64(&j, "self", fs[q].self);
+				json_u64(&j, "self_in_syscall", fs[q].self_syscall);
+				json_u64(&j, "total", fs[q].total);
+				json_obj_end(&j);
+			}
+			json_arr_end(&j);
+			free(fs);
+			n = profile_top_stacks(r->prof, p->pid, REP_TOP_STACKS, &stacks);
+			json_arr_begin(&j, "top_stacks");
+			for (q = 0; q < n; q++) {
+				json_obj_begin(&j, NULL);
+				json_u64(&j, "count", stacks[q]->count);
+				json_u64(&j, "tid", stacks[q]->tid);
+				json_bool(&j, "truncated", stacks[q]->truncated);
+				json_bool(&j, "in_syscall", stacks[q]->in_syscall);
+				json_arr_begin(&j, "frames");
+				for (fr = 0; fr < stacks[q]->nframes; fr++) {
+					json_obj_begin(&j, NULL);
+					json_str(&j, "name", stacks[q]->frames[fr].name);
+					json_str(&j, "file", stacks[q]->frames[fr].file);
+					json_i64(&j, "line", prof_frame_line(&stacks[q]->frames[fr]));
+					json_obj_end(&j);
+				}
+				json_arr_end(&j);
+				json_obj_end(&j);
+			}
+			json_arr_end(&j);
+			free(stacks);
+		}
 		json_arr_begin(&j, "findings");
 		for (d = 0; d < rp->nfindings; d++) {
 			const struct rep_finding *fi = &rp->findings[d];

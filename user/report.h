@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include "profile.h"
 #include "syscalls_user.h"
 #include "tracker.h"
 
@@ -62,7 +63,12 @@ struct report {
 	size_t stats_used;
 	size_t nsc_total, nio_total; /* entries in the kernel's maps, all processes */
 	uint64_t retired_dropped;    /* exited processes' entries dropped at the bound */
+	const struct profile *prof;  /* sampled stacks, or NULL when not sampled */
+	char sampler_health[512];    /* a line on the sampler's counters, for -v */
 };
+
+#define REP_TOP_FUNCTIONS 10
+#define REP_TOP_STACKS 5
 
 /* Build from a snapshot; procs are copied. start/end are CLOCK_MONOTONIC ns of the window. */
 /* The snapshot's arrays are sorted by pid in place. */

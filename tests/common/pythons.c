@@ -91,6 +91,25 @@ int test_pythons(struct test_python *out, int cap, char *missing, size_t missing
 	return n;
 }
 
+const char *python_for(int minor, bool debian)
+{
+	static struct test_python py[16];
+	static char paths[16][PATH_MAX];
+	static int n = -1;
+	char missing[256];
+	int i;
+
+	if (n < 0)
+		n = test_pythons(py, 16, missing, sizeof(missing));
+	for (i = 0; i < n; i++)
+		if (py[i].minor == minor && py[i].debian == debian) {
+			snprintf(paths[i], sizeof(paths[i]), "%s", py[i].path);
+			return paths[i];
+		}
+	fprintf(stderr, "no %s CPython 3.%d found\n", debian ? "Debian" : "pyenv", minor);
+	abort();
+}
+
 const char *workload(const char *name)
 {
 	static char buf[8][PATH_MAX];

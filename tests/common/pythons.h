@@ -19,6 +19,10 @@ struct test_python {
  * PYHOUND_ALLOW_MISSING_PYTHON=1. Returns the count; *missing says what was not found. */
 int test_pythons(struct test_python *out, int cap, char *missing, size_t missing_len);
 
+/* Path of the interpreter for 3.<minor> (pyenv, or Debian's when debian), found as
+ * test_pythons() does; fails the test when missing. */
+const char *python_for(int minor, bool debian);
+
 /* Path of a file under tests/workloads (from the source tree). */
 const char *workload(const char *name);
 

@@ -141,7 +141,8 @@ static double sample(const char *text, const char *prefix)
 
 static pid_t run_io_workload(void)
 {
-	char *argv[] = { "/usr/bin/python3.11", (char *)workload("io_batching.py"), "--now", NULL };
+	char *argv[] = { (char *)python_for(11, true), (char *)workload("io_batching.py"), "--now",
+			 NULL };
 	char buf[64];
 	struct child c;
 

@@ -52,7 +52,7 @@ static pid_t spawn_short(int i)
 	p = fork();
 	if (!p) {
 		freopen("/dev/null", "w", stdout);
-		execl("/usr/bin/python3.11", "python3.11", "-c", code, NULL);
+		execl(python_for(11, true), "python3.11", "-c", code, NULL);
 		_exit(127);
 	}
 	return p;

@@ -183,7 +183,8 @@ Test(syscalls, exact_counts_on_every_interpreter, .timeout = 180)
 /* Started 100 ms after pyhound: followed from exec, so its counts are exact too. */
 Test(syscalls, process_started_later_is_followed, .timeout = 60)
 {
-	char *argv[] = { "/usr/bin/python3.11", (char *)workload("io_batching.py"), "--now", NULL };
+	char *argv[] = { (char *)python_for(11, true), (char *)workload("io_batching.py"), "--now",
+			 NULL };
 	struct session s;
 	struct child c;
 	const struct tracked_proc *tp;

@@ -1,0 +1,207 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* record, report's hot paths and top, end to end on real processes. */
+#include <criterion/criterion.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include "common/pythons.h"
+
+static char out[1 << 20];
+
+static const char *bin(void)
+{
+	const char *b = getenv("PYHOUND");
+
+	return b && *b ? b : "build/pyhound";
+}
+
+static pid_t start_hot(const char *python, double secs)
+{
+	char arg[32];
+	pid_t p;
+
+	snprintf(arg, sizeof(arg), "%.1f", secs);
+	p = fork();
+	if (!p) {
+		execl(python, python, workload("hot_loop.py"), arg, NULL);
+		_exit(127);
+	}
+	usleep(300 * 1000);
+	return p;
+}
+
+static void reap(pid_t p)
+{
+	kill(p, SIGKILL);
+	waitpid(p, NULL, 0);
+}
+
+/* count of samples on collapsed lines containing needle */
+static long collapsed_count(const char *path, const char *needle)
+{
+	char line[8192];
+	long n = 0;
+	FILE *f = fopen(path, "r");
+
+	cr_assert_not_null(f, "%s", path);
+	while (fgets(line, sizeof(line), f)) {
+		char *sp = strrchr(line, ' ');
+
+		cr_assert_not_null(sp, "collapsed line without count: %s", line);
+		if (strstr(line, needle))
+			n += atol(sp + 1);
+	}
+	fclose(f);
+	return n;
+}
+
+Test(record, all_formats_from_a_live_process, .timeout = 120)
+{
+	pid_t p = start_hot(python_for(11, true), 30);
+	char cmd[1024], needle[128];
+	long total, leaf;
+
+	snprintf(cmd, sizeof(cmd), "%s record -d 3 --pid %d -o /tmp/pyhound-rec.collapsed", bin(),
+		 (int)p);
+	cr_assert_eq(run_cmd(cmd, out, sizeof(out)), 0, "%s", out);
+	cr_expect(strstr(out, "wrote "), "%s", out);
+	snprintf(needle, sizeof(needle), "python3.11 (%d);main thread %d;", (int)p, (int)p);
+	total = collapsed_count("/tmp/pyhound-rec.collapsed", needle);
+	leaf = collapsed_count("/tmp/pyhound-rec.collapsed", ";hot_outer (");
+	cr_expect_gt(total, 200, "samples: %ld (3 s at 99 Hz of a busy process)", total);
+	cr_expect_lt(total, 330, "samples: %ld", total);
+	cr_expect_geq(leaf, total * 95 / 100, "hot_outer in %ld of %ld samples", leaf, total);
+	cr_expect_gt(collapsed_count("/tmp/pyhound-rec.collapsed",
+				     ";<module> (" ), 0);
+	cr_expect_gt(collapsed_count("/tmp/pyhound-rec.collapsed", "hot_loop.py:11)"), 0,
+		     "the line being executed in hot_leaf is named");
+
+	snprintf(cmd, sizeof(cmd), "%s record -d 2 --pid %d -o /tmp/pyhound-rec.svg && "
+		 "xmllint --noout /tmp/pyhound-rec.svg && grep -c hot_leaf /tmp/pyhound-rec.svg",
+		 bin(), (int)p);
+	cr_expect_eq(run_cmd(cmd, out, sizeof(out)), 0, "svg: %s", out);
+	snprintf(cmd, sizeof(cmd), "%s record -d 2 --pid %d -o /tmp/pyhound-rec.pb.gz && "
+		 "go tool pprof -top /tmp/pyhound-rec.pb.gz", bin(), (int)p);
+	cr_expect_eq(run_cmd(cmd, out, sizeof(out)), 0, "pprof: %s", out);
+	cr_expect(strstr(out, "hot_leaf"), "pprof -top: %s", out);
+	snprintf(cmd, sizeof(cmd), "%s record -d 2 --pid %d -o /tmp/pyhound-rec.json && "
+		 "/usr/bin/python3.11 -c \"import json; d=json.load(open('/tmp/pyhound-rec.json')); "
+		 "n=[f['name'] for f in d['shared']['frames']]; assert 'hot_leaf' in n, n; "
+		 "assert sum(d['profiles'][0]['weights']) > 100\"", bin(), (int)p);
+	cr_expect_eq(run_cmd(cmd, out, sizeof(out)), 0, "speedscope: %s", out);
+	reap(p);
+}
+
+Test(record, bad_arguments)
+{
+	char cmd[512];
+
+	snprintf(cmd, sizeof(cmd), "%s record -d 1", bin());
+	cr_expect_eq(run_cmd(cmd, out, sizeof(out)), 2, "%s", out);
+	snprintf(cmd, sizeof(cmd), "%s record -d 1 -o /tmp/x.unknownext", bin());
+	cr_expect_eq(run_cmd(cmd, out, sizeof(out)), 2, "%s", out);
+	snprintf(cmd, sizeof(cmd), "%s record -d 1 -o /tmp/x.svg --format gif", bin());
+	cr_expect_eq(run_cmd(cmd, out, sizeof(out)), 2, "%s", out);
+	snprintf(cmd, sizeof(cmd), "%s record -d 1 -F 0 -o /tmp/x.svg", bin());
+	cr_expect_eq(run_cmd(cmd, out, sizeof(out)), 2, "%s", out);
+	snprintf(cmd, sizeof(cmd), "%s record -d 1 -o /nonexistent-dir/x.svg", bin());
+	cr_expect_eq(run_cmd(cmd, out, sizeof(out)), 1, "%s", out);
+	cr_expect(strstr(out, "cannot write"), "%s", out);
+}
+
+/* One process starts during recording, another exits during it: both named. */
+Test(record, processes_that_start_and_exit_during_recording, .timeout = 60)
+{
+	char cmd[1024], needle[64];
+	pid_t early = start_hot(python_for(12, false), 2.0), late;
+	pid_t rec;
+	int st;
+
+	rec = fork();
+	if (!rec) {
+		snprintf(cmd, sizeof(cmd), "exec %s record -d 5 -o /tmp/pyhound-rec2.collapsed "
+			 "2>/tmp/pyhound-rec2.err", bin());
+		execl("/bin/sh", "sh", "-c", cmd, NULL);
+		_exit(127);
+	}
+	sleep(1);
+	late = start_hot(python_for(11, true), 2.0);
+	waitpid(rec, &st, 0);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	waitpid(early, NULL, 0);
+	waitpid(late, NULL, 0);
+	snprintf(needle, sizeof(needle), "(%d);", (int)early);
+	cr_expect_gt(collapsed_count("/tmp/pyhound-rec2.collapsed", needle), 30,
+		     "process that exited during recording");
+	snprintf(needle, sizeof(needle), "(%d);", (int)late);
+	cr_expect_gt(collapsed_count("/tmp/pyhound-rec2.collapsed", needle), 30,
+		     "process that started during recording");
+	cr_expect_gt(collapsed_count("/tmp/pyhound-rec2.collapsed", ";hot_leaf ("), 60);
+}
+
+Test(report, hot_paths_section, .timeout = 60)
+{
+	pid_t p = start_hot(python_for(10, false), 30);
+	char cmd[512];
+
+	snprintf(cmd, sizeof(cmd), "%s report -d 3 --pid %d", bin(), (int)p);
+	cr_assert_eq(run_cmd(cmd, out, sizeof(out)), 0, "%s", out);
+	cr_expect(strstr(out, "Hot paths ("), "%s", out);
+	cr_expect(strstr(out, "hot_leaf"), "%s", out);
+	cr_expect(strstr(out, "hot_loop.py:8"), "file:line of hot_leaf: %s", out);
+	cr_expect(strstr(out, "Top stacks"), "%s", out);
+	cr_expect(strstr(out, "<module>:21 > hot_outer:18 > hot_leaf:"), "%s", out);
+	snprintf(cmd, sizeof(cmd), "%s report -d 2 --pid %d --json | /usr/bin/python3.11 -c "
+		 "\"import json,sys; r=json.load(sys.stdin); p=r['processes'][0]; "
+		 "h=p['hot_functions'][0]; assert h['name']=='hot_leaf', h; "
+		 "assert h['self'] > 0.9*p['samples'], (h, p['samples'])\"", bin(), (int)p);
+	cr_expect_eq(run_cmd(cmd, out, sizeof(out)), 0, "%s", out);
+	reap(p);
+}
+
+Test(top, plain_text_when_not_a_terminal, .timeout = 60)
+{
+	pid_t p = start_hot(python_for(13, false), 30);
+	char cmd[512], pidcol[32];
+
+	snprintf(cmd, sizeof(cmd), "%s top -d 2.5 --pid %d < /dev/null", bin(), (int)p);
+	cr_assert_eq(run_cmd(cmd, out, sizeof(out)), 0, "%s", out);
+	cr_expect_null(strstr(out, "\033["), "escape codes when not on a terminal");
+	cr_expect(strstr(out, "pyhound top - 1 CPython processes"), "%s", out);
+	snprintf(pidcol, sizeof(pidcol), "%8d python3.13", (int)p);
+	cr_expect(strstr(out, pidcol), "%s", out);
+	cr_expect(strstr(out, "hot_leaf (hot_loop.py:8)"), "%s", out);
+	reap(p);
+}
+
+Test(top, keys_on_a_terminal, .timeout = 60)
+{
+	pid_t p = start_hot(python_for(9, false), 30);
+	char cmd[512];
+
+	run_cmd("tmux kill-session -t pyhound-top", out, sizeof(out));
+	snprintf(cmd, sizeof(cmd), "tmux new-session -d -s pyhound-top -x 120 -y 30 "
+		 "'%s top --pid %d'", bin(), (int)p);
+	cr_assert_eq(run_cmd(cmd, out, sizeof(out)), 0, "%s", out);
+	sleep(3);
+	run_cmd("tmux capture-pane -p -t pyhound-top", out, sizeof(out));
+	cr_expect(strstr(out, "functions by self"), "%s", out);
+	cr_expect(strstr(out, "hot_leaf"), "%s", out);
+	run_cmd("tmux send-keys -t pyhound-top t", out, sizeof(out));
+	sleep(1);
+	run_cmd("tmux capture-pane -p -t pyhound-top", out, sizeof(out));
+	cr_expect(strstr(out, "functions by total"), "after 't': %s", out);
+	run_cmd("tmux send-keys -t pyhound-top f", out, sizeof(out));
+	sleep(1);
+	run_cmd("tmux capture-pane -p -t pyhound-top", out, sizeof(out));
+	cr_expect(strstr(out, "(focused"), "after 'f': %s", out);
+	run_cmd("tmux send-keys -t pyhound-top q", out, sizeof(out));
+	sleep(1);
+	cr_expect_neq(run_cmd("tmux has-session -t pyhound-top", out, sizeof(out)), 0,
+		      "'q' did not quit");
+	run_cmd("tmux kill-session -t pyhound-top", out, sizeof(out));
+	reap(p);
+}
