@@ -42,6 +42,7 @@ static long rss_kb(pid_t pid)
 
 static pid_t spawn_short(int i)
 {
+	const char *py = python_for(11, true); /* looked up before fork: cached for later */
 	char code[256];
 	pid_t p;
 
@@ -52,7 +53,7 @@ static pid_t spawn_short(int i)
 	p = fork();
 	if (!p) {
 		freopen("/dev/null", "w", stdout);
-		execl(python_for(11, true), "python3.11", "-c", code, NULL);
+		execl(py, "python3.11", "-c", code, NULL);
 		_exit(127);
 	}
 	return p;
