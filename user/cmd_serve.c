@@ -17,6 +17,9 @@
 #include "cli.h"
 #include "commands.h"
 #include "config.h"
+#include "funcstats.h"
+#include "out_format.h"
+#include "profiler.h"
 #include "http.h"
 #include "log.h"
 #include "metrics.h"
@@ -33,6 +36,13 @@ static void on_hup(int sig)
 	reload = 1;
 }
 
+/* an on-demand profile being gathered for /profile */
+struct profile_req {
+	struct profile *prof;
+	pid_t pid; /* 0: all */
+	struct profile_req *next;
+};
+
 struct serve {
 	pthread_mutex_t lock; /* tracker, collectors, cache: main loop vs HTTP threads */
 	struct serve_config cfg;
@@ -45,6 +55,9 @@ struct serve {
 	uint64_t cache_ns;
 	struct metrics_health health;
 	uint64_t start_ns;
+	struct profiler *pr;
+	struct funcstats *fs;
+	struct profile_req *reqs;
 };
 
 static void serve_usage(FILE *f)
@@ -53,9 +66,12 @@ static void serve_usage(FILE *f)
 		"Usage: pyhound serve [--listen ADDR:PORT] [--config FILE] [-v]\n\n"
 		"Run continuously, as a systemd service: watch every CPython process on the host\n"
 		"and serve what is measured over HTTP for Prometheus.\n\n"
-		"  /metrics   Prometheus text format 0.0.4: processes, syscalls, I/O batching,\n"
+		"  /metrics   Prometheus text format 0.0.4: processes, CPU samples and hottest\n"
+		"             functions, syscalls, I/O batching,\n"
 		"             and pyhound's own health (drops, map fill, BPF run time, CPU, RSS)\n"
 		"  /healthz   200 \"ok\" while collecting\n"
+		"  /profile?seconds=N[&pid=P][&format=collapsed|pprof|svg|speedscope]\n"
+		"             an on-demand CPU profile of the next N seconds\n"
 		"  /          an index of the endpoints\n\n"
 		"Memory is bounded whatever the number of processes: exited processes are aged out\n"
 		"after process_max_age seconds, and per-process series are capped (top_syscalls).\n"
@@ -78,12 +94,32 @@ static void serve_usage(FILE *f)
 
 static void forget(const struct tracked_proc *tp, void *ctx)
 {
-	sc_purge_pid(ctx, tp->info.pid);
+	struct serve *sv = ctx;
+
+	sc_purge_pid(sv->sc, tp->info.pid);
+	funcstats_forget(sv->fs, tp->info.pid);
 }
 
 static void retire(const struct tracked_proc *tp, void *ctx)
 {
-	sc_retire_pid(ctx, tp->info.pid);
+	struct serve *sv = ctx;
+
+	sc_retire_pid(sv->sc, tp->info.pid);
+}
+
+/* every named sample (main thread, lock held) */
+static void on_sample(void *ctx, pid_t pid, pid_t tid, const char *process, const char *thread,
+		      const struct prof_frame *frames, uint32_t n, bool truncated, bool in_syscall)
+{
+	struct serve *sv = ctx;
+	struct profile_req *r;
+
+	if (n)
+		funcstats_add(sv->fs, pid, frames[n - 1].name, frames[n - 1].file, in_syscall);
+	for (r = sv->reqs; r; r = r->next)
+		if (!r->pid || r->pid == pid)
+			profile_add(r->prof, pid, tid, process, thread, frames, n, truncated,
+				    in_syscall, 1);
 }
 
 struct collect_ctx {
@@ -175,6 +211,7 @@ static int render(struct serve *sv)
 	sv->health.nprogs = 0;
 	prog_stats(&sv->health, tracker_bpf_object(sv->t));
 	prog_stats(&sv->health, sc_bpf_object(sv->sc));
+	prog_stats(&sv->health, sampler_bpf_object(profiler_sampler(sv->pr)));
 	own_usage(&sv->health);
 	f = open_memstream(&buf, &len);
 	if (!f) {
@@ -182,6 +219,8 @@ static int render(struct serve *sv)
 		goto out;
 	}
 	err = metrics_write(f, &rep, &sv->health, sv->cfg.top_syscalls);
+	if (!err)
+		metrics_write_cpu(f, &rep, sv->fs, sv->cfg.top_functions, sv->cfg.frequency);
 	if (fclose(f) && !err)
 		err = -EIO;
 	if (err) {
@@ -222,6 +261,84 @@ static void h_metrics(struct http_req *req, struct http_resp *resp, void *ctx)
 		http_text(resp, 500, "cannot render metrics: %s\n", strerror(-err));
 }
 
+static void h_profile(struct http_req *req, struct http_resp *resp, void *ctx)
+{
+	struct serve *sv = ctx;
+	const char *qs = http_query(req, "seconds"), *qp = http_query(req, "pid");
+	const char *qf = http_query(req, "format"), *format = qf ? qf : "collapsed";
+	struct profile_req r = {}, **pp;
+	unsigned long secs = 10, pid = 0;
+	char *end, *buf = NULL;
+	size_t len = 0;
+	uint64_t until;
+	FILE *f;
+	int err;
+
+	if (qs && (secs = strtoul(qs, &end, 10), *end || !*qs || secs < 1 || secs > 300)) {
+		http_text(resp, 400, "bad seconds '%s': an integer from 1 to 300\n", qs);
+		return;
+	}
+	if (qp && (pid = strtoul(qp, &end, 10), *end || !*qp || pid < 1 || pid > 4194304)) {
+		http_text(resp, 400, "bad pid '%s'\n", qp);
+		return;
+	}
+	if (strcmp(format, "collapsed") && strcmp(format, "pprof") && strcmp(format, "svg") &&
+	    strcmp(format, "speedscope")) {
+		http_text(resp, 400, "bad format '%s': collapsed, pprof, svg or speedscope\n", format);
+		return;
+	}
+	pthread_mutex_lock(&sv->lock);
+	if (pid) {
+		const struct tracked_proc *tp = tracker_find(sv->t, (pid_t)pid);
+
+		if (!tp || tp->exited) {
+			pthread_mutex_unlock(&sv->lock);
+			http_text(resp, 400, "PID %lu is not a running CPython process pyhound "
+					     "watches\n", pid);
+			return;
+		}
+	}
+	r.prof = profile_new(secs, profiler_frequency(sv->pr));
+	r.pid = pid;
+	if (r.prof) {
+		r.next = sv->reqs;
+		sv->reqs = &r;
+	}
+	pthread_mutex_unlock(&sv->lock);
+	if (!r.prof) {
+		http_text(resp, 500, "out of memory\n");
+		return;
+	}
+	until = now_ns() + secs * 1000000000ULL;
+	while (!exiting && now_ns() < until)
+		usleep(50000);
+	pthread_mutex_lock(&sv->lock);
+	for (pp = &sv->reqs; *pp; pp = &(*pp)->next)
+		if (*pp == &r) {
+			*pp = r.next;
+			break;
+		}
+	pthread_mutex_unlock(&sv->lock);
+	r.prof->duration_s = secs;
+	f = open_memstream(&buf, &len);
+	err = f ? profile_write(r.prof, format, f) : -ENOMEM;
+	if (f && fclose(f) && !err)
+		err = -EIO;
+	profile_free(r.prof);
+	if (err) {
+		free(buf);
+		http_text(resp, 500, "cannot write the profile: %s\n", strerror(-err));
+		return;
+	}
+	resp->status = 200;
+	resp->body = buf;
+	resp->len = len;
+	resp->content_type = !strcmp(format, "svg")	     ? "image/svg+xml"
+			     : !strcmp(format, "pprof")	     ? "application/octet-stream"
+			     : !strcmp(format, "speedscope") ? "application/json"
+							     : "text/plain; charset=utf-8";
+}
+
 static void h_healthz(struct http_req *req, struct http_resp *resp, void *ctx)
 {
 	struct serve *sv = ctx;
@@ -241,6 +358,9 @@ static void h_index(struct http_req *req, struct http_resp *resp, void *ctx)
 		  "spends its time.</p><ul>"
 		  "<li><a href=\"/metrics\">/metrics</a>: Prometheus metrics</li>"
 		  "<li><a href=\"/healthz\">/healthz</a>: health check</li>"
+		  "<li><a href=\"/profile?seconds=10&amp;format=svg\">/profile?seconds=10&amp;"
+		  "format=svg</a>: an on-demand CPU profile (formats collapsed, svg, pprof, "
+		  "speedscope; &amp;pid=P for one process)</li>"
 		  "</ul></body></html>\n", PYHOUND_VERSION);
 	resp->content_type = "text/html; charset=utf-8";
 }
@@ -249,6 +369,7 @@ static const struct http_route routes[] = {
 	{ "/", h_index },
 	{ "/metrics", h_metrics },
 	{ "/healthz", h_healthz },
+	{ "/profile", h_profile },
 };
 
 static int check_listen(const struct serve_config *c, struct sockaddr_storage *ss,
@@ -374,13 +495,17 @@ int cmd_serve(int argc, char **argv)
 	hooks.on_reject = forget;
 	hooks.on_forget = forget;
 	hooks.on_exit = retire;
-	hooks.ctx = sv.sc;
+	hooks.ctx = &sv;
 	tracker_add_hooks(sv.t, &hooks);
+	sv.fs = funcstats_new();
+	if (!sv.fs || profiler_open(sv.t, sv.cfg.frequency, &sv.pr))
+		goto out;
+	profiler_set_sink(sv.pr, on_sample, &sv);
 	sv.stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
 	sv.health.prog_stats = sv.stats_fd >= 0;
 	if (sv.stats_fd < 0)
 		pr_warn("kernel BPF run-time statistics unavailable: %s", strerror(errno));
-	if (sc_attach(sv.sc) || tracker_start(sv.t))
+	if (sc_attach(sv.sc) || tracker_start(sv.t) || profiler_attach(sv.pr))
 		goto out;
 	sv.start_ns = now_ns();
 	{
@@ -423,12 +548,16 @@ int cmd_serve(int argc, char **argv)
 		pthread_mutex_lock(&sv.lock);
 		if (tracker_poll(sv.t, 0))
 			pr_warn("lifecycle events: poll failed");
+		profiler_poll(sv.pr, 0);
 		now = now_ns();
 		if (now - last_age > 1000000000ULL) {
 			last_age = now;
 			uint64_t age = sv.cfg.process_max_age * 1000000000ULL;
 
 			tracker_forget_exited(sv.t, now > age ? now - age : 0);
+			/* samples live on in funcstats and in /profile requests: keep the
+			 * profiler's own profile small */
+			profile_free(profiler_restart(sv.pr));
 		}
 		pthread_mutex_unlock(&sv.lock);
 	}
@@ -436,6 +565,8 @@ int cmd_serve(int argc, char **argv)
 	rc = 0;
 out:
 	http_stop(http);
+	profiler_free(sv.pr);
+	funcstats_free(sv.fs);
 	sc_free(sv.sc);
 	tracker_free(sv.t);
 	if (sv.stats_fd >= 0)

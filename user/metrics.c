@@ -4,6 +4,7 @@
 #include <inttypes.h>
 #include <string.h>
 #include "fdkind.h"
+#include "funcstats.h"
 #include "histo.h"
 #include "metrics.h"
 #include "syscall_names.h"
@@ -296,4 +297,66 @@ int metrics_write(FILE *f, const struct report *r, struct metrics_health *h,
 	write_io(f, r);
 	write_health(f, r, h);
 	return ferror(f) ? -EIO : 0;
+}
+
+struct cpu_ctx {
+	FILE *f;
+	const struct report *r;
+	int pass;
+};
+
+static const struct rep_proc *rep_find(const struct report *r, pid_t pid)
+{
+	size_t i;
+
+	for (i = 0; i < r->nprocs; i++)
+		if (r->procs[i].tp.info.pid == pid)
+			return &r->procs[i];
+	return NULL;
+}
+
+static void cpu_cb(const struct fs_proc_view *v, void *ctx)
+{
+	struct cpu_ctx *c = ctx;
+	const struct rep_proc *rp = rep_find(c->r, v->pid);
+	size_t i;
+
+	if (!rp)
+		return;
+	if (c->pass == 0) {
+		proc_series(c->f, "pyhound_cpu_samples_total", rp, "state=\"python\"", "%llu",
+			    (unsigned long long)v->python);
+		proc_series(c->f, "pyhound_cpu_samples_total", rp, "state=\"syscall\"", "%llu",
+			    (unsigned long long)v->syscall);
+		return;
+	}
+	for (i = 0; i < v->nseries; i++) {
+		fprintf(c->f, "pyhound_function_samples_total{");
+		proc_labels(c->f, rp);
+		fputs(",function=", c->f);
+		metrics_label_value(c->f, v->series[i].name);
+		fputs(",file=", c->f);
+		metrics_label_value(c->f, v->series[i].file);
+		fprintf(c->f, "} %llu\n", (unsigned long long)v->series[i].samples);
+	}
+	proc_series(c->f, "pyhound_function_samples_total", rp, "function=\"other\",file=\"\"",
+		    "%llu", (unsigned long long)v->other);
+}
+
+void metrics_write_cpu(FILE *f, const struct report *r, struct funcstats *fs, unsigned int top_n,
+		       unsigned int frequency)
+{
+	struct cpu_ctx c = { f, r, 0 };
+
+	gauge1(f, "pyhound_sample_frequency_hertz", "Stack samples per second per CPU.",
+	       (double)frequency);
+	family(f, "pyhound_cpu_samples_total", "counter",
+	       "Stack samples of the process while on CPU, running Python or in a syscall; "
+	       "divide the rate by pyhound_sample_frequency_hertz for CPU cores used.");
+	funcstats_foreach(fs, top_n, cpu_cb, &c);
+	c.pass = 1;
+	family(f, "pyhound_function_samples_total", "counter",
+	       "Samples whose innermost Python frame is this function (self time), for each "
+	       "process's hottest functions; the rest are function=\"other\".");
+	funcstats_foreach(fs, top_n, cpu_cb, &c);
 }

@@ -30,6 +30,11 @@ struct metrics_health {
  * syscall="other"). Returns 0 or -EIO. */
 int metrics_write(FILE *f, const struct report *r, struct metrics_health *h,
 		  unsigned int top_syscalls);
+/* CPU sample families from the exporter's per-process function counters. */
+struct funcstats;
+void metrics_write_cpu(FILE *f, const struct report *r, struct funcstats *fs, unsigned int top_n,
+		       unsigned int frequency);
+
 /* Write s as a label value (escapes \\, \" and newlines). */
 void metrics_label_value(FILE *f, const char *s);
 

@@ -205,3 +205,8 @@ void profiler_free(struct profiler *p)
 	free(p->tids);
 	free(p);
 }
+
+struct sampler *profiler_sampler(const struct profiler *p)
+{
+	return p->s;
+}

@@ -35,5 +35,6 @@ struct profile *profiler_restart(struct profiler *p);
 void profiler_get_stats(struct profiler *p, struct profiler_stats *st);
 unsigned int profiler_frequency(const struct profiler *p);
 void profiler_free(struct profiler *p);
+struct sampler *profiler_sampler(const struct profiler *p);
 
 #endif

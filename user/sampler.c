@@ -382,3 +382,8 @@ void sampler_free(struct sampler *s)
 	symbolizer_free(s->sym);
 	free(s);
 }
+
+struct bpf_object *sampler_bpf_object(const struct sampler *s)
+{
+	return s->skel->obj;
+}

@@ -60,5 +60,6 @@ int sampler_stats(struct sampler *s, struct sampler_stats *st);
 const char *sampler_stat_name(unsigned int stat); /* enum ph_sampler_stat -> "samples", ... */
 int sampler_tracked_fd(const struct sampler *s);  /* the tracked_pids map in use */
 void sampler_free(struct sampler *s);
+struct bpf_object *sampler_bpf_object(const struct sampler *s); /* for run-time statistics */
 
 #endif

@@ -110,7 +110,7 @@ static int curl(const struct server *s, const char *path, const char *opts)
 {
 	char cmd[1024];
 
-	snprintf(cmd, sizeof(cmd), "curl -s -m 10 %s http://127.0.0.1:%d%s", opts ? opts : "",
+	snprintf(cmd, sizeof(cmd), "curl -s -m 10 %s 'http://127.0.0.1:%d%s'", opts ? opts : "",
 		 s->port, path);
 	return run_cmd(cmd, out, sizeof(out));
 }
@@ -120,7 +120,7 @@ static int http_code(const struct server *s, const char *path, const char *opts)
 	char cmd[1024];
 
 	snprintf(cmd, sizeof(cmd), "curl -s -m 10 -o /dev/null -w '%%{http_code}' %s "
-		 "http://127.0.0.1:%d%s", opts ? opts : "", s->port, path);
+		 "'http://127.0.0.1:%d%s'", opts ? opts : "", s->port, path);
 	run_cmd(cmd, out, sizeof(out));
 	return atoi(out);
 }
@@ -390,4 +390,48 @@ Test(serve, systemd_unit_verifies, .timeout = 60)
 		 src && *src ? src : ".", getenv("PYHOUND_OUTPUT") ? getenv("PYHOUND_OUTPUT") : "build");
 	cr_expect_eq(run_cmd(cmd, out, sizeof(out)), 0, "%s", out);
 	cr_expect_eq(access("/tmp/pyhound-unit/etc/pyhound/pyhound.conf", R_OK), 0);
+}
+
+Test(serve, on_demand_profile_and_cpu_metrics, .timeout = 90)
+{
+	char arg[] = "30", path[256], cmd[1024];
+	struct server s;
+	pid_t p;
+
+	serve_start(&s, NULL);
+	p = fork();
+	if (!p) {
+		execl(python_for(12, false), "python3.12", workload("hot_loop.py"), arg, NULL);
+		_exit(127);
+	}
+	usleep(500 * 1000);
+	snprintf(path, sizeof(path), "/profile?seconds=2&pid=%d", (int)p);
+	cr_assert_eq(curl(&s, path, NULL), 0);
+	cr_expect(strstr(out, ";hot_outer (") && strstr(out, ";hot_leaf ("), "collapsed: %.500s", out);
+	snprintf(cmd, sizeof(cmd), "curl -s -m 10 -o /tmp/pyhound-prof.pb.gz "
+		 "'http://127.0.0.1:%d/profile?seconds=2&format=pprof&pid=%d' && "
+		 "go tool pprof -top /tmp/pyhound-prof.pb.gz", s.port, (int)p);
+	cr_expect_eq(run_cmd(cmd, out, sizeof(out)), 0, "%s", out);
+	cr_expect(strstr(out, "hot_leaf"), "pprof: %s", out);
+	snprintf(cmd, sizeof(cmd), "curl -s -m 10 'http://127.0.0.1:%d/profile?seconds=1&format=svg' "
+		 "| xmllint --noout -", s.port);
+	cr_expect_eq(run_cmd(cmd, out, sizeof(out)), 0, "svg: %s", out);
+	cr_expect_eq(http_code(&s, "/profile?seconds=0", NULL), 400);
+	cr_expect_eq(http_code(&s, "/profile?seconds=abc", NULL), 400);
+	cr_expect_eq(http_code(&s, "/profile?seconds=1&format=gif", NULL), 400);
+	cr_expect_eq(http_code(&s, "/profile?seconds=1&pid=x", NULL), 400);
+	cr_expect_eq(http_code(&s, "/profile?seconds=1&pid=1", NULL), 400, "PID 1 is not CPython");
+	/* CPU metrics: the hottest function gets its own series, counting from admission */
+	cr_assert_eq(curl(&s, "/metrics", NULL), 0);
+	usleep(2200 * 1000);
+	cr_assert_eq(curl(&s, "/metrics", NULL), 0);
+	snprintf(path, sizeof(path), "pyhound_function_samples_total{pid=\"%d\",comm=\"python3.12\","
+		 "python_version=\"3.12.1\",function=\"hot_leaf\",file=", (int)p);
+	cr_expect(strstr(out, path), "no series for hot_leaf");
+	snprintf(path, sizeof(path), "pyhound_cpu_samples_total{pid=\"%d\",comm=\"python3.12\","
+		 "python_version=\"3.12.1\",state=\"python\"}", (int)p);
+	cr_expect_gt(sample(out, path), 20, "%s", path);
+	kill(p, SIGKILL);
+	waitpid(p, NULL, 0);
+	serve_stop(&s);
 }
