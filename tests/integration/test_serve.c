@@ -435,3 +435,16 @@ Test(serve, on_demand_profile_and_cpu_metrics, .timeout = 90)
 	waitpid(p, NULL, 0);
 	serve_stop(&s);
 }
+
+Test(serve, dashboard_and_scrape_config_are_valid)
+{
+	char cmd[1024];
+	const char *src = getenv("PYHOUND_SRC") && *getenv("PYHOUND_SRC") ? getenv("PYHOUND_SRC") : ".";
+
+	snprintf(cmd, sizeof(cmd), "/usr/bin/python3.11 %s/scripts/dashboard-rules.py "
+		 "%s/deploy/grafana-dashboard.json > /tmp/pyhound-dash-rules.yml && "
+		 "promtool check rules /tmp/pyhound-dash-rules.yml", src, src);
+	cr_expect_eq(run_cmd(cmd, out, sizeof(out)), 0, "dashboard queries: %s", out);
+	snprintf(cmd, sizeof(cmd), "promtool check config %s/deploy/prometheus.yml", src);
+	cr_expect_eq(run_cmd(cmd, out, sizeof(out)), 0, "prometheus.yml: %s", out);
+}
