@@ -189,6 +189,8 @@ int cmd_report(int argc, char **argv)
 		err = tracker_poll(t, pr ? 0 : (left < 100 ? left : 100));
 		if (!err && pr)
 			err = profiler_poll(pr, left < 50 ? left : 50);
+		if (!err)
+			err = sc_flush(rc.sc);
 		if (err < 0) {
 			pr_err("polling lifecycle events: %s", strerror(-err));
 			goto out;

@@ -2,6 +2,7 @@
 /* pyhound serve: continuous collection with a Prometheus endpoint, for systemd. */
 #include <errno.h>
 #include <getopt.h>
+#include <malloc.h>
 #include <math.h>
 #include <poll.h>
 #include <pthread.h>
@@ -233,6 +234,8 @@ static int render(struct serve *sv)
 	sv->cache_ns = now_ns();
 	sv->health.last_scrape_seconds = (sv->cache_ns - t0) / 1e9;
 out:
+	/* the render's large temporary buffers: give the memory back */
+	malloc_trim(0);
 	report_free(&rep);
 	free(cc.arr);
 	sc_snapshot_free(&snap);
@@ -463,6 +466,8 @@ int cmd_serve(int argc, char **argv)
 		return usage_error("serve", "unexpected argument '%s'", argv[optind]);
 	if (log_journal_detected())
 		log_use_journal(true);
+	/* renders run on the HTTP threads: keep them from each growing a malloc arena */
+	mallopt(M_ARENA_MAX, 2);
 	config_defaults(&sv.cfg);
 	if (!sv.config_path && access(DEFAULT_CONFIG, R_OK) == 0)
 		sv.config_path = DEFAULT_CONFIG;
@@ -549,6 +554,8 @@ int cmd_serve(int argc, char **argv)
 		if (tracker_poll(sv.t, 0))
 			pr_warn("lifecycle events: poll failed");
 		profiler_poll(sv.pr, 0);
+		if (sc_flush(sv.sc))
+			pr_warn("cannot move exited processes' statistics out of the kernel maps");
 		now = now_ns();
 		if (now - last_age > 1000000000ULL) {
 			last_age = now;

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <bpf/bpf.h>
@@ -17,11 +18,20 @@ struct retired {
 	size_t nio, io_cap;
 };
 
+/* pids whose entries leave the kernel maps at the next flush: retired (kept in userspace) or
+ * purged (forgotten) */
+struct pid_queue {
+	pid_t *pids;
+	bool *keep;
+	size_t n, cap;
+};
+
 struct sc_collector {
 	struct syscalls_bpf *skel;
 	unsigned int max_stats;
 	struct retired ret;
 	uint64_t retired_dropped;
+	struct pid_queue q;
 };
 
 int sc_open(const struct sc_collector_opts *opts, struct sc_collector **out)
@@ -75,36 +85,50 @@ int sc_attach(struct sc_collector *c)
 	return err;
 }
 
-/* Copy every entry of a hash map; keys and values land in consecutive records of size rec. */
-static int dump_map(int fd, size_t ksz, size_t vsz, size_t rec, void **out, size_t *n)
+/* Copy every entry of a hash map into consecutive records of size rec (key then value), with
+ * batch lookups: a few syscalls for the whole map rather than two per entry. */
+static int dump_map(int fd, size_t ksz, size_t vsz, size_t rec, unsigned int max, void **out,
+		    size_t *n)
 {
-	char key[16], next[16];
-	size_t cap = 0, cnt = 0;
-	void *arr = NULL;
-	int err;
+	char *keys = malloc((size_t)max * ksz), *vals = malloc((size_t)max * vsz), *arr = NULL;
+	__u32 count, total = 0, batch;
+	bool first = true;
+	int err = 0;
+	size_t i;
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
 
-	err = bpf_map_get_next_key(fd, NULL, next);
-	while (!err) {
-		if (cnt == cap) {
-			void *a;
-
-			cap = cap ? cap * 2 : 256;
-			a = realloc(arr, cap * rec);
-			if (!a) {
-				free(arr);
-				return -ENOMEM;
-			}
-			arr = a;
+	if (!keys || !vals) {
+		err = -ENOMEM;
+		goto out;
+	}
+	while (total < max) {
+		count = max - total;
+		err = bpf_map_lookup_batch(fd, first ? NULL : &batch, &batch, keys + total * ksz,
+					   vals + total * vsz, &count, &opts);
+		first = false;
+		total += count;
+		if (err) {
+			err = errno == ENOENT ? 0 : -errno; /* ENOENT: the whole map was read */
+			break;
 		}
-		memcpy((char *)arr + cnt * rec, next, ksz);
-		if (!bpf_map_lookup_elem(fd, next, (char *)arr + cnt * rec + ksz))
-			cnt++;
-		memcpy(key, next, ksz);
-		err = bpf_map_get_next_key(fd, key, next);
+	}
+	if (err)
+		goto out;
+	arr = malloc((total ? total : 1) * rec);
+	if (!arr) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (i = 0; i < total; i++) {
+		memcpy(arr + i * rec, keys + i * ksz, ksz);
+		memcpy(arr + i * rec + ksz, vals + i * vsz, vsz);
 	}
 	*out = arr;
-	*n = cnt;
-	return 0;
+	*n = total;
+out:
+	free(keys);
+	free(vals);
+	return err;
 }
 
 /* append the retired entries after the kernel's */
@@ -141,13 +165,16 @@ int sc_snapshot(struct sc_collector *c, struct sc_snapshot *snap)
 	snap->max_stats = c->max_stats;
 	_Static_assert(offsetof(struct sc_entry, s) == sizeof(struct sc_key), "sc_entry packing");
 	_Static_assert(offsetof(struct io_entry, s) == sizeof(struct io_key), "io_entry packing");
+	err = sc_flush(c);
+	if (err)
+		return err;
 	err = dump_map(bpf_map__fd(c->skel->maps.sc_stats), sizeof(struct sc_key),
-		       sizeof(struct sc_stats), sizeof(struct sc_entry), &p, &snap->nsc);
+		       sizeof(struct sc_stats), sizeof(struct sc_entry), c->max_stats, &p, &snap->nsc);
 	if (err)
 		return err;
 	snap->sc = p;
 	err = dump_map(bpf_map__fd(c->skel->maps.io_stats), sizeof(struct io_key),
-		       sizeof(struct io_stats), sizeof(struct io_entry), &p, &snap->nio);
+		       sizeof(struct io_stats), sizeof(struct io_entry), c->max_stats, &p, &snap->nio);
 	if (err) {
 		sc_snapshot_free(snap);
 		return err;
@@ -181,17 +208,25 @@ void sc_snapshot_free(struct sc_snapshot *snap)
 	snap->io = NULL;
 }
 
-static void purge(int fd, size_t ksz, pid_t pid)
+static int queue_pid(struct pid_queue *q, pid_t pid, bool keep)
 {
-	char key[16], next[16];
-	int err = bpf_map_get_next_key(fd, NULL, next);
+	if (q->n == q->cap) {
+		size_t cap = q->cap ? q->cap * 2 : 64;
+		pid_t *p = realloc(q->pids, cap * sizeof(*p));
+		bool *k;
 
-	while (!err) {
-		memcpy(key, next, ksz);
-		err = bpf_map_get_next_key(fd, key, next);
-		if (*(__u32 *)key == (__u32)pid) /* both key types start with the pid */
-			bpf_map_delete_elem(fd, key);
+		if (!p)
+			return -ENOMEM;
+		q->pids = p;
+		k = realloc(q->keep, cap * sizeof(*k));
+		if (!k)
+			return -ENOMEM;
+		q->keep = k;
+		q->cap = cap;
 	}
+	q->pids[q->n] = pid;
+	q->keep[q->n++] = keep;
+	return 0;
 }
 
 static void retired_drop_pid(struct retired *r, pid_t pid)
@@ -210,9 +245,14 @@ static void retired_drop_pid(struct retired *r, pid_t pid)
 
 void sc_purge_pid(struct sc_collector *c, pid_t pid)
 {
-	purge(bpf_map__fd(c->skel->maps.sc_stats), sizeof(struct sc_key), pid);
-	purge(bpf_map__fd(c->skel->maps.io_stats), sizeof(struct io_key), pid);
 	retired_drop_pid(&c->ret, pid);
+	if (queue_pid(&c->q, pid, false))
+		pr_warn("cannot queue PID %d's statistics for removal", (int)pid);
+}
+
+int sc_retire_pid(struct sc_collector *c, pid_t pid)
+{
+	return queue_pid(&c->q, pid, true);
 }
 
 /* Make room for n more entries of size sz in *arr (capacity *cap, count *cnt), dropping the
@@ -241,44 +281,78 @@ static int retired_room(void **arr, size_t *cnt, size_t *cap, size_t n, size_t s
 	return 0;
 }
 
-int sc_retire_pid(struct sc_collector *c, pid_t pid)
+/* 1: keep (retire), 0: forget (purge), -1: not queued */
+static int queued(const struct pid_queue *q, unsigned int pid)
 {
-	int fds[2] = { bpf_map__fd(c->skel->maps.sc_stats), bpf_map__fd(c->skel->maps.io_stats) };
-	struct retired *r = &c->ret;
-	int m, err;
+	size_t i;
 
-	for (m = 0; m < 2; m++) {
-		size_t ksz = m ? sizeof(struct io_key) : sizeof(struct sc_key);
-		size_t rec = m ? sizeof(struct io_entry) : sizeof(struct sc_entry);
-		char key[16], next[16], val[sizeof(struct sc_stats) > sizeof(struct io_stats)
-						     ? sizeof(struct sc_stats)
-						     : sizeof(struct io_stats)];
-		int e = bpf_map_get_next_key(fds[m], NULL, next);
+	for (i = q->n; i-- > 0;)
+		if ((unsigned int)q->pids[i] == pid)
+			return q->keep[i];
+	return -1;
+}
 
-		while (!e) {
-			memcpy(key, next, ksz);
-			e = bpf_map_get_next_key(fds[m], key, next);
-			if (*(__u32 *)key != (__u32)pid || bpf_map_lookup_elem(fds[m], key, val))
-				continue;
-			err = m ? retired_room((void **)&r->io, &r->nio, &r->io_cap, 1, rec,
-					       c->max_stats, &c->retired_dropped)
-				: retired_room((void **)&r->sc, &r->nsc, &r->sc_cap, 1, rec,
-					       c->max_stats, &c->retired_dropped);
-			if (err)
-				return err;
-			if (m) {
-				memcpy(&r->io[r->nio].key, key, ksz);
-				memcpy(&r->io[r->nio].s, val, sizeof(struct io_stats));
-				r->nio++;
-			} else {
-				memcpy(&r->sc[r->nsc].key, key, ksz);
-				memcpy(&r->sc[r->nsc].s, val, sizeof(struct sc_stats));
-				r->nsc++;
-			}
-			bpf_map_delete_elem(fds[m], key);
-		}
+static int flush_map(struct sc_collector *c, int fd, bool io)
+{
+	size_t ksz = io ? sizeof(struct io_key) : sizeof(struct sc_key);
+	size_t rec = io ? sizeof(struct io_entry) : sizeof(struct sc_entry);
+	size_t vsz = io ? sizeof(struct io_stats) : sizeof(struct sc_stats);
+	char *ents = NULL, *del = NULL;
+	size_t n = 0, i, ndel = 0;
+	__u32 cnt;
+	int err;
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+
+	err = dump_map(fd, ksz, vsz, rec, c->max_stats, (void **)&ents, &n);
+	if (err)
+		return err;
+	del = malloc((n ? n : 1) * ksz);
+	if (!del) {
+		free(ents);
+		return -ENOMEM;
 	}
-	return 0;
+	for (i = 0; i < n; i++) {
+		char *e = ents + i * rec;
+		int q = queued(&c->q, *(__u32 *)e);
+
+		if (q < 0)
+			continue;
+		memcpy(del + ndel++ * ksz, e, ksz);
+		if (!q)
+			continue;
+		if (io) {
+			err = retired_room((void **)&c->ret.io, &c->ret.nio, &c->ret.io_cap, 1, rec,
+					   c->max_stats, &c->retired_dropped);
+			if (!err)
+				memcpy(&c->ret.io[c->ret.nio++], e, rec);
+		} else {
+			err = retired_room((void **)&c->ret.sc, &c->ret.nsc, &c->ret.sc_cap, 1, rec,
+					   c->max_stats, &c->retired_dropped);
+			if (!err)
+				memcpy(&c->ret.sc[c->ret.nsc++], e, rec);
+		}
+		if (err)
+			break;
+	}
+	cnt = ndel;
+	if (ndel && bpf_map_delete_batch(fd, del, &cnt, &opts) && !err)
+		err = -errno;
+	free(del);
+	free(ents);
+	return err;
+}
+
+int sc_flush(struct sc_collector *c)
+{
+	int err;
+
+	if (!c->q.n)
+		return 0;
+	err = flush_map(c, bpf_map__fd(c->skel->maps.sc_stats), false);
+	if (!err)
+		err = flush_map(c, bpf_map__fd(c->skel->maps.io_stats), true);
+	c->q.n = 0;
+	return err;
 }
 
 struct bpf_object *sc_bpf_object(const struct sc_collector *c)
@@ -293,6 +367,8 @@ void sc_free(struct sc_collector *c)
 	syscalls_bpf__destroy(c->skel);
 	free(c->ret.sc);
 	free(c->ret.io);
+	free(c->q.pids);
+	free(c->q.keep);
 	free(c);
 }
 

@@ -42,13 +42,17 @@ int sc_open(const struct sc_collector_opts *opts, struct sc_collector **out);
 int sc_attach(struct sc_collector *c);
 int sc_snapshot(struct sc_collector *c, struct sc_snapshot *snap);
 void sc_snapshot_free(struct sc_snapshot *snap);
-/* Forget everything recorded for pid (a process that turned out not to be CPython). */
+/* Forget everything recorded for pid (a process that turned out not to be CPython, or aged
+ * out). The kernel maps are cleaned at the next sc_flush() (or snapshot). */
 void sc_purge_pid(struct sc_collector *c, pid_t pid);
 void sc_free(struct sc_collector *c);
 /* A process exited: move its entries out of the kernel maps (which then hold live processes
  * only) into userspace, where snapshots still include them until sc_purge_pid(). The retired
  * store is bounded by max_stats entries of each kind; the oldest go first, counted. */
 int sc_retire_pid(struct sc_collector *c, pid_t pid);
+/* Carry out queued retirements and purges: one batch read of each map, one batch delete. Cheap
+ * when nothing is queued; call it from the poll loop. */
+int sc_flush(struct sc_collector *c);
 struct bpf_object *sc_bpf_object(const struct sc_collector *c);
 
 /* Read/write family: is nr one whose return value is a byte count; is it a write. */
