@@ -33,6 +33,29 @@ static pid_t start_hot(const char *python, double secs)
 	return p;
 }
 
+/* CPU time of a process so far, in seconds (utime + stime from /proc/PID/stat) */
+static double cpu_seconds(pid_t pid)
+{
+	char f[64], buf[1024], *q;
+	unsigned long long ut = 0, st = 0;
+	FILE *fp;
+	int i;
+
+	snprintf(f, sizeof(f), "/proc/%d/stat", (int)pid);
+	fp = fopen(f, "r");
+	if (!fp)
+		return -1;
+	if (!fgets(buf, sizeof(buf), fp))
+		buf[0] = '\0';
+	fclose(fp);
+	q = strrchr(buf, ')');
+	for (i = 3; q && i < 14; i++) /* utime is field 14, stime 15 */
+		q = strchr(q + 1, ' ');
+	if (!q || sscanf(q + 1, "%llu %llu", &ut, &st) != 2)
+		return -1;
+	return (ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
+
 static void reap(pid_t p)
 {
 	kill(p, SIGKILL);
@@ -63,16 +86,21 @@ Test(record, all_formats_from_a_live_process, .timeout = 120)
 	pid_t p = start_hot(python_for(11, true), 30);
 	char cmd[1024], needle[128];
 	long total, leaf;
+	double cpu0, cpu;
 
 	snprintf(cmd, sizeof(cmd), "%s record -d 3 --pid %d -o /tmp/pyhound-rec.collapsed", bin(),
 		 (int)p);
+	cpu0 = cpu_seconds(p);
 	cr_assert_eq(run_cmd(cmd, out, sizeof(out)), 0, "%s", out);
+	cpu = cpu_seconds(p) - cpu0; /* includes pyhound's start-up and exit: an upper bound */
 	cr_expect(strstr(out, "wrote "), "%s", out);
 	snprintf(needle, sizeof(needle), "python3.11 (%d);main thread %d;", (int)p, (int)p);
 	total = collapsed_count("/tmp/pyhound-rec.collapsed", needle);
 	leaf = collapsed_count("/tmp/pyhound-rec.collapsed", ";hot_outer (");
-	cr_expect_gt(total, 200, "samples: %ld (3 s at 99 Hz of a busy process)", total);
-	cr_expect_lt(total, 330, "samples: %ld", total);
+	/* one sample per 1/99 s on CPU: the count follows the CPU time the process got */
+	cr_expect_gt(total, 50, "samples: %ld", total);
+	cr_expect_leq(total, cpu * 99 * 1.1 + 5, "samples %ld for %.2f s of CPU", total, cpu);
+	cr_expect_geq(total, (cpu - 0.5) * 99 * 0.85, "samples %ld for %.2f s of CPU", total, cpu);
 	cr_expect_geq(leaf, total * 95 / 100, "hot_outer in %ld of %ld samples", leaf, total);
 	cr_expect_gt(collapsed_count("/tmp/pyhound-rec.collapsed",
 				     ";<module> (" ), 0);
@@ -90,7 +118,7 @@ Test(record, all_formats_from_a_live_process, .timeout = 120)
 	snprintf(cmd, sizeof(cmd), "%s record -d 2 --pid %d -o /tmp/pyhound-rec.json && "
 		 "/usr/bin/python3.11 -c \"import json; d=json.load(open('/tmp/pyhound-rec.json')); "
 		 "n=[f['name'] for f in d['shared']['frames']]; assert 'hot_leaf' in n, n; "
-		 "assert sum(d['profiles'][0]['weights']) > 100\"", bin(), (int)p);
+		 "assert sum(d['profiles'][0]['weights']) > 20\"", bin(), (int)p);
 	cr_expect_eq(run_cmd(cmd, out, sizeof(out)), 0, "speedscope: %s", out);
 	reap(p);
 }
@@ -134,12 +162,12 @@ Test(record, processes_that_start_and_exit_during_recording, .timeout = 60)
 	waitpid(early, NULL, 0);
 	waitpid(late, NULL, 0);
 	snprintf(needle, sizeof(needle), "(%d);", (int)early);
-	cr_expect_gt(collapsed_count("/tmp/pyhound-rec2.collapsed", needle), 30,
+	cr_expect_gt(collapsed_count("/tmp/pyhound-rec2.collapsed", needle), 10,
 		     "process that exited during recording");
 	snprintf(needle, sizeof(needle), "(%d);", (int)late);
-	cr_expect_gt(collapsed_count("/tmp/pyhound-rec2.collapsed", needle), 30,
+	cr_expect_gt(collapsed_count("/tmp/pyhound-rec2.collapsed", needle), 10,
 		     "process that started during recording");
-	cr_expect_gt(collapsed_count("/tmp/pyhound-rec2.collapsed", ";hot_leaf ("), 60);
+	cr_expect_gt(collapsed_count("/tmp/pyhound-rec2.collapsed", ";hot_leaf ("), 20);
 }
 
 Test(report, hot_paths_section, .timeout = 60)
