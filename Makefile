@@ -37,7 +37,7 @@ override CFLAGS += -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter -MMD -
 	-D_GNU_SOURCE -DPYHOUND_VERSION='"$(VERSION)"' -Iinclude -I$(OUTPUT)/skel $(PC_CFLAGS)
 LDLIBS += $(PC_LIBS) -lcrypt -lpthread -lm
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror -Wno-unused-function \
-	-I$(dir $(VMLINUX)) -Iinclude $(CLANG_BPF_SYS_INCLUDES) -MMD -MP
+	-I$(dir $(VMLINUX)) -Iinclude -Ibpf $(CLANG_BPF_SYS_INCLUDES) -MMD -MP
 
 BPF_SRCS := $(sort $(wildcard bpf/*.bpf.c))
 SKELS := $(patsubst bpf/%.bpf.c,$(OUTPUT)/skel/%.skel.h,$(BPF_SRCS))

@@ -12,13 +12,7 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 const volatile bool targ_follow = true; /* track new execs and forks (off with --pid) */
 
-/* tgid -> state; size set by userspace (--max-procs) before load, at most PH_MAX_TRACKED */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 4096);
-	__type(key, __u32);
-	__type(value, struct tracked);
-} tracked_pids SEC(".maps");
+#include "tracked.bpf.h"
 
 /* lifecycle events for userspace; a burst of execs beyond this is counted as dropped */
 struct {

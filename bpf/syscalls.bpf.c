@@ -12,13 +12,7 @@
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
-/* shared with procwatch (userspace reuses its fd before load) */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 4096);
-	__type(key, __u32);
-	__type(value, struct tracked);
-} tracked_pids SEC(".maps");
+#include "tracked.bpf.h"
 
 struct inflight {
 	__u64 ts;

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 #include "common/pythons.h"
 
@@ -193,4 +194,28 @@ int run_cmd(const char *cmd, char *buf, size_t len)
 	buf[off] = '\0';
 	st = pclose(f);
 	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+double mono_seconds(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+long rss_kb(pid_t pid)
+{
+	char f[64], line[256];
+	long kb = -1;
+	FILE *fp;
+
+	snprintf(f, sizeof(f), "/proc/%d/status", (int)pid);
+	fp = fopen(f, "r");
+	while (fp && fgets(line, sizeof(line), fp))
+		if (sscanf(line, "VmRSS: %ld", &kb) == 1)
+			break;
+	if (fp)
+		fclose(fp);
+	return kb;
 }

@@ -38,6 +38,10 @@ int child_go(struct child *c); /* writes "go\n" and closes stdin */
 /* Waits for exit, returns the exit status (or -1), and reads stdout into buf. */
 int child_wait(struct child *c, char *buf, size_t len);
 
+/* CLOCK_MONOTONIC in seconds; a process's resident memory in kB (-1 if gone). */
+double mono_seconds(void);
+long rss_kb(pid_t pid);
+
 /* Run a command line through sh; capture stdout+stderr into buf; returns exit code. */
 int run_cmd(const char *cmd, char *buf, size_t len);
 

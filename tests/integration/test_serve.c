@@ -40,14 +40,6 @@ static int free_port(void)
 	return port;
 }
 
-static double mono(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 struct server {
 	pid_t pid;
 	int port;
@@ -58,7 +50,7 @@ struct server {
 static void serve_start(struct server *s, const char *extra)
 {
 	char cmd[1024], line[512];
-	double t0 = mono();
+	double t0 = mono_seconds();
 
 	s->port = free_port();
 	snprintf(s->err, sizeof(s->err), "/tmp/pyhound-serve-%d.err", s->port);
@@ -70,7 +62,7 @@ static void serve_start(struct server *s, const char *extra)
 		execl("/bin/sh", "sh", "-c", cmd, NULL);
 		_exit(127);
 	}
-	while (mono() - t0 < 15) {
+	while (mono_seconds() - t0 < 15) {
 		FILE *f = fopen(s->err, "r");
 		bool ready = false;
 
@@ -90,12 +82,12 @@ static void serve_start(struct server *s, const char *extra)
 /* SIGTERM: must exit 0 within 2 s. Returns the seconds it took. */
 static double serve_stop(struct server *s)
 {
-	double t0 = mono();
+	double t0 = mono_seconds();
 	int st = 0;
 
 	kill(s->pid, SIGTERM);
 	while (waitpid(s->pid, &st, WNOHANG) == 0) {
-		if (mono() - t0 > 5) {
+		if (mono_seconds() - t0 > 5) {
 			kill(s->pid, SIGKILL);
 			waitpid(s->pid, &st, 0);
 			cr_assert_fail("serve did not stop within 5 s of SIGTERM");
@@ -103,7 +95,7 @@ static double serve_stop(struct server *s)
 		usleep(5000);
 	}
 	cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 0, "serve exit status %d", st);
-	return mono() - t0;
+	return mono_seconds() - t0;
 }
 
 static int curl(const struct server *s, const char *path, const char *opts)
@@ -219,22 +211,6 @@ Test(serve, endpoints_and_bad_requests, .timeout = 60)
 	cr_expect_eq(run_cmd(cmd, out, sizeof(out)), 2, "%s", out);
 	serve_stop(&s);
 	(void)s2;
-}
-
-static long rss_kb(pid_t pid)
-{
-	char f[64], line[256];
-	long kb = -1;
-	FILE *fp;
-
-	snprintf(f, sizeof(f), "/proc/%d/status", (int)pid);
-	fp = fopen(f, "r");
-	while (fp && fgets(line, sizeof(line), fp))
-		if (sscanf(line, "VmRSS: %ld", &kb) == 1)
-			break;
-	if (fp)
-		fclose(fp);
-	return kb;
 }
 
 Test(serve, two_hundred_concurrent_scrapes, .timeout = 90)

@@ -17,30 +17,6 @@
 
 static char out[4 << 20];
 
-static double mono(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static long rss_kb(pid_t pid)
-{
-	char f[64], line[256];
-	long kb = -1;
-	FILE *fp;
-
-	snprintf(f, sizeof(f), "/proc/%d/status", (int)pid);
-	fp = fopen(f, "r");
-	while (fp && fgets(line, sizeof(line), fp))
-		if (sscanf(line, "VmRSS: %ld", &kb) == 1)
-			break;
-	if (fp)
-		fclose(fp);
-	return kb;
-}
-
 static pid_t spawn_short(int i)
 {
 	const char *py = python_for(11, true); /* looked up before fork: cached for later */
@@ -86,9 +62,9 @@ Test(soak, fifty_short_lived_processes, .timeout = 1200)
 	}
 	sleep(2);
 	cr_assert_eq(waitpid(serve, NULL, WNOHANG), 0, "serve did not start");
-	t0 = mono();
+	t0 = mono_seconds();
 	next_sample = t0 + 10;
-	while (mono() - t0 < secs) {
+	while (mono_seconds() - t0 < secs) {
 		for (i = 0; i < NPROCS; i++) {
 			int st;
 
@@ -102,7 +78,7 @@ Test(soak, fifty_short_lived_processes, .timeout = 1200)
 			if (kids[i] < 0)
 				failed++;
 		}
-		if (mono() >= next_sample) {
+		if (mono_seconds() >= next_sample) {
 			snprintf(cmd, sizeof(cmd), "curl -s -m 10 -o /dev/null http://127.0.0.1:%d/metrics",
 				 port);
 			cr_expect_eq(run_cmd(cmd, out, sizeof(out)), 0, "scrape failed");
