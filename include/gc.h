@@ -69,7 +69,6 @@ enum gc_drop {
 	GC_DROP_STATS_FULL = 0, /* gc_stats map full: a process's collections not counted */
 	GC_DROP_NO_ENTRY,	/* end of a collection without its start (attached mid-call) */
 	GC_DROP_NEST,		/* more than GC_NEST collections in progress on one thread */
-	GC_DROP_NO_GEN,		/* a collection whose generation never became known */
 	GC_DROP_EVENTS,		/* ring buffer full: an import record lost */
 	GC_DROP_IMP_NO_ENTRY,	/* end of an import without its start */
 	GC_DROP_IMP_NEST,	/* imports nested deeper than IMP_NEST */

@@ -178,6 +178,7 @@ void report_free(struct report *r)
 	for (i = 0; i < r->nprocs; i++) {
 		free(r->procs[i].sc);
 		free(r->procs[i].io);
+		report_free_gc(&r->procs[i]);
 	}
 	free(r->procs);
 	memset(r, 0, sizeof(*r));
@@ -209,6 +210,7 @@ void report_print_text(const struct report *r, FILE *f, int verbosity)
 		fprintf(f, "\n== PID %d  %s  CPython %s (%s%s)  observed %.1f s%s\n   %s\n",
 			(int)p->pid, p->comm, ver, py_proc_build(p), p->usdt_count ? ", USDT" : "",
 			rp->observed_s, rp->tp.exited ? ", exited" : "", p->cmdline);
+		report_print_gc_text(rp, f);
 		if (!rp->nsc) {
 			fprintf(f, "   no syscalls recorded\n");
 			continue;
@@ -274,6 +276,7 @@ void report_print_text(const struct report *r, FILE *f, int verbosity)
 			(unsigned long long)r->tstats.drop_full,
 			(unsigned long long)r->tstats.exec_seen, (unsigned long long)r->tstats.rejected,
 			(unsigned long long)r->tstats.inspect_failed);
+	report_print_gc_health_text(r, f, verbosity);
 }
 
 static void hist_json(struct json *j, const char *key, const unsigned long long *slots,
@@ -375,7 +378,9 @@ void report_print_json(const struct report *r, FILE *f)
 			json_str(&j, "message", fi->text);
 			json_obj_end(&j);
 		}
+		report_print_gc_findings_json(rp, &j);
 		json_arr_end(&j);
+		report_print_gc_json(rp, &j);
 		json_obj_end(&j);
 	}
 	json_arr_end(&j);
@@ -392,5 +397,6 @@ void report_print_json(const struct report *r, FILE *f)
 	json_u64(&j, "execs_not_cpython", r->tstats.rejected);
 	json_u64(&j, "inspect_failed", r->tstats.inspect_failed);
 	json_obj_end(&j);
+	report_print_gc_health_json(r, &j);
 	json_obj_end(&j);
 }
