@@ -3,15 +3,23 @@
 # GC tracing overhead: run a GC-heavy workload (bench/gc_heavy.py) under three conditions,
 # alternating within each round: no pyhound ("base"), `pyhound report --no-gc` ("nogc":
 # syscall tracing only) and `pyhound report` ("gc": syscall + GC tracing). Reports the median
-# of the workload's own run time per condition and the ratios gc/base and gc/nogc (the cost of
-# GC tracing alone), for Debian's python3.11 (USDT) and a pyenv 3.12 (uprobe + uretprobe).
+# of the workload's own CPU time (user + system, where probe costs are charged; less disturbed
+# than wall time by other load on a shared machine) and of its wall time per condition, and the
+# ratios gc/base and gc/nogc (the cost of GC tracing alone), for Debian's python3.11 (USDT) and a
+# pyenv 3.12 (uprobe + uretprobe).
 #
-# Usage: bench/gc_bench.sh [PYHOUND] [ROUNDS] [CYCLES]   (root; defaults build/pyhound 7 1500000)
+# A second table gives the probe cost per collection, from COLLECTS explicit gc.collect(0) on a
+# small heap (base vs gc): (CPU time with - without) / collections. Multiply by a program's
+# collections per second for its expected slowdown.
+#
+# Usage: bench/gc_bench.sh [PYHOUND] [ROUNDS] [CYCLES] [COLLECTS]
+#        (root; defaults build/pyhound 7 1500000 200000)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYHOUND=${1:-build/pyhound}
 ROUNDS=${2:-7}
 CYCLES=${3:-1500000}
+COLLECTS=${4:-200000}
 PYENV_ROOT=${PYENV_ROOT:-/root/.pyenv}
 PYS=(/usr/bin/python3.11 $(ls -d "$PYENV_ROOT"/versions/3.12.*/bin/python3.12 2>/dev/null | tail -1))
 TMP=$(mktemp -d)
@@ -36,14 +44,21 @@ stop_pyhound() {
 	wait "$PH" || true
 }
 
-run() { # python condition -> appends the run time to $TMP/<py>.<condition>
-	local py=$1 cond=$2 tag
-	tag=$(basename "$py")
+run() { # python condition [workload args] -> appends wall and CPU time to
+	# $TMP/<py><suffix>.<condition>.{wall,cpu}
+	local py=$1 cond=$2 tag suffix=${3:+.collect}
+	tag=$(basename "$py")$suffix
 	case $cond in
 	nogc) start_pyhound --no-gc ;;
 	gc) start_pyhound ;;
 	esac
-	"$py" bench/gc_heavy.py "$CYCLES" | awk '{print $1}' >>"$TMP/$tag.$cond"
+	if [ -n "${3:-}" ]; then
+		"$py" bench/gc_heavy.py collect "$COLLECTS" >"$TMP/last"
+	else
+		"$py" bench/gc_heavy.py "$CYCLES" >"$TMP/last"
+	fi
+	awk '{print $1}' "$TMP/last" >>"$TMP/$tag.$cond.wall"
+	awk '{print $2}' "$TMP/last" >>"$TMP/$tag.$cond.cpu"
 	case $cond in
 	nogc | gc) stop_pyhound ;;
 	esac
@@ -61,16 +76,29 @@ for py in "${PYS[@]}"; do
 		2) order="gc base nogc" ;;
 		esac
 		for c in $order; do run "$py" "$c"; done
+		for c in base gc; do run "$py" "$c" collect; done
 	done
 done
 
-printf '%-12s %6s %9s %9s %9s %8s %8s %s\n' python rounds base_s nogc_s gc_s gc/base gc/nogc collections
+printf '%-12s %-5s %6s %9s %9s %9s %8s %8s %s\n' python time rounds base_s nogc_s gc_s gc/base \
+	gc/nogc collections
 for py in "${PYS[@]}"; do
 	tag=$(basename "$py")
-	b=$(median "$TMP/$tag.base")
-	n=$(median "$TMP/$tag.nogc")
-	g=$(median "$TMP/$tag.gc")
-	cols=$("$py" bench/gc_heavy.py "$CYCLES" | cut -d' ' -f2-)
-	awk -v t="$tag" -v r="$ROUNDS" -v b="$b" -v n="$n" -v g="$g" -v c="$cols" \
-		'BEGIN {printf "%-12s %6d %9.4f %9.4f %9.4f %8.3f %8.3f %s\n", t, r, b, n, g, g/b, g/n, c}'
+	cols=$("$py" bench/gc_heavy.py "$CYCLES" | cut -d' ' -f3-)
+	for m in cpu wall; do
+		b=$(median "$TMP/$tag.base.$m")
+		n=$(median "$TMP/$tag.nogc.$m")
+		g=$(median "$TMP/$tag.gc.$m")
+		awk -v t="$tag" -v m="$m" -v r="$ROUNDS" -v b="$b" -v n="$n" -v g="$g" -v c="$cols" \
+			'BEGIN {printf "%-12s %-5s %6d %9.4f %9.4f %9.4f %8.3f %8.3f %s\n", t, m, r, b, n, g, g/b, g/n, c}'
+	done
+done
+
+printf '\n%-12s %6s %11s %11s %11s %s\n' python rounds base_cpu_s gc_cpu_s us/collect collections
+for py in "${PYS[@]}"; do
+	tag=$(basename "$py").collect
+	b=$(median "$TMP/$tag.base.cpu")
+	g=$(median "$TMP/$tag.gc.cpu")
+	awk -v t="$(basename "$py")" -v r="$ROUNDS" -v b="$b" -v g="$g" -v n="$COLLECTS" \
+		'BEGIN {printf "%-12s %6d %11.4f %11.4f %11.2f %d\n", t, r, b, g, (g-b)/n*1e6, n}'
 done

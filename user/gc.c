@@ -464,14 +464,21 @@ int gc_snapshot(struct gc_collector *c, struct gc_snapshot *snap)
 {
 	int ncpu = libbpf_num_possible_cpus(), fd = bpf_map__fd(c->skel->maps.gc_stats);
 	__u32 k, key, next;
-	size_t i, n = 0;
+	size_t i, n = 0, nkeys = 0, cap;
 	int err;
 
 	memset(snap, 0, sizeof(*snap));
 	snap->max_procs = c->max_procs;
 	gc_poll(c, 0);
-	/* every process added, plus any with stats but no record (should not happen) */
-	snap->procs = calloc(c->npids + c->max_procs + 1, sizeof(*snap->procs));
+	for (err = bpf_map_get_next_key(fd, NULL, &next); !err;
+	     err = bpf_map_get_next_key(fd, &key, &next)) {
+		key = next;
+		nkeys++;
+	}
+	/* every process added, plus any with stats but no record (pending, not yet classified);
+	 * a few spare for keys added while we read */
+	cap = c->npids + nkeys + 16;
+	snap->procs = calloc(cap, sizeof(*snap->procs));
 	if (!snap->procs)
 		return -ENOMEM;
 	for (i = 0; i < c->npids; i++) {
@@ -507,7 +514,7 @@ int gc_snapshot(struct gc_collector *c, struct gc_snapshot *snap)
 				ps = &snap->procs[i];
 				break;
 			}
-		if (!ps && snap->n < c->npids + c->max_procs + 1) {
+		if (!ps && snap->n < cap) {
 			ps = &snap->procs[snap->n++];
 			ps->pid = next;
 			snprintf(ps->source, sizeof(ps->source), "none: process not classified");
