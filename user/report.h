@@ -80,6 +80,9 @@ const char *fd_kind_name(unsigned int kind);
 #define GC_FINDING_SHARE 0.02
 /* ... or a gen-2 pause lasts longer than this */
 #define GC_FINDING_GEN2_NS 50000000ULL
+/* evidence needed for the wall-share finding: short-lived processes spend their few
+ * milliseconds of life partly in the collections at exit */
+#define GC_FINDING_MIN_NS 10000000ULL
 #define REP_GC_FINDINGS 2
 
 struct rep_gc_gen {

@@ -45,7 +45,8 @@ static void add_findings(struct rep_gc *g, double observed_s)
 	fmt_ns(tot, sizeof(tot), g->total_ns);
 	fmt_ns(mx, sizeof(mx), g2->max_ns);
 	fmt_ns(gen2, sizeof(gen2), g2->count ? g2->total_ns / g2->count : 0);
-	if (g->wall_share > GC_FINDING_SHARE && g->nfindings < REP_GC_FINDINGS) {
+	if (g->wall_share > GC_FINDING_SHARE && g->total_ns >= GC_FINDING_MIN_NS &&
+	    g->nfindings < REP_GC_FINDINGS) {
 		int i = g->nfindings++;
 
 		g->finding_kind[i] = "gc-time";
@@ -126,6 +127,7 @@ int report_add_gc(struct report *r, const struct gc_snapshot *gs)
 		struct rep_proc *rp = &r->procs[i];
 		const struct gc_proc_snap *ps = gc_snapshot_find(gs, rp->tp.info.pid);
 
+		report_free_gc(rp); /* calling again replaces the GC data */
 		if (!ps)
 			continue;
 		rp->gc = calloc(1, sizeof(*rp->gc));

@@ -32,7 +32,8 @@ Test(gc_symbols, modes_per_version)
 }
 
 /* two processes observed for 10 s: one spending 3% in GC with an 80 ms gen-2 pause, one quiet */
-static void build(struct report *r, struct gc_snapshot *gs, struct gc_proc_snap ps[2])
+static void build(struct report *r, struct gc_snapshot *gs, struct gc_proc_snap ps[2],
+		  uint64_t quiet_ns)
 {
 	struct sc_snapshot snap = {};
 	struct tracked_proc tp[2] = {};
@@ -61,7 +62,7 @@ static void build(struct report *r, struct gc_snapshot *gs, struct gc_proc_snap 
 	strcpy(ps[1].source, "usdt");
 	ps[1].imports_traced = true;
 	ps[1].s.count[0] = 10;
-	ps[1].s.total_ns[0] = 1000000;
+	ps[1].s.total_ns[0] = quiet_ns;
 	ps[1].s.max_ns[0] = 200000;
 	ps[1].s.lat[0][17] = 10;
 	gs->procs = ps;
@@ -76,7 +77,7 @@ Test(gc_report, findings_and_quantiles)
 	struct gc_proc_snap ps[2];
 	const struct rep_gc *g;
 
-	build(&r, &gs, ps);
+	build(&r, &gs, ps, 1000000);
 	cr_assert_eq(r.nprocs, 2);
 	g = r.procs[0].gc;
 	cr_assert(g);
@@ -98,6 +99,14 @@ Test(gc_report, findings_and_quantiles)
 	cr_expect_eq(g->nfindings, 0);
 	cr_expect_eq(g->gen[0].p50_le_ns, 131071);
 	report_free(&r);
+
+	/* 2.5% of a 0.2 s life but 5 ms in all: not enough evidence */
+	build(&r, &gs, ps, 5000000);
+	r.procs[1].observed_s = 0.2;
+	cr_assert_eq(report_add_gc(&r, &gs), 0);
+	cr_expect_float_eq(r.procs[1].gc->wall_share, 0.025, 1e-9);
+	cr_expect_eq(r.procs[1].gc->nfindings, 0);
+	report_free(&r);
 }
 
 Test(gc_report, json_and_text)
@@ -109,7 +118,7 @@ Test(gc_report, json_and_text)
 	size_t len = 0;
 	FILE *f;
 
-	build(&r, &gs, ps);
+	build(&r, &gs, ps, 1000000);
 	f = open_memstream(&buf, &len);
 	report_print_json(&r, f);
 	fclose(f);
