@@ -183,7 +183,8 @@ static __always_inline void gc_end(__s64 collected)
 		return;
 	g = (__u32)gen;
 	if (g >= GC_GENS) {
-		/* -1: a 3.13 automatic call that found no generation over its threshold */
+		/* -1: a 3.13 call that collected nothing: no generation over its threshold, or
+		 * a collection already running */
 		__sync_fetch_and_add(&s->no_collection, 1);
 		return;
 	}
@@ -222,7 +223,7 @@ int BPF_USDT(gc_done_usdt, long collected)
 /* ---- uprobe source: the collection function from the symbol table ---- */
 
 SEC("uprobe")
-int BPF_KPROBE(gc_enter, unsigned long a1, unsigned long a2)
+int BPF_KPROBE(gc_enter, unsigned long a1, unsigned long a2, unsigned long a3)
 {
 	__u64 mode = bpf_get_attach_cookie(ctx);
 	__s32 gen;
@@ -231,7 +232,10 @@ int BPF_KPROBE(gc_enter, unsigned long a1, unsigned long a2)
 	case GC_MODE_CLONE:
 		gen = (a1 <= 2 && a2) ? (__s32)a1 : 2;
 		break;
-	default: /* GC_MODE_ARG2; 3.13 passes -1 for "choose", fixed up by gc_fix_gen */
+	case GC_MODE_313: /* unknown until gc_fix_gen, except at shutdown */
+		gen = (__s32)a3 == GC_REASON_SHUTDOWN_313 ? (__s32)a2 : -1;
+		break;
+	default: /* GC_MODE_ARG2 */
 		gen = (__s32)a2;
 		break;
 	}
@@ -246,8 +250,9 @@ int BPF_KRETPROBE(gc_return, long ret)
 	return 0;
 }
 
-/* 3.13: invoke_gc_callback(tstate/interp, phase, generation, ...) runs at the start of every
- * collection that chose a generation; it tells the innermost collection its generation. */
+/* 3.13: invoke_gc_callback(interp, phase, generation, ...) runs at the start (and end) of every
+ * real collection but those at shutdown; it tells the innermost collection its generation. A
+ * call of gc_collect_main that never reaches it collected nothing (see GC_MODE_313). */
 SEC("uprobe")
 int BPF_KPROBE(gc_fix_gen, unsigned long a1, unsigned long a2, unsigned long a3)
 {

@@ -22,10 +22,18 @@ enum gc_gen_mode {
 	 * argument is a generation (0..2) only in the first form, whose 2nd argument is never
 	 * NULL. */
 	GC_MODE_CLONE = 2,
-	/* 3.13: gc_collect_main(tstate, -1, reason) picks the generation itself; the uprobe
-	 * on invoke_gc_callback (3rd argument: generation) fills it in */
+	/* 3.13: invoke_gc_callback(interp, phase, generation, ...), probed to tell the
+	 * collection in progress its generation */
 	GC_MODE_FIX_ARG3 = 3,
+	/* 3.13: gc_collect_main(tstate, generation, reason). Automatic calls pass -1 (it picks
+	 * the generation itself, or none), and a call while a collection runs (a finalizer
+	 * calling gc.collect()) returns at once without collecting. Both are settled by
+	 * invoke_gc_callback, which runs at the start of every real collection except those
+	 * at shutdown (reason 1), whose generation argument is taken as is. */
+	GC_MODE_313 = 4,
 };
+
+#define GC_REASON_SHUTDOWN_313 1 /* _Py_GC_REASON_SHUTDOWN in 3.13 */
 
 /* a collection in the list of longest pauses */
 struct gc_pause {

@@ -116,7 +116,7 @@ int gc_symbol_mode(int minor, const char *name, int *mode)
 	}
 	if (minor >= 10 && minor <= 13) {
 		if (!strcmp(name, "gc_collect_main")) {
-			*mode = GC_MODE_ARG2;
+			*mode = minor == 13 ? GC_MODE_313 : GC_MODE_ARG2;
 			return 0;
 		}
 		if (minor == 13 && (!strcmp(name, "invoke_gc_callback") ||
@@ -233,7 +233,6 @@ static int attach_uprobes(struct gc_collector *c, struct gc_bin *b, const struct
 	struct sym_pick sp = { .minor = p->minor };
 	struct elf_file *ef;
 	int i, err = 0;
-	bool fix = false;
 
 	ef = elf_open(p->obj_open_path);
 	if (!ef) {
@@ -244,6 +243,18 @@ static int attach_uprobes(struct gc_collector *c, struct gc_bin *b, const struct
 		return err;
 	}
 	elf_foreach_symbol(ef, sym_cb, &sp);
+	if (p->minor == 13 && sp.have_main) {
+		bool helper = false;
+
+		for (i = 0; i < sp.n; i++)
+			helper |= sp.s[i].mode == GC_MODE_FIX_ARG3;
+		if (!helper) { /* no generation would ever be known (see GC_MODE_313) */
+			elf_close(ef);
+			snprintf(b->source, sizeof(b->source),
+				 "none: no symbols (invoke_gc_callback missing)");
+			return -ENOENT;
+		}
+	}
 	if (!sp.have_main) {
 		elf_close(ef);
 		snprintf(b->source, sizeof(b->source), "none: no symbols%s",
@@ -262,7 +273,6 @@ static int attach_uprobes(struct gc_collector *c, struct gc_bin *b, const struct
 			err = add_link(b, bpf_program__attach_uprobe_opts(c->skel->progs.gc_fix_gen,
 									  -1, p->obj_open_path,
 									  off, &uo));
-			fix = !err;
 			continue;
 		}
 		err = add_link(b, bpf_program__attach_uprobe_opts(c->skel->progs.gc_enter, -1,
@@ -284,11 +294,7 @@ static int attach_uprobes(struct gc_collector *c, struct gc_bin *b, const struct
 			 strerror(-err));
 		return err;
 	}
-	if (p->minor == 13 && !fix)
-		snprintf(b->source, sizeof(b->source),
-			 "uprobe (no invoke_gc_callback: automatic collections not counted)");
-	else
-		snprintf(b->source, sizeof(b->source), "uprobe");
+	snprintf(b->source, sizeof(b->source), "uprobe");
 	return 0;
 }
 

@@ -25,6 +25,8 @@ Test(gc_symbols, modes_per_version)
 	cr_expect_eq(m, GC_MODE_ARG2);
 	cr_expect_eq(gc_symbol_mode(12, "gc_collect_main.part.0", &m), -ENOENT);
 	cr_expect_eq(gc_symbol_mode(12, "invoke_gc_callback", &m), -ENOENT);
+	cr_expect_eq(gc_symbol_mode(13, "gc_collect_main", &m), 0);
+	cr_expect_eq(m, GC_MODE_313);
 	cr_expect_eq(gc_symbol_mode(13, "invoke_gc_callback.isra.0", &m), 0);
 	cr_expect_eq(m, GC_MODE_FIX_ARG3);
 	cr_expect_eq(gc_symbol_mode(7, "collect", &m), -ENOENT);

@@ -24,6 +24,18 @@ class Node:
         self.payload = [1, 2, 3]
 
 
+class Reentrant:
+    """A finalizer that asks for a collection while one runs: the interpreter refuses the
+    nested one (3.8-3.12 in gc.collect(), 3.13 inside gc_collect_main), so it must not count."""
+
+    def __init__(self):
+        self.me = self
+        self.nested = None
+
+    def __del__(self):
+        Reentrant.nested_result = gc.collect(2)
+
+
 def make_cycles(n):
     for _ in range(n):
         a, b = Node(), Node()
@@ -69,8 +81,10 @@ def main():
 
     found = [0, 0, 0]
     for gen, n in ((0, args.n0), (1, args.n1), (2, args.n2)):
-        for _ in range(n):
+        for i in range(n):
             make_cycles(args.garbage)
+            if i == 0:
+                Reentrant()  # collected (and finalized) by this generation's first collect
             found[gen] += gc.collect(gen)
     n_explicit = len(events) // 2
 
@@ -98,6 +112,7 @@ def main():
     if args.deterministic:
         print("explicit", args.n0, args.n1, args.n2)
         print("found", *found)
+        print("nested", getattr(Reentrant, "nested_result", None))
         print("end", flush=True)
     else:
         print("counts", *counts)
