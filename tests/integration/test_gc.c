@@ -415,3 +415,49 @@ Test(gc, report_json_end_to_end, .timeout = 60)
 	st = finish(&c);
 	cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 0);
 }
+
+/* A libpython without .symtab (strip --strip-all): no collection function to probe, so the
+ * source says why, nothing is counted, and the target runs as usual. */
+Test(gc, stripped_libpython_says_none, .timeout = 60)
+{
+	char py[512], lib[600], dir[] = "/tmp/pyhound-strip-XXXXXX", dst[700], cmd[2048];
+	char *argv[] = { py, WORKLOAD, "--deterministic", NULL };
+	struct session s = {};
+	struct gc_snapshot snap = {};
+	const struct gc_proc_snap *ps;
+	struct child c;
+	struct wl w;
+	char *slash;
+	int st;
+
+	if (!need_python("12", py, sizeof(py)))
+		return;
+	snprintf(lib, sizeof(lib), "%s", py);
+	slash = strstr(lib, "/bin/python3.12");
+	cr_assert(slash);
+	strcpy(slash, "/lib/libpython3.12.so.1.0");
+	cr_assert(mkdtemp(dir));
+	snprintf(dst, sizeof(dst), "%s/libpython3.12.so.1.0", dir);
+	snprintf(cmd, sizeof(cmd), "strip --strip-all -o '%s' '%s'", dst, lib);
+	cr_assert_eq(system(cmd), 0, "%s failed", cmd);
+	setenv("LD_LIBRARY_PATH", dir, 1);
+	cr_assert_eq(spawn(&c, argv), 0);
+	unsetenv("LD_LIBRARY_PATH");
+	wait_ready(&c);
+	attach(&s, c.pid);
+	cr_expect_str_eq(gc_source(s.gc, c.pid), "none: no symbols");
+	say(&c, "go\n");
+	read_result(&c, &w);
+	cr_expect(strstr(w.text, "explicit 37 23 11"), "%s", w.text);
+	cr_assert_eq(gc_snapshot(s.gc, &snap), 0);
+	ps = gc_snapshot_find(&snap, c.pid);
+	cr_assert(ps);
+	cr_expect(!ps->has_stats);
+	cr_expect_str_eq(ps->source, "none: no symbols");
+	gc_snapshot_free(&snap);
+	st = finish(&c);
+	cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	detach(&s);
+	unlink(dst);
+	rmdir(dir);
+}
