@@ -12,6 +12,9 @@
 # small heap (base vs gc): (CPU time with - without) / collections. Multiply by a program's
 # collections per second for its expected slowdown.
 #
+# With BCC_KERNEL_SOURCE set to a kernel header tree (see /work/shared/notes/peer-tools-here.md),
+# a fourth condition "ugc" runs bcc's ugc -l python (USDT, PID only) on Debian's python3.11.
+#
 # Usage: bench/gc_bench.sh [PYHOUND] [ROUNDS] [CYCLES] [COLLECTS]
 #        (root; defaults build/pyhound 7 1500000 200000)
 set -euo pipefail
@@ -25,43 +28,62 @@ PYS=(/usr/bin/python3.11 $(ls -d "$PYENV_ROOT"/versions/3.12.*/bin/python3.12 2>
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
 
-# start pyhound in the background and wait until it watches (prints its first stderr line)
-start_pyhound() {
-	local log=$TMP/ph.err
+# Every condition runs the workload in "wait" mode: it prints "ready <pid>" and waits on a FIFO,
+# the tracer (if any) attaches to that PID, then the workload is told to go. Attaching by PID
+# keeps pyhound's work to the one process, whatever else the host runs.
+start_workload() { # python args...
+	local py=$1
+	shift
+	rm -f "$TMP/in" "$TMP/last"
+	mkfifo "$TMP/in"
+	"$py" bench/gc_heavy.py wait "$@" <"$TMP/in" >"$TMP/last" &
+	WP=$!
+	exec 7>"$TMP/in"
+	until grep -q ready "$TMP/last" 2>/dev/null; do sleep 0.02; done
+	WPID=$(awk '/ready/ {print $2}' "$TMP/last")
+}
+
+finish_workload() { # tag: appends wall and CPU time to $TMP/<tag>.{wall,cpu}
+	echo go >&7
+	exec 7>&-
+	wait "$WP"
+	awk '/^[0-9]/ {print $1}' "$TMP/last" >>"$TMP/$1.wall"
+	awk '/^[0-9]/ {print $2}' "$TMP/last" >>"$TMP/$1.cpu"
+}
+
+start_tracer() { # condition
+	local log=$TMP/tr.err
 	: >"$log"
-	"$PYHOUND" report --duration 600 "$@" >"$TMP/ph.out" 2>"$log" &
-	PH=$!
-	for _ in $(seq 200); do
-		grep -q "watching" "$log" && return 0
+	case $1 in
+	base) TP= ; return 0 ;;
+	nogc) "$PYHOUND" report -v --duration 600 --pid "$WPID" --no-gc >"$TMP/tr.out" 2>"$log" & ;;
+	gc) "$PYHOUND" report -v --duration 600 --pid "$WPID" >"$TMP/tr.out" 2>"$log" & ;;
+	ugc) /usr/bin/python3 /usr/sbin/ugc -l python "$WPID" >"$log" 2>&1 & ;;
+	esac
+	TP=$!
+	until grep -qE "watching|Tracing" "$log" 2>/dev/null; do
+		kill -0 "$TP" 2>/dev/null || { echo "$1 failed: $(tail -3 "$log")" >&2; exit 1; }
 		sleep 0.05
 	done
-	echo "pyhound did not start: $(cat "$log")" >&2
-	exit 1
 }
 
-stop_pyhound() {
-	kill -INT "$PH"
-	wait "$PH" || true
+stop_tracer() {
+	[ -n "$TP" ] || return 0
+	kill -TERM "$TP"
+	wait "$TP" || true
 }
 
-run() { # python condition [workload args] -> appends wall and CPU time to
-	# $TMP/<py><suffix>.<condition>.{wall,cpu}
-	local py=$1 cond=$2 tag suffix=${3:+.collect}
-	tag=$(basename "$py")$suffix
-	case $cond in
-	nogc) start_pyhound --no-gc ;;
-	gc) start_pyhound ;;
-	esac
+run() { # python condition [collect]
+	local py=$1 cond=$2 tag
+	tag=$(basename "$py")${3:+.collect}.$cond
 	if [ -n "${3:-}" ]; then
-		"$py" bench/gc_heavy.py collect "$COLLECTS" >"$TMP/last"
+		start_workload "$py" collect "$COLLECTS"
 	else
-		"$py" bench/gc_heavy.py "$CYCLES" >"$TMP/last"
+		start_workload "$py" "$CYCLES"
 	fi
-	awk '{print $1}' "$TMP/last" >>"$TMP/$tag.$cond.wall"
-	awk '{print $2}' "$TMP/last" >>"$TMP/$tag.$cond.cpu"
-	case $cond in
-	nogc | gc) stop_pyhound ;;
-	esac
+	start_tracer "$cond"
+	finish_workload "$tag"
+	stop_tracer
 }
 
 median() { sort -g "$1" | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
@@ -76,6 +98,9 @@ for py in "${PYS[@]}"; do
 		2) order="gc base nogc" ;;
 		esac
 		for c in $order; do run "$py" "$c"; done
+		if [ -n "${BCC_KERNEL_SOURCE:-}" ] && [ "$py" = /usr/bin/python3.11 ]; then
+			run "$py" ugc
+		fi
 		for c in base gc; do run "$py" "$c" collect; done
 	done
 done
@@ -102,3 +127,13 @@ for py in "${PYS[@]}"; do
 	awk -v t="$(basename "$py")" -v r="$ROUNDS" -v b="$b" -v g="$g" -v n="$COLLECTS" \
 		'BEGIN {printf "%-12s %6d %11.4f %11.4f %11.2f %d\n", t, r, b, g, (g-b)/n*1e6, n}'
 done
+
+if [ -n "${BCC_KERNEL_SOURCE:-}" ]; then
+	printf '\n%-12s %-5s %6s %9s %9s %8s %s\n' python time rounds base_s ugc_s ugc/base note
+	for m in cpu wall; do
+		b=$(median "$TMP/python3.11.base.$m")
+		u=$(median "$TMP/python3.11.ugc.$m")
+		awk -v m="$m" -v r="$ROUNDS" -v b="$b" -v u="$u" \
+			'BEGIN {printf "%-12s %-5s %6d %9.4f %9.4f %8.3f %s\n", "python3.11", m, r, b, u, u/b, "bcc ugc (USDT)"}'
+	done
+fi

@@ -4,6 +4,7 @@ so the interpreter collects thousands of times (mostly generation 0). Prints its
 and CPU time (user + system: where uprobe costs land) in seconds, then the collections per
 generation it triggered."""
 import gc
+import os
 import sys
 import time
 
@@ -17,10 +18,16 @@ class Node:
 
 
 def main():
-    # "collect N": N explicit gc.collect(0) on a small heap, so the probe cost per
-    # collection dominates; otherwise N cycles made with automatic collection
-    explicit = len(sys.argv) > 2 and sys.argv[1] == "collect"
-    n = int(sys.argv[-1]) if len(sys.argv) > 1 else 1500000
+    # optional "wait" first: print "ready <pid>" and wait for a line on stdin (so a tracer can
+    # attach to the PID); then "collect N": N explicit gc.collect(0) on a small heap, so the
+    # probe cost per collection dominates; otherwise N cycles made with automatic collection
+    args = sys.argv[1:]
+    if args[:1] == ["wait"]:
+        print("ready", os.getpid(), flush=True)
+        sys.stdin.readline()
+        args = args[1:]
+    explicit = args[:1] == ["collect"]
+    n = int(args[-1]) if args else 1500000
     live = [] if explicit else [[i] for i in range(100000)]
     before = [s["collections"] for s in gc.get_stats()]
     t = time.perf_counter()
