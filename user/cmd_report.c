@@ -7,6 +7,7 @@
 #include <string.h>
 #include "cli.h"
 #include "commands.h"
+#include "gc_user.h"
 #include "log.h"
 #include "profiler.h"
 #include "report.h"
@@ -26,6 +27,10 @@ static void report_usage(FILE *f)
 		"share of calls under 512 B, per fd kind: file, socket, pipe, tty, other), and\n"
 		"findings such as tiny unbatched writes, with the evidence and the remedy.\n"
 		"Processes started while pyhound runs are included from their first syscall.\n"
+		"Also per process: garbage-collector pauses per generation (count, rate, p50/p99/max,\n"
+		"share of wall time, objects found unreachable; from the python:gc__* USDT probes\n"
+		"or, without them, uprobes on the collection function) and, where the build has\n"
+		"the python:import__* probes, the slowest module imports.\n"
 		"Ctrl-C stops early and prints what was gathered.\n\n"
 		"Options:\n"
 		"  -d, --duration S    how long to watch, in seconds (default 10, up to 86400)\n"
@@ -35,6 +40,7 @@ static void report_usage(FILE *f)
 		"      --max-stats N   bound on (process, syscall) entries (default 16384)\n"
 		"  -F, --frequency HZ  stack samples per second per CPU (default 99)\n"
 		"      --no-stacks     do not sample stacks (syscalls and I/O only)\n"
+		"      --no-gc         do not trace garbage collections and imports\n"
 		"  -v                  also print collector health (dropped data, map fill)\n"
 		"  -h, --help          this text\n\n"
 		"Examples:\n"
@@ -44,6 +50,7 @@ static void report_usage(FILE *f)
 
 struct report_ctx {
 	struct sc_collector *sc;
+	struct gc_collector *gc; /* NULL with --no-gc */
 };
 
 static void on_reject(const struct tracked_proc *tp, void *ctx)
@@ -82,6 +89,7 @@ int cmd_report(int argc, char **argv)
 		{ "max-stats", required_argument, NULL, 'S' },
 		{ "frequency", required_argument, NULL, 'F' },
 		{ "no-stacks", no_argument, NULL, 'N' },
+		{ "no-gc", no_argument, NULL, 'G' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{},
@@ -93,6 +101,9 @@ int cmd_report(int argc, char **argv)
 	struct collect_ctx cc = {};
 	struct tracker_hooks hooks = { .on_reject = on_reject, .on_exit = on_exit_, .ctx = &rc };
 	struct sc_snapshot snap = {};
+	struct gc_snapshot gsnap = {};
+	struct gc_collector_opts gopts = {};
+	bool no_gc = false;
 	struct report rep = {};
 	pid_t pids[MAX_PIDS];
 	int npids = 0, c, err, ret = 1;
@@ -121,6 +132,7 @@ int cmd_report(int argc, char **argv)
 				return usage_error("report", "bad --frequency");
 			break;
 		case 'N': stacks = false; break;
+		case 'G': no_gc = true; break;
 		case 'P':
 			if (parse_uint(optarg, "--max-procs", 1, 65536, &v))
 				return usage_error("report", "bad --max-procs");
@@ -160,6 +172,20 @@ int cmd_report(int argc, char **argv)
 		if (err)
 			goto out;
 	}
+	if (!no_gc) {
+		struct tracker_hooks gh;
+
+		gopts.tracked_fd = tracker_map_fd(t);
+		gopts.max_procs = topts.max_procs;
+		err = gc_open(&gopts, &rc.gc);
+		if (err)
+			goto out;
+		gh = gc_tracker_hooks(rc.gc);
+		tracker_add_hooks(t, &gh);
+		err = gc_attach(rc.gc);
+		if (err)
+			goto out;
+	}
 	install_signal_handlers();
 	/* attach the syscall programs first: a process found by the scan is then counted from
 	 * the moment it is marked tracked */
@@ -195,6 +221,8 @@ int cmd_report(int argc, char **argv)
 			pr_err("polling lifecycle events: %s", strerror(-err));
 			goto out;
 		}
+		if (rc.gc)
+			gc_poll(rc.gc, 0);
 	}
 	tracker_poll(t, 0); /* late exit events */
 	if (pr)
@@ -212,6 +240,15 @@ int cmd_report(int argc, char **argv)
 	err = report_build(&rep, &snap, cc.arr, cc.n, start, end);
 	if (err)
 		goto out;
+	if (rc.gc) {
+		err = gc_snapshot(rc.gc, &gsnap);
+		if (!err)
+			err = report_add_gc(&rep, &gsnap);
+		if (err) {
+			pr_err("reading the GC statistics: %s", strerror(-err));
+			goto out;
+		}
+	}
 	rep.interrupted = exiting;
 	if (pr) {
 		struct profiler_stats ps;
@@ -246,6 +283,8 @@ out:
 	free(cc.arr);
 	sc_snapshot_free(&snap);
 	profiler_free(pr);
+	gc_snapshot_free(&gsnap);
+	gc_free(rc.gc);
 	sc_free(rc.sc);
 	tracker_free(t);
 	return ret;

@@ -19,6 +19,7 @@
 #include "commands.h"
 #include "config.h"
 #include "funcstats.h"
+#include "gc_user.h"
 #include "out_format.h"
 #include "profiler.h"
 #include "http.h"
@@ -58,6 +59,7 @@ struct serve {
 	uint64_t start_ns;
 	struct profiler *pr;
 	struct funcstats *fs;
+	struct gc_collector *gc;
 	struct profile_req *reqs;
 };
 
@@ -68,7 +70,7 @@ static void serve_usage(FILE *f)
 		"Run continuously, as a systemd service: watch every CPython process on the host\n"
 		"and serve what is measured over HTTP for Prometheus.\n\n"
 		"  /metrics   Prometheus text format 0.0.4: processes, CPU samples and hottest\n"
-		"             functions, syscalls, I/O batching,\n"
+		"             functions, GC collections and pauses, syscalls, I/O batching,\n"
 		"             and pyhound's own health (drops, map fill, BPF run time, CPU, RSS)\n"
 		"  /healthz   200 \"ok\" while collecting\n"
 		"  /profile?seconds=N[&pid=P][&format=collapsed|pprof|svg|speedscope]\n"
@@ -99,6 +101,8 @@ static void forget(const struct tracked_proc *tp, void *ctx)
 
 	sc_purge_pid(sv->sc, tp->info.pid);
 	funcstats_forget(sv->fs, tp->info.pid);
+	if (sv->gc)
+		gc_purge_pid(sv->gc, tp->info.pid);
 }
 
 static void retire(const struct tracked_proc *tp, void *ctx)
@@ -185,6 +189,7 @@ static void prog_stats(struct metrics_health *h, struct bpf_object *obj)
 static int render(struct serve *sv)
 {
 	struct sc_snapshot snap = {};
+	struct gc_snapshot gsnap = {};
 	struct collect_ctx cc = {};
 	struct report rep = {};
 	uint64_t t0 = now_ns();
@@ -206,6 +211,13 @@ static int render(struct serve *sv)
 	if (err)
 		goto out;
 	tracker_get_stats(sv->t, &rep.tstats);
+	if (sv->gc) {
+		err = gc_snapshot(sv->gc, &gsnap);
+		if (!err)
+			err = report_add_gc(&rep, &gsnap);
+		if (err)
+			goto out;
+	}
 	sv->health.scrapes++;
 	sv->health.live_processes = cc.live;
 	sv->health.tracked_capacity = sv->cfg.max_procs;
@@ -213,6 +225,8 @@ static int render(struct serve *sv)
 	prog_stats(&sv->health, tracker_bpf_object(sv->t));
 	prog_stats(&sv->health, sc_bpf_object(sv->sc));
 	prog_stats(&sv->health, sampler_bpf_object(profiler_sampler(sv->pr)));
+	if (sv->gc)
+		prog_stats(&sv->health, gc_bpf_object(sv->gc));
 	own_usage(&sv->health);
 	f = open_memstream(&buf, &len);
 	if (!f) {
@@ -222,6 +236,8 @@ static int render(struct serve *sv)
 	err = metrics_write(f, &rep, &sv->health, sv->cfg.top_syscalls);
 	if (!err)
 		metrics_write_cpu(f, &rep, sv->fs, sv->cfg.top_functions, sv->cfg.frequency);
+	if (!err && sv->gc)
+		metrics_write_gc(f, &rep);
 	if (fclose(f) && !err)
 		err = -EIO;
 	if (err) {
@@ -239,6 +255,7 @@ out:
 	report_free(&rep);
 	free(cc.arr);
 	sc_snapshot_free(&snap);
+	gc_snapshot_free(&gsnap);
 	return err;
 }
 
@@ -502,6 +519,18 @@ int cmd_serve(int argc, char **argv)
 	hooks.on_exit = retire;
 	hooks.ctx = &sv;
 	tracker_add_hooks(sv.t, &hooks);
+	{
+		struct gc_collector_opts go = { .tracked_fd = tracker_map_fd(sv.t),
+						.max_procs = sv.cfg.max_procs };
+		struct tracker_hooks gh;
+
+		if (gc_open(&go, &sv.gc))
+			goto out;
+		gh = gc_tracker_hooks(sv.gc);
+		tracker_add_hooks(sv.t, &gh);
+		if (gc_attach(sv.gc))
+			goto out;
+	}
 	sv.fs = funcstats_new();
 	if (!sv.fs || profiler_open(sv.t, sv.cfg.frequency, &sv.pr))
 		goto out;
@@ -554,6 +583,7 @@ int cmd_serve(int argc, char **argv)
 		if (tracker_poll(sv.t, 0))
 			pr_warn("lifecycle events: poll failed");
 		profiler_poll(sv.pr, 0);
+		gc_poll(sv.gc, 0);
 		if (sc_flush(sv.sc))
 			pr_warn("cannot move exited processes' statistics out of the kernel maps");
 		now = now_ns();
@@ -574,6 +604,7 @@ out:
 	http_stop(http);
 	profiler_free(sv.pr);
 	funcstats_free(sv.fs);
+	gc_free(sv.gc);
 	sc_free(sv.sc);
 	tracker_free(sv.t);
 	if (sv.stats_fd >= 0)

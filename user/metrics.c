@@ -237,6 +237,16 @@ static void write_health(FILE *f, const struct report *r, const struct metrics_h
 		(unsigned long long)r->tstats.drop_full);
 	fprintf(f, "pyhound_dropped_total{reason=\"exited_stats_bound\"} %llu\n",
 		(unsigned long long)r->retired_dropped);
+	if (r->has_gc) {
+		static const char *const gc_reason[GC_DROP_MAX] = {
+			"gc_stats_full", "gc_end_without_start", "gc_nesting", "import_events_lost",
+			"import_end_without_start", "import_nesting",
+		};
+
+		for (i = 0; i < GC_DROP_MAX; i++)
+			fprintf(f, "pyhound_dropped_total{reason=\"%s\"} %llu\n", gc_reason[i],
+				(unsigned long long)r->gc_drops[i]);
+	}
 	family(f, "pyhound_map_entries", "gauge", "Entries in pyhound's bounded BPF maps.");
 	fprintf(f, "pyhound_map_entries{map=\"sc_stats\"} %zu\n", r->nsc_total);
 	fprintf(f, "pyhound_map_entries{map=\"io_stats\"} %zu\n", r->nio_total);
@@ -359,4 +369,73 @@ void metrics_write_cpu(FILE *f, const struct report *r, struct funcstats *fs, un
 	       "Samples whose innermost Python frame is this function (self time), for each "
 	       "process's hottest functions; the rest are function=\"other\".");
 	funcstats_foreach(fs, top_n, cpu_cb, &c);
+}
+
+/* pause buckets: upper bounds of log2 slots of nanoseconds, ~16 us to ~4.3 s */
+static const unsigned int gc_bucket_slots[] = { 14, 17, 20, 23, 26, 29, 32 };
+
+void metrics_write_gc(FILE *f, const struct report *r)
+{
+	size_t i, b;
+	int g;
+	unsigned int s;
+
+	family(f, "pyhound_gc_source_info", "gauge",
+	       "Where each process's GC measurements come from: usdt, uprobe, or none (reason).");
+	for (i = 0; i < r->nprocs; i++) {
+		const struct rep_proc *rp = &r->procs[i];
+		char lbl[96];
+
+		if (!rp->gc)
+			continue;
+		snprintf(lbl, sizeof(lbl), "source=\"%.60s\"", rp->gc->source);
+		proc_series(f, "pyhound_gc_source_info", rp, lbl, "1");
+	}
+	family(f, "pyhound_gc_collections_total", "counter",
+	       "Garbage collections, by generation.");
+	for (i = 0; i < r->nprocs; i++)
+		for (g = 0; r->procs[i].gc && r->procs[i].gc->has_stats && g < GC_GENS; g++) {
+			char lbl[32];
+
+			snprintf(lbl, sizeof(lbl), "generation=\"%d\"", g);
+			proc_series(f, "pyhound_gc_collections_total", &r->procs[i], lbl, "%llu",
+				    (unsigned long long)r->procs[i].gc->gen[g].count);
+		}
+	family(f, "pyhound_gc_collected_objects_total", "counter",
+	       "Objects the collector found unreachable, by generation.");
+	for (i = 0; i < r->nprocs; i++)
+		for (g = 0; r->procs[i].gc && r->procs[i].gc->has_stats && g < GC_GENS; g++) {
+			char lbl[32];
+
+			snprintf(lbl, sizeof(lbl), "generation=\"%d\"", g);
+			proc_series(f, "pyhound_gc_collected_objects_total", &r->procs[i], lbl, "%llu",
+				    (unsigned long long)r->procs[i].gc->gen[g].collected);
+		}
+	family(f, "pyhound_gc_pause_seconds", "histogram",
+	       "Garbage collection pauses (the collection function's run time), by generation.");
+	for (i = 0; i < r->nprocs; i++) {
+		const struct rep_proc *rp = &r->procs[i];
+
+		for (g = 0; rp->gc && rp->gc->has_stats && g < GC_GENS; g++) {
+			uint64_t cum = 0;
+			char lbl[64];
+
+			s = 0;
+			for (b = 0; b < sizeof(gc_bucket_slots) / sizeof(gc_bucket_slots[0]); b++) {
+				for (; s <= gc_bucket_slots[b]; s++)
+					cum += rp->gc->lat[g][s];
+				snprintf(lbl, sizeof(lbl), "generation=\"%d\",le=\"%.9g\"", g,
+					 slot_hi(gc_bucket_slots[b]) / 1e9);
+				proc_series(f, "pyhound_gc_pause_seconds_bucket", rp, lbl, "%" PRIu64, cum);
+			}
+			snprintf(lbl, sizeof(lbl), "generation=\"%d\",le=\"+Inf\"", g);
+			proc_series(f, "pyhound_gc_pause_seconds_bucket", rp, lbl, "%llu",
+				    (unsigned long long)rp->gc->gen[g].count);
+			snprintf(lbl, sizeof(lbl), "generation=\"%d\"", g);
+			proc_series(f, "pyhound_gc_pause_seconds_sum", rp, lbl, "%.9f",
+				    rp->gc->gen[g].total_ns / 1e9);
+			proc_series(f, "pyhound_gc_pause_seconds_count", rp, lbl, "%llu",
+				    (unsigned long long)rp->gc->gen[g].count);
+		}
+	}
 }

@@ -35,6 +35,9 @@ struct funcstats;
 void metrics_write_cpu(FILE *f, const struct report *r, struct funcstats *fs, unsigned int top_n,
 		       unsigned int frequency);
 
+/* GC families (when the report has GC data: report_add_gc()). */
+void metrics_write_gc(FILE *f, const struct report *r);
+
 /* Write s as a label value (escapes \\, \" and newlines). */
 void metrics_label_value(FILE *f, const char *s);
 

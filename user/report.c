@@ -217,6 +217,7 @@ void report_free(struct report *r)
 	for (i = 0; i < r->nprocs; i++) {
 		free(r->procs[i].sc);
 		free(r->procs[i].io);
+		report_free_gc(&r->procs[i]);
 	}
 	free(r->procs);
 	memset(r, 0, sizeof(*r));
@@ -298,6 +299,7 @@ void report_print_text(const struct report *r, FILE *f, int verbosity)
 			rp->observed_s, rp->tp.exited ? ", exited" : "", p->cmdline);
 		if (r->prof)
 			print_hot_paths(r, rp, f);
+		report_print_gc_text(rp, f);
 		if (!rp->nsc) {
 			fprintf(f, "   no syscalls recorded\n");
 			continue;
@@ -365,6 +367,7 @@ void report_print_text(const struct report *r, FILE *f, int verbosity)
 			(unsigned long long)r->tstats.inspect_failed);
 	if (verbosity >= 1 && r->sampler_health[0])
 		fprintf(f, "Sampler health: %s\n", r->sampler_health);
+	report_print_gc_health_text(r, f, verbosity);
 }
 
 static void hist_json(struct json *j, const char *key, const unsigned long long *slots,
@@ -509,7 +512,9 @@ void report_print_json(const struct report *r, FILE *f)
 			json_str(&j, "message", fi->text);
 			json_obj_end(&j);
 		}
+		report_print_gc_findings_json(rp, &j);
 		json_arr_end(&j);
+		report_print_gc_json(rp, &j);
 		json_obj_end(&j);
 	}
 	json_arr_end(&j);
@@ -526,5 +531,6 @@ void report_print_json(const struct report *r, FILE *f)
 	json_u64(&j, "execs_not_cpython", r->tstats.rejected);
 	json_u64(&j, "inspect_failed", r->tstats.inspect_failed);
 	json_obj_end(&j);
+	report_print_gc_health_json(r, &j);
 	json_obj_end(&j);
 }

@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include "profile.h"
+#include "gc_user.h"
 #include "syscalls_user.h"
 #include "tracker.h"
 
@@ -50,6 +51,7 @@ struct rep_proc {
 	size_t nio;
 	struct rep_finding findings[REP_MAX_FINDINGS];
 	int nfindings;
+	struct rep_gc *gc; /* NULL unless report_add_gc() found the process */
 };
 
 struct report {
@@ -65,6 +67,8 @@ struct report {
 	uint64_t retired_dropped;    /* exited processes' entries dropped at the bound */
 	const struct profile *prof;  /* sampled stacks, or NULL when not sampled */
 	char sampler_health[512];    /* a line on the sampler's counters, for -v */
+	bool has_gc; /* report_add_gc() was called */
+	uint64_t gc_drops[GC_DROP_MAX];
 };
 
 #define REP_TOP_FUNCTIONS 10
@@ -79,5 +83,49 @@ void report_print_text(const struct report *r, FILE *f, int verbosity);
 void report_print_json(const struct report *r, FILE *f);
 
 const char *fd_kind_name(unsigned int kind);
+
+/* ---- GC pauses and import times (user/report_gc.c, data from user/gc.c) ---- */
+/* a finding when collections take more than this share of wall time ... */
+#define GC_FINDING_SHARE 0.02
+/* ... or a gen-2 pause lasts longer than this */
+#define GC_FINDING_GEN2_NS 50000000ULL
+/* evidence needed for the wall-share finding: short-lived processes spend their few
+ * milliseconds of life partly in the collections at exit */
+#define GC_FINDING_MIN_NS 10000000ULL
+#define REP_GC_FINDINGS 2
+
+struct rep_gc_gen {
+	uint64_t count, total_ns, max_ns, collected;
+	double per_second;
+	uint64_t p50_le_ns, p99_le_ns; /* log2-bucket upper bounds, capped at max_ns */
+};
+
+struct rep_gc {
+	char source[GC_SOURCE_LEN]; /* "usdt", "uprobe", "none: <reason>" */
+	bool has_stats;
+	struct rep_gc_gen gen[GC_GENS];
+	unsigned long long lat[GC_GENS][GC_LAT_SLOTS]; /* pause ns, log2 slots (for metrics) */
+	uint64_t total_ns, collected, no_collection;
+	double wall_share;
+	struct gc_pause top[GC_TOP_N]; /* longest first */
+	int ntop;
+	bool imports_traced;
+	uint64_t nimports, imports_ns;
+	struct gc_import *imports; /* longest first */
+	size_t nimp;
+	const char *finding_kind[REP_GC_FINDINGS]; /* "gc-time", "gc-long-pause" */
+	char findings[REP_GC_FINDINGS][1024];
+	int nfindings;
+};
+
+struct json;
+/* Add the GC collector's data to a built report (per process, matched by PID). */
+int report_add_gc(struct report *r, const struct gc_snapshot *gs);
+void report_free_gc(struct rep_proc *rp);
+void report_print_gc_text(const struct rep_proc *rp, FILE *f);
+void report_print_gc_health_text(const struct report *r, FILE *f, int verbosity);
+void report_print_gc_json(const struct rep_proc *rp, struct json *j);
+void report_print_gc_findings_json(const struct rep_proc *rp, struct json *j);
+void report_print_gc_health_json(const struct report *r, struct json *j);
 
 #endif

@@ -424,3 +424,33 @@ Test(serve, dashboard_and_scrape_config_are_valid)
 	snprintf(cmd, sizeof(cmd), "promtool check config %s/deploy/prometheus.yml", src);
 	cr_expect_eq(run_cmd(cmd, out, sizeof(out)), 0, "prometheus.yml: %s", out);
 }
+
+Test(serve, gc_metrics, .timeout = 60)
+{
+	char *argv[] = { (char *)python_for(12, false), "-c",
+			 "import gc, sys, time\nsys.stdin.readline()\n"
+			 "for _ in range(50): gc.collect(2)\nprint('done', flush=True)\n"
+			 "sys.stdin.readline()\n", NULL };
+	char key[256];
+	struct server s;
+	struct child c;
+
+	serve_start(&s, NULL);
+	cr_assert_eq(child_start(&c, argv), 0);
+	usleep(500 * 1000);
+	cr_assert_eq(write(c.in_fd, "\n", 1), 1);
+	usleep(1500 * 1000);
+	cr_assert_eq(curl(&s, "/metrics", NULL), 0);
+	snprintf(key, sizeof(key), "pyhound_gc_collections_total{pid=\"%d\",comm=\"python3.12\","
+		 "python_version=\"3.12.1\",generation=\"2\"}", (int)c.pid);
+	cr_expect_eq(sample(out, key), 50, "%s", key);
+	snprintf(key, sizeof(key), "pyhound_gc_pause_seconds_count{pid=\"%d\",comm=\"python3.12\","
+		 "python_version=\"3.12.1\",generation=\"2\"}", (int)c.pid);
+	cr_expect_eq(sample(out, key), 50, "%s", key);
+	snprintf(key, sizeof(key), "pyhound_gc_source_info{pid=\"%d\",comm=\"python3.12\","
+		 "python_version=\"3.12.1\",source=\"uprobe\"}", (int)c.pid);
+	cr_expect_eq(sample(out, key), 1, "%s", key);
+	child_go(&c);
+	child_wait(&c, NULL, 0);
+	serve_stop(&s);
+}
