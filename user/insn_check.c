@@ -128,7 +128,7 @@ int insn_first_branch(const uint8_t *code, size_t len, uint64_t base, uint64_t f
 			if (is_call)
 				*is_call = insn->id == X86_INS_CALL;
 			if (text)
-				snprintf(text, textlen, "%s %s", insn->mnemonic, insn->op_str);
+				snprintf(text, textlen, "%.31s %.120s", insn->mnemonic, insn->op_str);
 			err = 0;
 			break;
 		}
@@ -348,7 +348,7 @@ static void cs_x86_text(const uint8_t *code, size_t len, uint64_t base, uint64_t
 		return;
 	insn = cs_malloc(h);
 	if (insn && cs_disasm_iter(h, &p, &left, &pc, insn))
-		snprintf(out, outlen, "%s %s", insn->mnemonic, insn->op_str);
+		snprintf(out, outlen, "%.31s %.120s", insn->mnemonic, insn->op_str);
 	if (insn)
 		cs_free(insn, 1);
 	cs_close(&h);

@@ -36,7 +36,7 @@ struct eval_site {
 	uint64_t handler;  /* where the handler (or the function) starts */
 	uint64_t probe;	   /* the emulated branch the uprobe goes on */
 	uint64_t offset;   /* file offset of probe (for bpf_program__attach_uprobe_opts) */
-	char insn[64];	   /* the instruction at probe, e.g. "je 0x10c2a0" */
+	char insn[160];	   /* the instruction at probe, e.g. "je 0x10c2a0" */
 	bool is_call;	   /* probe is a call: its arguments are in the ABI's registers there */
 	bool stepped;	   /* probe is the handler's first instruction (single-stepped): the
 			      block is also entered after its start, see eval_locate_handlers() */
