@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -160,6 +161,15 @@ static int setup_binary(struct binary *b, const struct py_proc *p, char *why, si
 
 	b->minor = p->minor;
 	snprintf(b->path, sizeof(b->path), "%s", p->obj_open_path);
+	{
+		/* the path in our own mount namespace when it is the same file: it outlives
+		 * the process, and libbpf's USDT code wants no /proc/PID/root prefix */
+		struct stat st;
+
+		if (!stat(p->obj_path, &st) && st.st_dev == p->obj_dev &&
+		    st.st_ino == p->obj_inode)
+			snprintf(b->path, sizeof(b->path), "%s", p->obj_path);
+	}
 	err = version_ops(p->minor, resume, &nres, ret, &nret);
 	if (err) {
 		snprintf(why, whylen, "CPython 3.%d: no opcode table known", p->minor);
