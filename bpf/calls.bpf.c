@@ -66,6 +66,14 @@ static __always_inline void count(__u32 what)
 		(*v)++;
 }
 
+static __always_inline void add(__u32 what, __u64 n)
+{
+	__u64 *v = bpf_map_lookup_elem(&calls_counters, &what);
+
+	if (v)
+		*v += n;
+}
+
 static __always_inline int read_u64(__u64 *dst, __u64 addr)
 {
 	return bpf_probe_read_user(dst, sizeof(*dst), (const void *)addr);
@@ -91,10 +99,10 @@ static __always_inline __u64 current_frame(struct calls_proc *p)
 {
 	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
 	__u64 fsbase = BPF_CORE_READ(task, thread.fsbase), tstate = 0, tid = 0, frame = 0;
-	__s32 key = -1;
+	__s32 key = p->tss_key;
 
-	if (bpf_probe_read_user(&key, sizeof(key),
-				(const void *)(p->runtime_addr + p->runtime_tsskey)) ||
+	if ((key < 0 && bpf_probe_read_user(&key, sizeof(key),
+					    (const void *)(p->runtime_addr + p->runtime_tsskey))) ||
 	    key < 0 || (__u32)key >= p->tsd_max_keys ||
 	    read_u64(&tstate, fsbase + p->tsd_base + (__u64)key * p->tsd_stride) || !tstate ||
 	    read_u64(&tid, tstate + p->tstate_thread_id) || tid != fsbase) {
@@ -227,8 +235,7 @@ static __always_inline void pop(__u32 pid, __u32 tid, __u64 frame)
 
 /* 3.8-3.10: the entry block of _PyEval_EvalFrameDefault(tstate?, frame, throwflag): a frame
  * whose f_lasti is still -1 starts; others are generators resuming. */
-SEC("uprobe")
-int calls_eval_entry(struct pt_regs *ctx)
+static __always_inline int do_eval_entry(struct pt_regs *ctx)
 {
 	__u64 id = bpf_get_current_pid_tgid(), frame, code = 0;
 	__u32 pid = id >> 32;
@@ -263,8 +270,7 @@ static __always_inline bool is_resume(struct calls_proc *p, __u8 op)
 }
 
 /* 3.11+: RESUME handlers. oparg 0: the function starts; 1-3: resumed after yield/await. */
-SEC("uprobe")
-int calls_resume(struct pt_regs *ctx)
+static __always_inline int do_resume(struct pt_regs *ctx)
 {
 	__u64 id = bpf_get_current_pid_tgid(), frame, code = 0, ip = 0;
 	__u32 pid = id >> 32;
@@ -301,8 +307,7 @@ int calls_resume(struct pt_regs *ctx)
 }
 
 /* RETURN_VALUE / RETURN_CONST: the innermost frame returns */
-SEC("uprobe")
-int calls_return(struct pt_regs *ctx)
+static __always_inline int do_return(struct pt_regs *ctx)
 {
 	__u64 id = bpf_get_current_pid_tgid(), frame;
 	__u32 pid = id >> 32;
@@ -319,8 +324,7 @@ int calls_return(struct pt_regs *ctx)
 /* A return handler whose emulated branch is the call that pops the frame (3.13 RETURN_VALUE:
  * _PyEval_FrameClearAndPop(tstate, frame)): tstate already points at the caller, the returning
  * frame is the call's second argument. */
-SEC("uprobe")
-int calls_return_arg2(struct pt_regs *ctx)
+static __always_inline int do_return_arg2(struct pt_regs *ctx)
 {
 	__u64 id = bpf_get_current_pid_tgid(), frame;
 	__u32 pid = id >> 32;
@@ -336,8 +340,7 @@ int calls_return_arg2(struct pt_regs *ctx)
 
 /* USDT python:function__return (Debian 3.11): fires for every return, by exception too, and
  * for every yield; counts per code object of the thread's innermost frame. */
-SEC("usdt")
-int calls_usdt_return(struct pt_regs *ctx)
+static __always_inline int do_usdt_return(struct pt_regs *ctx)
 {
 	__u64 id = bpf_get_current_pid_tgid(), frame, code = 0;
 	__u32 pid = id >> 32;
@@ -367,5 +370,68 @@ int calls_usdt_return(struct pt_regs *ctx)
 	s = stats_of(pid, code);
 	if (s)
 		__sync_fetch_and_add(&s->calls, 1);
+	return 0;
+}
+
+/* Calibration: attached to pyhound's own pyhound_calls_calib_target (an emulated branch), so
+ * one hit costs what a probe costs an untracked process; userspace times many hits. */
+SEC("uprobe")
+int calls_calib(struct pt_regs *ctx)
+{
+	__u32 pid = bpf_get_current_pid_tgid() >> 32;
+
+	if (bpf_map_lookup_elem(&tracked_pids, &pid))
+		return 0;
+	count(CC_CALIB);
+	return 0;
+}
+
+SEC("uprobe")
+int calls_eval_entry(struct pt_regs *ctx)
+{
+	__u64 t0 = bpf_ktime_get_ns();
+
+	do_eval_entry(ctx);
+	add(CC_BPF_NS, bpf_ktime_get_ns() - t0);
+	return 0;
+}
+
+SEC("uprobe")
+int calls_resume(struct pt_regs *ctx)
+{
+	__u64 t0 = bpf_ktime_get_ns();
+
+	do_resume(ctx);
+	add(CC_BPF_NS, bpf_ktime_get_ns() - t0);
+	return 0;
+}
+
+SEC("uprobe")
+int calls_return(struct pt_regs *ctx)
+{
+	__u64 t0 = bpf_ktime_get_ns();
+
+	do_return(ctx);
+	add(CC_BPF_NS, bpf_ktime_get_ns() - t0);
+	return 0;
+}
+
+SEC("uprobe")
+int calls_return_arg2(struct pt_regs *ctx)
+{
+	__u64 t0 = bpf_ktime_get_ns();
+
+	do_return_arg2(ctx);
+	add(CC_BPF_NS, bpf_ktime_get_ns() - t0);
+	return 0;
+}
+
+SEC("usdt")
+int calls_usdt_return(struct pt_regs *ctx)
+{
+	__u64 t0 = bpf_ktime_get_ns();
+
+	do_usdt_return(ctx);
+	add(CC_BPF_NS, bpf_ktime_get_ns() - t0);
 	return 0;
 }

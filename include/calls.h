@@ -39,6 +39,8 @@ struct calls_proc {
 	__s16 gen_state_delta;	    /* USDT 3.11: gi_frame_state relative to the generator frame */
 	__u16 resume_ops[CALLS_RESUME_OPS]; /* CALLS_OP_NONE when unused */
 	__u16 pad;
+	__s32 tss_key;		    /* autoTSSkey's pthread key, -1: read it from _PyRuntime */
+	__u32 pad2;
 };
 
 struct calls_key {
@@ -86,10 +88,12 @@ enum calls_counter {
 	CC_ERR_NO_PROC,	    /* tracked PID not registered with the collector */
 	CC_ERR_TSTATE,	    /* thread state not found / not this thread's */
 	CC_ERR_READ,	    /* a read of the frame failed */
+	CC_CALIB,	    /* calibration hits (pyhound's own probe) */
+	CC_BPF_NS,	    /* nanoseconds spent in the probes' BPF programs (tracked processes) */
 	CC_MAX,
 };
 
-_Static_assert(sizeof(struct calls_proc) == 48, "calls_proc layout");
+_Static_assert(sizeof(struct calls_proc) == 56, "calls_proc layout");
 _Static_assert(sizeof(struct calls_key) == 16, "calls_key layout");
 _Static_assert(sizeof(struct calls_stats) == 8 * (5 + CALLS_LAT_SLOTS), "calls_stats layout");
 _Static_assert(sizeof(struct calls_shadow) == 8 + 24 * CALLS_STACK_DEPTH, "calls_shadow layout");

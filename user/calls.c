@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #include <capstone.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,8 +9,10 @@
 #include <sys/uio.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <time.h>
 #include "calls.skel.h"
 #include "calls_user.h"
+#include "elf.h"
 #include "insn_check.h"
 #include "log.h"
 #include "offsets.h"
@@ -65,7 +68,8 @@ static const char *const counter_names[CC_MAX] = {
 	[CC_UNWOUND] = "unwound",	   [CC_OVERFLOW] = "stack_overflow",
 	[CC_DROP_STATS_FULL] = "drop_stats_full", [CC_DROP_SHADOW] = "drop_shadow_full",
 	[CC_ERR_NO_PROC] = "err_no_proc",  [CC_ERR_TSTATE] = "err_tstate",
-	[CC_ERR_READ] = "err_read",
+	[CC_ERR_READ] = "err_read",	   [CC_CALIB] = "calibration_hits",
+	[CC_BPF_NS] = "bpf_ns",
 };
 
 const char *calls_counter_name(unsigned int i)
@@ -151,6 +155,13 @@ static int version_ops(int minor, int *resume, int *nres, int *ret, int *nret)
 		return 0;
 	}
 	return -ENOTSUP;
+}
+
+static int read_mem(pid_t pid, uint64_t addr, void *buf, size_t len)
+{
+	struct iovec l = { buf, len }, r = { (void *)addr, len };
+
+	return process_vm_readv(pid, &l, 1, &r, 1, 0) == (ssize_t)len ? 0 : -EIO;
 }
 
 /* Decide how calls of a binary are seen and prove its probe sites. */
@@ -337,6 +348,10 @@ int calls_add_process(struct calls_collector *c, const struct py_proc *p, char *
 	cp.source = b->source;
 	cp.entry_arg = p->minor == 8 ? 1 : 2;
 	cp.runtime_tsskey = pr->off.runtime_tsskey;
+	/* the key is fixed once the interpreter runs: saves the probes a read per hit */
+	if (read_mem(p->pid, p->runtime_addr + pr->off.runtime_tsskey, &cp.tss_key, 4) ||
+	    cp.tss_key < 0 || (__u32)cp.tss_key >= PH_TSD_GLIBC_KEYS)
+		cp.tss_key = -1;
 	cp.tstate_thread_id = pr->off.tstate_thread_id;
 	cp.tstate_frame = pr->off.tstate_frame;
 	cp.cframe_current_frame = pr->off.walk_kind == PY_WALK_CFRAME ?
@@ -423,10 +438,34 @@ int calls_attach(struct calls_collector *c)
 	return 0;
 }
 
+static void *destroy_link(void *l)
+{
+	bpf_link__destroy(l);
+	return NULL;
+}
+
+/* Destroying a uprobe link removes its breakpoints, then waits for an RCU grace period (about
+ * 100-400 ms on a busy host) before returning. One after another, the probes not yet removed
+ * keep firing through the earlier waits: destroy them all at once, one thread each. */
 void calls_detach(struct calls_collector *c)
 {
-	for (int i = 0; i < c->nbins; i++)
-		detach_binary(&c->bins[i]);
+	pthread_t th[MAX_BINARIES * MAX_SITES];
+	bool started[MAX_BINARIES * MAX_SITES];
+	int n = 0;
+
+	for (int i = 0; i < c->nbins; i++) {
+		struct binary *b = &c->bins[i];
+
+		for (int k = 0; k < b->nlinks; k++, n++)
+			started[n] = !pthread_create(&th[n], NULL, destroy_link, b->links[k]);
+		for (int k = 0; k < b->nlinks; k++)
+			if (!started[n - b->nlinks + k])
+				bpf_link__destroy(b->links[k]);
+		b->nlinks = 0;
+	}
+	for (int i = 0; i < n; i++)
+		if (started[i])
+			pthread_join(th[i], NULL);
 	c->attached = false;
 }
 
@@ -453,13 +492,6 @@ static struct name *find_name(struct calls_collector *c, pid_t pid, uint64_t cod
 		if (c->names[i].pid == pid && c->names[i].code == code)
 			return &c->names[i];
 	return NULL;
-}
-
-static int read_mem(pid_t pid, uint64_t addr, void *buf, size_t len)
-{
-	struct iovec l = { buf, len }, r = { (void *)addr, len };
-
-	return process_vm_readv(pid, &l, 1, &r, 1, 0) == (ssize_t)len ? 0 : -EIO;
 }
 
 void calls_resolve(struct calls_collector *c)
@@ -523,11 +555,13 @@ static void sum_counters(struct calls_collector *c, uint64_t *out)
 	}
 }
 
-uint64_t calls_hits(struct calls_collector *c)
+uint64_t calls_hits(struct calls_collector *c, uint64_t *bpf_ns)
 {
 	uint64_t v[CC_MAX] = {};
 
 	sum_counters(c, v);
+	if (bpf_ns)
+		*bpf_ns = v[CC_BPF_NS];
 	return v[CC_HIT_ENTRY] + v[CC_HIT_RESUME] + v[CC_HIT_RETURN] + v[CC_HIT_USDT];
 }
 
@@ -611,4 +645,76 @@ uint64_t calls_hist_percentile(const __u64 *lat, unsigned int nslots, double p)
 			return i ? (1ULL << i) - 1 : 0;
 	}
 	return (1ULL << (nslots - 1)) - 1;
+}
+
+/* A function of pyhound's own with a known emulated branch for calibration (a test of the
+ * argument and a jne), written in assembly so the compiler can't fold the branch away. */
+int pyhound_calls_calib_target(int x);
+__asm__(".text\n"
+	".globl pyhound_calls_calib_target\n"
+	".type pyhound_calls_calib_target, @function\n"
+	"pyhound_calls_calib_target:\n"
+	"	xorl %eax, %eax\n"
+	"	testl %edi, %edi\n"
+	"	jne 1f\n"
+	"	ret\n"
+	"1:	movl $1, %eax\n"
+	"	ret\n"
+	".size pyhound_calls_calib_target, .-pyhound_calls_calib_target\n");
+
+static double calib_loop(int n)
+{
+	volatile int r = 0;
+	struct timespec a, b;
+
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	for (int i = 0; i < n; i++)
+		r += pyhound_calls_calib_target(i & 1);
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	(void)r;
+	return (b.tv_sec - a.tv_sec) * 1e9 + (b.tv_nsec - a.tv_nsec);
+}
+
+int calls_calibrate(struct calls_collector *c, double *ns_per_hit)
+{
+	LIBBPF_OPTS(bpf_uprobe_opts, uo);
+	const int n = 100000;
+	uint64_t before[CC_MAX], after[CC_MAX], off = 0, at = 0;
+	struct elf_file *ef;
+	struct elf_sym sym;
+	struct bpf_link *l;
+	uint8_t code[16];
+	double plain, probed;
+	char why[256];
+	int err;
+
+	ef = elf_open("/proc/self/exe");
+	if (!ef)
+		return -errno;
+	err = elf_find_symbol(ef, "pyhound_calls_calib_target", &sym);
+	if (!err && sym.size <= sizeof(code))
+		err = elf_read_vaddr(ef, sym.value, code, sym.size);
+	if (!err)
+		err = insn_first_branch(code, sym.size, sym.value, sym.value, 8, NULL, 0, &at, NULL,
+					NULL, 0, why, sizeof(why));
+	if (!err)
+		err = elf_vaddr_to_offset(ef, at, &off);
+	elf_close(ef);
+	if (err)
+		return err;
+	l = bpf_program__attach_uprobe_opts(c->skel->progs.calls_calib, 0, "/proc/self/exe", off,
+					    &uo);
+	if (!l)
+		return -errno;
+	sum_counters(c, before);
+	probed = calib_loop(n);
+	sum_counters(c, after);
+	bpf_link__destroy(l);
+	plain = calib_loop(n);
+	if (after[CC_CALIB] - before[CC_CALIB] < (uint64_t)n)
+		return -EPROTO; /* the probe did not fire on every call */
+	*ns_per_hit = (probed - plain) / n;
+	if (*ns_per_hit < 1)
+		*ns_per_hit = 1;
+	return 0;
 }

@@ -52,10 +52,15 @@ bool calls_attached(const struct calls_collector *c);
 void calls_reset_shadow(struct calls_collector *c);
 /* Name the code objects seen so far while their processes are alive (call it often). */
 void calls_resolve(struct calls_collector *c);
-uint64_t calls_hits(struct calls_collector *c); /* probe hits in tracked processes so far */
+/* probe hits in tracked processes so far, and the time their BPF programs took (ns) */
+uint64_t calls_hits(struct calls_collector *c, uint64_t *bpf_ns);
 int calls_snapshot(struct calls_collector *c, struct calls_snapshot *snap);
 void calls_snapshot_free(struct calls_snapshot *snap);
 const char *calls_counter_name(unsigned int i);
+/* Time what the trap of one uprobe hit on an emulated branch costs here (the BPF program's own
+ * time is counted per hit, CC_BPF_NS): pyhound probes a function of its own and calls it
+ * 100,000 times with and without the probe. */
+int calls_calibrate(struct calls_collector *c, double *ns_per_hit);
 void calls_free(struct calls_collector *c);
 
 /* The p-th percentile (0..100) of a log2 histogram, as the upper bound of its slot (ns). */

@@ -15,9 +15,11 @@
 #include "tracker.h"
 
 #define MAX_PIDS 64
-#define PROBE_COST_NS 500.0  /* a uprobe hit on an emulated branch, measured here (~0.5 us) */
+#define PROBE_COST_NS 500.0  /* a uprobe hit on an emulated branch when calibration fails */
 #define WINDOW_PERIOD_NS 1000000000ULL /* a window starts every second when budget < 100 */
-#define FIRST_WINDOW_NS 200000000ULL   /* the first window measures the hit rate */
+#define FIRST_WINDOW_NS 50000000ULL    /* the first window measures the hit rate */
+#define RECHECK_NS 20000000ULL	       /* attached throughout: look at the rate again */
+#define MIN_WINDOW_NS 5000000.0	       /* shorter windows would be mostly attach/detach */
 
 static void calls_usage(FILE *f)
 {
@@ -152,8 +154,12 @@ int cmd_calls(int argc, char **argv)
 	int npids = 0, c, err, ret = 1, windows = 0;
 	double duration = 10, budget = 1, frac = 1;
 	const char *match = NULL;
-	bool as_json = false, measured = false;
-	uint64_t start, end, covered = 0, win_start = 0, period_start, hits0 = 0;
+	bool as_json = false, calibrated = false;
+	uint64_t start, end, covered = 0, win_start = 0, hits0 = 0, next, last_resolve;
+	uint64_t period = WINDOW_PERIOD_NS;
+	double cost_ns = PROBE_COST_NS, hit_ns = PROBE_COST_NS;
+	uint64_t bpf0 = 0, total_hits = 0;
+	double bpf_per_hit = 0;
 
 	optind = 1;
 	opterr = 0;
@@ -199,65 +205,103 @@ int cmd_calls(int argc, char **argv)
 	err = tracker_start(t);
 	if (err)
 		goto out;
+	{
+		err = calls_calibrate(cc.c, &cost_ns);
+		if (err) {
+			pr_warn("cannot time a probe hit (%s): assuming %.0f ns", strerror(-err),
+				cost_ns);
+			cost_ns = PROBE_COST_NS;
+		} else {
+			calibrated = true;
+			pr_info("calls: a probe hit's trap costs %.0f ns here", cost_ns);
+		}
+	}
 	err = calls_attach(cc.c);
 	if (err)
 		goto out;
-	start = period_start = win_start = now_ns();
+	start = win_start = last_resolve = now_ns();
+	next = budget >= 100 ? UINT64_MAX : start + FIRST_WINDOW_NS;
+	hits0 = calls_hits(cc.c, &bpf0);
 	fprintf(stderr, "pyhound: counting calls of %d CPython process%s%s for %.1f s, budget "
 		"%g%% (Ctrl-C to stop early)\n", tracker_count(t), tracker_count(t) == 1 ? "" : "es",
 		topts.follow ? " and any that start" : "", duration, budget);
 	while (!exiting) {
-		uint64_t now = now_ns(), lim = start + (uint64_t)(duration * 1e9);
+		uint64_t now = now_ns(), lim = start + (uint64_t)(duration * 1e9), wake;
 		struct alive_ctx ac = {};
 
 		if (now >= lim)
 			break;
-		err = tracker_poll(t, 100);
+		wake = next < lim ? next : lim;
+		err = tracker_poll(t, wake - now > 100000000ULL ? 100 :
+					      (int)((wake - now + 999999) / 1000000));
 		if (err < 0) {
 			pr_err("polling lifecycle events: %s", strerror(-err));
 			goto out;
 		}
-		calls_resolve(cc.c);
+		now = now_ns();
+		if (now - last_resolve >= 100000000ULL) {
+			calls_resolve(cc.c);
+			last_resolve = now;
+		}
 		if (npids) {
 			tracker_foreach(t, count_alive, &ac);
 			if (!ac.alive)
 				break;
 		}
-		if (budget >= 100)
+		if (now < next)
 			continue;
-		now = now_ns();
-		if (!measured && now - win_start >= FIRST_WINDOW_NS) {
-			/* hits per second while attached -> share of time we can afford */
-			double rate = (double)(calls_hits(cc.c) - hits0) * 1e9 /
-				      (double)(now - win_start);
+		if (calls_attached(cc.c)) {
+			/* a window ends: its hit rate sets the share of time we can afford */
+			uint64_t bpf_ns, hits = calls_hits(cc.c, &bpf_ns) - hits0;
+			double rate = (double)hits * 1e9 / (double)(now - win_start);
 
-			frac = rate > 0 ? budget / 100.0 / (rate * PROBE_COST_NS * 1e-9) : 1;
+			if (hits >= 100) /* the trap plus what our BPF programs took per hit */
+				hit_ns = cost_ns + (double)(bpf_ns - bpf0) / hits;
+			frac = rate > 0 ? budget / 100.0 / (rate * hit_ns * 1e-9) : 1;
 			if (frac > 1)
 				frac = 1;
-			measured = true;
-			pr_info("calls: %.0f probe hits/s: attached %.2f%% of the time", rate,
-				frac * 100);
 			covered += now - win_start;
 			windows++;
-			calls_detach(cc.c);
-			period_start = now;
-			continue;
-		}
-		if (!measured)
-			continue;
-		if (calls_attached(cc.c) &&
-		    now - win_start >= (uint64_t)(frac * WINDOW_PERIOD_NS)) {
-			calls_detach(cc.c);
-			covered += now - win_start;
-			windows++;
-		} else if (!calls_attached(cc.c) && now - period_start >= WINDOW_PERIOD_NS) {
+			period = WINDOW_PERIOD_NS;
+			if (frac * period < MIN_WINDOW_NS) /* rare windows rather than tiny ones */
+				period = (uint64_t)(MIN_WINDOW_NS / frac);
+			pr_debug("calls: window %d: %.0f hits/s, next window %.1f ms every %.1f s",
+				 windows, rate, frac * period / 1e6, period / 1e9);
+			if (frac >= 1) { /* cheap enough: stay attached, look again soon */
+				win_start = now;
+				hits0 = calls_hits(cc.c, &bpf0);
+				next = now + RECHECK_NS;
+				continue;
+			}
+			{
+				uint64_t h0 = calls_hits(cc.c, NULL), t0 = now_ns();
+
+				calls_detach(cc.c);
+				pr_debug("calls: detach took %.1f ms, %llu hits during it",
+					 (now_ns() - t0) / 1e6,
+					 (unsigned long long)(calls_hits(cc.c, NULL) - h0));
+			}
+			next = win_start + period;
+			if (next <= now)
+				next = now + (uint64_t)((1 - frac) * period);
+		} else {
 			calls_reset_shadow(cc.c);
-			period_start = win_start = now;
+			hits0 = calls_hits(cc.c, &bpf0);
 			if (calls_attach(cc.c))
 				goto out;
+			pr_debug("calls: attach took %.1f ms", (now_ns() - now) / 1e6);
+			win_start = now;
+			next = now + (uint64_t)(frac * period);
 		}
 	}
 	end = now_ns();
+	{
+		uint64_t bpf_ns, hits = calls_hits(cc.c, &bpf_ns);
+
+		total_hits = hits;
+		if (hits)
+			bpf_per_hit = (double)bpf_ns / hits;
+	}
 	if (calls_attached(cc.c)) {
 		covered += end - win_start;
 		windows++;
@@ -282,7 +326,11 @@ int cmd_calls(int argc, char **argv)
 			json_double(&j, "coverage", wall > 0 ? cov / wall : 0);
 			json_i64(&j, "windows", windows);
 			json_double(&j, "budget_pct", budget);
-			json_double(&j, "probe_cost_ns", PROBE_COST_NS);
+			json_double(&j, "probe_cost_ns", cost_ns + bpf_per_hit);
+			json_double(&j, "probe_trap_ns", cost_ns);
+			json_bool(&j, "probe_trap_measured", calibrated);
+			json_double(&j, "probe_bpf_ns", bpf_per_hit);
+			json_u64(&j, "probe_hits", total_hits);
 			json_str(&j, "match", match);
 			json_arr_begin(&j, "processes");
 			tracker_foreach(t, print_proc, &pc);
@@ -292,7 +340,12 @@ int cmd_calls(int argc, char **argv)
 			printf("%d window%s covering %.2f s of %.2f s (%.1f%%), budget %g%%%s\n",
 			       windows, windows == 1 ? "" : "s", cov, wall,
 			       wall > 0 ? 100 * cov / wall : 0, budget,
-			       budget >= 100 ? " (continuous: exact totals)" : "");
+			       budget >= 100 ? " (continuous: exact totals)" :
+					       ": counts are exact within windows, rates extrapolated");
+			printf("probe hits: %llu at %.0f ns each (trap %.0f ns %s, BPF %.0f ns "
+			       "measured)\n", (unsigned long long)total_hits,
+			       cost_ns + bpf_per_hit, cost_ns, calibrated ? "measured" : "assumed",
+			       bpf_per_hit);
 			if (match)
 				printf("showing functions matching '%s' (probes count every call "
 				       "regardless)\n", match);
@@ -317,6 +370,7 @@ int cmd_calls(int argc, char **argv)
 				json_i64(&j, "line", e->first_line);
 				json_u64(&j, "calls", e->s.calls);
 				json_double(&j, "calls_per_s", rate);
+				json_double(&j, "estimated_calls", rate * wall);
 				json_u64(&j, "timed", e->s.timed);
 				json_u64(&j, "unwound", e->s.unwound);
 				json_double(&j, "mean_ns", mean);
