@@ -333,6 +333,7 @@ int calls_add_process(struct calls_collector *c, const struct py_proc *p, char *
 		c->cap_procs = nc;
 	}
 	pr = &c->procs[c->nprocs];
+	memset(pr, 0, sizeof(*pr));
 	pr->pid = p->pid;
 	pr->bin = bi;
 	err = py_offsets_resolve(p, &pr->off);
@@ -718,3 +719,4 @@ int calls_calibrate(struct calls_collector *c, double *ns_per_hit)
 		*ns_per_hit = 1;
 	return 0;
 }
+
