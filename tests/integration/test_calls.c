@@ -146,3 +146,71 @@ EXACT_TEST(exact_pyenv_3_11, 11, false, "uprobe:RESUME+RETURN")
 EXACT_TEST(exact_pyenv_3_12, 12, false, "uprobe:RESUME+RETURN")
 EXACT_TEST(exact_pyenv_3_13, 13, false, "uprobe:RESUME+RETURN")
 EXACT_TEST(exact_debian_3_11_usdt, 11, true, "usdt:function__return")
+
+/* --budget 1 on a steady stream of calls: several windows covering a small share of the run,
+ * counts below the true total, and an extrapolated rate of the right order of magnitude. */
+Test(calls, budget_windows, .timeout = 120)
+{
+	char *argv[] = { (char *)python_for(12, false), (char *)workload("calls_steady.py"), "4",
+			 NULL };
+	char json[128], err[128], cmd[2048], out[4096], res[4096];
+	long long n = 0;
+	double secs = 0;
+	struct child c;
+	char *p;
+	pid_t ph;
+	int rc;
+
+	cr_assert_eq(child_start(&c, argv), 0);
+	for (n = 0; n < 6;) { /* "ready\n": calling f from now on */
+		ssize_t r = read(c.out_fd, out + n, 6 - n);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		cr_assert_gt(r, 0, "workload said nothing: %s", strerror(errno));
+		n += r;
+	}
+	n = 0;
+	snprintf(json, sizeof(json), "/tmp/pyhound-calls-budget-%d.json", c.pid);
+	snprintf(err, sizeof(err), "/tmp/pyhound-calls-budget-%d.err", c.pid);
+	ph = start_pyhound(c.pid, "--budget 1 --duration 60", json, err);
+	rc = child_wait(&c, out, sizeof(out));
+	cr_assert_eq(rc, 0, "workload failed: %s", out);
+	cr_assert_eq(wait_pyhound(ph, 30), 0, "pyhound calls failed");
+	p = strstr(out, "calls ");
+	cr_assert_not_null(p, "%s", out);
+	cr_assert_eq(sscanf(p, "calls %lld seconds %lf", &n, &secs), 2, "%s", out);
+	snprintf(cmd, sizeof(cmd),
+		 "/usr/bin/python3.11 -c 'import json,sys\n"
+		 "r=json.load(open(\"%s\")); f=[e for e in r[\"functions\"] if e[\"function\"]==\"f\"]\n"
+		 "n,secs=%lld,%f; rate=n/secs; fail=[]\n"
+		 "if r[\"windows\"]<2: fail.append(\"windows %%d\" %% r[\"windows\"])\n"
+		 "if not 0<r[\"coverage\"]<0.5: fail.append(\"coverage %%.3f\" %% r[\"coverage\"])\n"
+		 "if not f: fail.append(\"no f\")\n"
+		 "else:\n"
+		 "  f=f[0]\n"
+		 "  if not 0<f[\"calls\"]<n: fail.append(\"f calls %%d of %%d\" %% (f[\"calls\"],n))\n"
+		 "  if not 0.1*rate<f[\"calls_per_s\"]<3*rate: fail.append(\"rate %%.0f, true %%.0f\" %% (f[\"calls_per_s\"],rate))\n"
+		 "if not r[\"probe_trap_measured\"] or not 0<r[\"probe_cost_ns\"]<100000: fail.append(\"cost %%s\" %% r[\"probe_cost_ns\"])\n"
+		 "print(\"; \".join(fail) or \"ok\"); sys.exit(1 if fail else 0)'",
+		 json, n, secs);
+	rc = run_cmd(cmd, res, sizeof(res));
+	cr_expect_eq(rc, 0, "%s", res);
+	if (!rc) {
+		unlink(json);
+		unlink(err);
+	}
+}
+
+/* the help text names the sources and the budget */
+Test(calls, help)
+{
+	char cmd[512], out[8192];
+
+	snprintf(cmd, sizeof(cmd), "%s calls --help", bin());
+	cr_assert_eq(run_cmd(cmd, out, sizeof(out)), 0);
+	cr_expect(strstr(out, "--budget") && strstr(out, "--match") && strstr(out, "USDT"), "%s",
+		  out);
+	snprintf(cmd, sizeof(cmd), "%s calls --budget 0 2>&1", bin());
+	cr_expect_eq(run_cmd(cmd, out, sizeof(out)), 2, "%s", out);
+}
