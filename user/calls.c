@@ -401,6 +401,14 @@ void calls_remove_process(struct calls_collector *c, pid_t pid)
 	}
 }
 
+void calls_process_exited(struct calls_collector *c, pid_t pid)
+{
+	__u32 key = pid;
+
+	bpf_map_delete_elem(bpf_map__fd(c->skel->maps.calls_procs), &key);
+	symbolizer_remove_process(c->sym, pid);
+}
+
 int calls_source_of(const struct calls_collector *c, pid_t pid, char *desc, size_t desclen)
 {
 	struct proc *p = find_proc(c, pid);

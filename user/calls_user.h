@@ -41,6 +41,8 @@ int calls_open(const struct calls_collector_opts *opts, struct calls_collector *
 int calls_add_process(struct calls_collector *c, const struct py_proc *p, char *why,
 		      size_t whylen);
 void calls_remove_process(struct calls_collector *c, pid_t pid);
+/* The process exited: it leaves the kernel's process map; its counts and names stay. */
+void calls_process_exited(struct calls_collector *c, pid_t pid);
 /* The source chosen for pid (0 when not registered) and a description of its probes. */
 int calls_source_of(const struct calls_collector *c, pid_t pid, char *desc, size_t desclen);
 const char *calls_source_name(int source);

@@ -76,9 +76,8 @@ static void on_gone(const struct tracked_proc *tp, void *ctx)
 {
 	struct calls_ctx *cc = ctx;
 
-	calls_resolve(cc->c); /* usually too late: names were resolved while it ran */
-	if (0)
-		calls_remove_process(cc->c, tp->info.pid);
+	/* its counts stay; names were resolved while it ran */
+	calls_process_exited(cc->c, tp->info.pid);
 }
 
 struct alive_ctx {
@@ -366,6 +365,9 @@ int cmd_calls(int argc, char **argv)
 			       "measured)\n", (unsigned long long)total_hits,
 			       cost_ns + bpf_per_hit, cost_ns, calibrated ? "measured" : "assumed",
 			       bpf_per_hit);
+			if (budget < 100)
+				printf("CALLS/S: per second of unprobed running, extrapolated from the "
+				       "windows ('>': a lower bound, the probes took most of them)\n");
 			if (match)
 				printf("showing functions matching '%s' (probes count every call "
 				       "regardless)\n", match);
@@ -378,7 +380,8 @@ int cmd_calls(int argc, char **argv)
 			double mean = e->s.timed ? (double)e->s.total_ns / e->s.timed : 0;
 			uint64_t p50 = calls_hist_percentile(e->s.lat, CALLS_LAT_SLOTS, 50);
 			uint64_t p99 = calls_hist_percentile(e->s.lat, CALLS_LAT_SLOTS, 99);
-			double rate = 0, probed = 0, eff;
+			double rate = 0, probed = 0, eff, raw = cov > 0 ? e->s.calls / cov : 0;
+			bool lower = false;
 			size_t k;
 
 			/* inside windows the process ran slower by its own probe hits (a call and
@@ -390,10 +393,16 @@ int cmd_calls(int argc, char **argv)
 					probed = pc_calls[k];
 			probed *= 2 * (cost_ns + bpf_per_hit) * 1e-9;
 			eff = cov - probed;
-			if (eff < 0.1 * cov)
-				eff = 0.1 * cov;
-			if (budget >= 100)
+			/* when the probes took most of the windows, the little left is too uncertain
+			 * (a small error in the cost per hit moves it a lot): keep it a lower bound */
+			if (eff < 0.5 * cov) {
+				eff = 0.5 * cov;
+				lower = true;
+			}
+			if (budget >= 100) {
 				eff = wall; /* exact totals: the rate over the run as it went */
+				lower = false;
+			}
 			if (eff > 0)
 				rate = e->s.calls / eff;
 
@@ -407,6 +416,8 @@ int cmd_calls(int argc, char **argv)
 				json_i64(&j, "line", e->first_line);
 				json_u64(&j, "calls", e->s.calls);
 				json_double(&j, "calls_per_s", rate);
+				json_double(&j, "calls_per_s_probed", raw);
+				json_bool(&j, "rate_is_lower_bound", lower);
 				json_double(&j, "estimated_calls",
 					    budget >= 100 ? (double)e->s.calls : rate * wall);
 				json_u64(&j, "timed", e->s.timed);
@@ -428,8 +439,11 @@ int cmd_calls(int argc, char **argv)
 				} else {
 					strcpy(mb, "-"); strcpy(pb, "-"); strcpy(qb, "-"); strcpy(xb, "-");
 				}
-				printf("%7d %12llu %12.0f %10s %10s %10s %10s  %s (%s:%d)\n", e->pid,
-				       (unsigned long long)e->s.calls, rate, mb, pb, qb, xb, e->name,
+				char rb[24];
+
+				snprintf(rb, sizeof(rb), "%s%.0f", lower ? ">" : "", rate);
+				printf("%7d %12llu %12s %10s %10s %10s %10s  %s (%s:%d)\n", e->pid,
+				       (unsigned long long)e->s.calls, rb, mb, pb, qb, xb, e->name,
 				       e->file, e->first_line);
 			}
 		}
