@@ -208,10 +208,12 @@ static int setup_binary(struct binary *b, const struct py_proc *p, char *why, si
 	for (i = 0; i < nret; i++) {
 		struct eval_site *s = &b->sites[b->nsites + i];
 
-		/* a call as the branch: only 3.13's frame-popping call, whose frame is arg 2 */
-		if (s->is_call && p->minor != 13) {
+		/* a call as the branch: only _PyEval_FrameClearAndPop(tstate, frame), which
+		 * pops the returning frame (3.13), whose frame is then argument 2 */
+		if (s->is_call && strcmp(s->callee, "_PyEval_FrameClearAndPop")) {
 			snprintf(why, whylen, "return handler of opcode %d branches first with a "
-				 "call (%s) whose arguments are unknown", s->opcode, s->insn);
+				 "call to %s (%s) whose arguments are unknown", s->opcode, s->callee,
+				 s->insn);
 			err = -ENOTSUP;
 			goto usdt;
 		}
@@ -306,10 +308,12 @@ int calls_add_process(struct calls_collector *c, const struct py_proc *p, char *
 			return err;
 		bi = c->nbins++;
 		for (i = 0; i < b->nsites; i++)
-			pr_info("calls: %s: %s site %d at 0x%llx (handler 0x%llx): %s%s", b->path,
+			pr_info("calls: %s: %s site %d at 0x%llx (handler 0x%llx): %s%s%s%s", b->path,
 				calls_source_name(b->source), b->sites[i].opcode,
 				(unsigned long long)b->sites[i].probe,
 				(unsigned long long)b->sites[i].handler, b->sites[i].insn,
+				b->sites[i].is_call ? " -> " : "",
+				b->sites[i].is_call ? b->sites[i].callee : "",
 				b->sites[i].stepped ? " (single-stepped)" : "");
 		if (c->attached) {
 			err = attach_binary(c, b);

@@ -333,6 +333,27 @@ out:
 	return err;
 }
 
+/* the immediate target of the relative branch or call at addr, or 0 */
+static uint64_t target_at(const uint8_t *code, size_t len, uint64_t base, uint64_t addr)
+{
+	const uint8_t *p = code + (addr - base);
+	size_t left = len - (addr - base);
+	uint64_t pc = addr, t = 0;
+	cs_insn *insn;
+	csh h;
+
+	if (cs_start(&h, true))
+		return 0;
+	insn = cs_malloc(h);
+	if (insn && cs_disasm_iter(h, &p, &left, &pc, insn) && insn->detail->x86.op_count == 1 &&
+	    insn->detail->x86.operands[0].type == X86_OP_IMM)
+		t = (uint64_t)insn->detail->x86.operands[0].imm;
+	if (insn)
+		cs_free(insn, 1);
+	cs_close(&h);
+	return t;
+}
+
 /* the text of the instruction at addr */
 static void cs_x86_text(const uint8_t *code, size_t len, uint64_t base, uint64_t addr, char *out,
 			size_t outlen)
@@ -352,6 +373,100 @@ static void cs_x86_text(const uint8_t *code, size_t len, uint64_t base, uint64_t
 	if (insn)
 		cs_free(insn, 1);
 	cs_close(&h);
+}
+
+struct addr_find {
+	uint64_t addr;
+	char *name;
+	size_t len;
+	bool found;
+};
+
+static int addr_cb(const struct elf_sym *s, void *ctx)
+{
+	struct addr_find *af = ctx;
+
+	if (s->type != STT_FUNC || s->value != af->addr || !s->name || !*s->name)
+		return 0;
+	snprintf(af->name, af->len, "%s", s->name);
+	af->found = true;
+	return 1;
+}
+
+/* The name of the function a call at link-time address target reaches: a function symbol at
+ * that address, or a PLT stub "jmp *slot(%rip)" whose slot has an R_X86_64_JUMP_SLOT
+ * relocation naming it. 0, or -ENOENT. */
+static int call_target_name(const char *path, struct elf_file *ef, uint64_t target, char *name,
+			    size_t len)
+{
+	struct addr_find af = { target, name, len, false };
+	uint8_t stub[16];
+	const uint8_t *p = stub;
+	size_t left = sizeof(stub);
+	uint64_t pc = target, slot = 0;
+	Elf_Scn *scn = NULL;
+	cs_insn *insn;
+	int fd, err = -ENOENT;
+	Elf *elf;
+	csh h;
+
+	elf_foreach_symbol(ef, addr_cb, &af);
+	if (af.found)
+		return 0;
+	if (elf_read_vaddr(ef, target, stub, sizeof(stub)) || cs_start(&h, true))
+		return -ENOENT;
+	insn = cs_malloc(h);
+	for (int i = 0; insn && i < 2 && cs_disasm_iter(h, &p, &left, &pc, insn); i++) {
+		const cs_x86 *x = &insn->detail->x86;
+
+		if (insn->id == X86_INS_ENDBR64)
+			continue;
+		if (insn->id == X86_INS_JMP && x->op_count == 1 &&
+		    x->operands[0].type == X86_OP_MEM && x->operands[0].mem.base == X86_REG_RIP &&
+		    x->operands[0].mem.index == X86_REG_INVALID)
+			slot = pc + x->operands[0].mem.disp; /* pc: the next instruction */
+		break;
+	}
+	if (insn)
+		cs_free(insn, 1);
+	cs_close(&h);
+	if (!slot)
+		return -ENOENT;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -ENOENT;
+	elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	while (elf && err && (scn = elf_nextscn(elf, scn))) {
+		GElf_Shdr sh, symsh;
+		Elf_Data *data, *symdata;
+		Elf_Scn *ss;
+		size_t i;
+
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_RELA || !sh.sh_entsize ||
+		    !(ss = elf_getscn(elf, sh.sh_link)) || !gelf_getshdr(ss, &symsh) ||
+		    !(data = elf_getdata(scn, NULL)) || !(symdata = elf_getdata(ss, NULL)))
+			continue;
+		for (i = 0; i < sh.sh_size / sh.sh_entsize; i++) {
+			GElf_Rela r;
+			GElf_Sym sym;
+			const char *n;
+
+			if (!gelf_getrela(data, i, &r) || r.r_offset != slot ||
+			    GELF_R_TYPE(r.r_info) != R_X86_64_JUMP_SLOT ||
+			    !gelf_getsym(symdata, GELF_R_SYM(r.r_info), &sym))
+				continue;
+			n = elf_strptr(elf, symsh.sh_link, sym.st_name);
+			if (n && *n) {
+				snprintf(name, len, "%s", n);
+				err = 0;
+			}
+			break;
+		}
+	}
+	if (elf)
+		elf_end(elf);
+	close(fd);
+	return err;
 }
 
 static bool in_range(uint64_t v, uint64_t lo, uint64_t hi) /* (lo, hi] */
@@ -460,6 +575,10 @@ int eval_locate_handlers(const char *path, const int *opcodes, int n, struct eva
 				break;
 			}
 		}
+		if (s->is_call &&
+		    call_target_name(path, ef, target_at(main.code, main.size, main.start, s->probe),
+				     s->callee, sizeof(s->callee)))
+			snprintf(s->callee, sizeof(s->callee), "?");
 		if (elf_vaddr_to_offset(ef, s->probe, &s->offset)) {
 			say(why, whylen, "0x%llx is in no loadable segment",
 			    (unsigned long long)s->probe);

@@ -38,6 +38,7 @@ struct eval_site {
 	uint64_t offset;   /* file offset of probe (for bpf_program__attach_uprobe_opts) */
 	char insn[160];	   /* the instruction at probe, e.g. "je 0x10c2a0" */
 	bool is_call;	   /* probe is a call: its arguments are in the ABI's registers there */
+	char callee[96];   /* is_call: the function it calls (through the PLT too), "?" unknown */
 	bool stepped;	   /* probe is the handler's first instruction (single-stepped): the
 			      block is also entered after its start, see eval_locate_handlers() */
 };

@@ -120,6 +120,16 @@ Test(insn_check, real_eval_loops)
 	real_handlers(11, o11, 3);
 	real_handlers(12, o12, 3);
 	real_handlers(13, o13, 4);
+	{
+		/* 3.13's RETURN_VALUE has no branch before the call popping the frame: that call
+		 * is the site, and its callee is named through the PLT */
+		struct eval_site rs;
+
+		cr_assert_eq(eval_locate_handlers(libpython(13), o13 + 2, 1, &rs, why, sizeof(why)),
+			     0, "%s", why);
+		cr_expect(rs.is_call);
+		cr_expect_str_eq(rs.callee, "_PyEval_FrameClearAndPop");
+	}
 }
 
 Test(insn_check, stripped_binary_is_refused_with_a_reason)
