@@ -17,7 +17,7 @@
 #define MAX_PIDS 64
 #define PROBE_COST_NS 500.0  /* a uprobe hit on an emulated branch when calibration fails */
 #define WINDOW_PERIOD_NS 1000000000ULL /* a window starts every second when budget < 100 */
-#define FIRST_WINDOW_NS 50000000ULL    /* the first window measures the hit rate */
+#define FIRST_WINDOW_NS 20000000ULL    /* the first window measures the hit rate */
 #define RECHECK_NS 20000000ULL	       /* attached throughout: look at the rate again */
 #define MIN_WINDOW_NS 5000000.0	       /* shorter windows would be mostly attach/detach */
 
@@ -283,10 +283,21 @@ int cmd_calls(int argc, char **argv)
 			next = win_start + period;
 			if (next <= now)
 				next = now + (uint64_t)((1 - frac) * period);
+			{
+				/* windows overrun (attach/detach take ms, pyhound may wait for a CPU):
+				 * open the next one only once the probes' whole cost so far fits in
+				 * the budget of the time so far */
+				uint64_t bpf_all, all = calls_hits(cc.c, &bpf_all);
+				double spent = (double)all * cost_ns + (double)bpf_all;
+				uint64_t due = start + (uint64_t)(spent / (budget / 100.0));
+
+				if (due > next)
+					next = due;
+			}
 		} else {
 			calls_reset_shadow(cc.c);
 			hits0 = calls_hits(cc.c, &bpf0);
-					/* the window starts with the attach: the first links fire meanwhile */
+			/* the window starts with the attach: the first links fire meanwhile */
 			if (calls_attach(cc.c))
 				goto out;
 			pr_debug("calls: attach took %.1f ms", (now_ns() - now) / 1e6);

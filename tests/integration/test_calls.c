@@ -152,7 +152,7 @@ EXACT_TEST(exact_debian_3_11_usdt, 11, true, "usdt:function__return")
  * lower bound (and not above the truth) when the probes took most of the windows. */
 Test(calls, budget_windows, .timeout = 120)
 {
-	char *argv[] = { (char *)python_for(12, false), (char *)workload("calls_steady.py"), "4",
+	char *argv[] = { (char *)python_for(12, false), (char *)workload("calls_steady.py"), "6",
 			 NULL };
 	char json[128], err[128], cmd[2048], out[4096], res[4096];
 	long long n = 0;
