@@ -47,7 +47,8 @@ struct eval_site {
  * opcode_targets table (.symtab; relocated entries read from R_X86_64_RELATIVE addends). Each
  * handler start and probe is proved a boundary; a probe is refused when another table entry
  * lands between the handler start and the probe, and moved to the handler's start (stepped)
- * when a direct branch of the function does (it would then count other paths too). 0, or -errno with why filled (-ENOENT: no table / symbol). */
+ * when a direct branch of the function does (it would then count other paths too). 0, or
+ * -errno with why filled (-ENOENT: no table / symbol). */
 int eval_locate_handlers(const char *path, const int *opcodes, int n, struct eval_site *out,
 			 char *why, size_t whylen);
 

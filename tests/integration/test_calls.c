@@ -190,10 +190,14 @@ Test(calls, budget_windows, .timeout = 120)
 		 "if not f: fail.append(\"no f\")\n"
 		 "else:\n"
 		 "  f=f[0]\n"
-		 "  if not 0<f[\"calls\"]<n: fail.append(\"f calls %%d of %%d\" %% (f[\"calls\"],n))\n"
+		 "  if not 0<f[\"calls\"]<n:\n"
+		 "    fail.append(\"f calls %%d of %%d\" %% (f[\"calls\"],n))\n"
 		 "  lo=f[\"calls_per_s_probed\"] if f[\"rate_is_lower_bound\"] else 0.3*rate\n"
-		 "  if not lo<=f[\"calls_per_s\"]<3*rate: fail.append(\"rate %%.0f (bound %%s), true %%.0f\" %% (f[\"calls_per_s\"],f[\"rate_is_lower_bound\"],rate))\n"
-		 "if not r[\"probe_trap_measured\"] or not 0<r[\"probe_cost_ns\"]<100000: fail.append(\"cost %%s\" %% r[\"probe_cost_ns\"])\n"
+		 "  if not lo<=f[\"calls_per_s\"]<3*rate:\n"
+		 "    fail.append(\"rate %%.0f (bound %%s), true %%.0f\" %%\n"
+		 "                (f[\"calls_per_s\"],f[\"rate_is_lower_bound\"],rate))\n"
+		 "if not r[\"probe_trap_measured\"] or not 0<r[\"probe_cost_ns\"]<100000:\n"
+		 "  fail.append(\"cost %%s\" %% r[\"probe_cost_ns\"])\n"
 		 "print(\"; \".join(fail) or \"ok\"); sys.exit(1 if fail else 0)'",
 		 json, n, secs);
 	rc = run_cmd(cmd, res, sizeof(res));
