@@ -12,6 +12,7 @@ static const struct cmd commands[] = {
 	{ "top", cmd_top, "a live view of the hottest Python functions of every process" },
 	{ "report", cmd_report, "watch for a while, then report syscalls, I/O batching and findings" },
 	{ "serve", cmd_serve, "run as a service with a Prometheus /metrics endpoint" },
+	{ "calls", cmd_calls, "exact Python call counts and per-call latency, within an overhead budget" },
 };
 
 static void usage(FILE *f)

@@ -1,0 +1,222 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* `pyhound calls` on real processes with real BPF, on every pyenv CPython 3.8-3.13 and Debian's
+ * static python3.11 (USDT): exact counts of tests/workloads/calls.py's f, g, h (raising), k,
+ * a generator and a coroutine with --budget 100, g's latency against the workload's own
+ * measurement, the workload's output unchanged with pyhound attached, and budget windows. */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include "common/pythons.h"
+
+static const char *bin(void)
+{
+	const char *b = getenv("PYHOUND");
+
+	return b && *b ? b : "build/pyhound";
+}
+
+static double mono(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* start `pyhound calls --pid PID ARGS --json` with stdout/stderr to files; wait until attached */
+static pid_t start_pyhound(pid_t target, const char *args, const char *json, const char *err)
+{
+	char cmd[1024], buf[4096];
+	double t0 = mono();
+	pid_t ph;
+
+	unlink(err);
+	snprintf(cmd, sizeof(cmd), "exec %s calls --pid %d %s --json > %s 2> %s", bin(), target,
+		 args, json, err);
+	ph = fork();
+	cr_assert_geq(ph, 0);
+	if (ph == 0) {
+		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+		_exit(127);
+	}
+	while (mono() - t0 < 20) {
+		FILE *f = fopen(err, "r");
+		size_t n = 0;
+
+		if (f) {
+			n = fread(buf, 1, sizeof(buf) - 1, f);
+			fclose(f);
+		}
+		buf[n] = 0;
+		if (strstr(buf, "counting calls"))
+			return ph;
+		if (waitpid(ph, NULL, WNOHANG) == ph)
+			cr_assert_fail("pyhound calls exited early: %s", buf);
+		usleep(20000);
+	}
+	kill(ph, SIGKILL);
+	cr_assert_fail("pyhound calls did not attach in 20 s");
+	return -1;
+}
+
+static int wait_pyhound(pid_t ph, double limit)
+{
+	double t0 = mono();
+	int st;
+
+	while (mono() - t0 < limit) {
+		if (waitpid(ph, &st, WNOHANG) == ph)
+			return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+		usleep(20000);
+	}
+	kill(ph, SIGKILL);
+	waitpid(ph, &st, 0);
+	return -1;
+}
+
+/* Run the workload on python, untraced, and return its "result" line. */
+static void run_plain(const char *python, char *result, size_t len)
+{
+	char *argv[] = { (char *)python, (char *)workload("calls.py"), NULL };
+	static char out[4096];
+	struct child c;
+	char *nl;
+
+	cr_assert_eq(child_start(&c, argv), 0);
+	cr_assert_eq(child_go(&c), 0);
+	cr_assert_eq(child_wait(&c, out, sizeof(out)), 0, "%s", out);
+	nl = strchr(out, '\n');
+	cr_assert_not_null(nl, "%s", out);
+	*nl = 0;
+	snprintf(result, len, "%.200s", out);
+}
+
+static void check_exact(const char *python, const char *source)
+{
+	char *argv[] = { (char *)python, (char *)workload("calls.py"), NULL };
+	char json[128], err[128], cmd[1024], plain[256], out[4096], checker[4096];
+	long g_mean = 0;
+	struct child c;
+	char *p;
+	pid_t ph;
+	int rc;
+
+	run_plain(python, plain, sizeof(plain));
+	cr_assert_eq(child_start(&c, argv), 0);
+	snprintf(json, sizeof(json), "/tmp/pyhound-calls-%d.json", c.pid);
+	snprintf(err, sizeof(err), "/tmp/pyhound-calls-%d.err", c.pid);
+	ph = start_pyhound(c.pid, "--budget 100 --duration 120", json, err);
+	cr_assert_eq(child_go(&c), 0);
+	rc = child_wait(&c, out, sizeof(out));
+	cr_assert_eq(rc, 0, "workload failed: %s", out);
+	cr_assert_eq(wait_pyhound(ph, 30), 0, "pyhound calls failed");
+	/* safety: the target computed the same thing with pyhound attached */
+	cr_expect(!strncmp(out, plain, strlen(plain)) && out[strlen(plain)] == '\n',
+		  "output changed under pyhound: '%s' vs '%s'", out, plain);
+	p = strstr(out, "g_mean_ns ");
+	cr_assert_not_null(p, "%s", out);
+	g_mean = strtol(p + 10, NULL, 10);
+	snprintf(cmd, sizeof(cmd), "/usr/bin/python3.11 %s %s %d %ld %s", workload("calls_check.py"),
+		 json, c.pid, g_mean, source);
+	rc = run_cmd(cmd, checker, sizeof(checker));
+	cr_expect_eq(rc, 0, "%s: %s", python, checker);
+	if (!rc) {
+		unlink(json);
+		unlink(err);
+	}
+}
+
+#define EXACT_TEST(name, minor, debian, source)                                                \
+	Test(calls, name, .timeout = 120)                                                      \
+	{                                                                                      \
+		check_exact(python_for(minor, debian), source);                                 \
+	}
+
+EXACT_TEST(exact_pyenv_3_8, 8, false, "uprobe:eval-entry+RETURN_VALUE")
+EXACT_TEST(exact_pyenv_3_9, 9, false, "uprobe:eval-entry+RETURN_VALUE")
+EXACT_TEST(exact_pyenv_3_10, 10, false, "uprobe:eval-entry+RETURN_VALUE")
+EXACT_TEST(exact_pyenv_3_11, 11, false, "uprobe:RESUME+RETURN")
+EXACT_TEST(exact_pyenv_3_12, 12, false, "uprobe:RESUME+RETURN")
+EXACT_TEST(exact_pyenv_3_13, 13, false, "uprobe:RESUME+RETURN")
+EXACT_TEST(exact_debian_3_11_usdt, 11, true, "usdt:function__return")
+
+/* --budget 1 on a steady stream of calls: several windows covering a small share of the run,
+ * counts below the true total, and an extrapolated rate within 3x of the truth, or flagged as a
+ * lower bound (and not above the truth) when the probes took most of the windows. */
+Test(calls, budget_windows, .timeout = 120)
+{
+	char *argv[] = { (char *)python_for(12, false), (char *)workload("calls_steady.py"), "6",
+			 NULL };
+	char json[128], err[128], cmd[2048], out[4096], res[4096];
+	long long n = 0;
+	double secs = 0;
+	struct child c;
+	char *p;
+	pid_t ph;
+	int rc;
+
+	cr_assert_eq(child_start(&c, argv), 0);
+	for (n = 0; n < 6;) { /* "ready\n": calling f from now on */
+		ssize_t r = read(c.out_fd, out + n, 6 - n);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		cr_assert_gt(r, 0, "workload said nothing: %s", strerror(errno));
+		n += r;
+	}
+	n = 0;
+	snprintf(json, sizeof(json), "/tmp/pyhound-calls-budget-%d.json", c.pid);
+	snprintf(err, sizeof(err), "/tmp/pyhound-calls-budget-%d.err", c.pid);
+	ph = start_pyhound(c.pid, "--budget 1 --duration 60", json, err);
+	rc = child_wait(&c, out, sizeof(out));
+	cr_assert_eq(rc, 0, "workload failed: %s", out);
+	cr_assert_eq(wait_pyhound(ph, 30), 0, "pyhound calls failed");
+	p = strstr(out, "calls ");
+	cr_assert_not_null(p, "%s", out);
+	cr_assert_eq(sscanf(p, "calls %lld seconds %lf", &n, &secs), 2, "%s", out);
+	snprintf(cmd, sizeof(cmd),
+		 "/usr/bin/python3.11 -c 'import json,sys\n"
+		 "r=json.load(open(\"%s\")); f=[e for e in r[\"functions\"] if e[\"function\"]==\"f\"]\n"
+		 "n,secs=%lld,%f; rate=n/secs; fail=[]\n"
+		 "if r[\"windows\"]<2: fail.append(\"windows %%d\" %% r[\"windows\"])\n"
+		 "if not 0<r[\"coverage\"]<0.5: fail.append(\"coverage %%.3f\" %% r[\"coverage\"])\n"
+		 "if not f: fail.append(\"no f\")\n"
+		 "else:\n"
+		 "  f=f[0]\n"
+		 "  if not 0<f[\"calls\"]<n:\n"
+		 "    fail.append(\"f calls %%d of %%d\" %% (f[\"calls\"],n))\n"
+		 "  lo=f[\"calls_per_s_probed\"] if f[\"rate_is_lower_bound\"] else 0.3*rate\n"
+		 "  if not lo<=f[\"calls_per_s\"]<3*rate:\n"
+		 "    fail.append(\"rate %%.0f (bound %%s), true %%.0f\" %%\n"
+		 "                (f[\"calls_per_s\"],f[\"rate_is_lower_bound\"],rate))\n"
+		 "if not r[\"probe_trap_measured\"] or not 0<r[\"probe_cost_ns\"]<100000:\n"
+		 "  fail.append(\"cost %%s\" %% r[\"probe_cost_ns\"])\n"
+		 "print(\"; \".join(fail) or \"ok\"); sys.exit(1 if fail else 0)'",
+		 json, n, secs);
+	rc = run_cmd(cmd, res, sizeof(res));
+	cr_expect_eq(rc, 0, "%s", res);
+	if (!rc) {
+		unlink(json);
+		unlink(err);
+	}
+}
+
+/* the help text names the sources and the budget */
+Test(calls, help)
+{
+	char cmd[512], out[8192];
+
+	snprintf(cmd, sizeof(cmd), "%s calls --help", bin());
+	cr_assert_eq(run_cmd(cmd, out, sizeof(out)), 0);
+	cr_expect(strstr(out, "--budget") && strstr(out, "--match") && strstr(out, "USDT"), "%s",
+		  out);
+	snprintf(cmd, sizeof(cmd), "%s calls --budget 0 2>&1", bin());
+	cr_expect_eq(run_cmd(cmd, out, sizeof(out)), 2, "%s", out);
+}

@@ -1,0 +1,143 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* The instruction-boundary proof and the choice of an emulated branch (user/insn_check.c), on
+ * hand-made code and on the real eval loops of pyenv's libpython 3.8-3.13. */
+#include <capstone.h>
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <glob.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "common/pythons.h"
+#include "elf.h"
+#include "insn_check.h"
+
+/* mov rbp, rsp; mov edi, 1; je +2; nop; nop; ret */
+static const uint8_t code[] = { 0x48, 0x89, 0xe5, 0xbf, 0x01, 0x00, 0x00, 0x00,
+				0x74, 0x02, 0x90, 0x90, 0xc3 };
+#define BASE 0x401000ULL
+
+Test(insn_check, boundaries_of_handmade_code)
+{
+	char why[256];
+
+	cr_expect_eq(insn_check_boundary(code, sizeof(code), BASE, BASE, why, sizeof(why)), 0);
+	cr_expect_eq(insn_check_boundary(code, sizeof(code), BASE, BASE + 3, why, sizeof(why)), 0);
+	cr_expect_eq(insn_check_boundary(code, sizeof(code), BASE, BASE + 8, why, sizeof(why)), 0);
+	/* inside "mov edi, 1" */
+	cr_expect_eq(insn_check_boundary(code, sizeof(code), BASE, BASE + 4, why, sizeof(why)),
+		     -EINVAL);
+	cr_expect(strstr(why, "inside the instruction at 0x401003"), "%s", why);
+	cr_expect_eq(insn_check_boundary(code, sizeof(code), BASE, BASE + 100, why, sizeof(why)),
+		     -EINVAL);
+	cr_expect(strstr(why, "outside"), "%s", why);
+}
+
+Test(insn_check, first_branch_and_argument_registers)
+{
+	int regs[] = { X86_REG_RDI, X86_REG_EDI };
+	char why[256], text[160];
+	uint64_t at = 0;
+	bool call = true;
+
+	cr_assert_eq(insn_first_branch(code, sizeof(code), BASE, BASE, 16, NULL, 0, &at, &call, text,
+				       sizeof(text), why, sizeof(why)), 0, "%s", why);
+	cr_expect_eq(at, BASE + 8);
+	cr_expect(!call);
+	cr_expect(!strncmp(text, "je", 2), "%s", text);
+	/* "mov edi, 1" writes an argument register before the branch */
+	cr_expect_eq(insn_first_branch(code, sizeof(code), BASE, BASE, 16, regs, 2, &at, NULL, text,
+				       sizeof(text), why, sizeof(why)), -EBUSY);
+	cr_expect(strstr(why, "overwrites"), "%s", why);
+	/* from the nops, the block ends with ret */
+	cr_expect_eq(insn_first_branch(code, sizeof(code), BASE, BASE + 10, 16, NULL, 0, &at, NULL,
+				       text, sizeof(text), why, sizeof(why)), -ENOENT);
+	cr_expect(strstr(why, "ret"), "%s", why);
+}
+
+static const char *libpython(int minor)
+{
+	static char path[4096];
+	char pat[4200];
+	const char *py = python_for(minor, false); /* .../versions/3.X.Y/bin/python3.X */
+	glob_t g;
+
+	snprintf(pat, sizeof(pat), "%s", py);
+	*strstr(pat, "/bin/") = 0;
+	snprintf(pat + strlen(pat), sizeof(pat) - strlen(pat), "/lib/libpython3.%d.so.1.0", minor);
+	cr_assert_eq(glob(pat, 0, NULL, &g), 0, "no %s", pat);
+	snprintf(path, sizeof(path), "%s", g.gl_pathv[0]);
+	globfree(&g);
+	return path;
+}
+
+/* The real handlers are proved, and a deliberately wrong address (one byte into the probed
+ * instruction) is refused with the instruction it falls in. */
+static void real_handlers(int minor, const int *ops, int n)
+{
+	const char *lib = libpython(minor);
+	struct eval_site s[4];
+	struct elf_file *ef;
+	struct elf_sym sym;
+	char why[256];
+	uint8_t *fn;
+	int i;
+
+	cr_assert_eq(eval_locate_handlers(lib, ops, n, s, why, sizeof(why)), 0, "3.%d: %s", minor,
+		     why);
+	ef = elf_open(lib);
+	cr_assert_not_null(ef);
+	cr_assert_eq(elf_find_symbol(ef, "_PyEval_EvalFrameDefault", &sym), 0);
+	fn = malloc(sym.size);
+	cr_assert_eq(elf_read_vaddr(ef, sym.value, fn, sym.size), 0);
+	for (i = 0; i < n; i++) {
+		cr_expect(s[i].probe >= s[i].handler, "3.%d op %d", minor, ops[i]);
+		cr_expect_eq(insn_check_boundary(fn, sym.size, sym.value, s[i].probe, why,
+						 sizeof(why)), 0, "3.%d: %s", minor, why);
+		cr_expect_eq(insn_check_boundary(fn, sym.size, sym.value, s[i].probe + 1, why,
+						 sizeof(why)), -EINVAL,
+			     "3.%d: 0x%llx + 1 accepted", minor,
+			     (unsigned long long)s[i].probe);
+		cr_expect(strstr(why, "not on a boundary"), "%s", why);
+	}
+	free(fn);
+	elf_close(ef);
+}
+
+Test(insn_check, real_eval_loops)
+{
+	static const int o10[] = { 83 }, o11[] = { 151, 150, 83 }, o12[] = { 151, 83, 121 },
+			 o13[] = { 149, 207, 36, 103 };
+	int regs[] = { X86_REG_RDI, X86_REG_EDI, X86_REG_RSI, X86_REG_ESI };
+	struct eval_site e;
+	char why[256];
+
+	for (int m = 8; m <= 10; m++) {
+		real_handlers(m, o10, 1);
+		cr_expect_eq(eval_locate_entry(libpython(m), regs, 4, &e, why, sizeof(why)), 0,
+			     "3.%d: %s", m, why);
+	}
+	real_handlers(11, o11, 3);
+	real_handlers(12, o12, 3);
+	real_handlers(13, o13, 4);
+	{
+		/* 3.13's RETURN_VALUE has no branch before the call popping the frame: that call
+		 * is the site, and its callee is named through the PLT */
+		struct eval_site rs;
+
+		cr_assert_eq(eval_locate_handlers(libpython(13), o13 + 2, 1, &rs, why, sizeof(why)),
+			     0, "%s", why);
+		cr_expect(rs.is_call);
+		cr_expect_str_eq(rs.callee, "_PyEval_FrameClearAndPop");
+	}
+}
+
+Test(insn_check, stripped_binary_is_refused_with_a_reason)
+{
+	static const int ops[] = { 151 };
+	struct eval_site s;
+	char why[256] = "";
+
+	cr_expect_neq(eval_locate_handlers(python_for(11, true), ops, 1, &s, why, sizeof(why)), 0);
+	cr_expect(why[0], "no reason given");
+}

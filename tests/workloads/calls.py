@@ -1,0 +1,73 @@
+# SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+# Known calls for `pyhound calls`: f 100,000 times, g 2,500 times (~1 ms each, mean measured
+# here), h raising 1,000 times each followed by k, a generator gen (500 calls, 3 yields each)
+# and a coroutine coro (300 calls, each awaiting once). Waits for a line on stdin before
+# starting; prints a deterministic result line (unchanged with pyhound attached) and g's mean.
+import asyncio
+import sys
+import time
+
+
+def f(x):
+    return x + 1
+
+
+def g():
+    end = time.perf_counter() + 0.001
+    while time.perf_counter() < end:
+        pass
+
+
+def h():
+    raise ValueError("h")
+
+
+def k():
+    return 2
+
+
+def gen():
+    yield 1
+    yield 2
+    yield 3
+
+
+async def coro(i):
+    await asyncio.sleep(0)
+    return i
+
+
+async def runner():
+    total = 0
+    for i in range(300):
+        total += await coro(i)
+    return total
+
+
+def main():
+    sys.stdin.readline()
+    acc = 0
+    for i in range(100000):
+        acc = f(acc)
+    durations = 0
+    for _ in range(2500):
+        t0 = time.perf_counter_ns()
+        g()
+        durations += time.perf_counter_ns() - t0
+    raised = 0
+    for _ in range(1000):
+        try:
+            h()
+        except ValueError:
+            raised += 1
+        acc += k()
+    for _ in range(500):
+        for v in gen():
+            acc += v
+    acc += asyncio.run(runner())
+    print("result", acc, raised, flush=True)
+    print("g_mean_ns", durations // 2500, flush=True)
+    time.sleep(0.3)  # pyhound names code objects while the process lives
+
+
+main()

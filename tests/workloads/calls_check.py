@@ -1,0 +1,42 @@
+# SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+# Check `pyhound calls --json` output against tests/workloads/calls.py.
+# usage: calls_check.py REPORT.json PID G_MEAN_NS SOURCE   (exit 0, or 1 with the reasons)
+import json
+import sys
+
+rep = json.load(open(sys.argv[1]))
+pid, g_mean, source = int(sys.argv[2]), float(sys.argv[3]), sys.argv[4]
+fail = []
+procs = [p for p in rep["processes"] if p["pid"] == pid]
+if not procs:
+    fail.append("process %d not in the report" % pid)
+elif procs[0]["source"] != source:
+    fail.append("source %s, expected %s" % (procs[0]["source"], source))
+fn = {}
+for e in rep["functions"]:
+    if e["pid"] == pid and e["file"].endswith("calls.py"):
+        fn[e["function"]] = e
+want = {"f": 100000, "g": 2500, "h": 1000, "k": 1000, "gen": 500, "coro": 300, "runner": 1}
+for name, n in want.items():
+    got = fn.get(name, {}).get("calls")
+    if got != n:
+        fail.append("%s: %s calls, expected %d" % (name, got, n))
+timed = source != "usdt:function__return"
+if timed and not fail:
+    for name in ("f", "g", "k"):  # k runs right after h raised: pairing must hold
+        if fn[name]["timed"] != want[name]:
+            fail.append("%s: %d timed of %d" % (name, fn[name]["timed"], want[name]))
+    if fn["h"]["timed"] != 0:
+        fail.append("h: %d timed, but it always raises" % fn["h"]["timed"])
+    if fn["gen"]["timed"] != 0 and fn["gen"]["timed"] > 500:
+        fail.append("gen: %d timed" % fn["gen"]["timed"])
+    m = fn["g"]["mean_ns"]
+    if abs(m - g_mean) > 0.1 * g_mean:
+        fail.append("g: mean %.0f ns, workload measured %.0f ns" % (m, g_mean))
+    if fn["g"]["max_ns"] < m or fn["g"]["p99_ns"] < fn["g"]["p50_ns"]:
+        fail.append("g: inconsistent max/p50/p99 %s" % fn["g"])
+if rep["coverage"] < 0.99:
+    fail.append("coverage %.3f with --budget 100" % rep["coverage"])
+if fail:
+    print("; ".join(fail))
+    sys.exit(1)
