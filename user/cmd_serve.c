@@ -228,6 +228,21 @@ static int render(struct serve *sv)
 	if (sv->gc)
 		prog_stats(&sv->health, gc_bpf_object(sv->gc));
 	own_usage(&sv->health);
+	{
+		struct profiler_stats ps;
+		unsigned int k;
+
+		profiler_get_stats(sv->pr, &ps);
+		sv->health.nsampler = 0;
+		for (k = 0; k < SMP_STAT_MAX && k < 16; k++) {
+			sv->health.sampler[k].name = sampler_stat_name(k);
+			sv->health.sampler[k].value = ps.s.bpf[k];
+			sv->health.sampler[k].lost = k == SMP_DROP_RINGBUF || k == SMP_ERR_READ ||
+						     k == SMP_ERR_BAD_CODE || k == SMP_ERR_TSS_KEY ||
+						     k == SMP_ERR_TSTATE_MISMATCH;
+			sv->health.nsampler++;
+		}
+	}
 	f = open_memstream(&buf, &len);
 	if (!f) {
 		err = -errno;

@@ -247,6 +247,17 @@ static void write_health(FILE *f, const struct report *r, const struct metrics_h
 			fprintf(f, "pyhound_dropped_total{reason=\"%s\"} %llu\n", gc_reason[i],
 				(unsigned long long)r->gc_drops[i]);
 	}
+	for (i = 0; i < h->nsampler; i++)
+		if (h->sampler[i].lost)
+			fprintf(f, "pyhound_dropped_total{reason=\"sample_%s\"} %llu\n",
+				h->sampler[i].name, (unsigned long long)h->sampler[i].value);
+	if (h->nsampler) {
+		family(f, "pyhound_sampler_events_total", "counter",
+		       "What the stack sampler did with each CPU-clock tick in a tracked process.");
+		for (i = 0; i < h->nsampler; i++)
+			fprintf(f, "pyhound_sampler_events_total{event=\"%s\"} %llu\n",
+				h->sampler[i].name, (unsigned long long)h->sampler[i].value);
+	}
 	family(f, "pyhound_map_entries", "gauge", "Entries in pyhound's bounded BPF maps.");
 	fprintf(f, "pyhound_map_entries{map=\"sc_stats\"} %zu\n", r->nsc_total);
 	fprintf(f, "pyhound_map_entries{map=\"io_stats\"} %zu\n", r->nio_total);

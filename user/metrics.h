@@ -24,6 +24,12 @@ struct metrics_health {
 	} progs[METRICS_MAX_PROGS];
 	int nprogs;
 	bool prog_stats; /* run_ns/run_cnt are real (kernel BPF stats enabled) */
+	struct {
+		const char *name;
+		uint64_t value;
+		bool lost; /* a sample was lost for this reason (also in pyhound_dropped_total) */
+	} sampler[16];
+	int nsampler;
 };
 
 /* Write every family. top_syscalls bounds per-process syscall series (the rest are summed into

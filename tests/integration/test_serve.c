@@ -173,6 +173,10 @@ Test(serve, metrics_match_the_workload_and_pass_promtool, .timeout = 60)
 	cr_expect(strstr(out, "pyhound_bpf_run_seconds_total{program=\"sc_enter\"}"),
 		  "BPF run time for the syscall program");
 	cr_expect_eq(sample(out, "pyhound_dropped_total{reason=\"syscall_stats_full\"}"), 0);
+	cr_expect_eq(sample(out, "pyhound_dropped_total{reason=\"sample_drop_ringbuf\"}"), 0);
+	cr_expect_geq(sample(out, "pyhound_sampler_events_total{event=\"samples\"}"), 0);
+	cr_expect(strstr(out, "pyhound_last_scrape_duration_seconds "));
+	cr_expect(strstr(out, "pyhound_map_capacity{map=\"sc_stats\"} 16384"));
 	/* promtool lints the exposition */
 	{
 		FILE *f = fopen("/tmp/pyhound-metrics.txt", "w");
