@@ -371,8 +371,8 @@ int py_proc_inspect(pid_t pid, struct py_proc *p)
 		p->comm[strcspn(p->comm, "\n")] = '\0';
 	snprintf(fname, sizeof(fname), "/proc/%d/cmdline", (int)pid);
 	n = read_small_file(fname, buf, sizeof(buf));
-	for (i = 0; i < n; i++)
-		buf[i] = buf[i] ? buf[i] : ' ';
+	for (i = 0; i < n; i++) /* arguments joined by spaces, on one line */
+		buf[i] = (unsigned char)buf[i] < 0x20 ? ' ' : buf[i];
 	while (n > 0 && buf[n - 1] == ' ')
 		buf[--n] = '\0';
 	snprintf(p->cmdline, sizeof(p->cmdline), "%s", n > 0 ? buf : p->comm);

@@ -366,6 +366,21 @@ static const char *const names[] = {
 	[448] = "process_mrelease",
 	[449] = "futex_waitv",
 	[450] = "set_mempolicy_home_node",
+	/* newer than the UAPI header this table came from */
+	[335] = "uretprobe", /* a uretprobe's return trampoline: pyhound's own GC probes */
+	[336] = "uprobe",
+	[451] = "cachestat",
+	[452] = "fchmodat2",
+	[453] = "map_shadow_stack",
+	[454] = "futex_wake",
+	[455] = "futex_wait",
+	[456] = "futex_requeue",
+	[457] = "statmount",
+	[458] = "listmount",
+	[459] = "lsm_get_self_attr",
+	[460] = "lsm_set_self_attr",
+	[461] = "lsm_list_modules",
+	[462] = "mseal",
 };
 
 const char *syscall_name(unsigned int nr, char *buf, size_t len)
