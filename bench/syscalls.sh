@@ -167,10 +167,25 @@ QUIET_JIFFIES=$(awk -v m="$FOREIGN_MAX" -v hz="$(getconf CLK_TCK)" 'BEGIN { prin
 # busy and steal jiffies summed over all CPUs: "busy steal"
 cpu_jiffies() { awk '/^cpu / { print $2+$3+$4+$7+$8, $9; exit }' /proc/stat; }
 
-# ids of the loaded tracing-kind BPF programs (tracing, tracepoints, kprobes, perf events)
+# ids of the loaded tracing-kind BPF programs (tracing, tracepoints, kprobes, perf events),
+# except uprobes: those hit only the processes (bcc: the PID) they were attached to, not ours
 bpf_ids() {
-	bpftool prog show 2>/dev/null | awk -F: '
-		/^[0-9]+: (tracing|raw_tracepoint|raw_tracepoint_writable|tracepoint|kprobe|perf_event) / { printf "%s ", $1 }'
+	local up
+	up=$(bpftool perf 2>/dev/null | awk '/ uprobe | uretprobe / { for (i = 1; i < NF; i++) if ($i == "prog_id") printf " %s ", $(i + 1) }')
+	bpftool prog show 2>/dev/null | awk -F: -v up="$up" '
+		/^[0-9]+: (tracing|raw_tracepoint|raw_tracepoint_writable|tracepoint|kprobe|perf_event) / {
+			if (index(up, " " $1 " ") == 0) printf "%s ", $1 }'
+}
+# 1 if BPF run-time statistics were on (sysctl kernel.bpf_stats_enabled, or a BPF_ENABLE_STATS
+# fd held by anyone: then our own fresh programs (MINE) show a run time): every BPF program then
+# also pays for two clock reads per run
+bpf_stats_on() {
+	local id
+	[ "$(cat /proc/sys/kernel/bpf_stats_enabled 2>/dev/null)" = 1 ] && { echo 1; return; }
+	for id in $MINE; do
+		bpftool prog show id "$id" 2>/dev/null | grep -q ' run_time_ns ' && { echo 1; return; }
+	done
+	echo 0
 }
 # those of them that are not ours (MINE: the ids our tool loaded)
 MINE=""
@@ -184,7 +199,7 @@ foreign_bpf() {
 
 # Wait until the CPUs are (nearly) idle and no other tracer is loaded. Returns 1 on timeout.
 wait_quiet() {
-	local deadline=$(( $(date +%s) + QUIET_WAIT )) a b f waited=0
+	local deadline=$(( $(date +%s) + QUIET_WAIT )) a b f waited=0 next_note=$(( $(date +%s) + 60 ))
 	if over_budget; then
 		say "time budget (TIME_BUDGET=${TIME_BUDGET} min) used up: measuring without waiting for quiet"
 		return 1
@@ -201,7 +216,11 @@ wait_quiet() {
 			say "waiting for the machine to be quiet (busy $(( ${b%% *} - ${a%% *} )) jiffies/s${f:+, other tracers: $f})"
 			waited=1
 		fi
-		if [ "$(date +%s)" -ge "$deadline" ]; then
+		if [ "$(date +%s)" -ge "$next_note" ]; then
+			say "  still waiting (busy $(( ${b%% *} - ${a%% *} )) jiffies/s${f:+, other tracers: $f})"
+			next_note=$(( $(date +%s) + 60 ))
+		fi
+		if over_budget || [ "$(date +%s)" -ge "$deadline" ]; then
 			say "still not quiet after ${QUIET_WAIT}s: measuring anyway (this round may be discarded)"
 			return 1
 		fi
@@ -237,7 +256,7 @@ stop_tool() { # PID: SIGINT, wait (bounded), then SIGKILL
 measure() {
 	local round=$1 try=$2 wl=$3 tool=$4 tag="r$1t$2-$3-$4"
 	local quiet=1 f0 f1 j0 j1 c0 c1 t0 t1 wpid out loop_s loop_cpu w_cpu hwm=0 tot="0 0" pre id
-	local counted="" disturbed=0 foreign
+	local counted="" disturbed=0 foreign stats
 	wait_quiet || quiet=0
 	TOOL_PID=""
 	MINE=""
@@ -275,6 +294,7 @@ measure() {
 		hwm=$(proc_hwm "$TOOL_PID")
 	else c1="0 0"; fi
 	f1=$(foreign_bpf)
+	stats=$(bpf_stats_on)
 	if [ -n "$TOOL_PID" ]; then
 		tot=$(proc_cpu "$TOOL_PID")
 		stop_tool "$TOOL_PID"
@@ -304,10 +324,10 @@ measure() {
 	fi
 	local steal=$(( ${j1##* } - ${j0##* } ))
 	f1=$(printf '%s' "$f1" | tr ' ' ',')
-	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' \
+	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' \
 		"$round" "$try" "$wl" "$tool" "$loop_s" "$loop_cpu" "$(( (t1 - t0) / 1000 ))" "$w_cpu" \
 		"${c0%% *}" "${c0##* }" "${c1%% *}" "${c1##* }" "${tot%% *}" "${tot##* }" \
-		"$hwm" "$foreign" "$steal" "$disturbed" "${counted%,}" "${f1:--}" >>"$TSV.tmp"
+		"$hwm" "$foreign" "$steal" "$disturbed" "${counted%,}" "${f1:--}" "$stats" >>"$TSV.tmp"
 	say "$(printf 'round %s  %-3s %-8s loop %8ss (cpu %ss)  foreign %5s cores%s' "$round" "$wl" "$tool" "$loop_s" "$loop_cpu" "$foreign" \
 		"$([ "$disturbed" = 1 ] && echo '  DISTURBED')")${counted:+  pyhound counted ${counted%,}}"
 	return $disturbed
@@ -318,7 +338,7 @@ CONDS="sys:none sys:pyhound cpu:none cpu:pyhound"
 [ "$SYSCOUNT_OK" = 1 ] && CONDS="sys:none sys:pyhound sys:syscount cpu:none cpu:pyhound"
 set -- $CONDS
 NCOND=$#
-printf 'round\ttry\tworkload\ttool\tloop_s\tloop_cpu_s\twall_us\twl_cpu_s\ttool_u0\ttool_s0\ttool_u1\ttool_s1\ttool_utot\ttool_stot\ttool_hwm_kb\tforeign_cores\tsteal_jiffies\tdisturbed\tcounted\tforeign_bpf\tkept\n' >"$TSV"
+printf 'round\ttry\tworkload\ttool\tloop_s\tloop_cpu_s\twall_us\twl_cpu_s\ttool_u0\ttool_s0\ttool_u1\ttool_s1\ttool_utot\ttool_stot\ttool_hwm_kb\tforeign_cores\tsteal_jiffies\tdisturbed\tcounted\tforeign_bpf\tbpf_stats\tkept\n' >"$TSV"
 
 say "$("$PYHOUND" --version 2>/dev/null | head -n1 || echo '?'), $PY, $ROUNDS rounds, syscall loop $SYSCALL_ITERS iterations ($((2 * SYSCALL_ITERS)) syscalls), CPU loop $CPU_ITERS iterations; logs in $LOG"
 say "warm-up (not counted)"

@@ -194,6 +194,11 @@ if dist_rounds:
              " retries or the time budget ran out), so treat those rounds with care: see the per-round"
              " table.")
 steal = sum(int(r["steal_jiffies"]) for r in kept)
+ns = sum(r.get("bpf_stats") == "1" for r in kept)
+if ns:
+    L.append(f"BPF run-time statistics were switched on by someone else during {ns} of the {len(kept)} kept"
+             " measurements (a held BPF_ENABLE_STATS or kernel.bpf_stats_enabled): every BPF program,"
+             " pyhound's and syscount's included, then also pays two clock reads per run.")
 L.append(f"Other activity during the kept measurements: median {st.median(fc):.3f}, max {max(fc):.3f}"
          f" CPUs used by anything but the workload and the tool; {steal} jiffies of steal time in all.")
 L.append("")
