@@ -373,7 +373,7 @@ rm -f "$TSV.tmp"
 
 # ---------------------------------------------------------------- analysis + RESULTS.md
 CPU_MODEL=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n1)
-export TSV RESULTS SECTION ROUNDS SYSCALL_ITERS CPU_ITERS PY SYSCOUNT_OK SYSCOUNT_WHY KHEADERS_NOTE \
+export TSV RESULTS SECTION FOREIGN_MAX ROUNDS SYSCALL_ITERS CPU_ITERS PY SYSCOUNT_OK SYSCOUNT_WHY KHEADERS_NOTE \
 	CPU_MODEL discarded LOG
 export HZ_TICKS=$(getconf CLK_TCK) KERNEL="$(uname -r)" NCPU=$(nproc) \
 	PYHOUND_VERSION="$("$PYHOUND" --version 2>/dev/null | head -n1 || true)" \
