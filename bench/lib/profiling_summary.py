@@ -133,16 +133,40 @@ def serve(out):
     print(f"### pyhound serve, {rd[0]['idle_procs']} idle Python processes "
           f"({len(rd)} rounds)\n")
     print("| round | scrapes | scrape median (ms) | p99 (ms) | max (ms) | body bytes (median) |"
-          " series lines | processes in metrics |")
-    print("|---|---|---|---|---|---|---|---|")
+          " series lines | our idle processes in metrics | all processes in metrics |")
+    print("|---|---|---|---|---|---|---|---|---|")
     allt = []
+    bad = [s for s in sc if s.get("http_code", "200") != "200"]
     for r in rd:
-        ts = [num(s["time_total_s"]) * 1000 for s in sc if s["round"] == r["round"]]
-        sz = [num(s["size_bytes"]) for s in sc if s["round"] == r["round"]]
+        ok = [s for s in sc if s["round"] == r["round"] and s.get("http_code", "200") == "200"]
+        ts = [num(s["time_total_s"]) * 1000 for s in ok]
+        sz = [num(s["size_bytes"]) for s in ok]
         allt += ts
         print(f"| {r['round']} | {len(ts)} | {med(ts):.2f} | {pctl(ts, 99):.2f} | {max(ts):.2f} |"
-              f" {med(sz):.0f} | {r['series_lines']} | {r['procs_in_metrics']} |")
-    print(f"| all | {len(allt)} | {med(allt):.2f} | {pctl(allt, 99):.2f} | {max(allt):.2f} | | | |")
+              f" {med(sz):.0f} | {r['series_lines']} | {r['procs_in_metrics']} | {r['all_procs_in_metrics']} |")
+    print(f"| all | {len(allt)} | {med(allt):.2f} | {pctl(allt, 99):.2f} | {max(allt):.2f} | | | | |")
+    print(f"\nFailed scrapes (no HTTP 200 within 60 s): {len(bad)}"
+          + (" (" + ", ".join(f"round {s['round']} #{s['scrape']}" for s in bad) + ")" if bad else "")
+          + ".\n")
+    print("From the last scrape of each round:\n")
+    print("| round | pyhound_python_processes | sc_stats entries | io_stats entries |"
+          " pyhound_dropped_total, all reasons summed |")
+    print("|---|---|---|---|---|")
+    for r in rd:
+        m = {}
+        drop = 0.0
+        with open(os.path.join(out, f"metrics-r{r['round']}.txt")) as f:
+            for line in f:
+                if line.startswith("pyhound_python_processes "):
+                    m["procs"] = line.split()[1]
+                elif line.startswith('pyhound_map_entries{map="sc_stats"}'):
+                    m["sc"] = line.split()[1]
+                elif line.startswith('pyhound_map_entries{map="io_stats"}'):
+                    m["io"] = line.split()[1]
+                elif line.startswith("pyhound_dropped_total"):
+                    drop += float(line.split()[1])
+        print(f"| {r['round']} | {m.get('procs', 'n/a')} | {m.get('sc', 'n/a')} | "
+              f"{m.get('io', 'n/a')} | {drop:.0f} |")
     print()
     print("| round | serve CPU idle, % of one core | serve CPU with busy procs, % of one core |"
           " busy procs | RSS after idle window (MiB) | RSS at end (MiB) | peak RSS (MiB) |"
