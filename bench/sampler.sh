@@ -113,7 +113,8 @@ work() { # PYBIN SCRIPT ITER
 	"$1" "$WL/$2" "$3" | sed -n 's/^work_s=\([0-9.]*\) cpu_s=\([0-9.]*\).*/\1 \2/p'
 }
 
-row() { printf '%s\n' "$*" | tr ' ' '\t' >>"$OUT/runs.tsv"; }
+# one line of runs.tsv; the last column is the host's 1-min load average (others' work shows there)
+row() { printf '%s %s\n' "$*" "$(cut -d' ' -f1 /proc/loadavg)" | tr ' ' '\t' >>"$OUT/runs.tsv"; }
 
 run_cond() { # ROUND PYVER WORKLOAD COND
 	local r=$1 v=$2 w=$3 c=$4 py=${PYBIN[$2]} n=${ITER[$2:$3]} res c0 c1 st extra=NA
@@ -154,7 +155,7 @@ run_cond() { # ROUND PYVER WORKLOAD COND
 }
 
 if [[ " $PARTS " == *" A "* ]]; then
-	printf 'round\tpy\tworkload\tcond\twork_s\tcpu_s\ttool_cpu_window_s\ttool_cpu_s\ttool_rss_kb\tsamples\tdrops\terrs_or_stacks\n' \
+	printf 'round\tpy\tworkload\tcond\twork_s\tcpu_s\ttool_cpu_window_s\ttool_cpu_s\ttool_rss_kb\tsamples\tdrops\terrs_or_stacks\tload1\n' \
 		>"$OUT/runs.tsv"
 	for ((r = 1; r <= ROUNDS; r++)); do
 		for v in 3.9 3.12; do
@@ -172,7 +173,7 @@ if [[ " $PARTS " == *" A "* ]]; then
 fi
 
 if [[ " $PARTS " == *" B "* ]]; then
-	printf 'round\tfreq\tbusy\twindow_s\tcpu_window_s\tpct_of_one_core\tcpu_total_s\trss_peak_kb\tsamples\tdrops\terrs\n' \
+	printf 'round\tfreq\tbusy\twindow_s\tcpu_window_s\tpct_of_one_core\tcpu_total_s\trss_peak_kb\tsamples\tdrops\terrs\tload1\n' \
 		>"$OUT/busy.tsv"
 	for ((r = 1; r <= ROUNDS_B; r++)); do
 		# reference: no busy Python process of ours; then the target case and 999 Hz
@@ -201,8 +202,9 @@ if [[ " $PARTS " == *" B "* ]]; then
 			read -r tot rss smp drp err <<<"$ST"
 			awk -v r="$r" -v f="$f" -v b="$nb" -v t0="$t0" -v t1="$t1" -v c0="$c0" \
 				-v c1="$c1" -v tot="$tot" -v rss="$rss" -v s="$smp" -v d="$drp" -v e="$err" \
-				'BEGIN { w = t1 - t0; printf "%d\t%d\t%d\t%.2f\t%.2f\t%.2f\t%s\t%s\t%s\t%s\t%s\n",
-					r, f, b, w, c1 - c0, 100 * (c1 - c0) / w, tot, rss, s, d, e }' \
+				-v l="$(cut -d' ' -f1 /proc/loadavg)" \
+				'BEGIN { w = t1 - t0; printf "%d\t%d\t%d\t%.2f\t%.2f\t%.2f\t%s\t%s\t%s\t%s\t%s\t%s\n",
+					r, f, b, w, c1 - c0, 100 * (c1 - c0) / w, tot, rss, s, d, e, l }' \
 				>>"$OUT/busy.tsv"
 			echo "busy round $r: $f Hz, $nb busy done" >&2
 			sleep 2

@@ -85,7 +85,7 @@ cache_seconds = 0
 EOF
 
 printf 'round\tscrape\ttime_total_s\tsize_bytes\thttp_code\n' >"$OUT/scrapes.tsv"
-printf 'round\tidle_procs\tprocs_in_metrics\tall_procs_in_metrics\tseries_lines\tidle_window_s\tidle_pct\tbusy_procs\tbusy_window_s\tbusy_pct\tbpf_idle_pct\tbpf_busy_pct\trss_idle_kb\trss_end_kb\thwm_kb\n' \
+printf 'round\tidle_procs\tprocs_in_metrics\tall_procs_in_metrics\tseries_lines\tidle_window_s\tidle_pct\tbusy_procs\tbusy_window_s\tbusy_pct\tbpf_idle_pct\tbpf_busy_pct\trss_idle_kb\trss_end_kb\thwm_kb\tload1_idle\tload1_busy\n' \
 	>"$OUT/rounds.tsv"
 
 for ((r = 1; r <= ROUNDS; r++)); do
@@ -142,6 +142,7 @@ for ((r = 1; r <= ROUNDS; r++)); do
 	c1=$(cpu_of "$SV"); t1=$(now)
 	b1=$(bpf_total)
 	rss_idle=$(status_kb "$SV" VmRSS)
+	l_idle=$(cut -d' ' -f1 /proc/loadavg) # host 1-min load average at the end of the window
 
 	busy=()
 	for ((i = 0; i < BUSY; i++)); do
@@ -155,6 +156,7 @@ for ((r = 1; r <= ROUNDS; r++)); do
 	sleep "$WINDOW"
 	c3=$(cpu_of "$SV"); t3=$(now)
 	b3=$(bpf_total)
+	l_busy=$(cut -d' ' -f1 /proc/loadavg)
 	kill "${busy[@]}"
 	wait "${busy[@]}" 2>/dev/null || true
 	rss_end=$(status_kb "$SV" VmRSS)
@@ -168,13 +170,13 @@ for ((r = 1; r <= ROUNDS; r++)); do
 	awk -v r="$r" -v n="$NPROCS" -v inm="$inm" -v allp="$allp" -v ser="$series" -v nb="$BUSY" \
 		-v t0="$t0" -v t1="$t1" -v c0="$c0" -v c1="$c1" -v t2="$t2" -v t3="$t3" -v c2="$c2" \
 		-v c3="$c3" -v b0="$b0" -v b1="$b1" -v b2="$b2" -v b3="$b3" -v ri="$rss_idle" \
-		-v re="$rss_end" -v h="$hwm" 'BEGIN {
+		-v re="$rss_end" -v h="$hwm" -v li="$l_idle" -v lb="$l_busy" 'BEGIN {
 		wi = t1 - t0; wb = t3 - t2
-		printf "%d\t%d\t%d\t%d\t%d\t%.2f\t%.3f\t%d\t%.2f\t%.3f\t%s\t%s\t%d\t%d\t%d\n", r, n, inm,
+		printf "%d\t%d\t%d\t%d\t%d\t%.2f\t%.3f\t%d\t%.2f\t%.3f\t%s\t%s\t%d\t%d\t%d\t%s\t%s\n", r, n, inm,
 			allp, ser, wi, 100 * (c1 - c0) / wi, nb, wb, 100 * (c3 - c2) / wb,
 			(b0 == "NA" || b1 == "NA") ? "NA" : sprintf("%.4f", 100 * (b1 - b0) / wi),
 			(b2 == "NA" || b3 == "NA") ? "NA" : sprintf("%.3f", 100 * (b3 - b2) / wb),
-			ri, re, h }' >>"$OUT/rounds.tsv"
+			ri, re, h, li, lb }' >>"$OUT/rounds.tsv"
 	echo "serve round $r done" >&2
 	sleep 2
 done

@@ -80,6 +80,10 @@ def sampler(out):
                 print(f"| {py} | {w} | {fmt(med(base), '.3f')} | {fmt(med(drift), '.3f')} | "
                       f"{COND_NAMES[cond]} | {med(rat):.3f} [{min(rat):.3f}-{max(rat):.3f}] | "
                       f"{med(crat):.3f} | {fmt(med(smp), '.0f')} |")
+        ld = [num(r.get("load1")) for r in runs if num(r.get("load1")) is not None]
+        if ld:
+            print(f"\nHost 1-min load average at the end of each run (2 CPUs): median "
+                  f"{med(ld):.2f} [{min(ld):.2f}-{max(ld):.2f}].")
         print()
         print("### pyhound record's own cost during part A (median over rounds)\n")
         print("| CPython | workload | -F | pyhound CPU while the workload ran (s) | pyhound CPU, whole"
@@ -124,6 +128,10 @@ def sampler(out):
                   f"{med(pc):.2f} [{min(pc):.2f}-{max(pc):.2f}] | {fmt(g('cpu_total_s'))} | "
                   f"{fmt(g('rss_peak_kb') / 1024, '.1f')} | {fmt(g('samples'), '.0f')} | "
                   f"{fmt(mx('drops'), '.0f')} | {fmt(mx('errs'), '.0f')} |")
+        ld = [num(r.get("load1")) for r in b if num(r.get("load1")) is not None]
+        if ld:
+            print(f"\nHost 1-min load average at the end of each window: median {med(ld):.2f} "
+                  f"[{min(ld):.2f}-{max(ld):.2f}] (our busy processes included).")
         print()
 
 
@@ -177,9 +185,12 @@ def serve(out):
               f"{r['busy_procs']} | {num(r['rss_idle_kb']) / 1024:.1f} | "
               f"{num(r['rss_end_kb']) / 1024:.1f} | {num(r['hwm_kb']) / 1024:.1f} | "
               f"{fmt(num(r['bpf_busy_pct']))} |")
-    g = lambda k: med([num(r[k]) for r in rd])
+    g = lambda k: med([num(r.get(k)) for r in rd])
     print(f"| median | {g('idle_pct'):.2f} | {g('busy_pct'):.2f} | | {g('rss_idle_kb') / 1024:.1f}"
           f" | {g('rss_end_kb') / 1024:.1f} | {g('hwm_kb') / 1024:.1f} | {fmt(g('bpf_busy_pct'))} |")
+    if g("load1_idle") is not None:
+        print(f"\nHost 1-min load average (2 CPUs) at the end of the idle window: median "
+              f"{g('load1_idle'):.2f}; at the end of the busy window: median {g('load1_busy'):.2f}.")
     print()
 
 
