@@ -20,7 +20,8 @@
 # Environment: PYHOUND, OUT (default /var/tmp/pyhound-bench2/serve-TS), PORT (default 29464),
 #   NPROCS, BUSY, WINDOW, SCRAPES (default 50).
 # Output: $OUT/scrapes.tsv, $OUT/rounds.tsv, $OUT/summary.md, $OUT/metrics-rN.txt (one body),
-#   $OUT/execs-rN.txt (pyhound_execs_total before/after the idle and busy windows).
+#   $OUT/execs-rN.txt (pyhound_execs_total before/after the idle and busy windows), $OUT/stops.txt
+#   (whether serve stopped on SIGTERM within 15 s or had to be killed).
 set -euo pipefail
 
 ROUNDS=${1:-5}
@@ -62,9 +63,11 @@ time.sleep(600)
 '
 
 BG=()
-cleanup() {
+cleanup() { # SIGTERM, then SIGKILL what is left after 2 s (a stuck serve ignores SIGTERM)
 	local p
 	for p in "${BG[@]:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null || true; done
+	sleep 2
+	for p in "${BG[@]:-}"; do [ -n "$p" ] && kill -KILL "$p" 2>/dev/null || true; done
 }
 trap cleanup EXIT
 
@@ -126,14 +129,19 @@ for ((r = 1; r <= ROUNDS; r++)); do
 		((fails < 3)) || { echo "serve.sh: round $r: 3 failed scrapes, giving up on this round's scrapes" >&2; break; }
 		sleep 0.1
 	done
-	[ -s "$body" ] || { echo "serve.sh: round $r: no scrape succeeded" >&2; exit 1; }
-	series=$(grep -vc '^#' "$body" || true)
-	# our idle processes that appear in the metrics (by pid label)
-	inm=$(grep -o 'pid="[0-9]*"' "$body" | sort -u | sed 's/[^0-9]//g' |
-		grep -cxF -f <(printf '%s\n' "${idle[@]}") || true)
-	# every process in the metrics: ours plus any other Python process on the host (live, or
-	# exited less than process_max_age ago)
-	allp=$(grep -o 'pid="[0-9]*"' "$body" | sort -u | wc -l)
+	if [ -s "$body" ]; then
+		series=$(grep -vc '^#' "$body" || true)
+		# our idle processes that appear in the metrics (by pid label)
+		inm=$(grep -o 'pid="[0-9]*"' "$body" | sort -u | sed 's/[^0-9]//g' |
+			grep -cxF -f <(printf '%s\n' "${idle[@]}") || true)
+		# every process in the metrics: ours plus any other Python process on the host (live,
+		# or exited less than process_max_age ago)
+		allp=$(grep -o 'pid="[0-9]*"' "$body" | sort -u | wc -l)
+	else
+		# no scrape answered: still measure CPU and RSS below
+		echo "serve.sh: round $r: no scrape succeeded" >&2
+		series=-1 inm=-1 allp=-1
+	fi
 
 	sleep 2
 	b0=$(bpf_total)
@@ -162,8 +170,20 @@ for ((r = 1; r <= ROUNDS; r++)); do
 	rss_end=$(status_kb "$SV" VmRSS)
 	hwm=$(status_kb "$SV" VmHWM)
 
+	# SIGTERM; a serve that has not stopped after 15 s is killed, and that is recorded
 	kill -TERM "$SV"
-	wait "$SV" || echo "serve.sh: serve exited with $?" >&2
+	stop=clean
+	for ((i = 0; i < 150; i++)); do
+		kill -0 "$SV" 2>/dev/null || break
+		sleep 0.1
+	done
+	if kill -0 "$SV" 2>/dev/null; then
+		stop=killed
+		echo "serve.sh: round $r: serve still running 15 s after SIGTERM, SIGKILL" >&2
+		kill -KILL "$SV"
+	fi
+	wait "$SV" 2>/dev/null || true
+	echo "$r $stop" >>"$OUT/stops.txt"
 	kill "${idle[@]}"
 	wait "${idle[@]}" 2>/dev/null || true
 

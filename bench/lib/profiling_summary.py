@@ -149,10 +149,15 @@ def serve(out):
         ok = [s for s in sc if s["round"] == r["round"] and s.get("http_code", "200") == "200"]
         ts = [num(s["time_total_s"]) * 1000 for s in ok]
         sz = [num(s["size_bytes"]) for s in ok]
+        if not ts:
+            print(f"| {r['round']} | 0 of {sum(1 for s in sc if s['round'] == r['round'])} "
+                  f"answered | | | | | | | |")
+            continue
         allt += ts
         print(f"| {r['round']} | {len(ts)} | {med(ts):.2f} | {pctl(ts, 99):.2f} | {max(ts):.2f} |"
               f" {med(sz):.0f} | {r['series_lines']} | {r['procs_in_metrics']} | {r['all_procs_in_metrics']} |")
-    print(f"| all | {len(allt)} | {med(allt):.2f} | {pctl(allt, 99):.2f} | {max(allt):.2f} | | | | |")
+    if allt:
+        print(f"| all | {len(allt)} | {med(allt):.2f} | {pctl(allt, 99):.2f} | {max(allt):.2f} | | | | |")
     print(f"\nFailed scrapes (no HTTP 200 within 60 s): {len(bad)}"
           + (" (" + ", ".join(f"round {s['round']} #{s['scrape']}" for s in bad) + ")" if bad else "")
           + ".\n")
@@ -163,7 +168,11 @@ def serve(out):
     for r in rd:
         m = {}
         drop = 0.0
-        with open(os.path.join(out, f"metrics-r{r['round']}.txt")) as f:
+        mp = os.path.join(out, f"metrics-r{r['round']}.txt")
+        if not os.path.exists(mp):
+            print(f"| {r['round']} | no scrape answered | | | |")
+            continue
+        with open(mp) as f:
             for line in f:
                 if line.startswith("pyhound_python_processes "):
                     m["procs"] = line.split()[1]
