@@ -20,12 +20,13 @@ struct inflight {
 	__u32 kind; /* fd kind for the read/write family, FD_KIND_MAX otherwise */
 };
 
-/* thread id -> syscall in progress. LRU: a thread killed inside a syscall never reaches
- * sys_exit, and its entry must not pin a slot forever. Sized by userspace (threads). */
+/* the syscall a thread of a tracked process is in: task-local storage, bounded by the tasks
+ * themselves and freed with them; cheaper than a hash update and delete per syscall, and a
+ * thread with none (every untracked one) is skipped at sys_exit without a hash lookup */
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 16384);
-	__type(key, __u32);
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
 	__type(value, struct inflight);
 } inflight SEC(".maps");
 
@@ -163,9 +164,8 @@ static __always_inline void account_io(__u32 pid, __u32 nr, __u32 kind, long ret
 SEC("tp_btf/sys_enter")
 int BPF_PROG(sc_enter, struct pt_regs *regs, long id)
 {
-	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	__u32 pid = pid_tgid >> 32, tid = (__u32)pid_tgid;
-	struct inflight in;
+	__u32 pid = bpf_get_current_pid_tgid() >> 32;
+	struct inflight *in;
 
 	if (!bpf_map_lookup_elem(&tracked_pids, &pid))
 		return 0;
@@ -173,31 +173,35 @@ int BPF_PROG(sc_enter, struct pt_regs *regs, long id)
 		account(pid, id, 0, 0);
 		return 0;
 	}
-	in.nr = id;
-	in.kind = is_rw(id) ? fd_kind_of((int)BPF_CORE_READ(regs, di)) : FD_KIND_MAX;
-	in.ts = bpf_ktime_get_ns();
-	bpf_map_update_elem(&inflight, &tid, &in, BPF_ANY);
+	in = bpf_task_storage_get(&inflight, bpf_get_current_task_btf(), 0,
+				  BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!in) {
+		count_drop(SC_DROP_NO_STORAGE);
+		return 0;
+	}
+	in->nr = id;
+	in->kind = is_rw(id) ? fd_kind_of((int)BPF_CORE_READ(regs, di)) : FD_KIND_MAX;
+	in->ts = bpf_ktime_get_ns();
 	return 0;
 }
 
 SEC("tp_btf/sys_exit")
 int BPF_PROG(sc_exit, struct pt_regs *regs, long ret)
 {
-	__u64 pid_tgid = bpf_get_current_pid_tgid(), now;
-	__u32 pid = pid_tgid >> 32, tid = (__u32)pid_tgid;
-	struct inflight *in;
+	struct inflight *in = bpf_task_storage_get(&inflight, bpf_get_current_task_btf(), 0, 0);
+	__u32 pid;
+	__u64 ts;
 
+	if (!in || !in->ts) /* untracked, or attached while this syscall ran */
+		return 0;
+	ts = in->ts;
+	in->ts = 0;
+	pid = bpf_get_current_pid_tgid() >> 32;
+	/* still tracked (a pending process may have been found not to be CPython) */
 	if (!bpf_map_lookup_elem(&tracked_pids, &pid))
 		return 0;
-	in = bpf_map_lookup_elem(&inflight, &tid);
-	if (!in) {
-		count_drop(SC_DROP_NO_ENTRY);
-		return 0;
-	}
-	now = bpf_ktime_get_ns();
-	account(pid, in->nr, now - in->ts, ret);
+	account(pid, in->nr, bpf_ktime_get_ns() - ts, ret);
 	if (in->kind < FD_KIND_MAX)
 		account_io(pid, in->nr, in->kind, ret);
-	bpf_map_delete_elem(&inflight, &tid);
 	return 0;
 }

@@ -37,7 +37,7 @@ struct io_stats {
 enum sc_drop {
 	SC_DROP_STATS_FULL = 0, /* sc_stats map full: a (process, syscall) pair not counted */
 	SC_DROP_IO_FULL,	/* io_stats map full */
-	SC_DROP_NO_ENTRY,	/* sys_exit without a recorded sys_enter (attached mid-syscall) */
+	SC_DROP_NO_STORAGE,	/* no task storage for a thread (out of memory): a call not timed */
 	SC_DROP_MAX,
 };
 

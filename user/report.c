@@ -355,12 +355,12 @@ void report_print_text(const struct report *r, FILE *f, int verbosity)
 	    r->tstats.drop_events || r->tstats.drop_full)
 		fprintf(f,
 			"\nCollector health: stats entries %zu of %u; dropped: %llu syscall stats "
-			"(map full), %llu I/O stats (map full), %llu exits without entry (attached "
-			"mid-call); %llu lifecycle events lost, %llu processes not tracked (map "
+			"(map full), %llu I/O stats (map full), %llu calls without task storage (out of "
+			"memory); %llu lifecycle events lost, %llu processes not tracked (map "
 			"full); %llu execs seen, %llu not CPython, %llu could not be inspected\n",
 			r->stats_used, r->max_stats, (unsigned long long)r->sc_drops[SC_DROP_STATS_FULL],
 			(unsigned long long)r->sc_drops[SC_DROP_IO_FULL],
-			(unsigned long long)r->sc_drops[SC_DROP_NO_ENTRY],
+			(unsigned long long)r->sc_drops[SC_DROP_NO_STORAGE],
 			(unsigned long long)r->tstats.drop_events,
 			(unsigned long long)r->tstats.drop_full,
 			(unsigned long long)r->tstats.exec_seen, (unsigned long long)r->tstats.rejected,
@@ -523,7 +523,7 @@ void report_print_json(const struct report *r, FILE *f)
 	json_u64(&j, "stats_capacity", r->max_stats);
 	json_u64(&j, "dropped_syscall_stats", r->sc_drops[SC_DROP_STATS_FULL]);
 	json_u64(&j, "dropped_io_stats", r->sc_drops[SC_DROP_IO_FULL]);
-	json_u64(&j, "exit_without_entry", r->sc_drops[SC_DROP_NO_ENTRY]);
+	json_u64(&j, "calls_without_task_storage", r->sc_drops[SC_DROP_NO_STORAGE]);
 	json_u64(&j, "lifecycle_events", r->tstats.events);
 	json_u64(&j, "lifecycle_events_lost", r->tstats.drop_events);
 	json_u64(&j, "processes_not_tracked_map_full", r->tstats.drop_full);

@@ -38,7 +38,6 @@ int sc_open(const struct sc_collector_opts *opts, struct sc_collector **out)
 {
 	struct sc_collector *c = calloc(1, sizeof(*c));
 	unsigned int max = opts->max_stats ? opts->max_stats : 16384;
-	unsigned int threads = opts->max_threads ? opts->max_threads : 16384;
 	int err;
 
 	if (!c)
@@ -54,7 +53,6 @@ int sc_open(const struct sc_collector_opts *opts, struct sc_collector **out)
 	}
 	bpf_map__set_max_entries(c->skel->maps.sc_stats, max);
 	bpf_map__set_max_entries(c->skel->maps.io_stats, max);
-	bpf_map__set_max_entries(c->skel->maps.inflight, threads);
 	err = bpf_map__reuse_fd(c->skel->maps.tracked_pids, opts->tracked_fd);
 	if (err) {
 		pr_err("cannot share the tracked-process map: %s", strerror(-err));

@@ -11,7 +11,7 @@
 struct sc_collector_opts {
 	int tracked_fd;		/* the tracker's tracked_pids map */
 	unsigned int max_stats;	/* entries of each stats map (capped at SC_MAX_STATS) */
-	unsigned int max_threads; /* syscalls in flight at once */
+	/* syscalls in flight live in task storage: bounded by the number of threads */
 };
 
 struct sc_entry {
