@@ -13,6 +13,7 @@
 # `ucalls -L -l python PID` (latency: USDT entry + return).
 #
 # Usage: bench/calls.sh [PYHOUND] [ROUNDS] [N]   (root; defaults build/pyhound 3 4000000)
+#        CONDS="base b1 b10" bench/calls.sh ...  runs only those conditions (base is required)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYHOUND=${1:-build/pyhound}
@@ -70,8 +71,8 @@ stop_tracer() {
 median() { sort -g "$1" | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 
 for py in "${PYS[@]}"; do
-	conds="base b1 b10 b100"
-	if [ -n "${BCC_KERNEL_SOURCE:-}" ] && [ "$py" = /usr/bin/python3.11 ]; then
+	conds=${CONDS:-base b1 b10 b100}
+	if [ -z "${CONDS:-}" ] && [ -n "${BCC_KERNEL_SOURCE:-}" ] && [ "$py" = /usr/bin/python3.11 ]; then
 		conds="$conds ucalls ucallsL"
 	fi
 	"$py" bench/calls_heavy.py "$N" >/dev/null # warm caches
