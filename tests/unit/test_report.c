@@ -80,15 +80,20 @@ static void doc(struct json *j)
 	json_obj_end(j);
 	json_arr_end(j);
 	json_str(j, "bad", "\xff ok");
+	json_str(j, "sur", "\xed\xb9\xb0\xe0\x80\x80\xf4\x90\x80\x80.");
 	json_obj_end(j);
 }
+
+#define U3 "\\ufffd\\ufffd\\ufffd"
+#define U4 U3 "\\ufffd"
 
 Test(json, writes_valid_escaped_json)
 {
 	cr_expect_str_eq(json_of(doc),
 			 "{\"name\":\"naïve \\\"q\\\"\\\\\\n\\t\\u0001\",\"n\":18446744073709551615,"
 			 "\"neg\":-5,\"half\":0.5,\"nan\":null,\"t\":true,\"null\":null,"
-			 "\"a\":[1,{}],\"bad\":\"\\ufffd ok\"}\n");
+			 "\"a\":[1,{}],\"bad\":\"\\ufffd ok\","
+			 "\"sur\":\"" U3 U3 U4 ".\"}\n");
 }
 
 /* A snapshot by hand: 20,000 16-byte writes to a file, 5,000 1 KiB sends, 300 tiny reads. */

@@ -1,0 +1,111 @@
+#!/bin/bash
+# SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+# `pyhound calls` overhead: run a call-heavy workload (bench/calls_heavy.py: N calls of a trivial
+# function) with no tracer ("base") and with `pyhound calls --pid P --budget 1|10|100`
+# ("b1", "b10", "b100"), alternating conditions within each round (order rotated per round), on
+# Debian's python3.11 (USDT function__return: 1 probe hit per call) and a pyenv 3.12 (uprobes
+# on the RESUME and RETURN opcode handlers: 2 hits per call). Reports the median of the
+# workload's own CPU time (user + system, where probe costs land) and wall time per condition,
+# their ratios to base, and the cost per probed call: (b100 CPU - base CPU) / N.
+#
+# With BCC_KERNEL_SOURCE set to a kernel header tree (see /work/shared/notes/peer-tools-here.md),
+# Debian's python3.11 also runs under bcc's `ucalls -l python PID` (counts, USDT entry) and
+# `ucalls -L -l python PID` (latency: USDT entry + return).
+#
+# Usage: bench/calls.sh [PYHOUND] [ROUNDS] [N]   (root; defaults build/pyhound 3 4000000)
+#        CONDS="base b1 b10" bench/calls.sh ...  runs only those conditions (base is required)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PYHOUND=${1:-build/pyhound}
+ROUNDS=${2:-3}
+N=${3:-4000000}
+PYENV_ROOT=${PYENV_ROOT:-/root/.pyenv}
+PYS=(/usr/bin/python3.11 $(ls -d "$PYENV_ROOT"/versions/3.12.*/bin/python3.12 2>/dev/null | tail -1))
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
+
+# The workload prints "ready <pid>" and waits on a FIFO; the tracer attaches to that PID; then
+# the workload is told to go.
+start_workload() { # python
+	rm -f "$TMP/in" "$TMP/last"
+	mkfifo "$TMP/in"
+	"$1" bench/calls_heavy.py wait "$N" <"$TMP/in" >"$TMP/last" &
+	WP=$!
+	exec 7>"$TMP/in"
+	until grep -q ready "$TMP/last" 2>/dev/null; do sleep 0.02; done
+	WPID=$(awk '/ready/ {print $2}' "$TMP/last")
+}
+
+finish_workload() { # tag: appends wall and CPU time to $TMP/<tag>.{wall,cpu}
+	echo go >&7
+	exec 7>&-
+	wait "$WP"
+	awk '/^[0-9]/ {print $1}' "$TMP/last" >>"$TMP/$1.wall"
+	awk '/^[0-9]/ {print $2}' "$TMP/last" >>"$TMP/$1.cpu"
+}
+
+start_tracer() { # condition
+	local log=$TMP/tr.err
+	: >"$log"
+	case $1 in
+	base) TP= ; return 0 ;;
+	b1) "$PYHOUND" calls --pid "$WPID" --budget 1 --duration 600 >"$TMP/tr.out" 2>"$log" & ;;
+	b10) "$PYHOUND" calls --pid "$WPID" --budget 10 --duration 600 >"$TMP/tr.out" 2>"$log" & ;;
+	b100) "$PYHOUND" calls --pid "$WPID" --budget 100 --duration 600 >"$TMP/tr.out" 2>"$log" & ;;
+	ucalls) /usr/bin/python3 /usr/sbin/ucalls -l python "$WPID" >"$log" 2>&1 & ;;
+	ucallsL) /usr/bin/python3 /usr/sbin/ucalls -L -l python "$WPID" >"$log" 2>&1 & ;;
+	esac
+	TP=$!
+	until grep -qE "counting calls|Tracing" "$log" 2>/dev/null; do
+		kill -0 "$TP" 2>/dev/null || { echo "$1 failed: $(tail -3 "$log")" >&2; exit 1; }
+		sleep 0.05
+	done
+}
+
+stop_tracer() {
+	[ -n "$TP" ] || return 0
+	kill -TERM "$TP" 2>/dev/null || true
+	wait "$TP" || true
+}
+
+median() { sort -g "$1" | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
+
+for py in "${PYS[@]}"; do
+	conds=${CONDS:-base b1 b10 b100}
+	if [ -z "${CONDS:-}" ] && [ -n "${BCC_KERNEL_SOURCE:-}" ] && [ "$py" = /usr/bin/python3.11 ]; then
+		conds="$conds ucalls ucallsL"
+	fi
+	"$py" bench/calls_heavy.py "$N" >/dev/null # warm caches
+	for r in $(seq "$ROUNDS"); do
+		# rotate the order each round so no condition always runs first
+		set -- $conds
+		for _ in $(seq $((r - 1))); do set -- "${@:2}" "$1"; done
+		for c in "$@"; do
+			start_workload "$py"
+			start_tracer "$c"
+			finish_workload "$(basename "$py").$c"
+			stop_tracer
+		done
+	done
+done
+
+printf '%-11s %-8s %-4s %6s %9s %9s %8s %12s\n' python cond time rounds median_s base_s ratio ns/probed-call
+for py in "${PYS[@]}"; do
+	tag=$(basename "$py")
+	hits=1
+	[ "$py" = /usr/bin/python3.11 ] || hits=2
+	for f in "$TMP/$tag".*.cpu; do
+		c=$(basename "$f" .cpu)
+		c=${c#"$tag".}
+		for m in cpu wall; do
+			b=$(median "$TMP/$tag.base.$m")
+			v=$(median "$TMP/$tag.$c.$m")
+			awk -v t="$tag" -v c="$c" -v m="$m" -v r="$ROUNDS" -v b="$b" -v v="$v" -v n="$N" \
+				-v h="$hits" 'BEGIN {
+				pc = (c == "b100" && m == "cpu") ? sprintf("%.0f", (v - b) / (n * h) * 1e9) : "-"
+				printf "%-11s %-8s %-4s %6d %9.4f %9.4f %8.2f %12s\n", t, c, m, r, v, b, v / b, pc}'
+		done
+	done
+done
+echo "N=$N calls per run; ns/probed-call = (b100 CPU - base CPU) / (N x probe hits per call:" \
+	"1 for USDT, 2 for RESUME+RETURN uprobes)"

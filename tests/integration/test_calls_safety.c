@@ -1,0 +1,132 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* Safety of `pyhound calls --budget 100`: CPython's own regression tests for calls, generators,
+ * exceptions and threading (the interpreter's bundled `test` package: pyenv 3.9 and 3.12, and
+ * Debian's python3.11 from libpython3.11-testsuite) pass with pyhound probing every call of
+ * the test runner's process for the whole run, and pyhound counted those calls.
+ * Measured here: about 30 s per interpreter with the probes (test_threading is most of it). */
+#include <criterion/criterion.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include "common/pythons.h"
+
+static const char *bin(void)
+{
+	const char *b = getenv("PYHOUND");
+
+	return b && *b ? b : "build/pyhound";
+}
+
+/* start `pyhound calls --pid PID --budget 100 --json`; wait until it has attached */
+static pid_t attach(pid_t target, const char *json, const char *err)
+{
+	char cmd[1024], buf[4096];
+	double t0 = mono_seconds();
+	pid_t ph;
+
+	unlink(err);
+	snprintf(cmd, sizeof(cmd),
+		 "exec %s calls --pid %d --budget 100 --duration 600 --json > %s 2> %s", bin(),
+		 target, json, err);
+	ph = fork();
+	cr_assert_geq(ph, 0);
+	if (ph == 0) {
+		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+		_exit(127);
+	}
+	while (mono_seconds() - t0 < 20) {
+		FILE *f = fopen(err, "r");
+		size_t n = 0;
+
+		if (f) {
+			n = fread(buf, 1, sizeof(buf) - 1, f);
+			fclose(f);
+		}
+		buf[n] = 0;
+		if (strstr(buf, "counting calls"))
+			return ph;
+		if (waitpid(ph, NULL, WNOHANG) == ph)
+			cr_assert_fail("pyhound calls exited early: %s", buf);
+		usleep(20000);
+	}
+	kill(ph, SIGKILL);
+	cr_assert_fail("pyhound calls did not attach in 20 s");
+	return -1;
+}
+
+static int wait_exit(pid_t ph, double limit)
+{
+	double t0 = mono_seconds();
+	int st;
+
+	while (mono_seconds() - t0 < limit) {
+		if (waitpid(ph, &st, WNOHANG) == ph)
+			return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+		usleep(20000);
+	}
+	kill(ph, SIGKILL);
+	waitpid(ph, &st, 0);
+	return -1;
+}
+
+static void check_regrtest(const char *python, const char *source)
+{
+	char *argv[] = { (char *)python,	   (char *)workload("regrtest_wait.py"),
+			 "test_call",		   "test_generators",
+			 "test_exceptions",	   "test_threading",
+			 NULL };
+	static char out[65536];
+	char json[128], err[128], cmd[1024], res[1024];
+	struct child c;
+	pid_t ph;
+	int rc;
+
+	cr_assert_eq(child_start(&c, argv), 0);
+	snprintf(json, sizeof(json), "/tmp/pyhound-calls-safety-%d.json", c.pid);
+	snprintf(err, sizeof(err), "/tmp/pyhound-calls-safety-%d.err", c.pid);
+	ph = attach(c.pid, json, err);
+	cr_assert_eq(child_go(&c), 0);
+	rc = child_wait(&c, out, sizeof(out));
+	cr_expect_eq(rc, 0, "%s: regression tests failed under pyhound:\n%s", python, out);
+	/* 3.12+ ends with "Result: SUCCESS", earlier versions with "Tests result: SUCCESS" */
+	cr_expect(strstr(out, "Result: SUCCESS") || strstr(out, "Tests result: SUCCESS"),
+		  "%s: no SUCCESS in:\n%s", python, out);
+	cr_assert_eq(wait_exit(ph, 30), 0, "pyhound calls failed");
+	/* pyhound probed the runner for the whole run: every test's calls, counted; its JSON is
+	 * strict UTF-8. Open bug, not checked here: names are read from code objects after the
+	 * fact (calls_resolve), so code objects freed before that (exec, doctest, compile in these
+	 * tests) get garbage or "<unknown>" names: 15-20% of entries, under 1.5% of calls, on
+	 * every source; garbage bytes there once broke the JSON's UTF-8 on Debian's 3.11. */
+	snprintf(cmd, sizeof(cmd),
+		 "/usr/bin/python3.11 -c 'import json, sys; "
+		 "r = json.load(open(sys.argv[1], encoding=\"utf-8\")); "
+		 "pid = int(sys.argv[2]); "
+		 "p = [x for x in r[\"processes\"] if x[\"pid\"] == pid]; "
+		 "n = sum(e[\"calls\"] for e in r[\"functions\"] if e[\"pid\"] == pid); "
+		 "t = sum(e[\"calls\"] for e in r[\"functions\"] if e[\"pid\"] == pid "
+		 "and \"/test/test_\" in e[\"file\"]); "
+		 "ok = p and p[0][\"source\"] == sys.argv[3] and r[\"coverage\"] >= 0.99 "
+		 "and n >= 100000 and t >= 10000; "
+		 "print(p and p[0][\"source\"], r[\"coverage\"], n, t); sys.exit(0 if ok else 1)' "
+		 "%s %d %s",
+		 json, c.pid, source);
+	rc = run_cmd(cmd, res, sizeof(res));
+	cr_expect_eq(rc, 0, "%s: source, coverage, calls, calls in test modules: %s", python, res);
+	if (!rc) {
+		unlink(json);
+		unlink(err);
+	}
+}
+
+#define SAFETY_TEST(name, minor, debian, source)                                               \
+	Test(calls_safety, name, .timeout = 150)                                               \
+	{                                                                                      \
+		check_regrtest(python_for(minor, debian), source);                              \
+	}
+
+SAFETY_TEST(regrtest_pyenv_3_9, 9, false, "uprobe:eval-entry+RETURN_VALUE")
+SAFETY_TEST(regrtest_pyenv_3_12, 12, false, "uprobe:RESUME+RETURN")
+SAFETY_TEST(regrtest_debian_3_11_usdt, 11, true, "usdt:function__return")
