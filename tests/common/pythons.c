@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <glob.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -218,4 +219,54 @@ long rss_kb(pid_t pid)
 	if (fp)
 		fclose(fp);
 	return kb;
+}
+
+pid_t start_until_ready(const char *cmd, const char *errfile, const char *ready, double limit,
+			char *buf, size_t len)
+{
+	double t0 = mono_seconds();
+	pid_t pid;
+
+	unlink(errfile);
+	buf[0] = '\0';
+	pid = fork();
+	if (pid < 0)
+		return -1;
+	if (pid == 0) {
+		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+		_exit(127);
+	}
+	while (mono_seconds() - t0 < limit) {
+		FILE *f = fopen(errfile, "r");
+		size_t n = 0;
+
+		if (f) {
+			n = fread(buf, 1, len - 1, f);
+			fclose(f);
+		}
+		buf[n] = '\0';
+		if (strstr(buf, ready))
+			return pid;
+		if (waitpid(pid, NULL, WNOHANG) == pid)
+			return -1;
+		usleep(20000);
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	return -1;
+}
+
+int wait_exit(pid_t pid, double limit)
+{
+	double t0 = mono_seconds();
+	int st;
+
+	while (mono_seconds() - t0 < limit) {
+		if (waitpid(pid, &st, WNOHANG) == pid)
+			return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+		usleep(20000);
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, &st, 0);
+	return -1;
 }

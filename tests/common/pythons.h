@@ -42,6 +42,14 @@ int child_wait(struct child *c, char *buf, size_t len);
 double mono_seconds(void);
 long rss_kb(pid_t pid);
 
+/* Run cmd through sh in the background and wait (up to limit seconds) until errfile holds
+ * ready. Returns the shell's PID (the command should exec), or -1 when it exited first or timed
+ * out (killed); buf gets what errfile held. */
+pid_t start_until_ready(const char *cmd, const char *errfile, const char *ready, double limit,
+			char *buf, size_t len);
+/* Wait up to limit seconds for pid to exit: its exit status, or -1 (then it is killed). */
+int wait_exit(pid_t pid, double limit);
+
 /* Run a command line through sh; capture stdout+stderr into buf; returns exit code. */
 int run_cmd(const char *cmd, char *buf, size_t len);
 

@@ -22,63 +22,17 @@ static const char *bin(void)
 	return b && *b ? b : "build/pyhound";
 }
 
-static double mono(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 /* start `pyhound calls --pid PID ARGS --json` with stdout/stderr to files; wait until attached */
 static pid_t start_pyhound(pid_t target, const char *args, const char *json, const char *err)
 {
 	char cmd[1024], buf[4096];
-	double t0 = mono();
 	pid_t ph;
 
-	unlink(err);
 	snprintf(cmd, sizeof(cmd), "exec %s calls --pid %d %s --json > %s 2> %s", bin(), target,
 		 args, json, err);
-	ph = fork();
-	cr_assert_geq(ph, 0);
-	if (ph == 0) {
-		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
-		_exit(127);
-	}
-	while (mono() - t0 < 20) {
-		FILE *f = fopen(err, "r");
-		size_t n = 0;
-
-		if (f) {
-			n = fread(buf, 1, sizeof(buf) - 1, f);
-			fclose(f);
-		}
-		buf[n] = 0;
-		if (strstr(buf, "counting calls"))
-			return ph;
-		if (waitpid(ph, NULL, WNOHANG) == ph)
-			cr_assert_fail("pyhound calls exited early: %s", buf);
-		usleep(20000);
-	}
-	kill(ph, SIGKILL);
-	cr_assert_fail("pyhound calls did not attach in 20 s");
-	return -1;
-}
-
-static int wait_pyhound(pid_t ph, double limit)
-{
-	double t0 = mono();
-	int st;
-
-	while (mono() - t0 < limit) {
-		if (waitpid(ph, &st, WNOHANG) == ph)
-			return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-		usleep(20000);
-	}
-	kill(ph, SIGKILL);
-	waitpid(ph, &st, 0);
-	return -1;
+	ph = start_until_ready(cmd, err, "counting calls", 20, buf, sizeof(buf));
+	cr_assert_gt(ph, 0, "pyhound calls did not attach: %s", buf);
+	return ph;
 }
 
 /* Run the workload on python, untraced, and return its "result" line. */
@@ -116,7 +70,7 @@ static void check_exact(const char *python, const char *source)
 	cr_assert_eq(child_go(&c), 0);
 	rc = child_wait(&c, out, sizeof(out));
 	cr_assert_eq(rc, 0, "workload failed: %s", out);
-	cr_assert_eq(wait_pyhound(ph, 30), 0, "pyhound calls failed");
+	cr_assert_eq(wait_exit(ph, 30), 0, "pyhound calls failed");
 	/* safety: the target computed the same thing with pyhound attached */
 	cr_expect(!strncmp(out, plain, strlen(plain)) && out[strlen(plain)] == '\n',
 		  "output changed under pyhound: '%s' vs '%s'", out, plain);
@@ -177,7 +131,7 @@ Test(calls, budget_windows, .timeout = 120)
 	ph = start_pyhound(c.pid, "--budget 1 --duration 60", json, err);
 	rc = child_wait(&c, out, sizeof(out));
 	cr_assert_eq(rc, 0, "workload failed: %s", out);
-	cr_assert_eq(wait_pyhound(ph, 30), 0, "pyhound calls failed");
+	cr_assert_eq(wait_exit(ph, 30), 0, "pyhound calls failed");
 	p = strstr(out, "calls ");
 	cr_assert_not_null(p, "%s", out);
 	cr_assert_eq(sscanf(p, "calls %lld seconds %lf", &n, &secs), 2, "%s", out);

@@ -24,52 +24,14 @@ static const char *bin(void)
 static pid_t attach(pid_t target, const char *json, const char *err)
 {
 	char cmd[1024], buf[4096];
-	double t0 = mono_seconds();
 	pid_t ph;
 
-	unlink(err);
 	snprintf(cmd, sizeof(cmd),
 		 "exec %s calls --pid %d --budget 100 --duration 600 --json > %s 2> %s", bin(),
 		 target, json, err);
-	ph = fork();
-	cr_assert_geq(ph, 0);
-	if (ph == 0) {
-		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
-		_exit(127);
-	}
-	while (mono_seconds() - t0 < 20) {
-		FILE *f = fopen(err, "r");
-		size_t n = 0;
-
-		if (f) {
-			n = fread(buf, 1, sizeof(buf) - 1, f);
-			fclose(f);
-		}
-		buf[n] = 0;
-		if (strstr(buf, "counting calls"))
-			return ph;
-		if (waitpid(ph, NULL, WNOHANG) == ph)
-			cr_assert_fail("pyhound calls exited early: %s", buf);
-		usleep(20000);
-	}
-	kill(ph, SIGKILL);
-	cr_assert_fail("pyhound calls did not attach in 20 s");
-	return -1;
-}
-
-static int wait_exit(pid_t ph, double limit)
-{
-	double t0 = mono_seconds();
-	int st;
-
-	while (mono_seconds() - t0 < limit) {
-		if (waitpid(ph, &st, WNOHANG) == ph)
-			return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-		usleep(20000);
-	}
-	kill(ph, SIGKILL);
-	waitpid(ph, &st, 0);
-	return -1;
+	ph = start_until_ready(cmd, err, "counting calls", 20, buf, sizeof(buf));
+	cr_assert_gt(ph, 0, "pyhound calls did not attach: %s", buf);
+	return ph;
 }
 
 static void check_regrtest(const char *python, const char *source)
