@@ -108,6 +108,16 @@ bool elf_has_section(struct elf_file *ef, const char *name)
 	return find_section(ef, name, &sh) != NULL;
 }
 
+int elf_section_addr(struct elf_file *ef, const char *name, uint64_t *addr)
+{
+	GElf_Shdr sh;
+
+	if (!find_section(ef, name, &sh))
+		return -ENOENT;
+	*addr = sh.sh_addr;
+	return 0;
+}
+
 static int foreach_sym_in(struct elf_file *ef, Elf64_Word sh_type, elf_sym_cb cb, void *ctx)
 {
 	Elf_Scn *scn = NULL;
