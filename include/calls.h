@@ -13,12 +13,25 @@
 #define CALLS_MAX_STATS 262144	 /* hard cap on (process, code object) entries */
 #define CALLS_RESUME_OPS 3	 /* RESUME and its specialised forms */
 #define CALLS_OP_NONE 0xffff
+#define CALLS_READ_MAX 256
+#define CALLS_NAME_BYTES 128	 /* a qualified name's first bytes, captured at first sight */
+#define CALLS_FILE_BYTES 192	 /* a file name's last bytes */
+#define CALLS_MAX_NAMES 65536	 /* hard cap on names waiting for userspace */	 /* bytes of a thread state / frame read at once by a probe */
 
 /* How calls are seen in a process. */
 enum calls_source {
 	CALLS_SRC_EVAL_ENTRY = 1, /* 3.8-3.10: _PyEval_EvalFrameDefault entry block + RETURN_VALUE */
 	CALLS_SRC_RESUME = 2,	  /* 3.11+: RESUME handlers + RETURN_VALUE / RETURN_CONST */
 	CALLS_SRC_USDT = 3,	  /* python:function__return (counts only, no latency) */
+};
+
+/* what a probe site is (its attach cookie) */
+enum calls_site_kind {
+	CALLS_SITE_EVAL_ENTRY = 0, /* _PyEval_EvalFrameDefault's entry block (3.8-3.10) */
+	CALLS_SITE_RESUME = 1,	   /* a RESUME handler (3.11+) */
+	CALLS_SITE_RETURN = 2,	   /* RETURN_VALUE / RETURN_CONST: the thread's innermost frame */
+	CALLS_SITE_RETURN_ARG2 = 3, /* a return handler's call whose 2nd argument is the frame */
+	CALLS_SITE_USDT_RETURN = 4, /* python:function__return */
 };
 
 /* value of the calls_procs map, keyed by PID (tgid) */
@@ -40,13 +53,41 @@ struct calls_proc {
 	__u16 resume_ops[CALLS_RESUME_OPS]; /* CALLS_OP_NONE when unused */
 	__u16 pad;
 	__s32 tss_key;		    /* autoTSSkey's pthread key, -1: read it from _PyRuntime */
-	__u32 pad2;
+	/* one read of [lo, lo + len) covers the fields a probe needs (each read of user memory
+	 * costs about as much as the rest of the probe): thread state (thread id, frame or
+	 * cframe) and frame (code, instruction, owner); len < CALLS_READ_MAX */
+	__u16 tstate_read_lo, tstate_read_len;
+	__u16 frame_read_lo, frame_read_len;
+	/* naming a code object the first time it is called: its span of (first line, name,
+	 * file) read on every call for a fingerprint, the string layout to copy names */
+	__u16 code_read_lo, code_read_len;
+	__u16 code_firstlineno;
+	__u16 code_name;	/* co_name: the fingerprint's name object */
+	__u16 code_qualname;	/* the name shown: co_qualname (3.11+), else co_name */
+	__u16 code_filename;
+	__u16 unicode_length, unicode_state, unicode_ascii_data, unicode_compact_data;
+	__u16 unicode_hash;
+	__u16 pad3;
 };
 
 struct calls_key {
 	__u32 pid;
-	__u32 pad;
+	__u32 fp;   /* fingerprint of (name object, first line): a new code object at a freed
+		     * one's address is another key */
 	__u64 code; /* PyCodeObject address */
+};
+
+/* A code object's name as the probe copied it when it was first called (raw string bytes of
+ * kind 1, 2 or 4; kind 0: not captured), waiting in calls_names for userspace. */
+struct calls_name {
+	__u64 name_ptr;
+	__u32 first_line;
+	__u16 name_bytes, file_bytes;
+	__u8 name_kind, file_kind;
+	__u8 name_cut, file_cut; /* longer than captured: the name's end / the file's start cut */
+	__u32 pad;
+	__u8 name[CALLS_NAME_BYTES];
+	__u8 file[CALLS_FILE_BYTES];
 };
 
 struct calls_stats {
@@ -55,19 +96,35 @@ struct calls_stats {
 	__u64 total_ns;
 	__u64 max_ns;
 	__u64 unwound;	/* left without a probed return (exception), found when a caller returned */
+	__u64 name_ptr; /* the fingerprint's parts, to check a name read later */
+	__u32 first_line;
+	__u32 pad;
 	__u64 lat[CALLS_LAT_SLOTS];
 };
 
 struct calls_frame {
 	__u64 frame, code, ts;
+	__u32 fp, pad;
 };
 
-/* per thread: a ring of the calls in progress, innermost at depth - 1 */
+/* per thread (task storage): a ring of the calls in progress, innermost at depth - 1, and
+ * room for what a probe reads (per thread: a probe may be preempted, a per-CPU buffer would be
+ * shared with the next thread on the CPU) */
 struct calls_shadow {
 	__u32 depth; /* total pushes not yet popped; entries below depth - CALLS_STACK_DEPTH are lost */
-	__u32 pad;
+	__u32 gen;   /* the window it belongs to: an older one is emptied first */
 	struct calls_frame ent[CALLS_STACK_DEPTH];
+	__u8 tstate[CALLS_READ_MAX];
+	__u8 frame[CALLS_READ_MAX];
+	__u8 code[CALLS_READ_MAX];
+	struct calls_name name;
 };
+
+/* A code object's fingerprint from its co_name object's address and hash and its first line
+ * (the probes and userspace compute the same). */
+#define CALLS_FP(name_ptr, hash, first)                                                        \
+	((((__u32)((name_ptr) >> 3) ^ (__u32)(hash) ^ (__u32)((__u64)(hash) >> 32)) *            \
+	  0x9e3779b1u) ^ (__u32)(first))
 
 /* per-CPU counters (index in the calls_counters map) */
 enum calls_counter {
@@ -88,14 +145,21 @@ enum calls_counter {
 	CC_ERR_NO_PROC,	    /* tracked PID not registered with the collector */
 	CC_ERR_TSTATE,	    /* thread state not found / not this thread's */
 	CC_ERR_READ,	    /* a read of the frame failed */
+	CC_NAMED,	    /* code objects named at first sight */
+	CC_DROP_NAMES,	    /* names map full / name unreadable: named later by userspace */
 	CC_CALIB,	    /* calibration hits (pyhound's own probe) */
-	CC_BPF_NS,	    /* nanoseconds spent in the probes' BPF programs (tracked processes) */
+	CC_HIT_SEQ,	    /* every probe hit, of any process (picks the timed ones) */
+	CC_TIMED,	    /* probe runs timed (one in 16) */
+	CC_BPF_NS,	    /* nanoseconds the timed runs took */
 	CC_MAX,
 };
 
-_Static_assert(sizeof(struct calls_proc) == 56, "calls_proc layout");
+_Static_assert(sizeof(struct calls_proc) == 88, "calls_proc layout");
+_Static_assert(sizeof(struct calls_name) == 24 + CALLS_NAME_BYTES + CALLS_FILE_BYTES,
+	       "calls_name layout");
 _Static_assert(sizeof(struct calls_key) == 16, "calls_key layout");
-_Static_assert(sizeof(struct calls_stats) == 8 * (5 + CALLS_LAT_SLOTS), "calls_stats layout");
-_Static_assert(sizeof(struct calls_shadow) == 8 + 24 * CALLS_STACK_DEPTH, "calls_shadow layout");
+_Static_assert(sizeof(struct calls_stats) == 8 * (7 + CALLS_LAT_SLOTS), "calls_stats layout");
+_Static_assert(sizeof(struct calls_shadow) == 8 + 32 * CALLS_STACK_DEPTH + 3 * CALLS_READ_MAX +
+		       sizeof(struct calls_name), "calls_shadow layout");
 
 #endif

@@ -10,6 +10,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <time.h>
+#include <unistd.h>
 #include "calls.skel.h"
 #include "calls_user.h"
 #include "elf.h"
@@ -18,6 +19,7 @@
 #include "offsets.h"
 #include "sampler.h"
 #include "symbolize.h"
+#include "uprobe_multi.h"
 
 #define MAX_BINARIES 64
 #define MAX_SITES 8
@@ -28,10 +30,12 @@ struct binary {
 	char path[4096];
 	int source, minor;
 	struct eval_site sites[MAX_SITES];
-	int kinds[MAX_SITES]; /* 0 entry, 1 resume, 2 return, 3 return (frame in arg 2), 4 usdt */
+	int kinds[MAX_SITES]; /* enum calls_site_kind */
 	int nsites;
-	struct bpf_link *links[MAX_SITES];
+	uint64_t usdt_sema;  /* USDT: the semaphore's file offset (0: none) */
+	struct bpf_link *links[MAX_SITES]; /* perf-event links, one per site (no uprobe_multi) */
 	int nlinks;
+	int multi_fd;	     /* or one uprobe_multi link for all sites (-1: none) */
 };
 
 struct proc {
@@ -42,10 +46,14 @@ struct proc {
 
 struct name {
 	pid_t pid;
+	uint32_t fp;
 	uint64_t code;
 	char name[160], file[256];
 	int first_line;
+	int next; /* chain in the index, -1 ends */
 };
+
+#define NAME_BUCKETS 65536
 
 struct calls_collector {
 	struct calls_bpf *skel;
@@ -56,7 +64,10 @@ struct calls_collector {
 	size_t nprocs, cap_procs;
 	struct name *names;
 	size_t nnames, cap_names;
+	int name_index[NAME_BUCKETS]; /* first name of each bucket, -1: none */
+	uint64_t names_stale;	      /* fallback names refused: code object gone or reused */
 	bool attached;
+	bool multi; /* uprobe_multi links */
 };
 
 static const char *const counter_names[CC_MAX] = {
@@ -69,7 +80,9 @@ static const char *const counter_names[CC_MAX] = {
 	[CC_DROP_STATS_FULL] = "drop_stats_full", [CC_DROP_SHADOW] = "drop_shadow_full",
 	[CC_ERR_NO_PROC] = "err_no_proc",  [CC_ERR_TSTATE] = "err_tstate",
 	[CC_ERR_READ] = "err_read",	   [CC_CALIB] = "calibration_hits",
-	[CC_BPF_NS] = "bpf_ns",
+	[CC_NAMED] = "named_at_first_call", [CC_DROP_NAMES] = "drop_names",
+	[CC_HIT_SEQ] = "hits_all",	   [CC_TIMED] = "timed_runs",
+	[CC_BPF_NS] = "timed_ns",
 };
 
 const char *calls_counter_name(unsigned int i)
@@ -105,10 +118,23 @@ int calls_open(const struct calls_collector_opts *opts, struct calls_collector *
 		goto err_free;
 	}
 	bpf_map__set_max_entries(c->skel->maps.calls_stats, max);
-	bpf_map__set_max_entries(c->skel->maps.calls_shadow,
-				 opts->max_threads ? opts->max_threads : 16384);
+	/* names wait here at most one resolve period (100 ms) */
+	bpf_map__set_max_entries(c->skel->maps.calls_names,
+				 max / 8 < 1024 ? 1024 : max / 8 > CALLS_MAX_NAMES ?
+				 CALLS_MAX_NAMES : max / 8);
+	memset(c->name_index, 0xff, sizeof(c->name_index));
 	bpf_map__set_max_entries(c->skel->maps.calls_procs,
 				 opts->max_procs ? opts->max_procs : 4096);
+	c->multi = uprobe_multi_supported();
+	if (c->multi) {
+		bpf_program__set_expected_attach_type(c->skel->progs.calls_site,
+						      UPROBE_MULTI_ATTACH_TYPE);
+		bpf_program__set_expected_attach_type(c->skel->progs.calls_calib,
+						      UPROBE_MULTI_ATTACH_TYPE);
+	} else {
+		pr_info("calls: this kernel has no uprobe_multi links (Linux 6.6+): one link per "
+			"probe site, slower to detach (budget windows overrun more)");
+	}
 	err = bpf_map__reuse_fd(c->skel->maps.tracked_pids, opts->tracked_fd);
 	if (err) {
 		pr_err("cannot share the tracked-process map: %s", strerror(-err));
@@ -164,6 +190,8 @@ static int read_mem(pid_t pid, uint64_t addr, void *buf, size_t len)
 	return process_vm_readv(pid, &l, 1, &r, 1, 0) == (ssize_t)len ? 0 : -EIO;
 }
 
+static int usdt_sites(struct binary *b);
+
 /* Decide how calls of a binary are seen and prove its probe sites. */
 static int setup_binary(struct binary *b, const struct py_proc *p, char *why, size_t whylen)
 {
@@ -192,14 +220,14 @@ static int setup_binary(struct binary *b, const struct py_proc *p, char *why, si
 		err = eval_locate_entry(b->path, regs, 4, &b->sites[0], why, whylen);
 		if (err)
 			goto usdt;
-		b->kinds[0] = 0;
+		b->kinds[0] = CALLS_SITE_EVAL_ENTRY;
 		b->nsites = 1;
 	} else {
 		err = eval_locate_handlers(b->path, resume, nres, b->sites, why, whylen);
 		if (err)
 			goto usdt;
 		for (i = 0; i < nres; i++)
-			b->kinds[i] = 1;
+			b->kinds[i] = CALLS_SITE_RESUME;
 		b->nsites = nres;
 	}
 	err = eval_locate_handlers(b->path, ret, nret, b->sites + b->nsites, why, whylen);
@@ -217,7 +245,7 @@ static int setup_binary(struct binary *b, const struct py_proc *p, char *why, si
 			err = -ENOTSUP;
 			goto usdt;
 		}
-		b->kinds[b->nsites + i] = s->is_call ? 3 : 2;
+		b->kinds[b->nsites + i] = s->is_call ? CALLS_SITE_RETURN_ARG2 : CALLS_SITE_RETURN;
 	}
 	b->nsites += nret;
 	b->source = p->minor <= 10 ? CALLS_SRC_EVAL_ENTRY : CALLS_SRC_RESUME;
@@ -227,38 +255,97 @@ usdt:
 		snprintf(why2, sizeof(why2), "%s", why);
 		snprintf(why, whylen, "handler probes refused (%s): counting with USDT", why2);
 		b->source = CALLS_SRC_USDT;
-		b->nsites = 1;
-		b->kinds[0] = 4;
-		memset(&b->sites[0], 0, sizeof(b->sites[0]));
-		snprintf(b->sites[0].insn, sizeof(b->sites[0].insn), "python:function__return");
+		b->nsites = 0;
+		err = usdt_sites(b);
+		if (err < 0) {
+			snprintf(why, whylen, "handler probes refused (%s), and the USDT notes of %s "
+				 "unreadable: %s", why2, b->path, strerror(-err));
+			b->source = 0;
+			return err;
+		}
 		return 0;
 	}
 	b->source = 0;
 	return err ? err : -ENOTSUP;
 }
 
-static int attach_binary(struct calls_collector *c, struct binary *b)
+struct usdt_ctx {
+	struct elf_file *ef;
+	struct binary *b;
+	uint64_t base; /* .stapsdt.base's address: notes record theirs, prelinking moves it */
+	int err;
+};
+
+static int usdt_note(const struct elf_usdt_note *n, void *arg)
 {
-	LIBBPF_OPTS(bpf_uprobe_opts, uo);
+	struct usdt_ctx *u = arg;
+	struct binary *b = u->b;
+	struct eval_site *s;
+	uint64_t pc = n->pc, sema = 0;
+
+	if (strcmp(n->provider, "python") || strcmp(n->name, "function__return"))
+		return 0;
+	if (b->nsites == MAX_SITES) {
+		u->err = -E2BIG;
+		return 1;
+	}
+	if (n->base && u->base)
+		pc += u->base - n->base;
+	s = &b->sites[b->nsites];
+	memset(s, 0, sizeof(*s));
+	if (elf_vaddr_to_offset(u->ef, pc, &s->offset) ||
+	    (n->semaphore && elf_vaddr_to_offset(u->ef, n->semaphore, &sema))) {
+		u->err = -ENOENT;
+		return 1;
+	}
+	if (b->usdt_sema && sema != b->usdt_sema) {
+		u->err = -ENOTSUP; /* one semaphore per probe name */
+		return 1;
+	}
+	b->usdt_sema = sema;
+	s->probe = s->handler = pc;
+	snprintf(s->insn, sizeof(s->insn), "python:function__return");
+	b->kinds[b->nsites++] = CALLS_SITE_USDT_RETURN;
+	return 0;
+}
+
+/* The python:function__return sites of a binary and its semaphore, for a uprobe_multi link
+ * (libbpf's USDT support attaches them otherwise). */
+static int usdt_sites(struct binary *b)
+{
+	struct usdt_ctx u = { .b = b };
+	int n;
+
+	u.ef = elf_open(b->path);
+	if (!u.ef)
+		return -errno;
+	elf_section_addr(u.ef, ".stapsdt.base", &u.base);
+	n = elf_foreach_usdt(u.ef, usdt_note, &u);
+	elf_close(u.ef);
+	if (n < 0)
+		return n;
+	if (u.err)
+		return u.err;
+	return b->nsites ? 0 : -ENOENT;
+}
+
+static int attach_perf_links(struct calls_collector *c, struct binary *b)
+{
 	int i, err;
 
 	for (i = 0; i < b->nsites; i++) {
-		struct bpf_program *prog;
+		LIBBPF_OPTS(bpf_uprobe_opts, uo, .bpf_cookie = b->kinds[i]);
 		struct bpf_link *l;
 
-		switch (b->kinds[i]) {
-		case 0: prog = c->skel->progs.calls_eval_entry; break;
-		case 1: prog = c->skel->progs.calls_resume; break;
-		case 2: prog = c->skel->progs.calls_return; break;
-		case 3: prog = c->skel->progs.calls_return_arg2; break;
-		default: prog = c->skel->progs.calls_usdt_return; break;
+		if (b->kinds[i] == CALLS_SITE_USDT_RETURN) {
+			if (i) /* libbpf's USDT attach covers every site of the probe */
+				continue;
+			l = bpf_program__attach_usdt(c->skel->progs.calls_usdt_return, -1, b->path,
+						     "python", "function__return", NULL);
+		} else {
+			l = bpf_program__attach_uprobe_opts(c->skel->progs.calls_site, -1, b->path,
+							    b->sites[i].offset, &uo);
 		}
-		if (b->kinds[i] == 4)
-			l = bpf_program__attach_usdt(prog, -1, b->path, "python", "function__return",
-						     NULL);
-		else
-			l = bpf_program__attach_uprobe_opts(prog, -1, b->path, b->sites[i].offset,
-							    &uo);
 		if (!l) {
 			err = -errno;
 			pr_err("cannot attach to %s at 0x%llx: %s", b->path,
@@ -272,10 +359,79 @@ static int attach_binary(struct calls_collector *c, struct binary *b)
 	return 0;
 }
 
+static int attach_binary(struct calls_collector *c, struct binary *b)
+{
+	uint64_t offs[MAX_SITES], refs[MAX_SITES], cookies[MAX_SITES];
+	int i, fd;
+
+	if (!c->multi)
+		return attach_perf_links(c, b);
+	for (i = 0; i < b->nsites; i++) {
+		offs[i] = b->sites[i].offset;
+		refs[i] = b->kinds[i] == CALLS_SITE_USDT_RETURN ? b->usdt_sema : 0;
+		cookies[i] = b->kinds[i];
+	}
+	fd = uprobe_multi_attach(bpf_program__fd(c->skel->progs.calls_site), b->path, offs, refs,
+				 cookies, b->nsites, 0);
+	if (fd < 0) {
+		pr_err("cannot attach to %s (%d sites): %s", b->path, b->nsites, strerror(-fd));
+		return fd;
+	}
+	b->multi_fd = fd;
+	return 0;
+}
+
 static void detach_binary(struct binary *b)
 {
 	for (; b->nlinks > 0; b->nlinks--)
 		bpf_link__destroy(b->links[b->nlinks - 1]);
+	if (b->multi_fd >= 0)
+		close(b->multi_fd);
+	b->multi_fd = -1;
+}
+
+static void span_add(unsigned int *lo, unsigned int *hi, unsigned int off, unsigned int size)
+{
+	if (off == PY_OFF_NONE)
+		return;
+	if (off < *lo)
+		*lo = off;
+	if (off + size > *hi)
+		*hi = off + size;
+}
+
+/* The one span of the thread state and of the frame that each probe hit reads. */
+static int read_spans(struct calls_proc *cp, int minor)
+{
+	unsigned int lo = ~0u, hi = 0;
+
+	span_add(&lo, &hi, cp->tstate_thread_id, 8);
+	span_add(&lo, &hi, cp->tstate_frame, 8);
+	if (hi <= lo || hi - lo >= CALLS_READ_MAX)
+		return -E2BIG;
+	cp->tstate_read_lo = lo;
+	cp->tstate_read_len = hi - lo;
+	lo = ~0u;
+	hi = 0;
+	span_add(&lo, &hi, cp->frame_code, 8);
+	span_add(&lo, &hi, cp->frame_lasti, minor <= 10 ? 4 : 8);
+	if (cp->frame_owner != PY_OFF_NONE)
+		span_add(&lo, &hi, cp->frame_owner, 1);
+	if (hi <= lo || hi - lo >= CALLS_READ_MAX)
+		return -E2BIG;
+	cp->frame_read_lo = lo;
+	cp->frame_read_len = hi - lo;
+	lo = ~0u;
+	hi = 0;
+	span_add(&lo, &hi, cp->code_firstlineno, 4);
+	span_add(&lo, &hi, cp->code_name, 8);
+	span_add(&lo, &hi, cp->code_qualname, 8);
+	span_add(&lo, &hi, cp->code_filename, 8);
+	if (hi <= lo || hi - lo >= CALLS_READ_MAX)
+		return -E2BIG;
+	cp->code_read_lo = lo;
+	cp->code_read_len = hi - lo;
+	return 0;
 }
 
 int calls_add_process(struct calls_collector *c, const struct py_proc *p, char *why,
@@ -303,6 +459,7 @@ int calls_add_process(struct calls_collector *c, const struct py_proc *p, char *
 		memset(b, 0, sizeof(*b));
 		b->dev = p->obj_dev;
 		b->ino = p->obj_inode;
+		b->multi_fd = -1;
 		err = setup_binary(b, p, why, whylen);
 		if (err)
 			return err;
@@ -365,6 +522,21 @@ int calls_add_process(struct calls_collector *c, const struct py_proc *p, char *
 	cp.frame_lasti = pr->off.frame_lasti;
 	cp.frame_owner = p->minor >= 11 ? pr->off.frame_owner : PY_OFF_NONE;
 	cp.gen_state_delta = p->minor == 11 ? -5 : 0; /* gi_frame_state @75, gi_iframe @80 */
+	cp.code_firstlineno = pr->off.code_firstlineno;
+	cp.code_name = pr->off.code_name;
+	cp.code_qualname = pr->off.code_qualname != PY_OFF_NONE ? pr->off.code_qualname :
+								    pr->off.code_name;
+	cp.code_filename = pr->off.code_filename;
+	cp.unicode_length = pr->off.unicode_length;
+	cp.unicode_state = pr->off.unicode_state;
+	cp.unicode_hash = pr->off.unicode_length + 8; /* Py_hash_t hash follows the length */
+	cp.unicode_ascii_data = pr->off.unicode_ascii_data;
+	cp.unicode_compact_data = pr->off.unicode_compact_data;
+	err = read_spans(&cp, p->minor);
+	if (err) {
+		snprintf(why, whylen, "thread state / frame fields too far apart for one read");
+		return err;
+	}
 	{
 		int resume[4], ret[4], nres, nret;
 
@@ -426,7 +598,7 @@ int calls_source_of(const struct calls_collector *c, pid_t pid, char *desc, size
 		desc[0] = 0;
 		for (int i = 0; i < b->nsites && off < desclen; i++)
 			off += snprintf(desc + off, desclen - off, "%s%s%d@0x%llx%s",
-					i ? ", " : "", b->kinds[i] == 4 ? "usdt" : "op",
+					i ? ", " : "", b->kinds[i] == CALLS_SITE_USDT_RETURN ? "usdt" : "op",
 					b->sites[i].opcode, (unsigned long long)b->sites[i].probe,
 					b->sites[i].stepped ? "(stepped)" : "");
 	}
@@ -469,6 +641,10 @@ void calls_detach(struct calls_collector *c)
 	for (int i = 0; i < c->nbins; i++) {
 		struct binary *b = &c->bins[i];
 
+		if (b->multi_fd >= 0) { /* every breakpoint goes, then one grace period */
+			close(b->multi_fd);
+			b->multi_fd = -1;
+		}
 		for (int k = 0; k < b->nlinks; k++, n++)
 			started[n] = !pthread_create(&th[n], NULL, destroy_link, b->links[k]);
 		for (int k = 0; k < b->nlinks; k++)
@@ -489,67 +665,181 @@ bool calls_attached(const struct calls_collector *c)
 
 void calls_reset_shadow(struct calls_collector *c)
 {
-	int fd = bpf_map__fd(c->skel->maps.calls_shadow);
-	__u32 key, next;
+	/* each thread's stack empties itself at its next probe hit */
+	__atomic_add_fetch(&c->skel->bss->window_gen, 1, __ATOMIC_RELAXED);
+}
 
-	while (!bpf_map_get_next_key(fd, NULL, &next)) {
+static size_t name_bucket(pid_t pid, uint64_t code, uint32_t fp)
+{
+	uint64_t h = (code >> 4) * 0x9e3779b97f4a7c15ull ^ ((uint64_t)pid << 32 | fp) *
+		     0xff51afd7ed558ccdull;
+
+	return (h >> 40) % NAME_BUCKETS;
+}
+
+static struct name *find_name(struct calls_collector *c, pid_t pid, uint64_t code, uint32_t fp)
+{
+	for (int i = c->name_index[name_bucket(pid, code, fp)]; i >= 0; i = c->names[i].next)
+		if (c->names[i].pid == pid && c->names[i].code == code && c->names[i].fp == fp)
+			return &c->names[i];
+	return NULL;
+}
+
+/* a new name slot for (pid, code, fp), in the index; NULL when the cache is full */
+static struct name *add_name(struct calls_collector *c, pid_t pid, uint64_t code, uint32_t fp)
+{
+	struct name *n;
+	size_t b;
+
+	if (c->nnames == c->cap_names) {
+		size_t nc = c->cap_names ? c->cap_names * 2 : 256;
+		struct name *a;
+
+		if (nc > NAME_CACHE_MAX)
+			return NULL;
+		a = realloc(c->names, nc * sizeof(*a));
+		if (!a)
+			return NULL;
+		c->names = a;
+		c->cap_names = nc;
+	}
+	b = name_bucket(pid, code, fp);
+	n = &c->names[c->nnames];
+	memset(n, 0, sizeof(*n));
+	n->pid = pid;
+	n->code = code;
+	n->fp = fp;
+	n->next = c->name_index[b];
+	c->name_index[b] = c->nnames++;
+	return n;
+}
+
+/* raw characters of kind 1/2/4 as the probe copied them, to UTF-8 */
+static void decode(const uint8_t *raw, unsigned int bytes, int kind, bool cut, bool tail,
+		   char *out, size_t outlen)
+{
+	size_t off = 0;
+
+	out[0] = 0;
+	if (!kind || !bytes)
+		return;
+	if (cut && tail)
+		off = snprintf(out, outlen, "...");
+	if (py_unicode_to_utf8(raw, bytes / kind, kind, out + off, outlen - off) < 0) {
+		snprintf(out, outlen, "<undecodable>");
+		return;
+	}
+	if (cut && !tail && strlen(out) + 4 < outlen)
+		strcat(out, "...");
+}
+
+static void name_from(struct name *n, const struct calls_name *v)
+{
+	decode(v->name, v->name_bytes, v->name_kind, v->name_cut, false, n->name, sizeof(n->name));
+	decode(v->file, v->file_bytes, v->file_kind, v->file_cut, true, n->file, sizeof(n->file));
+	n->first_line = v->first_line;
+}
+
+/* Take the names the probes copied at first sight. */
+static void take_names(struct calls_collector *c)
+{
+	int fd = bpf_map__fd(c->skel->maps.calls_names);
+	struct calls_key key, next;
+	struct calls_name v;
+	int err = bpf_map_get_next_key(fd, NULL, &next);
+
+	while (!err) {
+		struct name *n;
+
 		key = next;
-		if (bpf_map_delete_elem(fd, &key))
-			break;
+		err = bpf_map_get_next_key(fd, &key, &next);
+		if (bpf_map_lookup_elem(fd, &key, &v))
+			continue;
+		bpf_map_delete_elem(fd, &key);
+		if (!v.name_bytes || find_name(c, key.pid, key.code, key.fp))
+			continue; /* not a compact string: named below from the process */
+		n = add_name(c, key.pid, key.code, key.fp);
+		if (!n)
+			return;
+		name_from(n, &v);
 	}
 }
 
-static struct name *find_name(struct calls_collector *c, pid_t pid, uint64_t code)
+/* Name a counted code object the probes could not name (names map full, a legacy string) from
+ * the process, if the code object there is still the one counted (same fingerprint). */
+static int name_late(struct calls_collector *c, const struct proc *p, const struct calls_key *k,
+		     struct name *n)
 {
-	for (size_t i = c->nnames; i-- > 0;) /* newest first */
-		if (c->names[i].pid == pid && c->names[i].code == code)
-			return &c->names[i];
-	return NULL;
+	const struct py_offsets *o = &p->off;
+	uint64_t name = 0, qual = 0, file = 0, hash = 0;
+	uint32_t first = 0;
+	char *qs = NULL, *fs = NULL;
+	int err;
+
+	if (read_mem(k->pid, k->code + o->code_name, &name, 8) ||
+	    read_mem(k->pid, k->code + o->code_firstlineno, &first, 4) ||
+	    read_mem(k->pid, name + o->unicode_length + 8, &hash, 8))
+		return -ESRCH;
+	if (CALLS_FP(name, hash, first) != k->fp)
+		return -ESTALE; /* freed, its address reused */
+	qual = name;
+	if (o->code_qualname != PY_OFF_NONE && read_mem(k->pid, k->code + o->code_qualname, &qual, 8))
+		return -ESRCH;
+	if (read_mem(k->pid, k->code + o->code_filename, &file, 8))
+		return -ESRCH;
+	err = py_read_string(k->pid, o, qual, &qs);
+	if (!err)
+		err = py_read_string(k->pid, o, file, &fs);
+	if (!err) {
+		snprintf(n->name, sizeof(n->name), "%s", qs);
+		snprintf(n->file, sizeof(n->file), "%s", fs);
+		n->first_line = first;
+	}
+	free(qs);
+	free(fs);
+	return err;
 }
 
 void calls_resolve(struct calls_collector *c)
 {
 	int fd = bpf_map__fd(c->skel->maps.calls_stats);
+	int nfd = bpf_map__fd(c->skel->maps.calls_names);
 	struct calls_key key, next;
-	int err = bpf_map_get_next_key(fd, NULL, &next);
+	struct calls_stats s;
+	struct calls_name v;
+	int err;
 
+	take_names(c);
+	err = bpf_map_get_next_key(fd, NULL, &next);
 	while (!err) {
+		struct name tmp, *n;
 		struct proc *p;
 
 		key = next;
 		err = bpf_map_get_next_key(fd, &key, &next);
-		if (find_name(c, key.pid, key.code) || !(p = find_proc(c, key.pid)))
+		if (find_name(c, key.pid, key.code, key.fp) || !(p = find_proc(c, key.pid)) ||
+		    bpf_map_lookup_elem(fd, &key, &s) || !s.name_ptr)
 			continue;
-		if (c->nnames == c->cap_names) {
-			size_t nc = c->cap_names ? c->cap_names * 2 : 256;
-			struct name *a;
-
-			if (nc > NAME_CACHE_MAX)
+		/* the probe sets name_ptr after queueing the name: take it if it came since */
+		if (!bpf_map_lookup_elem(nfd, &key, &v) && v.name_bytes) {
+			bpf_map_delete_elem(nfd, &key);
+			n = add_name(c, key.pid, key.code, key.fp);
+			if (!n)
 				return;
-			a = realloc(c->names, nc * sizeof(*a));
-			if (!a)
-				return;
-			c->names = a;
-			c->cap_names = nc;
+			name_from(n, &v);
+			continue;
 		}
-		{
-			struct name *n = &c->names[c->nnames];
-			uint64_t name_ptr = 0;
-			uint32_t first = 0;
-			struct prof_frame f;
-
-			if (read_mem(key.pid, key.code + p->off.code_name, &name_ptr, 8) ||
-			    read_mem(key.pid, key.code + p->off.code_firstlineno, &first, 4))
-				continue;
-			if (symbolizer_frame(c->sym, key.pid, key.code, name_ptr, first, -1, &f) < 0)
-				continue;
-			n->pid = key.pid;
-			n->code = key.code;
-			snprintf(n->name, sizeof(n->name), "%s", f.name);
-			snprintf(n->file, sizeof(n->file), "%s", f.file);
-			n->first_line = f.first_line;
-			c->nnames++;
+		memset(&tmp, 0, sizeof(tmp));
+		if (name_late(c, p, &key, &tmp)) {
+			c->names_stale++;
+			continue;
 		}
+		n = add_name(c, key.pid, key.code, key.fp);
+		if (!n)
+			return;
+		snprintf(n->name, sizeof(n->name), "%s", tmp.name);
+		snprintf(n->file, sizeof(n->file), "%s", tmp.file);
+		n->first_line = tmp.first_line;
 	}
 }
 
@@ -572,10 +862,13 @@ uint64_t calls_hits(struct calls_collector *c, uint64_t *bpf_ns)
 {
 	uint64_t v[CC_MAX] = {};
 
+	uint64_t hits;
+
 	sum_counters(c, v);
-	if (bpf_ns)
-		*bpf_ns = v[CC_BPF_NS];
-	return v[CC_HIT_ENTRY] + v[CC_HIT_RESUME] + v[CC_HIT_RETURN] + v[CC_HIT_USDT];
+	hits = v[CC_HIT_ENTRY] + v[CC_HIT_RESUME] + v[CC_HIT_RETURN] + v[CC_HIT_USDT];
+	if (bpf_ns) /* one run in 16 is timed: their mean times the hits */
+		*bpf_ns = v[CC_TIMED] ? (uint64_t)((double)v[CC_BPF_NS] / v[CC_TIMED] * hits) : 0;
+	return hits;
 }
 
 int calls_snapshot(struct calls_collector *c, struct calls_snapshot *snap)
@@ -611,7 +904,7 @@ int calls_snapshot(struct calls_collector *c, struct calls_snapshot *snap)
 			continue;
 		e->pid = key.pid;
 		e->code = key.code;
-		n = find_name(c, key.pid, key.code);
+		n = find_name(c, key.pid, key.code, key.fp);
 		snprintf(e->name, sizeof(e->name), "%s", n ? n->name : "<unknown>");
 		snprintf(e->file, sizeof(e->file), "%s", n ? n->file : "");
 		e->first_line = n ? n->first_line : 0;
@@ -695,7 +988,8 @@ int calls_calibrate(struct calls_collector *c, double *ns_per_hit)
 	uint64_t before[CC_MAX], after[CC_MAX], off = 0, at = 0;
 	struct elf_file *ef;
 	struct elf_sym sym;
-	struct bpf_link *l;
+	struct bpf_link *l = NULL;
+	int lfd = -1;
 	uint8_t code[16];
 	double plain, probed;
 	char why[256];
@@ -715,14 +1009,24 @@ int calls_calibrate(struct calls_collector *c, double *ns_per_hit)
 	elf_close(ef);
 	if (err)
 		return err;
-	l = bpf_program__attach_uprobe_opts(c->skel->progs.calls_calib, 0, "/proc/self/exe", off,
-					    &uo);
-	if (!l)
-		return -errno;
+	if (c->multi) {
+		lfd = uprobe_multi_attach(bpf_program__fd(c->skel->progs.calls_calib),
+					  "/proc/self/exe", &off, NULL, NULL, 1, getpid());
+		if (lfd < 0)
+			return lfd;
+	} else {
+		l = bpf_program__attach_uprobe_opts(c->skel->progs.calls_calib, 0,
+						    "/proc/self/exe", off, &uo);
+		if (!l)
+			return -errno;
+	}
 	sum_counters(c, before);
 	probed = calib_loop(n);
 	sum_counters(c, after);
-	bpf_link__destroy(l);
+	if (l)
+		bpf_link__destroy(l);
+	else
+		close(lfd);
 	plain = calib_loop(n);
 	if (after[CC_CALIB] - before[CC_CALIB] < (uint64_t)n)
 		return -EPROTO; /* the probe did not fire on every call */

@@ -14,7 +14,6 @@
 struct calls_collector_opts {
 	int tracked_fd;		  /* the tracker's tracked_pids map */
 	unsigned int max_stats;	  /* (process, code object) entries (capped at CALLS_MAX_STATS) */
-	unsigned int max_threads; /* shadow stacks */
 	unsigned int max_procs;
 };
 

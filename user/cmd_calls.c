@@ -424,6 +424,7 @@ int cmd_calls(int argc, char **argv)
 				json_i64(&j, "pid", e->pid);
 				json_str(&j, "function", e->name);
 				json_str(&j, "file", e->file);
+				json_u64(&j, "code", e->code);
 				json_i64(&j, "line", e->first_line);
 				json_u64(&j, "calls", e->s.calls);
 				json_double(&j, "calls_per_s", rate);

@@ -233,8 +233,7 @@ static uint32_t get_u32(const uint8_t *b, unsigned int off)
 	return v;
 }
 
-/* A str object's text as malloc'd UTF-8. */
-static int read_string(pid_t pid, const struct py_offsets *o, uint64_t addr, char **out)
+int py_read_string(pid_t pid, const struct py_offsets *o, uint64_t addr, char **out)
 {
 	uint8_t hdr[80], *raw = NULL;
 	unsigned int state, kind;
@@ -429,10 +428,10 @@ static int load_entry(pid_t pid, const struct py_offsets *o, struct sym_entry *e
 	    get_u64(code, o->code_name) != e->name_ptr)
 		return -ESTALE;
 	name = o->code_qualname != PY_OFF_NONE ? get_u64(code, o->code_qualname) : e->name_ptr;
-	err = read_string(pid, o, name, &e->name);
+	err = py_read_string(pid, o, name, &e->name);
 	if (err)
 		return err;
-	err = read_string(pid, o, get_u64(code, o->code_filename), &e->file);
+	err = py_read_string(pid, o, get_u64(code, o->code_filename), &e->file);
 	if (err)
 		return err;
 	/* no line table: lines reported as 0, the frame is still named */

@@ -44,6 +44,9 @@ int py_line_linetable310(const uint8_t *tab, size_t len, int first_line, int ins
 int py_line_loctable(const uint8_t *tab, size_t len, int first_line, int instr);
 int py_line_for(int minor, const uint8_t *tab, size_t len, int first_line, int instr);
 
+/* A str object's text at addr in process pid, as malloc'd UTF-8 in *out. 0 or -errno. */
+int py_read_string(pid_t pid, const struct py_offsets *o, uint64_t addr, char **out);
+
 /* Convert nchars characters of a CPython string of kind 1 (latin-1), 2 (UCS-2) or 4 (UCS-4)
  * to NUL-terminated UTF-8 in out (truncated at a character boundary to fit outlen). Returns the
  * bytes written (without the NUL) or -EINVAL for a bad kind or an invalid code point. */

@@ -1,7 +1,10 @@
 # SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 # Known calls for `pyhound calls`: f 100,000 times, g 2,500 times (~1 ms each, mean measured
 # here), h raising 1,000 times each followed by k, a generator gen (500 calls, 3 yields each)
-# and a coroutine coro (300 calls, each awaiting once). Waits for a line on stdin before
+# and a coroutine coro (300 calls, each awaiting once); then functions made by exec() and freed
+# at once, 2,000 of them named g0..g49 (40 each: a new code object every time, often at a freed
+# one's address), each called once, a lambda called 2,000 times, and functions with non-ASCII
+# names (naïve_función, 函数: 100 calls each). Waits for a line on stdin before
 # starting; prints a deterministic result line (unchanged with pyhound attached) and g's mean.
 import asyncio
 import sys
@@ -24,6 +27,14 @@ def h():
 
 def k():
     return 2
+
+
+def naïve_función():
+    return 0
+
+
+def 函数():
+    return 0
 
 
 def gen():
@@ -65,6 +76,14 @@ def main():
         for v in gen():
             acc += v
     acc += asyncio.run(runner())
+    for i in range(2000):
+        ns = {}
+        exec("def g%d(x):\n    return x * 2\n" % (i % 50), ns)
+        acc += ns["g%d" % (i % 50)](1)
+        acc += (lambda y: y)(1)
+    for _ in range(100):
+        naïve_función()
+        函数()
     print("result", acc, raised, flush=True)
     print("g_mean_ns", durations // 2500, flush=True)
     time.sleep(0.3)  # pyhound names code objects while the process lives

@@ -2,6 +2,7 @@
 # Check `pyhound calls --json` output against tests/workloads/calls.py.
 # usage: calls_check.py REPORT.json PID G_MEAN_NS SOURCE   (exit 0, or 1 with the reasons)
 import json
+import re
 import sys
 
 rep = json.load(open(sys.argv[1]))
@@ -15,12 +16,30 @@ elif procs[0]["source"] != source:
 fn = {}
 for e in rep["functions"]:
     if e["pid"] == pid and e["file"].endswith("calls.py"):
-        fn[e["function"]] = e
-want = {"f": 100000, "g": 2500, "h": 1000, "k": 1000, "gen": 500, "coro": 300, "runner": 1}
+        # 3.11+ report qualified names: the lambda is main.<locals>.<lambda>
+        fn[e["function"].split(".")[-1] if "<lambda>" in e["function"] else e["function"]] = e
+want = {"f": 100000, "g": 2500, "h": 1000, "k": 1000, "gen": 500, "coro": 300, "runner": 1,
+        "<lambda>": 2000, "naïve_función": 100, "函数": 100}
 for name, n in want.items():
     got = fn.get(name, {}).get("calls")
     if got != n:
         fail.append("%s: %s calls, expected %d" % (name, got, n))
+# functions made by exec() and freed right after their one call: every call named, none
+# under another function's name (a freed code object's address is often reused)
+made, unknown = {}, 0
+for e in rep["functions"]:
+    if e["pid"] != pid:
+        continue
+    if e["function"].startswith("<unknown"):
+        unknown += e["calls"]
+    elif e["file"] == "<string>" and re.fullmatch(r"g\d+", e["function"]):
+        made[e["function"]] = made.get(e["function"], 0) + e["calls"]
+bad = {k: v for k, v in made.items() if v != 40}
+if len(made) != 50 or bad:
+    fail.append("exec'd functions: %d names (want g0..g49), counts not 40: %s" %
+                (len(made), dict(list(bad.items())[:5])))
+if unknown:
+    fail.append("%d calls of unnamed code objects" % unknown)
 timed = source != "usdt:function__return"
 if timed and not fail:
     for name in ("f", "g", "k"):  # k runs right after h raised: pairing must hold
