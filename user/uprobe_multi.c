@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <linux/bpf.h>
@@ -77,8 +78,9 @@ static bool probe_support(void)
 bool uprobe_multi_supported(void)
 {
 	static int cached = -1;
+	const char *off = getenv("PYHOUND_NO_UPROBE_MULTI"); /* tests: the path of older kernels */
 
 	if (cached < 0)
-		cached = probe_support();
+		cached = off && *off == '1' ? 0 : probe_support();
 	return cached;
 }
