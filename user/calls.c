@@ -66,6 +66,8 @@ struct calls_collector {
 	size_t nnames, cap_names;
 	int name_index[NAME_BUCKETS]; /* first name of each bucket, -1: none */
 	uint64_t names_stale;	      /* fallback names refused: code object gone or reused */
+	pid_t *purge;		      /* processes whose entries go at the next resolve */
+	size_t npurge, cap_purge;
 	bool attached;
 	bool multi; /* uprobe_multi links */
 };
@@ -585,6 +587,54 @@ void calls_process_exited(struct calls_collector *c, pid_t pid)
 	symbolizer_remove_process(c->sym, pid);
 }
 
+int calls_purge_pid(struct calls_collector *c, pid_t pid)
+{
+	calls_remove_process(c, pid);
+	if (c->npurge == c->cap_purge) {
+		size_t nc = c->cap_purge ? c->cap_purge * 2 : 64;
+		pid_t *a = realloc(c->purge, nc * sizeof(*a));
+
+		if (!a)
+			return -ENOMEM;
+		c->purge = a;
+		c->cap_purge = nc;
+	}
+	c->purge[c->npurge++] = pid;
+	return 0;
+}
+
+static bool purging(const struct calls_collector *c, pid_t pid)
+{
+	for (size_t i = 0; i < c->npurge; i++)
+		if (c->purge[i] == pid)
+			return true;
+	return false;
+}
+
+static size_t name_bucket(pid_t pid, uint64_t code, uint32_t fp);
+
+/* drop the purged processes' names and rebuild the index */
+static void purge_names(struct calls_collector *c)
+{
+	size_t i, n = 0;
+
+	memset(c->name_index, 0xff, sizeof(c->name_index));
+	for (i = 0; i < c->nnames; i++) {
+		struct name *e = &c->names[i];
+		size_t b;
+
+		if (purging(c, e->pid))
+			continue;
+		if (n != i)
+			c->names[n] = *e;
+		b = name_bucket(c->names[n].pid, c->names[n].code, c->names[n].fp);
+		c->names[n].next = c->name_index[b];
+		c->name_index[b] = n;
+		n++;
+	}
+	c->nnames = n;
+}
+
 int calls_source_of(const struct calls_collector *c, pid_t pid, char *desc, size_t desclen)
 {
 	struct proc *p = find_proc(c, pid);
@@ -756,7 +806,7 @@ static void take_names(struct calls_collector *c)
 		if (bpf_map_lookup_elem(fd, &key, &v))
 			continue;
 		bpf_map_delete_elem(fd, &key);
-		if (!v.name_bytes || find_name(c, key.pid, key.code, key.fp))
+		if (!v.name_bytes || purging(c, key.pid) || find_name(c, key.pid, key.code, key.fp))
 			continue; /* not a compact string: named below from the process */
 		n = add_name(c, key.pid, key.code, key.fp);
 		if (!n)
@@ -817,6 +867,10 @@ void calls_resolve(struct calls_collector *c)
 
 		key = next;
 		err = bpf_map_get_next_key(fd, &key, &next);
+		if (c->npurge && purging(c, key.pid)) {
+			bpf_map_delete_elem(fd, &key);
+			continue;
+		}
 		if (find_name(c, key.pid, key.code, key.fp) || !(p = find_proc(c, key.pid)) ||
 		    bpf_map_lookup_elem(fd, &key, &s) || !s.name_ptr)
 			continue;
@@ -840,6 +894,10 @@ void calls_resolve(struct calls_collector *c)
 		snprintf(n->name, sizeof(n->name), "%s", tmp.name);
 		snprintf(n->file, sizeof(n->file), "%s", tmp.file);
 		n->first_line = tmp.first_line;
+	}
+	if (c->npurge) {
+		purge_names(c);
+		c->npurge = 0;
 	}
 }
 
@@ -930,6 +988,7 @@ void calls_free(struct calls_collector *c)
 	symbolizer_free(c->sym);
 	free(c->procs);
 	free(c->names);
+	free(c->purge);
 	free(c);
 }
 

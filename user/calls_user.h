@@ -42,6 +42,9 @@ int calls_add_process(struct calls_collector *c, const struct py_proc *p, char *
 void calls_remove_process(struct calls_collector *c, pid_t pid);
 /* The process exited: it leaves the kernel's process map; its counts and names stay. */
 void calls_process_exited(struct calls_collector *c, pid_t pid);
+/* Forget a process and, at the next calls_resolve(), its counts and names (serve's age-out).
+ * 0 or -ENOMEM. */
+int calls_purge_pid(struct calls_collector *c, pid_t pid);
 /* The source chosen for pid (0 when not registered) and a description of its probes. */
 int calls_source_of(const struct calls_collector *c, pid_t pid, char *desc, size_t desclen);
 const char *calls_source_name(int source);
@@ -51,7 +54,8 @@ void calls_detach(struct calls_collector *c);
 bool calls_attached(const struct calls_collector *c);
 /* Forget the shadow stacks (at a window start: calls begun before it are not paired). */
 void calls_reset_shadow(struct calls_collector *c);
-/* Name the code objects seen so far while their processes are alive (call it often). */
+/* Take the names the probes copied, name what they could not while the processes live, and
+ * drop purged processes' entries (call it every 100 ms or so). */
 void calls_resolve(struct calls_collector *c);
 /* probe hits in tracked processes so far, and the time their BPF programs took (ns) */
 uint64_t calls_hits(struct calls_collector *c, uint64_t *bpf_ns);
