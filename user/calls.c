@@ -462,7 +462,15 @@ int calls_add_process(struct calls_collector *c, const struct py_proc *p, char *
 		b->dev = p->obj_dev;
 		b->ino = p->obj_inode;
 		b->multi_fd = -1;
-		err = setup_binary(b, p, why, whylen);
+		{
+			struct timespec t0, t1;
+
+			clock_gettime(CLOCK_MONOTONIC, &t0);
+			err = setup_binary(b, p, why, whylen);
+			clock_gettime(CLOCK_MONOTONIC, &t1);
+			pr_debug("calls: %s: probe sites proven in %.1f ms", b->path,
+				 (t1.tv_sec - t0.tv_sec) * 1e3 + (t1.tv_nsec - t0.tv_nsec) / 1e6);
+		}
 		if (err)
 			return err;
 		bi = c->nbins++;
