@@ -224,15 +224,18 @@ static int setup_binary(struct binary *b, const struct py_proc *p, char *why, si
 			goto usdt;
 		b->kinds[0] = CALLS_SITE_EVAL_ENTRY;
 		b->nsites = 1;
+		err = eval_locate_handlers(b->path, ret, nret, b->sites + b->nsites, why, whylen);
 	} else {
-		err = eval_locate_handlers(b->path, resume, nres, b->sites, why, whylen);
-		if (err)
-			goto usdt;
+		int ops[8];
+
+		/* one pass over the eval loop for the RESUME and the return handlers */
+		memcpy(ops, resume, nres * sizeof(*ops));
+		memcpy(ops + nres, ret, nret * sizeof(*ops));
+		err = eval_locate_handlers(b->path, ops, nres + nret, b->sites, why, whylen);
 		for (i = 0; i < nres; i++)
 			b->kinds[i] = CALLS_SITE_RESUME;
 		b->nsites = nres;
 	}
-	err = eval_locate_handlers(b->path, ret, nret, b->sites + b->nsites, why, whylen);
 	if (err)
 		goto usdt;
 	for (i = 0; i < nret; i++) {
