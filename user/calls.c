@@ -395,47 +395,48 @@ static void detach_binary(struct binary *b)
 	b->multi_fd = -1;
 }
 
-static void span_add(unsigned int *lo, unsigned int *hi, unsigned int off, unsigned int size)
+/* the byte range of a structure a probe reads at once */
+struct span {
+	unsigned int lo, hi;
+};
+
+static void span_add(struct span *sp, unsigned int off, unsigned int size)
 {
 	if (off == PY_OFF_NONE)
 		return;
-	if (off < *lo)
-		*lo = off;
-	if (off + size > *hi)
-		*hi = off + size;
+	if (!sp->hi || off < sp->lo)
+		sp->lo = off;
+	if (off + size > sp->hi)
+		sp->hi = off + size;
 }
 
-/* The one span of the thread state and of the frame that each probe hit reads. */
+static int span_set(const struct span *sp, __u16 *lo, __u16 *len)
+{
+	if (sp->hi <= sp->lo || sp->hi - sp->lo >= CALLS_READ_MAX)
+		return -E2BIG;
+	*lo = sp->lo;
+	*len = sp->hi - sp->lo;
+	return 0;
+}
+
+/* The one span of the thread state, of the frame and of the code object each probe reads. */
 static int read_spans(struct calls_proc *cp, int minor)
 {
-	unsigned int lo = ~0u, hi = 0;
+	struct span ts = {}, fr = {}, co = {};
 
-	span_add(&lo, &hi, cp->tstate_thread_id, 8);
-	span_add(&lo, &hi, cp->tstate_frame, 8);
-	if (hi <= lo || hi - lo >= CALLS_READ_MAX)
+	span_add(&ts, cp->tstate_thread_id, 8);
+	span_add(&ts, cp->tstate_frame, 8);
+	span_add(&fr, cp->frame_code, 8);
+	span_add(&fr, cp->frame_lasti, minor <= 10 ? 4 : 8);
+	span_add(&fr, cp->frame_owner, 1);
+	span_add(&co, cp->code_firstlineno, 4);
+	span_add(&co, cp->code_name, 8);
+	span_add(&co, cp->code_qualname, 8);
+	span_add(&co, cp->code_filename, 8);
+	if (span_set(&ts, &cp->tstate_read_lo, &cp->tstate_read_len) ||
+	    span_set(&fr, &cp->frame_read_lo, &cp->frame_read_len) ||
+	    span_set(&co, &cp->code_read_lo, &cp->code_read_len))
 		return -E2BIG;
-	cp->tstate_read_lo = lo;
-	cp->tstate_read_len = hi - lo;
-	lo = ~0u;
-	hi = 0;
-	span_add(&lo, &hi, cp->frame_code, 8);
-	span_add(&lo, &hi, cp->frame_lasti, minor <= 10 ? 4 : 8);
-	if (cp->frame_owner != PY_OFF_NONE)
-		span_add(&lo, &hi, cp->frame_owner, 1);
-	if (hi <= lo || hi - lo >= CALLS_READ_MAX)
-		return -E2BIG;
-	cp->frame_read_lo = lo;
-	cp->frame_read_len = hi - lo;
-	lo = ~0u;
-	hi = 0;
-	span_add(&lo, &hi, cp->code_firstlineno, 4);
-	span_add(&lo, &hi, cp->code_name, 8);
-	span_add(&lo, &hi, cp->code_qualname, 8);
-	span_add(&lo, &hi, cp->code_filename, 8);
-	if (hi <= lo || hi - lo >= CALLS_READ_MAX)
-		return -E2BIG;
-	cp->code_read_lo = lo;
-	cp->code_read_len = hi - lo;
 	return 0;
 }
 
