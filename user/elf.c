@@ -184,24 +184,24 @@ int elf_find_symbol(struct elf_file *ef, const char *name, struct elf_sym *out)
 	return elf_foreach_symbol(ef, find_cb, &fc) == 1 ? 0 : -ENOENT;
 }
 
+/* Read with pread, not through libelf's mapping of the file: a uprobe on the file (ours, or
+ * another tool's) writes its int3 into every private executable-capable mapping of the page,
+ * this process's read-only one included, and code read there is not the file's. */
 int elf_read_vaddr(struct elf_file *ef, uint64_t vaddr, void *buf, size_t len)
 {
 	Elf_Scn *scn = NULL;
 	GElf_Shdr sh;
 
 	while ((scn = elf_nextscn(ef->elf, scn))) {
-		Elf_Data *data;
+		ssize_t n;
 
 		if (!gelf_getshdr(scn, &sh) || !(sh.sh_flags & SHF_ALLOC) ||
 		    sh.sh_type != SHT_PROGBITS)
 			continue;
 		if (vaddr < sh.sh_addr || vaddr + len > sh.sh_addr + sh.sh_size)
 			continue;
-		data = elf_getdata(scn, NULL);
-		if (!data || !data->d_buf || data->d_size < sh.sh_size)
-			return -EIO;
-		memcpy(buf, (char *)data->d_buf + (vaddr - sh.sh_addr), len);
-		return 0;
+		n = pread(ef->fd, buf, len, sh.sh_offset + (vaddr - sh.sh_addr));
+		return n == (ssize_t)len ? 0 : -EIO;
 	}
 	return -ENOENT;
 }

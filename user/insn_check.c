@@ -173,7 +173,7 @@ int insn_first_branch(const uint8_t *code, size_t len, uint64_t base, uint64_t f
 
 /* Every direct branch target of code[0..len) at base; *out is malloc'd. */
 static int branch_targets(const uint8_t *code, size_t len, uint64_t base, uint64_t **out,
-			  size_t *n)
+			  size_t *n, char *why, size_t whylen)
 {
 	const uint8_t *p = code;
 	size_t left = len, cnt = 0, cap = 0;
@@ -209,8 +209,11 @@ static int branch_targets(const uint8_t *code, size_t len, uint64_t base, uint64
 	if (!arr && cap)
 		return -ENOMEM;
 	if (left) { /* stopped on undecodable bytes: targets after them would be missed */
+		say(why, whylen, "%s at 0x%llx, %zu bytes into the function at 0x%llx (%zu bytes): "
+		    "its branch targets are unknown", insn ? "undecodable bytes" : "no memory",
+		    (unsigned long long)pc, len - left, (unsigned long long)base, len);
 		free(arr);
-		return -EIO;
+		return insn ? -EIO : -ENOMEM;
 	}
 	*out = arr;
 	*n = cnt;
@@ -513,9 +516,9 @@ int eval_locate_handlers(const char *path, const int *opcodes, int n, struct eva
 		    (unsigned long long)tf.addr, strerror(-err));
 		goto out;
 	}
-	err = branch_targets(main.code, main.size, main.start, &tg, &ntg);
+	err = branch_targets(main.code, main.size, main.start, &tg, &ntg, why, whylen);
 	if (!err && cold.code)
-		err = branch_targets(cold.code, cold.size, cold.start, &ctg, &nctg);
+		err = branch_targets(cold.code, cold.size, cold.start, &ctg, &nctg, why, whylen);
 	if (err)
 		goto out;
 	for (i = 0; i < n; i++) {
@@ -624,7 +627,7 @@ int eval_locate_entry(const char *path, const int *regs, int nregs, struct eval_
 	err = insn_check_boundary(main.code, main.size, main.start, out->probe, why, whylen);
 	if (err)
 		goto out;
-	err = branch_targets(main.code, main.size, main.start, &tg, &ntg);
+	err = branch_targets(main.code, main.size, main.start, &tg, &ntg, why, whylen);
 	if (err)
 		goto out;
 	for (k = 0; k < ntg; k++)
