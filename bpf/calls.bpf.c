@@ -39,6 +39,9 @@ struct {
 	__type(value, struct calls_shadow);
 } calls_shadow SEC(".maps");
 
+/* set by userspace: only call starts are probed (no returns, no shadow stacks) */
+const volatile bool counts_only = false;
+
 /* bumped by userspace when a window opens: shadow stacks of an older one are emptied */
 __u32 window_gen;
 
@@ -292,6 +295,8 @@ static __always_inline void push(struct calls_proc *p, struct calls_shadow *sh, 
 	count(CC_CALLS);
 	if (s)
 		__sync_fetch_and_add(&s->calls, 1);
+	if (counts_only)
+		return;
 	d = sh->depth;
 	n = d < CALLS_STACK_DEPTH ? d : CALLS_STACK_DEPTH;
 	for (i = 0; i < CALLS_STACK_DEPTH; i++) {

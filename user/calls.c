@@ -70,6 +70,7 @@ struct calls_collector {
 	size_t npurge, cap_purge;
 	bool attached;
 	bool multi; /* uprobe_multi links */
+	bool counts_only;
 };
 
 static const char *const counter_names[CC_MAX] = {
@@ -127,6 +128,8 @@ int calls_open(const struct calls_collector_opts *opts, struct calls_collector *
 	memset(c->name_index, 0xff, sizeof(c->name_index));
 	bpf_map__set_max_entries(c->skel->maps.calls_procs,
 				 opts->max_procs ? opts->max_procs : 4096);
+	c->counts_only = opts->counts_only;
+	c->skel->rodata->counts_only = opts->counts_only;
 	c->multi = uprobe_multi_supported();
 	if (c->multi) {
 		bpf_program__set_expected_attach_type(c->skel->progs.calls_site,
@@ -334,6 +337,13 @@ static int usdt_sites(struct binary *b)
 	return b->nsites ? 0 : -ENOENT;
 }
 
+/* counts only: the sites where calls start (and USDT, which counts at returns) */
+static bool site_needed(const struct calls_collector *c, int kind)
+{
+	return !c->counts_only ||
+	       (kind != CALLS_SITE_RETURN && kind != CALLS_SITE_RETURN_ARG2);
+}
+
 static int attach_perf_links(struct calls_collector *c, struct binary *b)
 {
 	int i, err;
@@ -342,6 +352,8 @@ static int attach_perf_links(struct calls_collector *c, struct binary *b)
 		LIBBPF_OPTS(bpf_uprobe_opts, uo, .bpf_cookie = b->kinds[i]);
 		struct bpf_link *l;
 
+		if (!site_needed(c, b->kinds[i]))
+			continue;
 		if (b->kinds[i] == CALLS_SITE_USDT_RETURN) {
 			if (i) /* libbpf's USDT attach covers every site of the probe */
 				continue;
@@ -367,17 +379,19 @@ static int attach_perf_links(struct calls_collector *c, struct binary *b)
 static int attach_binary(struct calls_collector *c, struct binary *b)
 {
 	uint64_t offs[MAX_SITES], refs[MAX_SITES], cookies[MAX_SITES];
-	int i, fd;
+	int i, n = 0, fd;
 
 	if (!c->multi)
 		return attach_perf_links(c, b);
 	for (i = 0; i < b->nsites; i++) {
-		offs[i] = b->sites[i].offset;
-		refs[i] = b->kinds[i] == CALLS_SITE_USDT_RETURN ? b->usdt_sema : 0;
-		cookies[i] = b->kinds[i];
+		if (!site_needed(c, b->kinds[i]))
+			continue;
+		offs[n] = b->sites[i].offset;
+		refs[n] = b->kinds[i] == CALLS_SITE_USDT_RETURN ? b->usdt_sema : 0;
+		cookies[n++] = b->kinds[i];
 	}
 	fd = uprobe_multi_attach(bpf_program__fd(c->skel->progs.calls_site), b->path, offs, refs,
-				 cookies, b->nsites, 0);
+				 cookies, n, 0);
 	if (fd < 0) {
 		pr_err("cannot attach to %s (%d sites): %s", b->path, b->nsites, strerror(-fd));
 		return fd;
@@ -653,6 +667,8 @@ int calls_source_of(const struct calls_collector *c, pid_t pid, char *desc, size
 	const struct binary *b;
 	size_t off = 0;
 
+	if (desc && desclen)
+		desc[0] = 0;
 	if (!p)
 		return 0;
 	b = &c->bins[p->bin];

@@ -15,6 +15,7 @@ struct calls_collector_opts {
 	int tracked_fd;		  /* the tracker's tracked_pids map */
 	unsigned int max_stats;	  /* (process, code object) entries (capped at CALLS_MAX_STATS) */
 	unsigned int max_procs;
+	bool counts_only;	  /* probe where calls start only: no latency, half the hits */
 };
 
 /* one (process, code object) with its name (resolved while the process lived) */

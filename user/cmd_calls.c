@@ -22,7 +22,7 @@ static void calls_usage(FILE *f)
 {
 	fprintf(f,
 		"Usage: pyhound calls [--pid P ...] [--match GLOB] [--budget PCT] [--duration S]\n"
-		"                     [--json] [-v]\n\n"
+		"                     [--counts-only] [--json] [-v]\n\n"
 		"Count every Python call exactly and time each one, per process and function.\n"
 		"Each process's calls are seen through one source, printed with it: uprobes on the\n"
 		"interpreter's RESUME/RETURN opcode handlers (CPython 3.11-3.13 with a symbol table),\n"
@@ -40,6 +40,8 @@ static void calls_usage(FILE *f)
 		"  -m, --match GLOB    report only functions whose qualified name matches GLOB (the\n"
 		"                      probe cost is paid for every call regardless)\n"
 		"  -b, --budget PCT    probe overhead budget in percent of run time (default 1)\n"
+		"  -c, --counts-only   probe where calls start only: no latency, half the probe\n"
+		"                      hits per call (twice the coverage for the same budget)\n"
 		"      --json          one JSON document instead of a table\n"
 		"  -v                  also print probe sites and collector counters\n"
 		"  -h, --help          this text\n\n"
@@ -92,12 +94,13 @@ static void count_alive(const struct tracked_proc *tp, void *ctx)
 struct print_ctx {
 	struct calls_collector *c;
 	struct json *j;
+	bool counts_only;
 };
 
 static void print_proc(const struct tracked_proc *tp, void *ctx)
 {
 	struct print_ctx *pc = ctx;
-	char desc[512];
+	char desc[512] = "";
 	int src = calls_source_of(pc->c, tp->info.pid, desc, sizeof(desc));
 
 	if (pc->j) {
@@ -108,14 +111,16 @@ static void print_proc(const struct tracked_proc *tp, void *ctx)
 		json_i64(pc->j, "minor", tp->info.minor);
 		json_str(pc->j, "build", py_proc_build(&tp->info));
 		json_str(pc->j, "source", calls_source_name(src));
-		json_bool(pc->j, "latency", src == CALLS_SRC_RESUME || src == CALLS_SRC_EVAL_ENTRY);
+		json_bool(pc->j, "latency", !pc->counts_only &&
+				  (src == CALLS_SRC_RESUME || src == CALLS_SRC_EVAL_ENTRY));
 		json_str(pc->j, "probes", desc);
 		json_bool(pc->j, "exited", tp->exited);
 		json_obj_end(pc->j);
 	} else {
 		printf("pid %d %s CPython %d.%d (%s): %s%s\n", tp->info.pid, tp->info.comm,
 		       tp->info.major, tp->info.minor, py_proc_build(&tp->info),
-		       calls_source_name(src), src == CALLS_SRC_USDT ? " (counts only)" : "");
+		       calls_source_name(src),
+		       src == CALLS_SRC_USDT || pc->counts_only ? " (counts only)" : "");
 		if (log_verbosity > 0 && src)
 			printf("  probes: %s\n", desc);
 	}
@@ -135,6 +140,7 @@ int cmd_calls(int argc, char **argv)
 		{ "pid", required_argument, NULL, 'p' },
 		{ "match", required_argument, NULL, 'm' },
 		{ "budget", required_argument, NULL, 'b' },
+		{ "counts-only", no_argument, NULL, 'c' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "verbose", no_argument, NULL, 'v' },
@@ -159,7 +165,7 @@ int cmd_calls(int argc, char **argv)
 
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+d:p:m:b:jhv", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+d:p:m:b:cjhv", opts, NULL)) != -1) {
 		switch (c) {
 		case 'd':
 			if (parse_seconds(optarg, "duration", 0.1, 86400, &duration))
@@ -174,6 +180,7 @@ int cmd_calls(int argc, char **argv)
 			if (parse_seconds(optarg, "budget", 0.001, 100, &budget))
 				return usage_error("calls", "bad --budget");
 			break;
+		case 'c': copts.counts_only = true; break;
 		case 'j': as_json = true; break;
 		case 'v': log_set_verbosity(log_verbosity + 1); break;
 		case 'h': calls_usage(stdout); return 0;
@@ -270,7 +277,7 @@ int cmd_calls(int argc, char **argv)
 	{
 		double wall = (double)(end - start) / 1e9, cov = (double)covered / 1e9;
 		struct json j;
-		struct print_ctx pc = { cc.c, as_json ? &j : NULL };
+		struct print_ctx pc = { cc.c, as_json ? &j : NULL, copts.counts_only };
 		size_t i, npc = 0;
 		pid_t *pc_pid = calloc(snap.n + 1, sizeof(*pc_pid));
 		double *pc_calls = calloc(snap.n + 1, sizeof(*pc_calls));

@@ -54,7 +54,8 @@ static void run_plain(const char *python, char *result, size_t len)
 	snprintf(result, len, "%.200s", out);
 }
 
-static void check_exact(const char *python, const char *source, const char *env)
+static void check_exact_args(const char *python, const char *source, const char *env,
+			     const char *args, const char *mode)
 {
 	char *argv[] = { (char *)python, (char *)workload("calls.py"), NULL };
 	char json[128], err[128], cmd[1024], plain[256], out[4096], checker[4096];
@@ -68,7 +69,7 @@ static void check_exact(const char *python, const char *source, const char *env)
 	cr_assert_eq(child_start(&c, argv), 0);
 	snprintf(json, sizeof(json), "/tmp/pyhound-calls-%d.json", c.pid);
 	snprintf(err, sizeof(err), "/tmp/pyhound-calls-%d.err", c.pid);
-	ph = start_pyhound(env, c.pid, "--budget 100 --duration 120", json, err);
+	ph = start_pyhound(env, c.pid, args, json, err);
 	cr_assert_eq(child_go(&c), 0);
 	rc = child_wait(&c, out, sizeof(out));
 	cr_assert_eq(rc, 0, "workload failed: %s", out);
@@ -79,14 +80,19 @@ static void check_exact(const char *python, const char *source, const char *env)
 	p = strstr(out, "g_mean_ns ");
 	cr_assert_not_null(p, "%s", out);
 	g_mean = strtol(p + 10, NULL, 10);
-	snprintf(cmd, sizeof(cmd), "/usr/bin/python3.11 %s %s %d %ld %s", workload("calls_check.py"),
-		 json, c.pid, g_mean, source);
+	snprintf(cmd, sizeof(cmd), "/usr/bin/python3.11 %s %s %d %ld %s %s",
+		 workload("calls_check.py"), json, c.pid, g_mean, source, mode);
 	rc = run_cmd(cmd, checker, sizeof(checker));
 	cr_expect_eq(rc, 0, "%s: %s", python, checker);
 	if (!rc) {
 		unlink(json);
 		unlink(err);
 	}
+}
+
+static void check_exact(const char *python, const char *source, const char *env)
+{
+	check_exact_args(python, source, env, "--budget 100 --duration 120", "");
 }
 
 #define EXACT_TEST(name, minor, debian, source)                                                \
@@ -113,6 +119,45 @@ Test(calls, exact_perf_links_3_12, .timeout = 120)
 Test(calls, exact_perf_links_debian_3_11_usdt, .timeout = 120)
 {
 	check_exact(python_for(11, true), "usdt:function__return", "PYHOUND_NO_UPROBE_MULTI=1");
+}
+
+/* Another tool's uprobes on the same interpreter: the kernel writes their int3 into every
+ * private mapping of the page, pyhound's own read-only view of the file included, so the code
+ * proved must be read from the file, not through a mapping. A first pyhound holds probes on
+ * 3.12 (attached to an idle process) while a second one counts a workload exactly. */
+Test(calls, exact_beside_another_tracer, .timeout = 120)
+{
+	char *argv[] = { (char *)python_for(12, false), "-c", "import sys; sys.stdin.readline()",
+			 NULL };
+	char cmd[1024], buf[4096], err[128];
+	struct child idle;
+	pid_t first;
+
+	cr_assert_eq(child_start(&idle, argv), 0);
+	snprintf(err, sizeof(err), "/tmp/pyhound-calls-first-%d.err", idle.pid);
+	snprintf(cmd, sizeof(cmd), "exec %s calls --pid %d --budget 100 --duration 100 "
+		 "> /dev/null 2> %s", bin(), idle.pid, err);
+	first = start_until_ready(cmd, err, "counting calls", 20, buf, sizeof(buf));
+	cr_assert_gt(first, 0, "first pyhound calls did not attach: %s", buf);
+	check_exact(python_for(12, false), "uprobe:RESUME+RETURN", "");
+	kill(first, SIGINT);
+	cr_expect_eq(wait_exit(first, 30), 0, "first pyhound calls failed");
+	child_go(&idle);
+	child_wait(&idle, buf, sizeof(buf));
+	unlink(err);
+}
+
+/* --counts-only: the call-start sites only, every call still counted, none timed */
+Test(calls, exact_counts_only_3_12, .timeout = 120)
+{
+	check_exact_args(python_for(12, false), "uprobe:RESUME+RETURN", "",
+			 "--budget 100 --counts-only --duration 120", "counts-only");
+}
+
+Test(calls, exact_counts_only_3_9, .timeout = 120)
+{
+	check_exact_args(python_for(9, false), "uprobe:eval-entry+RETURN_VALUE", "",
+			 "--budget 100 --counts-only --duration 120", "counts-only");
 }
 
 /* The default budget (1%) on a steady stream of calls: several windows covering a small share
