@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 # `pyhound calls` overhead: run a call-heavy workload (bench/calls_heavy.py: N calls of a trivial
 # function) with no tracer ("base") and with `pyhound calls --pid P --budget 1|10|100`
-# ("b1", "b10", "b100"), alternating conditions within each round (order rotated per round), on
+# ("b1", "b10", "b100"; "b100c": --budget 100 --counts-only), alternating conditions within each round (order rotated per round), on
 # Debian's python3.11 (USDT function__return: 1 probe hit per call) and a pyenv 3.12 (uprobes
 # on the RESUME and RETURN opcode handlers: 2 hits per call). Reports the median of the
 # workload's own CPU time (user + system, where probe costs land) and wall time per condition,
@@ -52,6 +52,8 @@ start_tracer() { # condition
 	b1) "$PYHOUND" calls --pid "$WPID" --budget 1 --duration 600 >"$TMP/tr.out" 2>"$log" & ;;
 	b10) "$PYHOUND" calls --pid "$WPID" --budget 10 --duration 600 >"$TMP/tr.out" 2>"$log" & ;;
 	b100) "$PYHOUND" calls --pid "$WPID" --budget 100 --duration 600 >"$TMP/tr.out" 2>"$log" & ;;
+	b100c) "$PYHOUND" calls --pid "$WPID" --budget 100 --counts-only --duration 600 \
+		>"$TMP/tr.out" 2>"$log" & ;;
 	ucalls) /usr/bin/python3 /usr/sbin/ucalls -l python "$WPID" >"$log" 2>&1 & ;;
 	ucallsL) /usr/bin/python3 /usr/sbin/ucalls -L -l python "$WPID" >"$log" 2>&1 & ;;
 	esac
@@ -71,7 +73,7 @@ stop_tracer() {
 median() { sort -g "$1" | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 
 for py in "${PYS[@]}"; do
-	conds=${CONDS:-base b1 b10 b100}
+	conds=${CONDS:-base b1 b10 b100 b100c}
 	if [ -z "${CONDS:-}" ] && [ -n "${BCC_KERNEL_SOURCE:-}" ] && [ "$py" = /usr/bin/python3.11 ]; then
 		conds="$conds ucalls ucallsL"
 	fi
@@ -102,7 +104,9 @@ for py in "${PYS[@]}"; do
 			v=$(median "$TMP/$tag.$c.$m")
 			awk -v t="$tag" -v c="$c" -v m="$m" -v r="$ROUNDS" -v b="$b" -v v="$v" -v n="$N" \
 				-v h="$hits" 'BEGIN {
-				pc = (c == "b100" && m == "cpu") ? sprintf("%.0f", (v - b) / (n * h) * 1e9) : "-"
+				hh = (c == "b100c" && h == 2) ? 1 : h
+				pc = ((c == "b100" || c == "b100c") && m == "cpu") ? \
+					sprintf("%.0f", (v - b) / (n * hh) * 1e9) : "-"
 				printf "%-11s %-8s %-4s %6d %9.4f %9.4f %8.2f %12s\n", t, c, m, r, v, b, v / b, pc}'
 		done
 	done
