@@ -452,8 +452,10 @@ static __always_inline int do_resume(struct pt_regs *ctx)
 	return 0;
 }
 
-/* RETURN_VALUE / RETURN_CONST: the innermost frame returns */
-static __always_inline int do_return(struct pt_regs *ctx)
+/* A return site: the frame returning is the thread's innermost (RETURN_VALUE / RETURN_CONST),
+ * or, with frame_in_arg2, the second argument of the call the site is (3.13 RETURN_VALUE's
+ * _PyEval_FrameClearAndPop(tstate, frame): tstate already points at the caller). */
+static __always_inline int do_return(struct pt_regs *ctx, bool frame_in_arg2)
 {
 	__u64 id = bpf_get_current_pid_tgid(), frame;
 	__u32 pid = id >> 32;
@@ -467,30 +469,7 @@ static __always_inline int do_return(struct pt_regs *ctx)
 		count(CC_UNMATCHED);
 		return 0;
 	}
-	frame = current_frame(p, sc);
-	if (frame)
-		pop(sc, pid, frame);
-	return 0;
-}
-
-/* A return handler whose emulated branch is the call that pops the frame (3.13 RETURN_VALUE:
- * _PyEval_FrameClearAndPop(tstate, frame)): tstate already points at the caller, the returning
- * frame is the call's second argument. */
-static __always_inline int do_return_arg2(struct pt_regs *ctx)
-{
-	__u64 id = bpf_get_current_pid_tgid(), frame;
-	__u32 pid = id >> 32;
-	struct calls_proc *p = this_proc(pid, CC_HIT_RETURN);
-	struct calls_shadow *sc;
-
-	if (!p)
-		return 0;
-	sc = shadow_of(false);
-	if (!sc) {
-		count(CC_UNMATCHED);
-		return 0;
-	}
-	frame = PT_REGS_PARM2(ctx);
+	frame = frame_in_arg2 ? PT_REGS_PARM2(ctx) : current_frame(p, sc);
 	if (frame)
 		pop(sc, pid, frame);
 	return 0;
@@ -575,8 +554,8 @@ int calls_site(struct pt_regs *ctx)
 	switch (kind) {
 	case CALLS_SITE_EVAL_ENTRY: do_eval_entry(ctx); break;
 	case CALLS_SITE_RESUME: do_resume(ctx); break;
-	case CALLS_SITE_RETURN: do_return(ctx); break;
-	case CALLS_SITE_RETURN_ARG2: do_return_arg2(ctx); break;
+	case CALLS_SITE_RETURN: do_return(ctx, false); break;
+	case CALLS_SITE_RETURN_ARG2: do_return(ctx, true); break;
 	case CALLS_SITE_USDT_RETURN: do_usdt_return(ctx); break;
 	}
 	timing_end(t0);
