@@ -7,7 +7,6 @@
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <glob.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
@@ -20,84 +19,49 @@
 #include "../../user/gc_user.h"
 #include "../../user/log.h"
 #include "../../user/tracker.h"
+#include "common/pythons.h"
 
 #define WORKLOAD "tests/workloads/gc_work.py"
 #define N0 37
 #define N1 23
 #define N2 11
 
-static void find_python(const char *minor, char *out, size_t len)
-{
-	const char *root = getenv("PYENV_ROOT");
-	char pat[512];
-	glob_t g;
-
-	if (!strcmp(minor, "debian")) {
-		snprintf(out, len, "/usr/bin/python3.11");
-		if (access(out, X_OK) == 0)
-			return;
-	} else {
-		snprintf(pat, sizeof(pat), "%s/versions/3.%s.*/bin/python3.%s",
-			 root && *root ? root : "/root/.pyenv", minor, minor);
-		if (glob(pat, 0, NULL, &g) == 0 && g.gl_pathc > 0) {
-			snprintf(out, len, "%s", g.gl_pathv[g.gl_pathc - 1]);
-			globfree(&g);
-			return;
-		}
-		globfree(&g);
-	}
-	out[0] = '\0';
-}
-
-/* Fails (not skips) when the interpreter is missing, unless PYHOUND_ALLOW_MISSING_PYTHON=1. */
+/* The interpreter for "debian" or a minor ("12"), found as every test finds them; a missing
+ * one fails the test (python_for), unless PYHOUND_ALLOW_MISSING_PYTHON=1. */
 static bool need_python(const char *minor, char *out, size_t len)
 {
-	const char *allow = getenv("PYHOUND_ALLOW_MISSING_PYTHON");
+	bool debian = !strcmp(minor, "debian");
 
-	find_python(minor, out, len);
-	if (out[0])
-		return true;
-	if (allow && !strcmp(allow, "1"))
-		cr_skip_test("python 3.%s not installed (PYHOUND_ALLOW_MISSING_PYTHON=1)", minor);
-	cr_assert_fail("python %s not found (pyenv root or /usr/bin/python3.11); set "
-		"PYHOUND_ALLOW_MISSING_PYTHON=1 to skip", minor);
-	return false;
+	snprintf(out, len, "%s", python_for(debian ? 11 : atoi(minor), debian));
+	return out[0] != 0;
 }
 
-struct child {
+/* a workload read line by line */
+struct gc_child {
 	pid_t pid;
 	int in_fd;
 	FILE *out;
 };
 
-static int spawn(struct child *c, char *const argv[])
+static int spawn(struct gc_child *c, char *const argv[])
 {
-	int in[2], out[2];
+	struct child ch;
+	int err = child_start(&ch, argv);
 
-	if (pipe2(in, O_CLOEXEC) || pipe2(out, O_CLOEXEC))
-		return -errno;
-	c->pid = fork();
-	if (c->pid < 0)
-		return -errno;
-	if (c->pid == 0) {
-		dup2(in[0], 0);
-		dup2(out[1], 1);
-		execv(argv[0], argv);
-		_exit(127);
-	}
-	close(in[0]);
-	close(out[1]);
-	c->in_fd = in[1];
-	c->out = fdopen(out[0], "r");
-	return 0;
+	if (err)
+		return err;
+	c->pid = ch.pid;
+	c->in_fd = ch.in_fd;
+	c->out = fdopen(ch.out_fd, "r");
+	return c->out ? 0 : -errno;
 }
 
-static void say(struct child *c, const char *s)
+static void say(struct gc_child *c, const char *s)
 {
 	cr_assert_eq(write(c->in_fd, s, strlen(s)), (ssize_t)strlen(s));
 }
 
-static int finish(struct child *c)
+static int finish(struct gc_child *c)
 {
 	int st = 0;
 
@@ -116,7 +80,7 @@ struct wl {
 };
 
 /* Read the workload's result lines up to "end". */
-static void read_result(struct child *c, struct wl *w)
+static void read_result(struct gc_child *c, struct wl *w)
 {
 	char line[512];
 
@@ -144,7 +108,7 @@ static void read_result(struct child *c, struct wl *w)
 	cr_assert_fail("workload ended without its result");
 }
 
-static pid_t wait_ready(struct child *c)
+static pid_t wait_ready(struct gc_child *c)
 {
 	char line[128];
 	int pid = 0;
@@ -189,7 +153,7 @@ static double tol(double ref)
 static void run_case(const char *minor, const char *want_source)
 {
 	char py[512], dir[] = "/tmp/pyhound-gc-XXXXXX", mod[600];
-	struct child c;
+	struct gc_child c;
 	struct session s = {};
 	struct gc_snapshot snap = {};
 	const struct gc_proc_snap *ps;
@@ -304,7 +268,7 @@ static void run_plain(const char *py, bool traced, char *out, size_t len, int *s
 {
 	char *argv[] = { (char *)py, WORKLOAD, "--deterministic", "--exit-code", "3", NULL };
 	struct session s = {};
-	struct child c;
+	struct gc_child c;
 	struct wl w;
 
 	cr_assert_eq(spawn(&c, argv), 0);
@@ -345,7 +309,7 @@ Test(gc, report_json_end_to_end, .timeout = 60)
 	char *argv[] = { py, WORKLOAD, NULL };
 	unsigned long long c0, c1, c2;
 	size_t len = 0, cap = 0;
-	struct child c;
+	struct gc_child c;
 	struct wl w;
 	FILE *out, *err;
 	int op[2], ep[2], st;
@@ -425,7 +389,7 @@ Test(gc, stripped_libpython_says_none, .timeout = 60)
 	struct session s = {};
 	struct gc_snapshot snap = {};
 	const struct gc_proc_snap *ps;
-	struct child c;
+	struct gc_child c;
 	struct wl w;
 	char *slash;
 	int st;
