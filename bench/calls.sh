@@ -26,23 +26,7 @@ trap 'rm -rf "$TMP"' EXIT
 
 # The workload prints "ready <pid>" and waits on a FIFO; the tracer attaches to that PID; then
 # the workload is told to go.
-start_workload() { # python
-	rm -f "$TMP/in" "$TMP/last"
-	mkfifo "$TMP/in"
-	"$1" bench/calls_heavy.py wait "$N" <"$TMP/in" >"$TMP/last" &
-	WP=$!
-	exec 7>"$TMP/in"
-	until grep -q ready "$TMP/last" 2>/dev/null; do sleep 0.02; done
-	WPID=$(awk '/ready/ {print $2}' "$TMP/last")
-}
-
-finish_workload() { # tag: appends wall and CPU time to $TMP/<tag>.{wall,cpu}
-	echo go >&7
-	exec 7>&-
-	wait "$WP"
-	awk '/^[0-9]/ {print $1}' "$TMP/last" >>"$TMP/$1.wall"
-	awk '/^[0-9]/ {print $2}' "$TMP/last" >>"$TMP/$1.cpu"
-}
+. bench/lib/workload.sh
 
 start_tracer() { # condition
 	local log=$TMP/tr.err
@@ -64,13 +48,7 @@ start_tracer() { # condition
 	done
 }
 
-stop_tracer() {
-	[ -n "$TP" ] || return 0
-	kill -TERM "$TP" 2>/dev/null || true
-	wait "$TP" || true
-}
 
-median() { sort -g "$1" | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 
 for py in "${PYS[@]}"; do
 	conds=${CONDS:-base b1 b10 b100 b100c}
@@ -83,7 +61,7 @@ for py in "${PYS[@]}"; do
 		set -- $conds
 		for _ in $(seq $((r - 1))); do set -- "${@:2}" "$1"; done
 		for c in "$@"; do
-			start_workload "$py"
+			start_workload "$py" bench/calls_heavy.py wait "$N"
 			start_tracer "$c"
 			finish_workload "$(basename "$py").$c"
 			stop_tracer

@@ -31,25 +31,7 @@ trap 'rm -rf "$TMP"' EXIT
 # Every condition runs the workload in "wait" mode: it prints "ready <pid>" and waits on a FIFO,
 # the tracer (if any) attaches to that PID, then the workload is told to go. Attaching by PID
 # keeps pyhound's work to the one process, whatever else the host runs.
-start_workload() { # python args...
-	local py=$1
-	shift
-	rm -f "$TMP/in" "$TMP/last"
-	mkfifo "$TMP/in"
-	"$py" bench/gc_heavy.py wait "$@" <"$TMP/in" >"$TMP/last" &
-	WP=$!
-	exec 7>"$TMP/in"
-	until grep -q ready "$TMP/last" 2>/dev/null; do sleep 0.02; done
-	WPID=$(awk '/ready/ {print $2}' "$TMP/last")
-}
-
-finish_workload() { # tag: appends wall and CPU time to $TMP/<tag>.{wall,cpu}
-	echo go >&7
-	exec 7>&-
-	wait "$WP"
-	awk '/^[0-9]/ {print $1}' "$TMP/last" >>"$TMP/$1.wall"
-	awk '/^[0-9]/ {print $2}' "$TMP/last" >>"$TMP/$1.cpu"
-}
+. bench/lib/workload.sh
 
 start_tracer() { # condition
 	local log=$TMP/tr.err
@@ -67,26 +49,20 @@ start_tracer() { # condition
 	done
 }
 
-stop_tracer() {
-	[ -n "$TP" ] || return 0
-	kill -TERM "$TP"
-	wait "$TP" || true
-}
 
 run() { # python condition [collect]
 	local py=$1 cond=$2 tag
 	tag=$(basename "$py")${3:+.collect}.$cond
 	if [ -n "${3:-}" ]; then
-		start_workload "$py" collect "$COLLECTS"
+		start_workload "$py" bench/gc_heavy.py wait collect "$COLLECTS"
 	else
-		start_workload "$py" "$CYCLES"
+		start_workload "$py" bench/gc_heavy.py wait "$CYCLES"
 	fi
 	start_tracer "$cond"
 	finish_workload "$tag"
 	stop_tracer
 }
 
-median() { sort -g "$1" | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 
 for py in "${PYS[@]}"; do
 	"$py" bench/gc_heavy.py "$CYCLES" >/dev/null # warm caches
