@@ -454,6 +454,42 @@ static int read_spans(struct calls_proc *cp, int minor)
 	return 0;
 }
 
+#define PROBE_CACHE 16
+
+int calls_probe_source(const struct py_proc *p, char *why, size_t whylen)
+{
+	static struct {
+		uint64_t dev, ino;
+		int source;
+		char why[256];
+	} cache[PROBE_CACHE];
+	static int ncache;
+	struct binary *b;
+	int i, err;
+
+	why[0] = 0;
+	for (i = 0; i < ncache; i++)
+		if (cache[i].dev == p->obj_dev && cache[i].ino == p->obj_inode) {
+			snprintf(why, whylen, "%s", cache[i].why);
+			return cache[i].source;
+		}
+	b = calloc(1, sizeof(*b));
+	if (!b) {
+		snprintf(why, whylen, "out of memory");
+		return 0;
+	}
+	err = setup_binary(b, p, why, whylen);
+	if (err && !why[0])
+		snprintf(why, whylen, "%s", strerror(-err));
+	i = ncache < PROBE_CACHE ? ncache++ : PROBE_CACHE - 1;
+	cache[i].dev = p->obj_dev;
+	cache[i].ino = p->obj_inode;
+	cache[i].source = err ? 0 : b->source;
+	snprintf(cache[i].why, sizeof(cache[i].why), "%s", why);
+	free(b);
+	return cache[i].source;
+}
+
 int calls_add_process(struct calls_collector *c, const struct py_proc *p, char *why,
 		      size_t whylen)
 {

@@ -36,6 +36,9 @@ struct calls_snapshot {
 struct calls_collector;
 
 int calls_open(const struct calls_collector_opts *opts, struct calls_collector **out);
+/* How `pyhound calls` would see this process's calls, without loading anything: the probe
+ * sites proved as for attaching (cached per binary). enum calls_source, or 0 with why. */
+int calls_probe_source(const struct py_proc *p, char *why, size_t whylen);
 /* Register a process: choose its source (enum calls_source), prove its probe sites (once per
  * binary) and attach them if the collector is attached. 0, or -errno with why filled. */
 int calls_add_process(struct calls_collector *c, const struct py_proc *p, char *why,

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "calls_user.h"
 #include "cli.h"
 #include "commands.h"
 #include "discover.h"
@@ -15,7 +16,10 @@ static void list_usage(FILE *f)
 	fprintf(f, "Usage: pyhound list [--json] [-v]\n\n"
 		   "List the CPython processes on this host, one line each: PID, CPython version,\n"
 		   "build (libpython static in the executable or a shared libpython; USDT probes or\n"
-		   "not), and command line. Processes in containers are included.\n\n"
+		   "not), how `pyhound calls` would count its calls (its probe sites proved as for\n"
+		   "attaching: uprobe:RESUME+RETURN, uprobe:eval-entry+RETURN_VALUE,\n"
+		   "usdt:function__return, or none; -v says why not), and command line. Processes in\n"
+		   "containers are included.\n\n"
 		   "Options:\n"
 		   "  --json      one JSON document with every field pyhound found\n"
 		   "  -v          also show the object holding _PyRuntime, its load bias and address\n"
@@ -39,8 +43,11 @@ static void version_str(const struct py_proc *p, char *buf, size_t len)
 static int print_proc(const struct py_proc *p, void *ctx)
 {
 	struct list_ctx *lc = ctx;
-	char ver[32], usdt[256], build[64];
+	char ver[32], usdt[256], build[64], why[256];
+	int src = p->supported ? calls_probe_source(p, why, sizeof(why)) : 0;
 
+	if (!p->supported)
+		snprintf(why, sizeof(why), "unsupported CPython version");
 	version_str(p, ver, sizeof(ver));
 	py_usdt_names(p->usdt_mask, usdt, sizeof(usdt));
 	if (lc->j) {
@@ -58,6 +65,9 @@ static int print_proc(const struct py_proc *p, void *ctx)
 		json_u64(j, "load_bias", p->load_bias);
 		json_u64(j, "runtime_addr", p->runtime_addr);
 		json_bool(j, "usdt", p->usdt_count > 0);
+		json_str(j, "calls_source", calls_source_name(src));
+		if (!src)
+			json_str(j, "calls_refused", why);
 		json_arr_begin(j, "usdt_probes");
 		for (char *s = strtok(usdt, ","); s; s = strtok(NULL, ","))
 			json_str(j, NULL, s);
@@ -65,14 +75,20 @@ static int print_proc(const struct py_proc *p, void *ctx)
 		json_obj_end(j);
 	} else {
 		if (!lc->n)
-			printf("%-8s %-8s %-18s %s\n", "PID", "VERSION", "BUILD", "COMMAND");
+			printf("%-8s %-8s %-18s %-30s %s\n", "PID", "VERSION", "BUILD", "CALLS",
+			       "COMMAND");
 		snprintf(build, sizeof(build), "%s%s%s", py_proc_build(p),
 			 p->usdt_count ? ",usdt" : "", p->supported ? "" : ",unsupported");
-		printf("%-8d %-8s %-18s %s\n", (int)p->pid, ver, build, p->cmdline);
+		printf("%-8d %-8s %-18s %-30s %s\n", (int)p->pid, ver, build, calls_source_name(src),
+		       p->cmdline);
 		if (log_verbosity >= 1)
 			printf("         _PyRuntime at 0x%llx in %s (load bias 0x%llx)%s%s\n",
 			       (unsigned long long)p->runtime_addr, p->obj_path,
 			       (unsigned long long)p->load_bias, *usdt ? "; USDT: " : "", usdt);
+		if (log_verbosity >= 1 && !src)
+			printf("         calls: none: %s\n", why);
+		else if (log_verbosity >= 1 && why[0])
+			printf("         calls: %s\n", why);
 	}
 	lc->n++;
 	return 0;

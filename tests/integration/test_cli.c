@@ -166,6 +166,7 @@ Test(cli, ctrl_c_prints_what_was_gathered, .timeout = 60)
 	cr_assert_eq(rc, 0, "interrupted report: %s", out);
 }
 
+/* versions, builds and how each process's calls would be counted */
 Test(cli, list_shows_versions_and_builds, .timeout = 60)
 {
 	struct test_python py[16];
@@ -189,10 +190,18 @@ Test(cli, list_shows_versions_and_builds, .timeout = 60)
 		l = strstr(out, line);
 		cr_expect(l, "%s (PID %d) not listed as 3.%d: %s", py[i].label, (int)c[i].pid,
 			  py[i].minor, out);
-		if (l)
+		if (l) {
+			const char *calls = py[i].debian ? "usdt:function__return" :
+					    py[i].minor <= 10 ? "uprobe:eval-entry+RETURN_VALUE" :
+								"uprobe:RESUME+RETURN";
+
 			cr_expect(!strncmp(l + 1 + 8 + 1 + 9, py[i].debian ? "static,usdt" : "shared",
 					   py[i].debian ? 11 : 6), "%s build column wrong: %.80s",
 				  py[i].label, l + 1);
+			/* the call source, its probe sites proved as `calls` would */
+			cr_expect(!strncmp(l + 1 + 8 + 1 + 9 + 19, calls, strlen(calls)),
+				  "%s calls column not %s: %.100s", py[i].label, calls, l + 1);
+		}
 	}
 	snprintf(cmd, sizeof(cmd), "%s list --json > /tmp/pyhound-list.json", bin());
 	cr_assert_eq(run_cmd(cmd, out, sizeof(out)), 0, "%s", out);
