@@ -124,12 +124,6 @@ static void forget(const struct tracked_proc *tp, void *ctx)
 	funcstats_forget(sv->fs, tp->info.pid);
 	if (sv->gc)
 		gc_purge_pid(sv->gc, tp->info.pid);
-	if (sv->calls) {
-		/* its counts and names go at the next calls_resolve() */
-		if (calls_purge_pid(sv->calls, tp->info.pid))
-			pr_warn("pid %d: cannot queue its call counts for removal", tp->info.pid);
-		callstats_forget(sv->cstats, tp->info.pid);
-	}
 }
 
 static void calls_on_add(const struct tracked_proc *tp, void *ctx)
@@ -138,11 +132,27 @@ static void calls_on_add(const struct tracked_proc *tp, void *ctx)
 	char why[512];
 	int err = calls_add_process(sv->calls, &tp->info, why, sizeof(why));
 
-	if (err)
+	/* an interpreter without usable probe sites is not an error of pyhound's: its
+	 * pyhound_calls_source_info says source="none" */
+	if (err == -ENOTSUP || err == -ENOENT)
+		pr_info("pid %d (CPython %d.%d): calls not counted: %s", tp->info.pid,
+			tp->info.major, tp->info.minor, why[0] ? why : strerror(-err));
+	else if (err)
 		pr_warn("pid %d (CPython %d.%d): calls not counted: %s", tp->info.pid,
 			tp->info.major, tp->info.minor, why[0] ? why : strerror(-err));
 	else if (why[0])
 		pr_info("pid %d: %s", tp->info.pid, why);
+}
+
+/* aged out: its counts and names go at the next calls_resolve() (a rejected process was never
+ * registered with the call collector: nothing to drop) */
+static void calls_on_forget(const struct tracked_proc *tp, void *ctx)
+{
+	struct serve *sv = ctx;
+
+	if (calls_purge_pid(sv->calls, tp->info.pid))
+		pr_warn("pid %d: cannot queue its call counts for removal", tp->info.pid);
+	callstats_forget(sv->cstats, tp->info.pid);
 }
 
 static void calls_on_exit(const struct tracked_proc *tp, void *ctx)
@@ -281,6 +291,9 @@ static int render(struct serve *sv)
 			goto out;
 		sv->health.calls = true;
 		memcpy(sv->health.calls_counters, csnap.counters, sizeof(csnap.counters));
+		sv->health.calls_entries = csnap.n;
+		sv->health.calls_capacity = sv->cfg.max_stats < CALLS_MAX_STATS ? sv->cfg.max_stats :
+										   CALLS_MAX_STATS;
 	}
 	sv->health.scrapes++;
 	sv->health.live_processes = cc.live;
@@ -640,7 +653,7 @@ int cmd_serve(int argc, char **argv)
 						   .max_stats = sv.cfg.max_stats,
 						   .max_procs = sv.cfg.max_procs };
 		struct tracker_hooks ch = { .on_add = calls_on_add, .on_exit = calls_on_exit,
-					    .ctx = &sv };
+					    .on_forget = calls_on_forget, .ctx = &sv };
 
 		sv.cstats = callstats_new();
 		if (!sv.cstats || calls_open(&co, &sv.calls))

@@ -291,10 +291,15 @@ static void write_health(FILE *f, const struct report *r, const struct metrics_h
 	fprintf(f, "pyhound_map_entries{map=\"sc_stats\"} %zu\n", r->nsc_total);
 	fprintf(f, "pyhound_map_entries{map=\"io_stats\"} %zu\n", r->nio_total);
 	fprintf(f, "pyhound_map_entries{map=\"tracked_pids\"} %d\n", h->live_processes);
+	if (h->calls)
+		fprintf(f, "pyhound_map_entries{map=\"calls_stats\"} %" PRIu64 "\n", h->calls_entries);
 	family(f, "pyhound_map_capacity", "gauge", "Configured size of pyhound's BPF maps.");
 	fprintf(f, "pyhound_map_capacity{map=\"sc_stats\"} %u\n", r->max_stats);
 	fprintf(f, "pyhound_map_capacity{map=\"io_stats\"} %u\n", r->max_stats);
 	fprintf(f, "pyhound_map_capacity{map=\"tracked_pids\"} %u\n", h->tracked_capacity);
+	if (h->calls)
+		fprintf(f, "pyhound_map_capacity{map=\"calls_stats\"} %" PRIu64 "\n",
+			h->calls_capacity);
 	if (h->prog_stats) {
 		family(f, "pyhound_bpf_run_seconds_total", "counter",
 		       "Time the kernel spent in each of pyhound's BPF programs.");

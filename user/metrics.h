@@ -33,6 +33,7 @@ struct metrics_health {
 	int nsampler;
 	bool calls; /* the call collector runs: calls_counters are its counters (enum calls_counter) */
 	uint64_t calls_counters[CC_MAX];
+	uint64_t calls_entries, calls_capacity; /* (process, code object) entries, map size */
 };
 
 /* Write every family. top_syscalls bounds per-process syscall series (the rest are summed into

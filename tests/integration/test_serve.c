@@ -597,3 +597,37 @@ Test(serve, calls_off_by_default_and_bad_values, .timeout = 60)
 	write_file("/tmp/pyhound-calls-bad.conf", "top_calls = 1001\n");
 	cr_expect_eq(run_cmd(cmd, out, sizeof(out)), 1, "%s", out);
 }
+
+/* an exited process's call series age out with it, and its entries leave the collector */
+Test(serve, calls_age_out, .timeout = 60)
+{
+	char *argv[] = { (char *)python_for(12, false), "-c",
+			 "import sys\ndef f(): pass\nsys.stdin.readline()\n"
+			 "for _ in range(10): f()\n", NULL };
+	char key[256];
+	struct server s;
+	struct child c;
+	double t0;
+
+	write_file("/tmp/pyhound-calls-age.conf", "calls_budget = 100\nprocess_max_age = 2\n"
+						   "cache_seconds = 0\n");
+	serve_start(&s, "--config /tmp/pyhound-calls-age.conf");
+	cr_assert_eq(child_start(&c, argv), 0);
+	snprintf(key, sizeof(key), "pyhound_calls_source_info{pid=\"%d\",comm=\"python3.12\","
+		 "python_version=\"3.12.1\",source=\"uprobe:RESUME+RETURN\"}", (int)c.pid);
+	for (t0 = mono_seconds(); mono_seconds() - t0 < 15; usleep(100 * 1000))
+		if (curl(&s, "/metrics", NULL) == 0 && sample(out, key) == 1)
+			break;
+	cr_assert_eq(sample(out, key), 1, "%s never appeared", key);
+	cr_assert_eq(child_go(&c), 0);
+	cr_assert_eq(child_wait(&c, NULL, 0), 0);
+	cr_assert_eq(curl(&s, "/metrics", NULL), 0);
+	snprintf(key, sizeof(key), "pyhound_calls_observed_total{pid=\"%d\",comm=\"python3.12\","
+		 "python_version=\"3.12.1\",function=\"f\",file=\"<string>\"}", (int)c.pid);
+	cr_expect_eq(sample(out, key), 10, "%s", key);
+	sleep(4);
+	cr_assert_eq(curl(&s, "/metrics", NULL), 0);
+	snprintf(key, sizeof(key), "pid=\"%d\"", (int)c.pid);
+	cr_expect_null(strstr(out, key), "call series of an exited process lingered");
+	serve_stop(&s);
+}

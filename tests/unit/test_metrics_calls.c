@@ -195,6 +195,8 @@ Test(metrics_calls, families_render_and_pass_promtool)
 	cr_assert_eq(callstats_update(cs, &snap, 2), 0);
 	h.calls_counters[CC_DROP_STATS_FULL] = 4;
 	h.calls_counters[CC_CALLS] = 100046;
+	h.calls_entries = 4;
+	h.calls_capacity = 16384;
 	f = open_memstream(&buf, &len);
 	cr_assert_eq(metrics_write(f, &rep, &h, 15), 0);
 	metrics_write_calls(f, &rep, cs, &mc);
@@ -234,6 +236,8 @@ Test(metrics_calls, families_render_and_pass_promtool)
 	cr_expect(strstr(buf, "\npyhound_dropped_total{reason=\"calls_stats_full\"} 4\n"));
 	cr_expect(strstr(buf, "\npyhound_dropped_total{reason=\"calls_shadow_full\"} 0\n"));
 	cr_expect(strstr(buf, "\npyhound_calls_collector_events_total{event=\"calls\"} 100046\n"));
+	cr_expect(strstr(buf, "\npyhound_map_entries{map=\"calls_stats\"} 4\n"));
+	cr_expect(strstr(buf, "\npyhound_map_capacity{map=\"calls_stats\"} 16384\n"));
 	cr_expect(strstr(buf, "rate(pyhound_calls_observed_total[5m]) / "
 			      "rate(pyhound_calls_window_seconds_total[5m])"), "HELP says how to read");
 
