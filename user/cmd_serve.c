@@ -664,7 +664,11 @@ int cmd_serve(int argc, char **argv)
 					    .on_forget = calls_on_forget, .ctx = &sv };
 
 		sv.cstats = callstats_new();
-		if (!sv.cstats || calls_open(&co, &sv.calls))
+		if (!sv.cstats) {
+			pr_err("out of memory");
+			goto out;
+		}
+		if (calls_open(&co, &sv.calls))
 			goto out;
 		tracker_add_hooks(sv.t, &ch);
 	}
@@ -761,7 +765,7 @@ int cmd_serve(int argc, char **argv)
 				}
 			}
 			if (now - sv.calls_resolved >= sv.calls_resolve_gap) {
-				uint64_t hits = calls_hits(sv.calls, NULL), t1;
+				uint64_t t0 = now_ns(), hits = calls_hits(sv.calls, NULL), t1;
 
 				/* no probe hit, nothing to purge: no new entry, no name to take */
 				if (hits != sv.calls_hits || sv.calls_purge) {
@@ -770,7 +774,7 @@ int cmd_serve(int argc, char **argv)
 					sv.calls_purge = false;
 				}
 				t1 = now_ns();
-				sv.calls_resolve_gap = CALLS_RESOLVE_SHARE * (t1 - now);
+				sv.calls_resolve_gap = CALLS_RESOLVE_SHARE * (t1 - t0);
 				if (sv.calls_resolve_gap < CALLS_RESOLVE_NS)
 					sv.calls_resolve_gap = CALLS_RESOLVE_NS;
 				sv.calls_resolved = t1;
