@@ -15,6 +15,9 @@
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include "calls_user.h"
+#include "calls_window.h"
+#include "callstats.h"
 #include "cli.h"
 #include "commands.h"
 #include "config.h"
@@ -30,6 +33,12 @@
 #include "tracker.h"
 
 #define DEFAULT_CONFIG "/etc/pyhound/pyhound.conf"
+#define CALLS_TRAP_NS 1000.0	       /* a uprobe hit's trap when calibration fails (as calls) */
+#define CALLS_RESOLVE_NS 100000000ULL /* name captured code objects this often, at most */
+/* calls_resolve() walks the whole stats map (a syscall per entry: ~40 ms for 12,000 entries
+ * here, 47% of a CPU at 10 per second): space the walks so that they take at most 1/20 of
+ * the time */
+#define CALLS_RESOLVE_SHARE 20
 
 static volatile sig_atomic_t reload;
 
@@ -61,6 +70,17 @@ struct serve {
 	struct funcstats *fs;
 	struct gc_collector *gc;
 	struct profile_req *reqs;
+	/* exact calls (calls_budget > 0; else calls is NULL) */
+	struct calls_collector *calls;
+	struct calls_window win;
+	struct callstats *cstats;
+	uint64_t calls_wake;	     /* when the window wants its next step */
+	uint64_t calls_resolved;     /* last calls_resolve() */
+	uint64_t calls_resolve_gap;  /* until the next one */
+	uint64_t calls_hits;	     /* probe hits at the last one */
+	bool calls_purge;	     /* purges queued since */
+	double calls_window_s;	     /* exported counters, kept monotonic */
+	double calls_cost_s;
 };
 
 static void serve_usage(FILE *f)
@@ -71,13 +91,20 @@ static void serve_usage(FILE *f)
 		"and serve what is measured over HTTP for Prometheus.\n\n"
 		"  /metrics   Prometheus text format 0.0.4: processes, CPU samples and hottest\n"
 		"             functions, GC collections and pauses, syscalls, I/O batching,\n"
-		"             and pyhound's own health (drops, map fill, BPF run time, CPU, RSS)\n"
+		"             exact call counts and latency (with calls_budget > 0), and\n"
+		"             pyhound's own health (drops, map fill, BPF run time, CPU, RSS)\n"
 		"  /healthz   200 \"ok\" while collecting\n"
 		"  /profile?seconds=N[&pid=P][&format=collapsed|pprof|svg|speedscope]\n"
 		"             an on-demand CPU profile of the next N seconds\n"
 		"  /          an index of the endpoints\n\n"
 		"Memory is bounded whatever the number of processes: exited processes are aged out\n"
-		"after process_max_age seconds, and per-process series are capped (top_syscalls).\n"
+		"after process_max_age seconds, and per-process series are capped (top_syscalls,\n"
+		"top_functions, top_calls).\n"
+		"Exact call counts are off by default: every probe hit costs the target about 2 us.\n"
+		"calls_budget = PCT (e.g. 0.5 or 1) attaches the call probes in windows whose cost\n"
+		"stays near PCT percent of the time (100: attached throughout, exact totals); calls\n"
+		"per second = rate(pyhound_calls_observed_total) /\n"
+		"rate(pyhound_calls_window_seconds_total), a lower bound for call-heavy processes.\n"
 		"SIGHUP reloads the configuration; SIGTERM stops cleanly.\n\n"
 		"Options:\n"
 		"  -l, --listen ADDR:PORT  where to listen (default 127.0.0.1:9464); a non-loopback\n"
@@ -88,9 +115,10 @@ static void serve_usage(FILE *f)
 		"  -v                      more logging (-vv: libbpf's log)\n"
 		"  -h, --help              this text\n\n"
 		"Configuration keys (key = value): listen, allow_remote, frequency, max_procs,\n"
-		"max_stats, top_syscalls, top_functions, process_max_age, cache_seconds,\n"
-		"basic_auth_user, basic_auth_hash (crypt(3)/bcrypt, e.g. from 'htpasswd -nB'),\n"
-		"tls_cert, tls_key. See deploy/pyhound.conf.\n\n"
+		"max_stats, top_syscalls, top_functions, top_calls, calls_budget, process_max_age,\n"
+		"cache_seconds, "
+"basic_auth_user, basic_auth_hash (crypt(3)/bcrypt, e.g. from\n"
+		"'htpasswd -nB'), tls_cert, tls_key. See deploy/pyhound.conf.\n\n"
 		"Example:\n  sudo pyhound serve --listen 127.0.0.1:9464\n"
 		"  curl -s localhost:9464/metrics | grep pyhound_syscall_seconds_total\n");
 }
@@ -103,6 +131,44 @@ static void forget(const struct tracked_proc *tp, void *ctx)
 	funcstats_forget(sv->fs, tp->info.pid);
 	if (sv->gc)
 		gc_purge_pid(sv->gc, tp->info.pid);
+}
+
+static void calls_on_add(const struct tracked_proc *tp, void *ctx)
+{
+	struct serve *sv = ctx;
+	char why[512];
+	int err = calls_add_process(sv->calls, &tp->info, why, sizeof(why));
+
+	/* an interpreter without usable probe sites is not an error of pyhound's: its
+	 * pyhound_calls_source_info says source="none" */
+	if (err == -ENOTSUP || err == -ENOENT)
+		pr_info("pid %d (CPython %d.%d): calls not counted: %s", tp->info.pid,
+			tp->info.major, tp->info.minor, why[0] ? why : strerror(-err));
+	else if (err)
+		pr_warn("pid %d (CPython %d.%d): calls not counted: %s", tp->info.pid,
+			tp->info.major, tp->info.minor, why[0] ? why : strerror(-err));
+	else if (why[0])
+		pr_info("pid %d: %s", tp->info.pid, why);
+}
+
+/* aged out: its counts and names go at the next calls_resolve() (a rejected process was never
+ * registered with the call collector: nothing to drop) */
+static void calls_on_forget(const struct tracked_proc *tp, void *ctx)
+{
+	struct serve *sv = ctx;
+
+	if (calls_purge_pid(sv->calls, tp->info.pid))
+		pr_warn("pid %d: cannot queue its call counts for removal", tp->info.pid);
+	sv->calls_purge = true;
+	callstats_forget(sv->cstats, tp->info.pid);
+}
+
+static void calls_on_exit(const struct tracked_proc *tp, void *ctx)
+{
+	struct serve *sv = ctx;
+
+	/* its counts stay until it is aged out; names were taken while it ran */
+	calls_process_exited(sv->calls, tp->info.pid);
 }
 
 static void retire(const struct tracked_proc *tp, void *ctx)
@@ -190,6 +256,7 @@ static int render(struct serve *sv)
 {
 	struct sc_snapshot snap = {};
 	struct gc_snapshot gsnap = {};
+	struct calls_snapshot csnap = {};
 	struct collect_ctx cc = {};
 	struct report rep = {};
 	uint64_t t0 = now_ns();
@@ -217,6 +284,24 @@ static int render(struct serve *sv)
 			err = report_add_gc(&rep, &gsnap);
 		if (err)
 			goto out;
+	}
+	if (sv->calls) {
+		size_t i;
+
+		err = calls_snapshot(sv->calls, &csnap);
+		if (!err)
+			err = callstats_update(sv->cstats, &csnap, sv->cfg.top_calls);
+		for (i = 0; !err && i < cc.n; i++)
+			err = callstats_set_source(sv->cstats, cc.arr[i].info.pid,
+						   calls_source_of(sv->calls, cc.arr[i].info.pid,
+								   NULL, 0));
+		if (err)
+			goto out;
+		sv->health.calls = true;
+		memcpy(sv->health.calls_counters, csnap.counters, sizeof(csnap.counters));
+		sv->health.calls_entries = csnap.n;
+		sv->health.calls_capacity = sv->cfg.max_stats < CALLS_MAX_STATS ? sv->cfg.max_stats :
+										   CALLS_MAX_STATS;
 	}
 	sv->health.scrapes++;
 	sv->health.live_processes = cc.live;
@@ -253,6 +338,21 @@ static int render(struct serve *sv)
 		metrics_write_cpu(f, &rep, sv->fs, sv->cfg.top_functions, sv->cfg.frequency);
 	if (!err && sv->gc)
 		metrics_write_gc(f, &rep);
+	if (!err && sv->calls) {
+		struct metrics_calls mc = { .budget_percent = sv->cfg.calls_budget };
+		double win = calls_window_covered(&sv->win, now_ns()) / 1e9;
+		double cost = calls_window_spent_ns(&sv->win) / 1e9;
+
+		/* the cost is hits x the mean measured cost per hit, and the mean moves: keep the
+		 * counter from going back */
+		if (win > sv->calls_window_s)
+			sv->calls_window_s = win;
+		if (cost > sv->calls_cost_s)
+			sv->calls_cost_s = cost;
+		mc.window_seconds = sv->calls_window_s;
+		mc.probe_cost_seconds = sv->calls_cost_s;
+		metrics_write_calls(f, &rep, sv->cstats, &mc);
+	}
 	if (fclose(f) && !err)
 		err = -EIO;
 	if (err) {
@@ -271,6 +371,7 @@ out:
 	free(cc.arr);
 	sc_snapshot_free(&snap);
 	gc_snapshot_free(&gsnap);
+	calls_snapshot_free(&csnap);
 	return err;
 }
 
@@ -441,11 +542,12 @@ static void do_reload(struct serve *sv, struct http_server *http)
 	}
 	if (strcmp(nc.listen, sv->cfg.listen) || strcmp(nc.tls_cert, sv->cfg.tls_cert) ||
 	    strcmp(nc.tls_key, sv->cfg.tls_key) || nc.max_procs != sv->cfg.max_procs ||
-	    nc.max_stats != sv->cfg.max_stats)
-		pr_warn("listen, tls_*, max_procs and max_stats take effect at restart");
+	    nc.max_stats != sv->cfg.max_stats || nc.calls_budget != sv->cfg.calls_budget)
+		pr_warn("listen, tls_*, max_procs, max_stats and calls_budget take effect at restart");
 	pthread_mutex_lock(&sv->lock);
 	sv->cfg.top_syscalls = nc.top_syscalls;
 	sv->cfg.top_functions = nc.top_functions;
+	sv->cfg.top_calls = nc.top_calls;
 	sv->cfg.process_max_age = nc.process_max_age;
 	sv->cfg.cache_seconds = nc.cache_seconds;
 	snprintf(sv->cfg.basic_auth_user, sizeof(sv->cfg.basic_auth_user), "%s", nc.basic_auth_user);
@@ -554,8 +656,45 @@ int cmd_serve(int argc, char **argv)
 	sv.health.prog_stats = sv.stats_fd >= 0;
 	if (sv.stats_fd < 0)
 		pr_warn("kernel BPF run-time statistics unavailable: %s", strerror(errno));
+	if (sv.cfg.calls_budget > 0) {
+		struct calls_collector_opts co = { .tracked_fd = tracker_map_fd(sv.t),
+						   .max_stats = sv.cfg.max_stats,
+						   .max_procs = sv.cfg.max_procs };
+		struct tracker_hooks ch = { .on_add = calls_on_add, .on_exit = calls_on_exit,
+					    .on_forget = calls_on_forget, .ctx = &sv };
+
+		sv.cstats = callstats_new();
+		if (!sv.cstats) {
+			pr_err("out of memory");
+			goto out;
+		}
+		if (calls_open(&co, &sv.calls))
+			goto out;
+		tracker_add_hooks(sv.t, &ch);
+	}
 	if (sc_attach(sv.sc) || tracker_start(sv.t) || profiler_attach(sv.pr))
 		goto out;
+	if (sv.calls) {
+		double trap_ns = CALLS_TRAP_NS;
+		int e = calls_calibrate(sv.calls, &trap_ns);
+
+		if (e) {
+			trap_ns = CALLS_TRAP_NS;
+			pr_warn("cannot time a probe hit (%s): assuming %.0f ns", strerror(-e),
+				trap_ns);
+		} else {
+			pr_info("calls: a probe hit's trap costs %.0f ns here", trap_ns);
+		}
+		e = calls_window_start(&sv.win, sv.calls, sv.cfg.calls_budget, trap_ns, now_ns());
+		if (e) {
+			pr_err("cannot attach the call probes: %s", strerror(-e));
+			goto out;
+		}
+		sv.calls_wake = sv.win.next;
+		sv.calls_resolved = sv.win.start;
+		sv.calls_resolve_gap = CALLS_RESOLVE_NS;
+		pr_info("calls: counting calls, budget %g%%", sv.cfg.calls_budget);
+	}
 	sv.start_ns = now_ns();
 	{
 		sigset_t set, old;
@@ -589,7 +728,20 @@ int cmd_serve(int argc, char **argv)
 		int to = tracker_next_timeout(sv.t);
 		uint64_t now;
 
-		poll(&pfd, 1, to < 0 ? 200 : to);
+		if (to < 0)
+			to = 200;
+		if (sv.calls) { /* the window's next step and the next resolve */
+			uint64_t until = sv.calls_resolved + sv.calls_resolve_gap;
+
+			now = now_ns();
+			if (sv.calls_wake < until)
+				until = sv.calls_wake;
+			if (until <= now)
+				to = 0;
+			else if (until - now < (uint64_t)to * 1000000ULL)
+				to = (int)((until - now + 999999) / 1000000);
+		}
+		poll(&pfd, 1, to);
 		if (reload) {
 			reload = 0;
 			do_reload(&sv, http);
@@ -602,6 +754,33 @@ int cmd_serve(int argc, char **argv)
 		if (sc_flush(sv.sc))
 			pr_warn("cannot move exited processes' statistics out of the kernel maps");
 		now = now_ns();
+		if (sv.calls) {
+			if (now >= sv.calls_wake) {
+				int e = calls_window_step(&sv.win, now, &sv.calls_wake);
+
+				if (e) {
+					pr_warn("calls: budget window: %s (retrying in 1 s)",
+						strerror(-e));
+					sv.calls_wake = now + 1000000000ULL;
+				}
+			}
+			if (now - sv.calls_resolved >= sv.calls_resolve_gap) {
+				uint64_t t0 = now_ns(), hits = calls_hits(sv.calls, NULL), t1;
+
+				/* no probe hit, nothing to purge: no new entry, no name to take */
+				if (hits != sv.calls_hits || sv.calls_purge) {
+					calls_resolve(sv.calls);
+					sv.calls_hits = hits;
+					sv.calls_purge = false;
+				}
+				t1 = now_ns();
+				sv.calls_resolve_gap = CALLS_RESOLVE_SHARE * (t1 - t0);
+				if (sv.calls_resolve_gap < CALLS_RESOLVE_NS)
+					sv.calls_resolve_gap = CALLS_RESOLVE_NS;
+				sv.calls_resolved = t1;
+			}
+			now = now_ns();
+		}
 		if (now - last_age > 1000000000ULL) {
 			last_age = now;
 			uint64_t age = sv.cfg.process_max_age * 1000000000ULL;
@@ -620,6 +799,8 @@ out:
 	profiler_free(sv.pr);
 	funcstats_free(sv.fs);
 	gc_free(sv.gc);
+	calls_free(sv.calls);
+	callstats_free(sv.cstats);
 	sc_free(sv.sc);
 	tracker_free(sv.t);
 	if (sv.stats_fd >= 0)

@@ -18,6 +18,8 @@ void config_defaults(struct serve_config *c)
 	c->max_stats = 16384;
 	c->top_syscalls = 15;
 	c->top_functions = 20;
+	c->top_calls = 20;
+	c->calls_budget = 0;
 	c->process_max_age = 300;
 	c->cache_seconds = 1.0;
 }
@@ -44,6 +46,24 @@ static int set_uint(const char *v, unsigned int min, unsigned int max, unsigned 
 	if (errno || *end || !*v || *v == '-' || x < min || x > max)
 		return -EINVAL;
 	*out = (unsigned int)x;
+	return 0;
+}
+
+/* a decimal number in [min, max] (no inf, nan, hex) */
+static int set_double(const char *v, double min, double max, double *out)
+{
+	const char *p;
+	char *end;
+	double d;
+
+	for (p = v; *p; p++)
+		if (!(*p >= '0' && *p <= '9') && *p != '.')
+			return -EINVAL;
+	errno = 0;
+	d = strtod(v, &end);
+	if (errno || *end || end == v || d < min || d > max)
+		return -EINVAL;
+	*out = d;
 	return 0;
 }
 
@@ -98,6 +118,10 @@ int config_load(const char *path, struct serve_config *c, char *err, size_t errl
 			rc = set_uint(v, 1, 400, &c->top_syscalls);
 		else if (!strcmp(k, "top_functions"))
 			rc = set_uint(v, 1, 1000, &c->top_functions);
+		else if (!strcmp(k, "top_calls"))
+			rc = set_uint(v, 1, 1000, &c->top_calls);
+		else if (!strcmp(k, "calls_budget"))
+			rc = set_double(v, 0, 100, &c->calls_budget);
 		else if (!strcmp(k, "process_max_age"))
 			rc = set_uint(v, 1, 7 * 86400, &c->process_max_age);
 		else if (!strcmp(k, "cache_seconds")) {
@@ -121,7 +145,12 @@ int config_load(const char *path, struct serve_config *c, char *err, size_t errl
 			break;
 		}
 		if (rc) {
-			snprintf(err, errlen, "%s:%d: bad value for '%s': '%s'", path, lineno, k, v);
+			const char *hint = !strcmp(k, "calls_budget") ?
+						   " (percent of time, from 0 to 100, e.g. 0.5; 0: off)" :
+					   !strcmp(k, "top_calls") ? " (an integer from 1 to 1000)" : "";
+
+			snprintf(err, errlen, "%s:%d: bad value for '%s': '%s'%s", path, lineno, k, v,
+				 hint);
 			break;
 		}
 	}

@@ -16,6 +16,8 @@ struct serve_config {
 	unsigned int max_stats;	  /* (process, syscall) entries (BPF map bound) */
 	unsigned int top_syscalls; /* per process, series for the top N syscalls; rest "other" */
 	unsigned int top_functions; /* per process, series for the top N functions; rest "other" */
+	unsigned int top_calls;	  /* per process, call series for the top N functions; rest "other" */
+	double calls_budget;	  /* exact-call probes' cost, percent of time; 0: off (no probes) */
 	unsigned int process_max_age; /* seconds an exited process's series are kept */
 	double cache_seconds;	  /* /metrics renders at most this often */
 	char basic_auth_user[64];

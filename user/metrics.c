@@ -3,6 +3,8 @@
 #include <stdarg.h>
 #include <inttypes.h>
 #include <string.h>
+#include "calls_user.h"
+#include "callstats.h"
 #include "fdkind.h"
 #include "funcstats.h"
 #include "histo.h"
@@ -247,6 +249,25 @@ static void write_health(FILE *f, const struct report *r, const struct metrics_h
 			fprintf(f, "pyhound_dropped_total{reason=\"%s\"} %llu\n", gc_reason[i],
 				(unsigned long long)r->gc_drops[i]);
 	}
+	if (h->calls) {
+		/* the call collector's losses: a code object not counted (stats map full), a name
+		 * not queued by the probe (read later from the process while it lives), a thread
+		 * without a shadow stack (its calls not timed), a call deeper than the shadow stack
+		 * (the outermost call's latency lost) */
+		static const struct {
+			unsigned int cc;
+			const char *reason;
+		} calls_loss[] = {
+			{ CC_DROP_STATS_FULL, "calls_stats_full" },
+			{ CC_DROP_NAMES, "calls_names_dropped" },
+			{ CC_DROP_SHADOW, "calls_shadow_full" },
+			{ CC_OVERFLOW, "calls_stack_overflow" },
+		};
+
+		for (i = 0; i < (int)(sizeof(calls_loss) / sizeof(calls_loss[0])); i++)
+			fprintf(f, "pyhound_dropped_total{reason=\"%s\"} %llu\n", calls_loss[i].reason,
+				(unsigned long long)h->calls_counters[calls_loss[i].cc]);
+	}
 	for (i = 0; i < h->nsampler; i++)
 		if (h->sampler[i].lost)
 			fprintf(f, "pyhound_dropped_total{reason=\"sample_%s\"} %llu\n",
@@ -258,14 +279,27 @@ static void write_health(FILE *f, const struct report *r, const struct metrics_h
 			fprintf(f, "pyhound_sampler_events_total{event=\"%s\"} %llu\n",
 				h->sampler[i].name, (unsigned long long)h->sampler[i].value);
 	}
+	if (h->calls) {
+		family(f, "pyhound_calls_collector_events_total", "counter",
+		       "What the exact-call probes did (probe hits by kind, calls counted, "
+		       "unmatched returns, errors, ...).");
+		for (i = 0; i < CC_MAX; i++)
+			fprintf(f, "pyhound_calls_collector_events_total{event=\"%s\"} %llu\n",
+				calls_counter_name(i), (unsigned long long)h->calls_counters[i]);
+	}
 	family(f, "pyhound_map_entries", "gauge", "Entries in pyhound's bounded BPF maps.");
 	fprintf(f, "pyhound_map_entries{map=\"sc_stats\"} %zu\n", r->nsc_total);
 	fprintf(f, "pyhound_map_entries{map=\"io_stats\"} %zu\n", r->nio_total);
 	fprintf(f, "pyhound_map_entries{map=\"tracked_pids\"} %d\n", h->live_processes);
+	if (h->calls)
+		fprintf(f, "pyhound_map_entries{map=\"calls_stats\"} %" PRIu64 "\n", h->calls_entries);
 	family(f, "pyhound_map_capacity", "gauge", "Configured size of pyhound's BPF maps.");
 	fprintf(f, "pyhound_map_capacity{map=\"sc_stats\"} %u\n", r->max_stats);
 	fprintf(f, "pyhound_map_capacity{map=\"io_stats\"} %u\n", r->max_stats);
 	fprintf(f, "pyhound_map_capacity{map=\"tracked_pids\"} %u\n", h->tracked_capacity);
+	if (h->calls)
+		fprintf(f, "pyhound_map_capacity{map=\"calls_stats\"} %" PRIu64 "\n",
+			h->calls_capacity);
 	if (h->prog_stats) {
 		family(f, "pyhound_bpf_run_seconds_total", "counter",
 		       "Time the kernel spent in each of pyhound's BPF programs.");
@@ -449,4 +483,123 @@ void metrics_write_gc(FILE *f, const struct report *r)
 				    (unsigned long long)rp->gc->gen[g].count);
 		}
 	}
+}
+
+struct calls_ctx {
+	FILE *f;
+	const struct report *r;
+	int pass;
+};
+
+static void call_series(FILE *f, const char *name, const struct rep_proc *rp, const char *fn,
+			const char *file, const char *extra, const char *fmt, ...)
+	__attribute__((format(printf, 7, 8)));
+
+static void call_series(FILE *f, const char *name, const struct rep_proc *rp, const char *fn,
+			const char *file, const char *extra, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(f, "%s{", name);
+	proc_labels(f, rp);
+	fputs(",function=", f);
+	metrics_label_value(f, fn);
+	fputs(",file=", f);
+	metrics_label_value(f, file);
+	if (extra)
+		fprintf(f, ",%s", extra);
+	fputs("} ", f);
+	va_start(ap, fmt);
+	vfprintf(f, fmt, ap);
+	va_end(ap);
+	fputc('\n', f);
+}
+
+/* one function's latency histogram; a bucket never above the count (a snapshot may catch a
+ * return's slot incremented and not yet its count: both only grow, so neither does the min) */
+static void call_hist(FILE *f, const struct rep_proc *rp, const char *fn, const char *file,
+		      const struct cs_counts *c)
+{
+	unsigned int b;
+	char lbl[32];
+
+	for (b = 0; b < CALLSTATS_BUCKETS; b++) {
+		snprintf(lbl, sizeof(lbl), "le=\"%.9g\"", callstats_bucket_le_ns(b) / 1e9);
+		call_series(f, "pyhound_call_duration_seconds_bucket", rp, fn, file, lbl,
+			    "%" PRIu64, c->le[b] < c->timed ? c->le[b] : c->timed);
+	}
+	call_series(f, "pyhound_call_duration_seconds_bucket", rp, fn, file, "le=\"+Inf\"",
+		    "%" PRIu64, c->timed);
+	call_series(f, "pyhound_call_duration_seconds_sum", rp, fn, file, NULL, "%.9f",
+		    c->total_ns / 1e9);
+	call_series(f, "pyhound_call_duration_seconds_count", rp, fn, file, NULL, "%" PRIu64,
+		    c->timed);
+}
+
+static void calls_cb(const struct cs_proc_view *v, void *ctx)
+{
+	struct calls_ctx *c = ctx;
+	const struct rep_proc *rp = rep_find(c->r, v->pid);
+	size_t i;
+
+	if (!rp)
+		return;
+	if (c->pass == 0) {
+		char lbl[96];
+
+		snprintf(lbl, sizeof(lbl), "source=\"%s\"", calls_source_name(v->source));
+		proc_series(c->f, "pyhound_calls_source_info", rp, lbl, "1");
+		return;
+	}
+	if (!v->source || !v->seen)
+		return;
+	if (c->pass == 1) {
+		for (i = 0; i < v->nseries; i++)
+			call_series(c->f, "pyhound_calls_observed_total", rp, v->series[i].name,
+				    v->series[i].file, NULL, "%" PRIu64, v->series[i].c.calls);
+		call_series(c->f, "pyhound_calls_observed_total", rp, "other", "", NULL,
+			    "%" PRIu64, v->other.calls);
+		return;
+	}
+	/* USDT counts calls only: no latency, no histogram */
+	if (v->source != CALLS_SRC_RESUME && v->source != CALLS_SRC_EVAL_ENTRY)
+		return;
+	for (i = 0; i < v->nseries; i++)
+		call_hist(c->f, rp, v->series[i].name, v->series[i].file, &v->series[i].c);
+	call_hist(c->f, rp, "other", "", &v->other);
+}
+
+void metrics_write_calls(FILE *f, const struct report *r, struct callstats *cs,
+			 const struct metrics_calls *mc)
+{
+	struct calls_ctx c = { f, r, 0 };
+
+	gauge1(f, "pyhound_calls_budget_percent",
+	       "Share of time (percent) the exact-call probes may cost the watched processes "
+	       "(calls_budget); 100: attached throughout.", mc->budget_percent);
+	family(f, "pyhound_calls_window_seconds_total", "counter",
+	       "Time the exact-call probes were attached (budget windows). Calls per second of a "
+	       "function: rate(pyhound_calls_observed_total[5m]) / "
+	       "rate(pyhound_calls_window_seconds_total[5m]).");
+	fprintf(f, "pyhound_calls_window_seconds_total %.9f\n", mc->window_seconds);
+	family(f, "pyhound_calls_probe_cost_seconds_total", "counter",
+	       "Modelled cost of the exact-call probes to the watched processes: probe hits times "
+	       "the measured cost of one hit (trap + BPF program).");
+	fprintf(f, "pyhound_calls_probe_cost_seconds_total %.9f\n", mc->probe_cost_seconds);
+	family(f, "pyhound_calls_source_info", "gauge",
+	       "How each process's calls are seen: uprobes on the eval loop's opcode handlers "
+	       "(with latency), usdt:function__return (counts only), or none.");
+	callstats_foreach(cs, calls_cb, &c);
+	c.pass = 1;
+	family(f, "pyhound_calls_observed_total", "counter",
+	       "Python calls counted while the probes were attached (exact inside windows), for "
+	       "each process's most called functions; the rest are function=\"other\". Divided "
+	       "by the rate of pyhound_calls_window_seconds_total: calls per second, a lower bound "
+	       "for call-heavy processes (the probes slow them inside windows).");
+	callstats_foreach(cs, calls_cb, &c);
+	c.pass = 2;
+	family(f, "pyhound_call_duration_seconds", "histogram",
+	       "Duration of the calls counted that returned through a probed return (not for "
+	       "usdt sources, which count only).");
+	callstats_foreach(cs, calls_cb, &c);
 }

@@ -6,6 +6,7 @@
 
 #include <stdint.h>
 #include <stdio.h>
+#include "calls.h"
 #include "report.h"
 
 #define METRICS_MAX_PROGS 32
@@ -30,6 +31,9 @@ struct metrics_health {
 		bool lost; /* a sample was lost for this reason (also in pyhound_dropped_total) */
 	} sampler[16];
 	int nsampler;
+	bool calls; /* the call collector runs: calls_counters are its counters (enum calls_counter) */
+	uint64_t calls_counters[CC_MAX];
+	uint64_t calls_entries, calls_capacity; /* (process, code object) entries, map size */
 };
 
 /* Write every family. top_syscalls bounds per-process syscall series (the rest are summed into
@@ -43,6 +47,17 @@ void metrics_write_cpu(FILE *f, const struct report *r, struct funcstats *fs, un
 
 /* GC families (when the report has GC data: report_add_gc()). */
 void metrics_write_gc(FILE *f, const struct report *r);
+
+/* Call families (pyhound serve with calls_budget > 0), from the exporter's per-process call
+ * counters (user/callstats.h, updated from the collector's snapshot before). */
+struct callstats;
+struct metrics_calls {
+	double budget_percent;	   /* calls_budget */
+	double window_seconds;	   /* time the probes were attached (calls_window_covered) */
+	double probe_cost_seconds; /* the probes' modelled cost (calls_window_spent_ns) */
+};
+void metrics_write_calls(FILE *f, const struct report *r, struct callstats *cs,
+			 const struct metrics_calls *mc);
 
 /* Write s as a label value (escapes \\, \" and newlines). */
 void metrics_label_value(FILE *f, const char *s);

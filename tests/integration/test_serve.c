@@ -458,3 +458,176 @@ Test(serve, gc_metrics, .timeout = 60)
 	child_wait(&c, NULL, 0);
 	serve_stop(&s);
 }
+
+/* value of the first sample whose line starts with prefix (labels may follow), or -1 */
+static double sample_prefix(const char *text, const char *prefix)
+{
+	const char *p = text, *sp;
+
+	while ((p = strstr(p, prefix))) {
+		if (p == text || p[-1] == '\n') {
+			const char *nl = strchr(p, '\n');
+
+			sp = nl ? nl : p + strlen(p);
+			while (sp > p && sp[-1] != ' ')
+				sp--;
+			return atof(sp);
+		}
+		p += strlen(prefix);
+	}
+	return -1;
+}
+
+/* how many BPF programs named calls_* the process holds (through its fds) */
+static int calls_progs_of(pid_t pid)
+{
+	char cmd[512];
+
+	snprintf(cmd, sizeof(cmd), "for f in /proc/%d/fdinfo/*; do sed -n 's/^prog_id:[[:space:]]*//p' "
+		 "$f; done 2>/dev/null | sort -u | while read id; do bpftool prog show id $id; done "
+		 "| grep -c 'name calls_'", (int)pid);
+	run_cmd(cmd, out, sizeof(out));
+	return atoi(out);
+}
+
+/* serve with calls_budget = 100 (attached throughout: exact) against tests/workloads/calls.py:
+ * f called 100,000 times, g 2,500 times (timed unless the source is USDT) */
+static void check_serve_calls(int minor, bool debian, const char *comm, const char *version,
+			      const char *source)
+{
+	char *argv[] = { (char *)python_for(minor, debian), (char *)workload("calls.py"), NULL };
+	char key[512], lbl[256], res[4096];
+	bool timed = strncmp(source, "usdt", 4) != 0;
+	struct server s;
+	struct child c;
+	double t0;
+	int rc;
+
+	write_file("/tmp/pyhound-calls.conf", "calls_budget = 100\ntop_calls = 1000\n"
+					       "cache_seconds = 0\n");
+	serve_start(&s, "--config /tmp/pyhound-calls.conf");
+	cr_expect_gt(calls_progs_of(s.pid), 0, "calls_budget = 100: the call probes are loaded");
+	cr_assert_eq(child_start(&c, argv), 0);
+	snprintf(lbl, sizeof(lbl), "{pid=\"%d\",comm=\"%s\",python_version=\"%s\"", (int)c.pid,
+		 comm, version);
+	/* the process must be registered with the call collector before it starts calling */
+	snprintf(key, sizeof(key), "pyhound_calls_source_info%s,source=\"%s\"}", lbl, source);
+	for (t0 = mono_seconds(); mono_seconds() - t0 < 15; usleep(100 * 1000))
+		if (curl(&s, "/metrics", NULL) == 0 && sample(out, key) == 1)
+			break;
+	cr_assert_eq(sample(out, key), 1, "%s never appeared", key);
+	cr_assert_eq(child_go(&c), 0);
+	rc = child_wait(&c, res, sizeof(res));
+	cr_assert_eq(rc, 0, "workload failed: %s", res);
+	usleep(300 * 1000);
+	cr_assert_eq(curl(&s, "/metrics", NULL), 0);
+	snprintf(key, sizeof(key), "pyhound_calls_observed_total%s,function=\"f\",file=\"", lbl);
+	cr_expect_eq(sample_prefix(out, key), 100000, "%s", key);
+	snprintf(key, sizeof(key), "pyhound_calls_observed_total%s,function=\"g\",file=\"", lbl);
+	cr_expect_eq(sample_prefix(out, key), 2500, "%s", key);
+	snprintf(key, sizeof(key), "pyhound_call_duration_seconds_count%s,function=\"g\",file=\"",
+		 lbl);
+	if (timed) {
+		cr_expect_eq(sample_prefix(out, key), 2500, "%s", key);
+		/* g takes ~1 ms: none of its calls within 524 us, all within 4.2 ms */
+		snprintf(key, sizeof(key), "pyhound_call_duration_seconds_bucket%s,function=\"g\"",
+			 lbl);
+		cr_expect(strstr(out, key), "%s", key);
+		snprintf(key, sizeof(key), "pyhound_call_duration_seconds_sum%s,function=\"g\",file=\"",
+			 lbl);
+		cr_expect(sample_prefix(out, key) > 2.5 && sample_prefix(out, key) < 5, "%s %f", key,
+			  sample_prefix(out, key));
+	} else {
+		snprintf(key, sizeof(key), "pyhound_call_duration_seconds_bucket{pid=\"%d\"",
+			 (int)c.pid);
+		cr_expect_null(strstr(out, key), "USDT counts only: no histogram");
+	}
+	cr_expect_gt(sample(out, "pyhound_calls_window_seconds_total"), 0);
+	cr_expect_gt(sample(out, "pyhound_calls_probe_cost_seconds_total"), 0);
+	cr_expect_eq(sample(out, "pyhound_calls_budget_percent"), 100);
+	cr_expect_geq(sample(out, "pyhound_dropped_total{reason=\"calls_stats_full\"}"), 0);
+	{
+		FILE *f = fopen("/tmp/pyhound-calls-metrics.txt", "w");
+
+		fputs(out, f);
+		fclose(f);
+	}
+	cr_expect_eq(run_cmd("promtool check metrics < /tmp/pyhound-calls-metrics.txt", out,
+			     sizeof(out)), 0, "promtool: %s", out);
+	cr_expect_lt(serve_stop(&s), 2.0, "SIGTERM must stop serve within 2 s");
+}
+
+Test(serve, exact_calls_pyenv_3_12, .timeout = 90)
+{
+	check_serve_calls(12, false, "python3.12", "3.12.1", "uprobe:RESUME+RETURN");
+}
+
+Test(serve, exact_calls_debian_3_11_usdt, .timeout = 90)
+{
+	check_serve_calls(11, true, "python3.11", "3.11.2", "usdt:function__return");
+}
+
+/* calls are off by default: no probes, no families; a bad value is a clear config error */
+Test(serve, calls_off_by_default_and_bad_values, .timeout = 60)
+{
+	struct server s;
+	char cmd[512];
+
+	serve_start(&s, NULL);
+	run_io_workload();
+	cr_assert_eq(curl(&s, "/metrics", NULL), 0);
+	cr_expect_null(strstr(out, "pyhound_calls"), "calls families without calls_budget");
+	cr_expect_null(strstr(out, "pyhound_call_duration"));
+	cr_expect_null(strstr(out, "reason=\"calls_"));
+	cr_expect_eq(calls_progs_of(s.pid), 0, "call probes loaded with calls_budget = 0");
+	serve_stop(&s);
+
+	write_file("/tmp/pyhound-calls-bad.conf", "calls_budget = 101\n");
+	snprintf(cmd, sizeof(cmd), "%s serve --config /tmp/pyhound-calls-bad.conf 2>&1", bin());
+	cr_expect_eq(run_cmd(cmd, out, sizeof(out)), 1);
+	cr_expect(strstr(out, "bad value for 'calls_budget': '101' (percent of time"), "%s", out);
+	write_file("/tmp/pyhound-calls-bad.conf", "calls_budget = -1\n");
+	cr_expect_eq(run_cmd(cmd, out, sizeof(out)), 1, "%s", out);
+	write_file("/tmp/pyhound-calls-bad.conf", "calls_budget = nan\n");
+	cr_expect_eq(run_cmd(cmd, out, sizeof(out)), 1, "%s", out);
+	write_file("/tmp/pyhound-calls-bad.conf", "top_calls = 0\n");
+	cr_expect_eq(run_cmd(cmd, out, sizeof(out)), 1, "%s", out);
+	cr_expect(strstr(out, "bad value for 'top_calls': '0' (an integer from 1 to 1000)"), "%s",
+		  out);
+	write_file("/tmp/pyhound-calls-bad.conf", "top_calls = 1001\n");
+	cr_expect_eq(run_cmd(cmd, out, sizeof(out)), 1, "%s", out);
+}
+
+/* an exited process's call series age out with it, and its entries leave the collector */
+Test(serve, calls_age_out, .timeout = 60)
+{
+	char *argv[] = { (char *)python_for(12, false), "-c",
+			 "import sys\ndef f(): pass\nsys.stdin.readline()\n"
+			 "for _ in range(10): f()\n", NULL };
+	char key[256];
+	struct server s;
+	struct child c;
+	double t0;
+
+	write_file("/tmp/pyhound-calls-age.conf", "calls_budget = 100\nprocess_max_age = 2\n"
+						   "cache_seconds = 0\n");
+	serve_start(&s, "--config /tmp/pyhound-calls-age.conf");
+	cr_assert_eq(child_start(&c, argv), 0);
+	snprintf(key, sizeof(key), "pyhound_calls_source_info{pid=\"%d\",comm=\"python3.12\","
+		 "python_version=\"3.12.1\",source=\"uprobe:RESUME+RETURN\"}", (int)c.pid);
+	for (t0 = mono_seconds(); mono_seconds() - t0 < 15; usleep(100 * 1000))
+		if (curl(&s, "/metrics", NULL) == 0 && sample(out, key) == 1)
+			break;
+	cr_assert_eq(sample(out, key), 1, "%s never appeared", key);
+	cr_assert_eq(child_go(&c), 0);
+	cr_assert_eq(child_wait(&c, NULL, 0), 0);
+	cr_assert_eq(curl(&s, "/metrics", NULL), 0);
+	snprintf(key, sizeof(key), "pyhound_calls_observed_total{pid=\"%d\",comm=\"python3.12\","
+		 "python_version=\"3.12.1\",function=\"f\",file=\"<string>\"}", (int)c.pid);
+	cr_expect_eq(sample(out, key), 10, "%s", key);
+	sleep(4);
+	cr_assert_eq(curl(&s, "/metrics", NULL), 0);
+	snprintf(key, sizeof(key), "pid=\"%d\"", (int)c.pid);
+	cr_expect_null(strstr(out, key), "call series of an exited process lingered");
+	serve_stop(&s);
+}
