@@ -68,6 +68,8 @@ struct calls_collector {
 	uint64_t names_stale;	      /* fallback names refused: code object gone or reused */
 	pid_t *purge;		      /* processes whose entries go at the next resolve */
 	size_t npurge, cap_purge;
+	bool walk;		      /* the stats map holds entries the probes did not name */
+	uint64_t name_drops;	      /* CC_DROP_NAMES at the last walk */
 	bool attached;
 	bool multi; /* uprobe_multi links */
 	bool counts_only;
@@ -87,6 +89,24 @@ static const char *const counter_names[CC_MAX] = {
 	[CC_HIT_SEQ] = "hits_all",	   [CC_TIMED] = "timed_runs",
 	[CC_BPF_NS] = "timed_ns",
 };
+
+static uint64_t counter_value(struct calls_collector *c, __u32 k)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	uint64_t sum = 0;
+
+	if (ncpu <= 0)
+		return 0;
+	{
+		__u64 vals[ncpu];
+
+		if (bpf_map_lookup_elem(bpf_map__fd(c->skel->maps.calls_counters), &k, vals))
+			return 0;
+		for (int i = 0; i < ncpu; i++)
+			sum += vals[i];
+	}
+	return sum;
+}
 
 const char *calls_counter_name(unsigned int i)
 {
@@ -870,8 +890,10 @@ static void take_names(struct calls_collector *c)
 		if (bpf_map_lookup_elem(fd, &key, &v))
 			continue;
 		bpf_map_delete_elem(fd, &key);
+		if (!v.name_bytes && !purging(c, key.pid))
+			c->walk = true; /* not a compact string: named from the process */
 		if (!v.name_bytes || purging(c, key.pid) || find_name(c, key.pid, key.code, key.fp))
-			continue; /* not a compact string: named below from the process */
+			continue;
 		n = add_name(c, key.pid, key.code, key.fp);
 		if (!n)
 			return;
@@ -921,9 +943,19 @@ void calls_resolve(struct calls_collector *c)
 	struct calls_key key, next;
 	struct calls_stats s;
 	struct calls_name v;
+	uint64_t drops;
 	int err;
 
 	take_names(c);
+	/* Walk the stats map (a syscall or two per entry) only when some entry may lack a name:
+	 * the probes queue one name per new entry, unless the names map was full. */
+	drops = counter_value(c, CC_DROP_NAMES);
+	if (drops != c->name_drops)
+		c->walk = true;
+	if (!c->walk && !c->npurge)
+		return;
+	c->name_drops = drops;
+	c->walk = false;
 	err = bpf_map_get_next_key(fd, NULL, &next);
 	while (!err) {
 		struct name tmp, *n;
@@ -982,14 +1014,14 @@ static void sum_counters(struct calls_collector *c, uint64_t *out)
 
 uint64_t calls_hits(struct calls_collector *c, uint64_t *bpf_ns)
 {
-	uint64_t v[CC_MAX] = {};
+	uint64_t hits = counter_value(c, CC_HIT_ENTRY) + counter_value(c, CC_HIT_RESUME) +
+			counter_value(c, CC_HIT_RETURN) + counter_value(c, CC_HIT_USDT);
 
-	uint64_t hits;
+	if (bpf_ns) { /* one run in 16 is timed: their mean times the hits */
+		uint64_t timed = counter_value(c, CC_TIMED);
 
-	sum_counters(c, v);
-	hits = v[CC_HIT_ENTRY] + v[CC_HIT_RESUME] + v[CC_HIT_RETURN] + v[CC_HIT_USDT];
-	if (bpf_ns) /* one run in 16 is timed: their mean times the hits */
-		*bpf_ns = v[CC_TIMED] ? (uint64_t)((double)v[CC_BPF_NS] / v[CC_TIMED] * hits) : 0;
+		*bpf_ns = timed ? (uint64_t)((double)counter_value(c, CC_BPF_NS) / timed * hits) : 0;
+	}
 	return hits;
 }
 
