@@ -35,9 +35,9 @@
 #define DEFAULT_CONFIG "/etc/pyhound/pyhound.conf"
 #define CALLS_TRAP_NS 1000.0	       /* a uprobe hit's trap when calibration fails (as calls) */
 #define CALLS_RESOLVE_NS 100000000ULL /* name captured code objects this often, at most */
-/* calls_resolve() walks the whole stats map (a syscall per entry: ~40 ms for 12,000 entries
- * here, 47% of a CPU at 10 per second): space the walks so that they take at most 1/20 of
- * the time */
+/* calls_resolve() drains the names the probes queued and walks the whole stats map only when
+ * an entry may lack a name or a process is purged (a syscall per entry: ~40 ms for 12,000
+ * entries here): space the calls so that they take at most 1/20 of the time */
 #define CALLS_RESOLVE_SHARE 20
 
 static volatile sig_atomic_t reload;
