@@ -1075,6 +1075,11 @@ void calls_snapshot_free(struct calls_snapshot *snap)
 	snap->n = 0;
 }
 
+struct bpf_object *calls_bpf_object(const struct calls_collector *c)
+{
+	return c->skel->obj;
+}
+
 void calls_free(struct calls_collector *c)
 {
 	if (!c)

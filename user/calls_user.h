@@ -71,6 +71,8 @@ const char *calls_counter_name(unsigned int i);
  * 100,000 times with and without the probe. */
 int calls_calibrate(struct calls_collector *c, double *ns_per_hit);
 void calls_free(struct calls_collector *c);
+/* the loaded BPF object (for run-time statistics) */
+struct bpf_object *calls_bpf_object(const struct calls_collector *c);
 
 /* The p-th percentile (0..100) of a log2 histogram, as the upper bound of its slot (ns). */
 uint64_t calls_hist_percentile(const __u64 *lat, unsigned int nslots, double p);

@@ -73,10 +73,16 @@ int calls_window_step(struct calls_window *w, uint64_t now, uint64_t *wake)
 	}
 	if (calls_attached(w->c)) {
 		double allowed = w->budget / 100.0 * (double)(now - w->start), spent;
+
+		if (w->budget >= 100) { /* continuous: no window to close */
+			w->next = UINT64_MAX;
+			*wake = w->next;
+			return 0;
+		}
 		uint64_t h0, t0, due;
 
 		close_window(w, now);
-		if (w->frac >= 1 && calls_window_spent_ns(w) <= allowed) {
+		if (w->frac >= 1 && calls_window_spent_ns(w) - w->spent0 <= allowed) {
 			/* cheap enough: stay attached, look again soon */
 			w->win_start = now;
 			w->hits0 = calls_hits(w->c, &w->bpf0);
@@ -97,7 +103,7 @@ int calls_window_step(struct calls_window *w, uint64_t now, uint64_t *wake)
 		/* attach and detach take ms during which probes fire, pyhound may wait for a CPU:
 		 * open the next window only once the probes' whole cost so far (every hit, at
 		 * its measured cost) fits in the budget of the time so far */
-		spent = calls_window_spent_ns(w);
+		spent = calls_window_spent_ns(w) - w->spent0;
 		due = w->start + (uint64_t)(spent / (w->budget / 100.0));
 		if (due > w->next)
 			w->next = due;
@@ -119,6 +125,29 @@ int calls_window_step(struct calls_window *w, uint64_t now, uint64_t *wake)
 	}
 	*wake = w->next;
 	return 0;
+}
+
+int calls_window_set_budget(struct calls_window *w, double budget, uint64_t now)
+{
+	int err = 0;
+
+	w->budget = budget;
+	w->start = now;
+	w->spent0 = calls_window_spent_ns(w);
+	w->frac = 1;
+	w->period = WINDOW_PERIOD_NS;
+	if (budget >= 100) {
+		if (!calls_attached(w->c)) {
+			calls_reset_shadow(w->c);
+			w->hits0 = calls_hits(w->c, &w->bpf0);
+			err = calls_attach(w->c);
+			w->win_start = now_ns();
+		}
+		w->next = UINT64_MAX;
+	} else {
+		w->next = now; /* measure the rate again, under the new budget */
+	}
+	return err;
 }
 
 void calls_window_finish(struct calls_window *w, uint64_t now)

@@ -18,12 +18,15 @@ struct calls_window {
 	uint64_t start, win_start, next, period;
 	uint64_t hits0, bpf0;	/* counters at the window's start */
 	uint64_t covered_ns;	/* time attached, closed windows */
+	double spent0;		/* probe cost before the budget last changed */
 	int windows;		/* windows closed */
 };
 
 /* Start: attach (the first window measures the hit rate). 0 or -errno. */
 int calls_window_start(struct calls_window *w, struct calls_collector *c, double budget,
 		       double trap_ns, uint64_t now);
+/* A new budget from now on (a reload): the cost so far no longer counts against it. */
+int calls_window_set_budget(struct calls_window *w, double budget, uint64_t now);
 /* Call from the poll loop at or after *wake: opens/closes windows. Returns 0 or -errno, and the
  * time it wants to be called next in *wake. */
 int calls_window_step(struct calls_window *w, uint64_t now, uint64_t *wake);

@@ -312,6 +312,8 @@ static int render(struct serve *sv)
 	prog_stats(&sv->health, sampler_bpf_object(profiler_sampler(sv->pr)));
 	if (sv->gc)
 		prog_stats(&sv->health, gc_bpf_object(sv->gc));
+	if (sv->calls)
+		prog_stats(&sv->health, calls_bpf_object(sv->calls));
 	own_usage(&sv->health);
 	{
 		struct profiler_stats ps;
@@ -542,12 +544,24 @@ static void do_reload(struct serve *sv, struct http_server *http)
 	}
 	if (strcmp(nc.listen, sv->cfg.listen) || strcmp(nc.tls_cert, sv->cfg.tls_cert) ||
 	    strcmp(nc.tls_key, sv->cfg.tls_key) || nc.max_procs != sv->cfg.max_procs ||
-	    nc.max_stats != sv->cfg.max_stats || nc.calls_budget != sv->cfg.calls_budget)
-		pr_warn("listen, tls_*, max_procs, max_stats and calls_budget take effect at restart");
+	    nc.max_stats != sv->cfg.max_stats)
+		pr_warn("listen, tls_*, max_procs and max_stats take effect at restart");
+	if (nc.calls_budget != sv->cfg.calls_budget && !(sv->calls && nc.calls_budget > 0)) {
+		pr_warn("calls_budget: turning exact call counting on or off takes effect at restart");
+		nc.calls_budget = sv->cfg.calls_budget;
+	}
 	pthread_mutex_lock(&sv->lock);
 	sv->cfg.top_syscalls = nc.top_syscalls;
 	sv->cfg.top_functions = nc.top_functions;
 	sv->cfg.top_calls = nc.top_calls;
+	if (nc.calls_budget != sv->cfg.calls_budget) { /* the window is stepped under the lock */
+		if (calls_window_set_budget(&sv->win, nc.calls_budget, now_ns()))
+			pr_warn("calls: cannot attach the probes for budget %g%%", nc.calls_budget);
+		else
+			pr_info("calls: budget now %g%%", nc.calls_budget);
+		sv->calls_wake = 0;
+		sv->cfg.calls_budget = nc.calls_budget;
+	}
 	sv->cfg.process_max_age = nc.process_max_age;
 	sv->cfg.cache_seconds = nc.cache_seconds;
 	snprintf(sv->cfg.basic_auth_user, sizeof(sv->cfg.basic_auth_user), "%s", nc.basic_auth_user);

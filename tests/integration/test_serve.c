@@ -554,6 +554,15 @@ static void check_serve_calls(int minor, bool debian, const char *comm, const ch
 	}
 	cr_expect_eq(run_cmd("promtool check metrics < /tmp/pyhound-calls-metrics.txt", out,
 			     sizeof(out)), 0, "promtool: %s", out);
+	/* SIGHUP changes the budget live */
+	write_file("/tmp/pyhound-calls.conf", "calls_budget = 2\ntop_calls = 1000\n"
+					       "cache_seconds = 0\n");
+	kill(s.pid, SIGHUP);
+	for (t0 = mono_seconds(); mono_seconds() - t0 < 5; usleep(100 * 1000))
+		if (curl(&s, "/metrics", NULL) == 0 &&
+		    sample(out, "pyhound_calls_budget_percent") == 2)
+			break;
+	cr_expect_eq(sample(out, "pyhound_calls_budget_percent"), 2, "reload: budget not applied");
 	cr_expect_lt(serve_stop(&s), 2.0, "SIGTERM must stop serve within 2 s");
 }
 
