@@ -84,22 +84,52 @@ static __always_inline bool is_rw(long nr)
 	return false;
 }
 
-static __always_inline __u32 fd_kind_of(int fd)
-{
-	struct task_struct *task = bpf_get_current_task_btf();
-	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
-	struct file **fds, *file;
-	struct inode *inode;
+/* A PTR_TO_BTF_ID from a plain pointer value (6.2+; the verifier turns the call into a move).
+ * Weak: on older kernels it does not exist and only sc_enter_compat, which does not call it,
+ * is loaded. */
+extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym __weak;
 
-	if (!fdt || fd < 0 || (unsigned int)fd >= BPF_CORE_READ(fdt, max_fds))
+/* What fd refers to in the current task. The fields up to the fd array are direct (BTF) loads,
+ * which the JIT turns into plain fault-tolerant loads; before, each was a
+ * bpf_probe_read_kernel() call, and helper calls are what costs here. The array holds pointers,
+ * which BTF loads cannot index: with cast (6.2+) its slot is read as the first member of a
+ * kernel struct that starts with a struct file * (struct kiocb; CO-RE checks the offset) and
+ * the rest are direct loads too; without, four probe reads remain. */
+static __always_inline __u32 fd_kind_of(struct task_struct *task, long fd, bool cast)
+{
+	struct files_struct *files = task->files;
+	struct fdtable *fdt;
+	struct file *file;
+	struct inode *inode;
+	unsigned int mode, rdev;
+
+	if (!files || fd < 0)
 		return FD_KIND_OTHER;
-	fds = BPF_CORE_READ(fdt, fd);
-	if (bpf_probe_read_kernel(&file, sizeof(file), &fds[fd]) || !file)
+	fdt = files->fdt;
+	if (!fdt || (unsigned long)fd >= fdt->max_fds)
 		return FD_KIND_OTHER;
-	inode = BPF_CORE_READ(file, f_inode);
-	if (!inode)
-		return FD_KIND_OTHER;
-	return ph_fd_kind(BPF_CORE_READ(inode, i_mode), BPF_CORE_READ(inode, i_rdev));
+	if (cast) {
+		struct kiocb *slot = bpf_rdonly_cast(&fdt->fd[fd],
+						     bpf_core_type_id_kernel(struct kiocb));
+
+		file = slot->ki_filp;
+		if (!file)
+			return FD_KIND_OTHER;
+		inode = file->f_inode;
+		if (!inode)
+			return FD_KIND_OTHER;
+		mode = inode->i_mode;
+		rdev = inode->i_rdev;
+	} else {
+		if (bpf_probe_read_kernel(&file, sizeof(file), &fdt->fd[fd]) || !file)
+			return FD_KIND_OTHER;
+		inode = BPF_CORE_READ(file, f_inode);
+		if (!inode)
+			return FD_KIND_OTHER;
+		mode = BPF_CORE_READ(inode, i_mode);
+		rdev = BPF_CORE_READ(inode, i_rdev);
+	}
+	return ph_fd_kind(mode, rdev);
 }
 
 static __always_inline struct sc_stats *sc_entry(struct sc_key *k)
@@ -161,10 +191,15 @@ static __always_inline void account_io(__u32 pid, __u32 nr, __u32 kind, long ret
 		s->max_bytes = ret;
 }
 
-SEC("tp_btf/sys_enter")
-int BPF_PROG(sc_enter, struct pt_regs *regs, long id)
+/* Every syscall of every process on the host runs sys_enter and sys_exit, so the path for an
+ * untracked process is as short as it can be: one helper call and one hash lookup at sys_enter,
+ * one helper call and one load at sys_exit. Helper calls are what costs (measured; with the
+ * retpoline and return-thunk mitigations every call and return is dear), so each program asks
+ * for the current task once and reads its tgid and the rest through direct BTF loads. */
+static __always_inline int enter(struct pt_regs *regs, long id, bool cast)
 {
-	__u32 pid = bpf_get_current_pid_tgid() >> 32;
+	struct task_struct *task = bpf_get_current_task_btf();
+	__u32 pid = task->tgid;
 	struct inflight *in;
 
 	if (!bpf_map_lookup_elem(&tracked_pids, &pid))
@@ -173,30 +208,48 @@ int BPF_PROG(sc_enter, struct pt_regs *regs, long id)
 		account(pid, id, 0, 0);
 		return 0;
 	}
-	in = bpf_task_storage_get(&inflight, bpf_get_current_task_btf(), 0,
-				  BPF_LOCAL_STORAGE_GET_F_CREATE);
+	in = bpf_task_storage_get(&inflight, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
 	if (!in) {
 		count_drop(SC_DROP_NO_STORAGE);
 		return 0;
 	}
 	in->nr = id;
-	in->kind = is_rw(id) ? fd_kind_of((int)BPF_CORE_READ(regs, di)) : FD_KIND_MAX;
+	in->kind = is_rw(id) ? fd_kind_of(task, (int)regs->di, cast) : FD_KIND_MAX;
 	in->ts = bpf_ktime_get_ns();
 	return 0;
+}
+
+/* userspace loads one of these two: sc_enter where the kernel has bpf_rdonly_cast (6.2+) */
+SEC("tp_btf/sys_enter")
+int BPF_PROG(sc_enter, struct pt_regs *regs, long id)
+{
+	return enter(regs, id, true);
+}
+
+SEC("tp_btf/sys_enter")
+int BPF_PROG(sc_enter_compat, struct pt_regs *regs, long id)
+{
+	return enter(regs, id, false);
 }
 
 SEC("tp_btf/sys_exit")
 int BPF_PROG(sc_exit, struct pt_regs *regs, long ret)
 {
-	struct inflight *in = bpf_task_storage_get(&inflight, bpf_get_current_task_btf(), 0, 0);
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct inflight *in;
 	__u32 pid;
 	__u64 ts;
 
+	/* a thread with no task storage at all (every untracked one, unless some other BPF tool
+	 * keeps task storage on it) has none of ours: skip the lookup helper */
+	if (!task->bpf_storage)
+		return 0;
+	in = bpf_task_storage_get(&inflight, task, 0, 0);
 	if (!in || !in->ts) /* untracked, or attached while this syscall ran */
 		return 0;
 	ts = in->ts;
 	in->ts = 0;
-	pid = bpf_get_current_pid_tgid() >> 32;
+	pid = task->tgid;
 	/* still tracked (a pending process may have been found not to be CPython) */
 	if (!bpf_map_lookup_elem(&tracked_pids, &pid))
 		return 0;

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include "log.h"
 #include "syscalls.skel.h"
@@ -34,10 +35,24 @@ struct sc_collector {
 	struct pid_queue q;
 };
 
+/* Does the running kernel have the kfunc name (in its BTF)? */
+static bool kernel_has_kfunc(const char *name)
+{
+	struct btf *btf = btf__load_vmlinux_btf();
+	bool has;
+
+	if (!btf)
+		return false;
+	has = btf__find_by_name_kind(btf, name, BTF_KIND_FUNC) > 0;
+	btf__free(btf);
+	return has;
+}
+
 int sc_open(const struct sc_collector_opts *opts, struct sc_collector **out)
 {
 	struct sc_collector *c = calloc(1, sizeof(*c));
 	unsigned int max = opts->max_stats ? opts->max_stats : 16384;
+	bool cast;
 	int err;
 
 	if (!c)
@@ -53,6 +68,11 @@ int sc_open(const struct sc_collector_opts *opts, struct sc_collector **out)
 	}
 	bpf_map__set_max_entries(c->skel->maps.sc_stats, max);
 	bpf_map__set_max_entries(c->skel->maps.io_stats, max);
+	/* the fd-kind walk is all direct loads with bpf_rdonly_cast (6.2+), probe reads before */
+	cast = kernel_has_kfunc("bpf_rdonly_cast");
+	pr_debug("syscalls: sys_enter program %s", cast ? "sc_enter" : "sc_enter_compat");
+	bpf_program__set_autoload(c->skel->progs.sc_enter, cast);
+	bpf_program__set_autoload(c->skel->progs.sc_enter_compat, !cast);
 	err = bpf_map__reuse_fd(c->skel->maps.tracked_pids, opts->tracked_fd);
 	if (err) {
 		pr_err("cannot share the tracked-process map: %s", strerror(-err));
