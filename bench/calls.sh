@@ -65,6 +65,12 @@ for py in "${PYS[@]}"; do
 			start_tracer "$c"
 			finish_workload "$(basename "$py").$c"
 			stop_tracer
+			# pyhound's own account of its probes' cost (hits x measured cost per hit)
+			if [ "${c#b[0-9]}" != "$c" ] && [ -s "$TMP/tr.out" ]; then
+				sed -n 's/.*s, \([0-9.]*\)% of the time.*/\1/p' "$TMP/tr.out" \
+					>>"$TMP/$(basename "$py").$c.model"
+			fi
+			rm -f "$TMP/tr.out"
 		done
 	done
 done
@@ -88,6 +94,12 @@ for py in "${PYS[@]}"; do
 				printf "%-11s %-8s %-4s %6d %9.4f %9.4f %8.2f %12s\n", t, c, m, r, v, b, v / b, pc}'
 		done
 	done
+done
+echo
+echo "modelled probe cost (pyhound's 'probe hits: ... P% of the time'), median of the rounds:"
+for f in "$TMP"/*.model; do
+	[ -s "$f" ] || continue
+	printf '  %-20s %s%%\n' "$(basename "$f" .model)" "$(median "$f")"
 done
 echo "N=$N calls per run; ns/probed-call = (b100 CPU - base CPU) / (N x probe hits per call:" \
 	"1 for USDT, 2 for RESUME+RETURN uprobes)"
