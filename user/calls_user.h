@@ -25,6 +25,7 @@ struct calls_entry {
 	struct calls_stats s;
 	char name[160], file[256];
 	int first_line;
+	unsigned int code_objects; /* summed into this entry (pyhound calls: one row per function) */
 };
 
 struct calls_snapshot {

@@ -27,7 +27,7 @@ for name, n in want.items():
         fail.append("%s: %s calls, expected %d" % (name, got, n))
 # functions made by exec() and freed right after their one call: every call named, none
 # under another function's name (a freed code object's address is often reused)
-made, unknown = {}, 0
+made, rows, unknown = {}, 0, 0
 for e in rep["functions"]:
     if e["pid"] != pid:
         continue
@@ -35,10 +35,13 @@ for e in rep["functions"]:
         unknown += e["calls"]
     elif e["file"] == "<string>" and re.fullmatch(r"g\d+", e["function"]):
         made[e["function"]] = made.get(e["function"], 0) + e["calls"]
+        rows += 1
 bad = {k: v for k, v in made.items() if v != 40}
 if len(made) != 50 or bad:
     fail.append("exec'd functions: %d names (want g0..g49), counts not 40: %s" %
                 (len(made), dict(list(bad.items())[:5])))
+if rows != len(made):
+    fail.append("%d rows for %d exec'd functions: one row per function expected" % (rows, len(made)))
 if unknown:
     fail.append("%d calls of unnamed code objects" % unknown)
 counts_only = sys.argv[5:6] == ["counts-only"]
