@@ -474,6 +474,14 @@ static int read_spans(struct calls_proc *cp, int minor)
 	return 0;
 }
 
+static bool purging(const struct calls_collector *c, pid_t pid)
+{
+	for (size_t i = 0; i < c->npurge; i++)
+		if (c->purge[i] == pid)
+			return true;
+	return false;
+}
+
 #define PROBE_CACHE 16
 
 int calls_probe_source(const struct py_proc *p, char *why, size_t whylen)
@@ -520,6 +528,10 @@ int calls_add_process(struct calls_collector *c, const struct py_proc *p, char *
 	int i, err, bi = -1;
 
 	why[0] = 0;
+	/* the PID of a process purged moments ago, reused: drop the old one's entries now, before
+	 * the new one's probes can add any (the queued purge would take those too) */
+	if (purging(c, p->pid))
+		calls_resolve(c);
 	for (i = 0; i < c->nbins; i++)
 		if (c->bins[i].dev == p->obj_dev && c->bins[i].ino == p->obj_inode) {
 			bi = i;
@@ -683,14 +695,6 @@ int calls_purge_pid(struct calls_collector *c, pid_t pid)
 	}
 	c->purge[c->npurge++] = pid;
 	return 0;
-}
-
-static bool purging(const struct calls_collector *c, pid_t pid)
-{
-	for (size_t i = 0; i < c->npurge; i++)
-		if (c->purge[i] == pid)
-			return true;
-	return false;
 }
 
 static size_t name_bucket(pid_t pid, uint64_t code, uint32_t fp);
