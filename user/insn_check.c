@@ -477,6 +477,25 @@ static bool in_range(uint64_t v, uint64_t lo, uint64_t hi) /* (lo, hi] */
 	return v > lo && v <= hi;
 }
 
+/* Open path and load _PyEval_EvalFrameDefault's code: the ELF file, or NULL with *err set. */
+static struct elf_file *open_eval(const char *path, struct func *main, int *err, char *why,
+				  size_t whylen)
+{
+	struct elf_file *ef = elf_open(path);
+
+	if (!ef) {
+		*err = -errno;
+		say(why, whylen, "can't open %s: %s", path, strerror(-*err));
+		return NULL;
+	}
+	*err = load_func(ef, EVAL_FUNC, main, why, whylen);
+	if (*err) {
+		elf_close(ef);
+		return NULL;
+	}
+	return ef;
+}
+
 int eval_locate_handlers(const char *path, const int *opcodes, int n, struct eval_site *out,
 			 char *why, size_t whylen)
 {
@@ -487,14 +506,9 @@ int eval_locate_handlers(const char *path, const int *opcodes, int n, struct eva
 	struct elf_file *ef;
 	int err, i;
 
-	ef = elf_open(path);
-	if (!ef) {
-		say(why, whylen, "can't open %s: %s", path, strerror(errno));
-		return -errno;
-	}
-	err = load_func(ef, EVAL_FUNC, &main, why, whylen);
-	if (err)
-		goto out;
+	ef = open_eval(path, &main, &err, why, whylen);
+	if (!ef)
+		return err;
 	if (load_func(ef, EVAL_COLD, &cold, NULL, 0))
 		memset(&cold, 0, sizeof(cold));
 	elf_foreach_symbol(ef, table_cb, &tf);
@@ -610,14 +624,9 @@ int eval_locate_entry(const char *path, const int *regs, int nregs, struct eval_
 
 	memset(out, 0, sizeof(*out));
 	out->opcode = -1;
-	ef = elf_open(path);
-	if (!ef) {
-		say(why, whylen, "can't open %s: %s", path, strerror(errno));
-		return -errno;
-	}
-	err = load_func(ef, EVAL_FUNC, &main, why, whylen);
-	if (err)
-		goto out;
+	ef = open_eval(path, &main, &err, why, whylen);
+	if (!ef)
+		return err;
 	out->handler = main.start;
 	err = insn_first_branch(main.code, main.size, main.start, main.start, MAX_BRANCH_SCAN,
 				regs, nregs, &out->probe, &out->is_call, out->insn, sizeof(out->insn), why,

@@ -419,6 +419,25 @@ void metrics_write_cpu(FILE *f, const struct report *r, struct funcstats *fs, un
 /* pause buckets: upper bounds of log2 slots of nanoseconds, ~16 us to ~4.3 s */
 static const unsigned int gc_bucket_slots[] = { 14, 17, 20, 23, 26, 29, 32 };
 
+/* a per-generation GC counter family: collections, or objects collected */
+static void gc_gen_counter(FILE *f, const struct report *r, const char *name, const char *help,
+			   bool collected)
+{
+	size_t i;
+	int g;
+
+	family(f, name, "counter", help);
+	for (i = 0; i < r->nprocs; i++)
+		for (g = 0; r->procs[i].gc && r->procs[i].gc->has_stats && g < GC_GENS; g++) {
+			const struct rep_gc_gen *gs = &r->procs[i].gc->gen[g];
+			char lbl[32];
+
+			snprintf(lbl, sizeof(lbl), "generation=\"%d\"", g);
+			proc_series(f, name, &r->procs[i], lbl, "%llu",
+				    (unsigned long long)(collected ? gs->collected : gs->count));
+		}
+}
+
 void metrics_write_gc(FILE *f, const struct report *r)
 {
 	size_t i, b;
@@ -436,26 +455,10 @@ void metrics_write_gc(FILE *f, const struct report *r)
 		snprintf(lbl, sizeof(lbl), "source=\"%.60s\"", rp->gc->source);
 		proc_series(f, "pyhound_gc_source_info", rp, lbl, "1");
 	}
-	family(f, "pyhound_gc_collections_total", "counter",
-	       "Garbage collections, by generation.");
-	for (i = 0; i < r->nprocs; i++)
-		for (g = 0; r->procs[i].gc && r->procs[i].gc->has_stats && g < GC_GENS; g++) {
-			char lbl[32];
-
-			snprintf(lbl, sizeof(lbl), "generation=\"%d\"", g);
-			proc_series(f, "pyhound_gc_collections_total", &r->procs[i], lbl, "%llu",
-				    (unsigned long long)r->procs[i].gc->gen[g].count);
-		}
-	family(f, "pyhound_gc_collected_objects_total", "counter",
-	       "Objects the collector found unreachable, by generation.");
-	for (i = 0; i < r->nprocs; i++)
-		for (g = 0; r->procs[i].gc && r->procs[i].gc->has_stats && g < GC_GENS; g++) {
-			char lbl[32];
-
-			snprintf(lbl, sizeof(lbl), "generation=\"%d\"", g);
-			proc_series(f, "pyhound_gc_collected_objects_total", &r->procs[i], lbl, "%llu",
-				    (unsigned long long)r->procs[i].gc->gen[g].collected);
-		}
+	gc_gen_counter(f, r, "pyhound_gc_collections_total", "Garbage collections, by generation.",
+		       false);
+	gc_gen_counter(f, r, "pyhound_gc_collected_objects_total",
+		       "Objects the collector found unreachable, by generation.", true);
 	family(f, "pyhound_gc_pause_seconds", "histogram",
 	       "Garbage collection pauses (the collection function's run time), by generation.");
 	for (i = 0; i < r->nprocs; i++) {
