@@ -34,16 +34,16 @@ PC_LIBS := $(shell $(PKG_CONFIG) --libs $(LIBS_PC) 2>/dev/null || echo -lbpf -le
 
 CFLAGS ?= -O2 -g
 override CFLAGS += -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter -MMD -MP \
-	-D_GNU_SOURCE -DPYHOUND_VERSION='"$(VERSION)"' -Iinclude -I$(OUTPUT)/skel $(PC_CFLAGS)
+	-D_GNU_SOURCE -DPYHOUND_VERSION='"$(VERSION)"' -Iinclude -Iuser -I$(OUTPUT)/skel $(PC_CFLAGS)
 LDLIBS += $(PC_LIBS) -lcrypt -lpthread -lm
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror -Wno-unused-function \
 	-I$(dir $(VMLINUX)) -Iinclude -Ibpf $(CLANG_BPF_SYS_INCLUDES) -MMD -MP
 
 BPF_SRCS := $(sort $(wildcard bpf/*.bpf.c))
 SKELS := $(patsubst bpf/%.bpf.c,$(OUTPUT)/skel/%.skel.h,$(BPF_SRCS))
-USER_SRCS := $(sort $(wildcard user/*.c))
+USER_SRCS := $(sort $(wildcard user/*/*.c))
 USER_OBJS := $(patsubst user/%.c,$(OUTPUT)/user/%.o,$(USER_SRCS))
-LIB_OBJS := $(filter-out $(OUTPUT)/user/main.o,$(USER_OBJS))
+LIB_OBJS := $(filter-out $(OUTPUT)/user/cmd/main.o,$(USER_OBJS))
 UNIT_SRCS := $(sort $(wildcard tests/unit/*.c))
 UNIT_OBJS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/unit/%.o,$(UNIT_SRCS))
 INTEG_SRCS := $(sort $(wildcard tests/integration/*.c))
@@ -74,8 +74,9 @@ $(OUTPUT)/skel/%.skel.h: $(OUTPUT)/bpf/%.bpf.o | $(OUTPUT)/skel
 	$(call msg,GEN-SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name $(subst -,_,$*)_bpf > $@
 
-$(OUTPUT)/user/%.o: user/%.c $(SKELS) | $(OUTPUT)/user
+$(OUTPUT)/user/%.o: user/%.c $(SKELS)
 	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -c $< -o $@
 
 $(OUTPUT)/pyhound: $(USER_OBJS)
@@ -84,15 +85,15 @@ $(OUTPUT)/pyhound: $(USER_OBJS)
 
 $(OUTPUT)/tests/unit/%.o: tests/unit/%.c $(SKELS) | $(OUTPUT)/tests/unit
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) -Itests -iquote user -c $< -o $@
+	$(Q)$(CC) $(CFLAGS) -Itests -c $< -o $@
 
 $(OUTPUT)/tests/integration/%.o: tests/integration/%.c $(SKELS) | $(OUTPUT)/tests/integration
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) -Itests -iquote user -c $< -o $@
+	$(Q)$(CC) $(CFLAGS) -Itests -c $< -o $@
 
 $(OUTPUT)/tests/common/%.o: tests/common/%.c $(SKELS) | $(OUTPUT)/tests/common
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) -Itests -iquote user -c $< -o $@
+	$(Q)$(CC) $(CFLAGS) -Itests -c $< -o $@
 
 $(OUTPUT)/tests/unit-tests: $(UNIT_OBJS) $(COMMON_OBJS) $(LIB_OBJS)
 	$(call msg,LINK,$@)
@@ -142,12 +143,12 @@ vmlinux:
 	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $(VMLINUX)
 
 fmt:
-	clang-format -i bpf/*.c user/*.c user/*.h include/*.h tests/*/*.c
+	clang-format -i bpf/*.c user/*/*.c user/*/*.h include/*.h tests/*/*.c
 
 clean:
 	rm -rf $(OUTPUT)
 
--include $(wildcard $(OUTPUT)/*/*.d $(OUTPUT)/tests/*/*.d $(OUTPUT)/bpf/*.bpf.d)
+-include $(wildcard $(OUTPUT)/*/*.d $(OUTPUT)/user/*/*.d $(OUTPUT)/tests/*/*.d $(OUTPUT)/bpf/*.bpf.d)
 
 # The long soak of issue 6: `pyhound serve` for 10 minutes against 50 short-lived processes.
 soak: all $(OUTPUT)/tests/integration-tests

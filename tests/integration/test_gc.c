@@ -15,10 +15,10 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
-#include "../../user/cli.h"
-#include "../../user/gc_user.h"
-#include "../../user/log.h"
-#include "../../user/tracker.h"
+#include "cmd/cli.h"
+#include "collect/gc_user.h"
+#include "lib/log.h"
+#include "host/tracker.h"
 #include "common/pythons.h"
 
 #define WORKLOAD "tests/workloads/gc_work.py"

@@ -19,9 +19,9 @@
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include "procwatch.h"
-#include "../../user/discover.h"
-#include "../../user/log.h"
-#include "../../user/sampler.h"
+#include "host/discover.h"
+#include "lib/log.h"
+#include "collect/sampler.h"
 
 #define MAX_PY 8
 #define MAX_PROCS 16

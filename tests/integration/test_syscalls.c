@@ -10,14 +10,14 @@
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
-#include "cli.h"
+#include "cmd/cli.h"
 #include "common/pythons.h"
 #include "fdkind.h"
 #include "hist.h"
-#include "histo.h"
-#include "log.h"
-#include "syscalls_user.h"
-#include "tracker.h"
+#include "lib/histo.h"
+#include "lib/log.h"
+#include "collect/syscalls_user.h"
+#include "host/tracker.h"
 
 struct session {
 	struct tracker *t;

@@ -6,7 +6,7 @@
 #define PYHOUND_TESTS_SAMPLE_PROFILE_H
 
 #include <criterion/criterion.h>
-#include "../../user/profile.h"
+#include "stack/profile.h"
 
 #define F_MODULE { "<module>", "main.py", 10, 1 }
 #define F_WORK { "work", "main.py", 5, 4 }

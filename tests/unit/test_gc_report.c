@@ -6,8 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "../../user/gc_user.h"
-#include "../../user/report.h"
+#include "collect/gc_user.h"
+#include "model/report.h"
 
 Test(gc_symbols, modes_per_version)
 {

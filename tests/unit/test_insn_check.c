@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include "common/pythons.h"
-#include "elf.h"
-#include "insn_check.h"
+#include "host/elf.h"
+#include "cpython/insn_check.h"
 
 /* mov rbp, rsp; mov edi, 1; je +2; nop; nop; ret */
 static const uint8_t code[] = { 0x48, 0x89, 0xe5, 0xbf, 0x01, 0x00, 0x00, 0x00,

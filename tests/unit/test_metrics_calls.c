@@ -5,9 +5,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "../../user/callstats.h"
-#include "../../user/metrics.h"
-#include "../../user/report.h"
+#include "model/callstats.h"
+#include "out/metrics.h"
+#include "model/report.h"
 
 static void entry(struct calls_entry *e, pid_t pid, uint64_t code, const char *name,
 		  const char *file, uint64_t calls)

@@ -11,10 +11,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include "../../user/discover.h"
-#include "../../user/elf.h"
-#include "../../user/log.h"
-#include "../../user/offsets.h"
+#include "host/discover.h"
+#include "host/elf.h"
+#include "lib/log.h"
+#include "cpython/offsets.h"
 
 #define F(name) { #name, offsetof(struct py_offsets, name), sizeof(((struct py_offsets *)0)->name) }
 static const struct {

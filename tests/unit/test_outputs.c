@@ -8,11 +8,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include <criterion/criterion.h>
-#include "../../user/out_collapsed.h"
-#include "../../user/out_format.h"
-#include "../../user/out_pprof.h"
-#include "../../user/out_speedscope.h"
-#include "../../user/out_svg.h"
+#include "out/out_collapsed.h"
+#include "out/out_format.h"
+#include "out/out_pprof.h"
+#include "out/out_speedscope.h"
+#include "out/out_svg.h"
 #include "sample_profile.h"
 
 /* Write p with writer into a string */

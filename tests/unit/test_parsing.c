@@ -7,9 +7,9 @@
 #include <string.h>
 #include <unistd.h>
 #include "common/pythons.h"
-#include "discover.h"
-#include "elf.h"
-#include "procmaps.h"
+#include "host/discover.h"
+#include "host/elf.h"
+#include "host/procmaps.h"
 
 Test(procmaps, parses_file_and_anonymous_lines)
 {

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #include <string.h>
 #include <criterion/criterion.h>
-#include "../../user/protobuf.h"
+#include "lib/protobuf.h"
 
 static void expect(const struct pb_buf *b, const unsigned char *want, size_t n)
 {

@@ -6,9 +6,9 @@
 #include <string.h>
 #include "fdkind.h"
 #include "hist.h"
-#include "histo.h"
-#include "json.h"
-#include "report.h"
+#include "lib/histo.h"
+#include "lib/json.h"
+#include "model/report.h"
 
 Test(hist, log2_slots)
 {

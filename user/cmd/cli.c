@@ -1,0 +1,155 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <errno.h>
+#include <linux/capability.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#include "cmd/cli.h"
+#include "lib/log.h"
+
+volatile sig_atomic_t exiting;
+
+int parse_uint(const char *s, const char *what, unsigned long min, unsigned long max,
+	       unsigned long *out)
+{
+	unsigned long v;
+	char *end;
+
+	errno = 0;
+	if (!s || !*s || *s == '-')
+		goto bad;
+	v = strtoul(s, &end, 10);
+	if (errno || *end || v < min || v > max)
+		goto bad;
+	*out = v;
+	return 0;
+bad:
+	pr_err("invalid %s '%s' (expected an integer from %lu to %lu)", what, s ? s : "", min,
+	       max);
+	return -EINVAL;
+}
+
+int parse_seconds(const char *s, const char *what, double min, double max, double *out)
+{
+	double v;
+	char *end;
+
+	errno = 0;
+	if (!s || !*s)
+		goto bad;
+	v = strtod(s, &end);
+	if (errno || end == s || (*end && strcmp(end, "s")) || !isfinite(v) || v < min || v > max)
+		goto bad;
+	*out = v;
+	return 0;
+bad:
+	pr_err("invalid %s '%s' (expected seconds from %g to %g)", what, s ? s : "", min, max);
+	return -EINVAL;
+}
+
+int parse_pids(const char *s, pid_t *pids, int *n, int cap)
+{
+	char buf[256], *tok, *save = NULL;
+	unsigned long v;
+
+	snprintf(buf, sizeof(buf), "%s", s);
+	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		if (parse_uint(tok, "PID", 1, 4194304, &v))
+			return -EINVAL;
+		if (*n >= cap) {
+			pr_err("too many PIDs (at most %d)", cap);
+			return -E2BIG;
+		}
+		pids[(*n)++] = (pid_t)v;
+	}
+	return 0;
+}
+
+int usage_error(const char *cmd, const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("pyhound: error: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\nTry 'pyhound %s --help'.\n", cmd ? cmd : "");
+	return EXIT_USAGE;
+}
+
+static bool has_cap(const struct __user_cap_data_struct *d, int cap)
+{
+	return d[cap / 32].effective & (1u << (cap % 32));
+}
+
+int check_privileges(void)
+{
+	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct data[2] = {};
+	char missing[160] = "";
+
+	if (syscall(SYS_capget, &hdr, data)) {
+		pr_err("cannot read capabilities: %s", strerror(errno));
+		return -errno;
+	}
+	if (!has_cap(data, CAP_SYS_ADMIN)) {
+		if (!has_cap(data, CAP_BPF))
+			strcat(missing, " CAP_BPF");
+		if (!has_cap(data, CAP_PERFMON))
+			strcat(missing, " CAP_PERFMON");
+	}
+	if (!has_cap(data, CAP_SYS_PTRACE))
+		strcat(missing, " CAP_SYS_PTRACE");
+	if (!has_cap(data, CAP_DAC_READ_SEARCH) && !has_cap(data, CAP_DAC_OVERRIDE))
+		strcat(missing, " CAP_DAC_READ_SEARCH");
+	if (!*missing)
+		return 0;
+	if (geteuid() != 0)
+		pr_err("must run as root (missing%s): try 'sudo pyhound ...'", missing);
+	else
+		pr_err("missing capabilities:%s", missing);
+	return -EPERM;
+}
+
+int check_btf(void)
+{
+	struct stat st;
+
+	const char *btf = getenv("PYHOUND_SYS_BTF"); /* tests simulate a kernel without BTF */
+
+	if (stat(btf && *btf ? btf : "/sys/kernel/btf/vmlinux", &st) == 0)
+		return 0;
+	pr_err("this kernel has no BTF (/sys/kernel/btf/vmlinux is missing): pyhound needs a kernel "
+	       "built with CONFIG_DEBUG_INFO_BTF=y (Debian 11+, Ubuntu 20.10+, RHEL 8.2+ have it)");
+	return -ENOTSUP;
+}
+
+int bpf_prepare(void)
+{
+	struct rlimit rl = { RLIM_INFINITY, RLIM_INFINITY };
+
+	if (check_privileges() || check_btf())
+		return -1;
+	/* kernels before 5.11 charge BPF memory to RLIMIT_MEMLOCK */
+	setrlimit(RLIMIT_MEMLOCK, &rl);
+	log_setup_libbpf();
+	return 0;
+}
+
+static void sig_handler(int sig)
+{
+	exiting = 1;
+	signal(sig, SIG_DFL); /* a second Ctrl-C kills at once */
+}
+
+void install_signal_handlers(void)
+{
+	signal(SIGINT, sig_handler);
+	signal(SIGTERM, sig_handler);
+}

@@ -1,0 +1,182 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* pyhound record: sample Python stacks of every CPython process and write a profile. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "cmd/cli.h"
+#include "cmd/commands.h"
+#include "lib/log.h"
+#include "out/out_format.h"
+#include "collect/profiler.h"
+#include "host/tracker.h"
+
+#define MAX_PIDS 64
+
+static void record_usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: pyhound record -o FILE [--format F] [--duration S] [--frequency HZ]\n"
+		"                      [--pid P ...] [-v]\n\n"
+		"Sample the Python stacks of every CPython process on this host (or only --pid\n"
+		"ones) from CPU-clock perf events, walked inside the kernel, and write a profile.\n"
+		"Processes started while recording are included. Ctrl-C stops early and writes\n"
+		"what was gathered. CPython 3.8-3.13.\n\n"
+		"Options:\n"
+		"  -o, --output FILE      where to write the profile ('-' for stdout)\n"
+		"  -f, --format F         collapsed | svg | speedscope | pprof (default: from the\n"
+		"                         file name: .collapsed/.folded/.txt, .svg, .json, .pb.gz)\n"
+		"  -d, --duration S       how long to sample, in seconds (default 10)\n"
+		"  -F, --frequency HZ     samples per second per CPU (default 99, 1-10000)\n"
+		"  -p, --pid P[,P...]     only these processes (repeatable); each must be CPython\n"
+		"  -v                     also print sampler counters (drops, failed walks)\n"
+		"  -h, --help             this text\n\n"
+		"Formats: collapsed stacks ('process;thread;frame;... count', for flamegraph.pl and\n"
+		"speedscope), a self-contained interactive SVG flamegraph, speedscope JSON, pprof\n"
+		"(gzipped protobuf, for 'go tool pprof').\n\n"
+		"Examples:\n"
+		"  sudo pyhound record -d 30 -o profile.svg\n"
+		"  sudo pyhound record --pid 1234 -F 999 -o app.pb.gz\n");
+}
+
+void print_sampler_stats(FILE *f, struct profiler *pr);
+
+void print_sampler_stats(FILE *f, struct profiler *pr)
+{
+	struct profiler_stats st;
+	unsigned int i;
+
+	profiler_get_stats(pr, &st);
+	fprintf(f, "pyhound: sampler:");
+	for (i = 0; i < SMP_STAT_MAX; i++)
+		if (st.s.bpf[i])
+			fprintf(f, " %s=%llu", sampler_stat_name(i), (unsigned long long)st.s.bpf[i]);
+	fprintf(f, " delivered=%llu unnamed_frames=%llu processes=%llu refused=%llu "
+		   "profile_full=%llu\n",
+		(unsigned long long)st.s.received, (unsigned long long)st.s.unknown_frames,
+		(unsigned long long)st.procs_added, (unsigned long long)st.procs_refused,
+		(unsigned long long)st.profile_full);
+}
+
+int cmd_record(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "output", required_argument, NULL, 'o' },
+		{ "format", required_argument, NULL, 'f' },
+		{ "duration", required_argument, NULL, 'd' },
+		{ "frequency", required_argument, NULL, 'F' },
+		{ "pid", required_argument, NULL, 'p' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{},
+	};
+	struct tracker_opts topts = { .max_procs = 4096 };
+	const char *output = NULL, *format = NULL;
+	struct profiler *pr = NULL;
+	struct tracker *t = NULL;
+	struct profile *prof;
+	pid_t pids[MAX_PIDS];
+	int npids = 0, c, err, ret = 1;
+	double duration = 10;
+	unsigned long freq = 99;
+	uint64_t start;
+	FILE *f = NULL;
+
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+o:f:d:F:p:hv", opts, NULL)) != -1) {
+		switch (c) {
+		case 'o': output = optarg; break;
+		case 'f': format = optarg; break;
+		case 'd':
+			if (parse_seconds(optarg, "duration", 0.1, 86400, &duration))
+				return usage_error("record", "bad --duration");
+			break;
+		case 'F':
+			if (parse_uint(optarg, "--frequency", 1, 10000, &freq))
+				return usage_error("record", "bad --frequency");
+			break;
+		case 'p':
+			if (parse_pids(optarg, pids, &npids, MAX_PIDS))
+				return usage_error("record", "bad --pid");
+			break;
+		case 'v': log_set_verbosity(log_verbosity + 1); break;
+		case 'h': record_usage(stdout); return 0;
+		case ':':
+			return usage_error("record", "option '%s' needs a value", argv[optind - 1]);
+		default: return usage_error("record", "unknown option '%s'", argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		return usage_error("record", "unexpected argument '%s'", argv[optind]);
+	if (!output)
+		return usage_error("record", "-o FILE is required");
+	if (!format)
+		format = profile_format_from_path(output);
+	if (!format)
+		return usage_error("record", "cannot tell the format from '%s': use --format", output);
+	if (strcmp(format, "collapsed") && strcmp(format, "svg") && strcmp(format, "speedscope") &&
+	    strcmp(format, "pprof"))
+		return usage_error("record", "unknown format '%s'", format);
+	if (bpf_prepare())
+		return 1;
+	/* open the output first: a bad path fails before minutes of recording */
+	f = strcmp(output, "-") ? fopen(output, "w") : stdout;
+	if (!f) {
+		pr_err("cannot write %s: %s", output, strerror(errno));
+		return 1;
+	}
+	topts.follow = npids == 0;
+	topts.pids = pids;
+	topts.npids = npids;
+	err = tracker_open(&topts, &t);
+	if (err)
+		goto out;
+	err = profiler_open(t, freq, &pr);
+	if (err)
+		goto out;
+	install_signal_handlers();
+	err = tracker_start(t);
+	if (err)
+		goto out;
+	err = profiler_attach(pr);
+	if (err)
+		goto out;
+	fprintf(stderr, "pyhound: recording %d CPython process%s%s at %lu Hz for %.1f s (Ctrl-C to "
+		"stop early)\n", tracker_count(t), tracker_count(t) == 1 ? "" : "es",
+		topts.follow ? " and any that start" : "", freq, duration);
+	start = now_ns();
+	while (!exiting && now_ns() - start < (uint64_t)(duration * 1e9)) {
+		err = tracker_poll(t, 0);
+		if (!err)
+			err = profiler_poll(pr, 50) < 0 ? -EIO : 0;
+		if (err < 0) {
+			pr_err("polling: %s", strerror(-err));
+			goto out;
+		}
+	}
+	tracker_poll(t, 0);
+	profiler_poll(pr, 0);
+	prof = profiler_profile(pr);
+	err = profile_write(prof, format, f);
+	if (f != stdout && fclose(f) && !err)
+		err = -errno;
+	f = NULL;
+	if (err) {
+		pr_err("writing %s: %s", output, strerror(-err));
+		goto out;
+	}
+	fprintf(stderr, "pyhound: wrote %llu samples from %d process%s (%.1f s) to %s (%s)\n",
+		(unsigned long long)prof->total_samples, tracker_count(t),
+		tracker_count(t) == 1 ? "" : "es", prof->duration_s, output, format);
+	if (log_verbosity >= 1)
+		print_sampler_stats(stderr, pr);
+	ret = 0;
+out:
+	if (f && f != stdout)
+		fclose(f);
+	profiler_free(pr);
+	tracker_free(t);
+	return ret;
+}

@@ -1,0 +1,317 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* pyhound top: a live view of where every CPython process spends its CPU. */
+#include <errno.h>
+#include <getopt.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <termios.h>
+#include <unistd.h>
+#include "cmd/cli.h"
+#include "cmd/commands.h"
+#include "lib/log.h"
+#include "collect/profiler.h"
+#include "host/tracker.h"
+
+#define MAX_PIDS 64
+#define MAX_ROWS 256
+
+enum sort_by { SORT_CPU, SORT_PID };
+
+struct top_state {
+	bool tty;
+	enum sort_by sort;
+	bool by_total;	/* functions ordered by total rather than self */
+	pid_t focus;	/* 0: all processes */
+	int nfuncs;	/* functions shown per process */
+	double interval;
+	int rows, cols;
+};
+
+struct row {
+	pid_t pid;
+	char comm[16];
+	uint64_t samples;
+	int threads;
+	bool exited;
+};
+
+static void top_usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: pyhound top [--interval S] [--duration S] [--frequency HZ] [--pid P ...]\n\n"
+		"A live view of every CPython process on this host, refreshed every interval:\n"
+		"PID, command, threads, CPU%% (from stack samples while on CPU) and its top Python\n"
+		"functions by self and total samples over the last interval.\n\n"
+		"Keys (on a terminal): c sort processes by CPU, p by PID; s order functions by\n"
+		"self, t by total; f focus the next process (more of its functions), a all\n"
+		"processes; q quit. When stdout is not a terminal, plain text is printed every\n"
+		"interval instead.\n\n"
+		"Options:\n"
+		"  -i, --interval S       refresh every S seconds (default 1)\n"
+		"  -d, --duration S       stop after S seconds (default: until q or Ctrl-C)\n"
+		"  -F, --frequency HZ     samples per second per CPU (default 99)\n"
+		"  -p, --pid P[,P...]     only these processes\n"
+		"  -h, --help             this text\n\n"
+		"Example:\n  sudo pyhound top\n");
+}
+
+static int read_threads(pid_t pid)
+{
+	char f[64], line[128];
+	int n = 0;
+	FILE *fp;
+
+	snprintf(f, sizeof(f), "/proc/%d/status", (int)pid);
+	fp = fopen(f, "re");
+	if (!fp)
+		return 0;
+	while (fgets(line, sizeof(line), fp))
+		if (sscanf(line, "Threads: %d", &n) == 1)
+			break;
+	fclose(fp);
+	return n;
+}
+
+struct rows_ctx {
+	struct row *rows;
+	int n;
+	const struct profile *prof;
+};
+
+static void add_row(const struct tracked_proc *tp, void *ctx)
+{
+	struct rows_ctx *rc = ctx;
+	struct row *r;
+	int i;
+
+	for (i = 0; i < rc->n; i++)
+		if (rc->rows[i].pid == tp->info.pid) {
+			rc->rows[i].exited = tp->exited;
+			return;
+		}
+	if (rc->n >= MAX_ROWS || (tp->exited && !profile_samples(rc->prof, tp->info.pid)))
+		return;
+	r = &rc->rows[rc->n++];
+	r->pid = tp->info.pid;
+	snprintf(r->comm, sizeof(r->comm), "%s", tp->info.comm);
+	r->samples = profile_samples(rc->prof, tp->info.pid);
+	r->threads = tp->exited ? 0 : read_threads(tp->info.pid);
+	r->exited = tp->exited;
+}
+
+static int cmp_cpu(const void *a, const void *b)
+{
+	const struct row *x = a, *y = b;
+
+	if (x->samples != y->samples)
+		return x->samples < y->samples ? 1 : -1;
+	return x->pid - y->pid;
+}
+
+static int cmp_pid(const void *a, const void *b)
+{
+	return ((const struct row *)a)->pid - ((const struct row *)b)->pid;
+}
+
+static int cmp_total(const void *a, const void *b)
+{
+	const struct prof_func_stat *x = a, *y = b;
+
+	if (x->total != y->total)
+		return x->total < y->total ? 1 : -1;
+	return x->self < y->self ? 1 : x->self > y->self ? -1 : 0;
+}
+
+static void draw(struct top_state *st, struct tracker *t, const struct profile *prof,
+		 unsigned int freq)
+{
+	struct row rows[MAX_ROWS];
+	struct rows_ctx rc = { rows, 0, prof };
+	double per_cpu = freq * st->interval;
+	int i, lines = 0, maxlines = st->tty ? st->rows - 1 : 1 << 30;
+	FILE *f = stdout;
+
+	tracker_foreach(t, add_row, &rc);
+	qsort(rows, rc.n, sizeof(rows[0]), st->sort == SORT_CPU ? cmp_cpu : cmp_pid);
+	if (st->tty)
+		fputs("\033[H\033[2J", f);
+	fprintf(f, "pyhound top - %d CPython processes, %llu samples at %u Hz over %.1f s; sort: %s, "
+		   "functions by %s%s\n", rc.n, (unsigned long long)prof->total_samples, freq,
+		st->interval, st->sort == SORT_CPU ? "cpu" : "pid", st->by_total ? "total" : "self",
+		st->focus ? " (focused: a for all)" : "");
+	lines++;
+	fprintf(f, "%8s %-15s %4s %6s  %6s %6s  %s\n", "PID", "COMMAND", "THR", "CPU%", "SELF%",
+		"TOTAL%", "FUNCTION (FILE:LINE)");
+	lines++;
+	for (i = 0; i < rc.n && lines < maxlines; i++) {
+		struct prof_func_stat *fs = NULL;
+		const struct row *r = &rows[i];
+		ssize_t n, k;
+		int want = st->focus ? st->rows - 4 : st->nfuncs;
+
+		if (st->focus && r->pid != st->focus)
+			continue;
+		fprintf(f, "%8d %-15s %4d %5.1f%%%s\n", (int)r->pid, r->comm, r->threads,
+			per_cpu > 0 ? 100.0 * r->samples / per_cpu : 0.0, r->exited ? "  (exited)" : "");
+		lines++;
+		if (!r->samples)
+			continue;
+		n = profile_top_functions(prof, r->pid, 0, &fs);
+		if (n > 0 && st->by_total)
+			qsort(fs, n, sizeof(*fs), cmp_total);
+		for (k = 0; k < n && k < want && lines < maxlines; k++) {
+			const char *file = strrchr(fs[k].file, '/');
+
+			fprintf(f, "%8s %-15s %4s %6s  %5.1f%% %5.1f%%  %s (%s:%d)\n", "", "", "", "",
+				100.0 * fs[k].self / r->samples, 100.0 * fs[k].total / r->samples,
+				fs[k].name, file ? file + 1 : fs[k].file, fs[k].first_line);
+			lines++;
+		}
+		free(fs);
+	}
+	if (!st->tty)
+		fputc('\n', f);
+	fflush(f);
+}
+
+static void handle_key(struct top_state *st, int ch, struct tracker *t, const struct profile *prof)
+{
+	struct row rows[MAX_ROWS];
+	struct rows_ctx rc = { rows, 0, prof };
+	int i;
+
+	switch (ch) {
+	case 'q': exiting = 1; break;
+	case 'c': st->sort = SORT_CPU; break;
+	case 'p': st->sort = SORT_PID; break;
+	case 's': st->by_total = false; break;
+	case 't': st->by_total = true; break;
+	case 'a': st->focus = 0; break;
+	case 'f':
+		tracker_foreach(t, add_row, &rc);
+		qsort(rows, rc.n, sizeof(rows[0]), st->sort == SORT_CPU ? cmp_cpu : cmp_pid);
+		for (i = 0; i < rc.n && st->focus && rows[i].pid != st->focus; i++)
+			;
+		st->focus = rc.n ? rows[(i + (st->focus ? 1 : 0)) % rc.n].pid : 0;
+		break;
+	}
+}
+
+int cmd_top(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "interval", required_argument, NULL, 'i' },
+		{ "duration", required_argument, NULL, 'd' },
+		{ "frequency", required_argument, NULL, 'F' },
+		{ "pid", required_argument, NULL, 'p' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{},
+	};
+	struct top_state st = { .interval = 1, .nfuncs = 3, .rows = 24, .cols = 80 };
+	struct tracker_opts topts = { .max_procs = 4096 };
+	struct termios old_tio, tio;
+	struct profiler *pr = NULL;
+	struct tracker *t = NULL;
+	struct profile *last = NULL;
+	pid_t pids[MAX_PIDS];
+	int npids = 0, c, ret = 1;
+	double duration = 0;
+	unsigned long freq = 99;
+	uint64_t start, next;
+	bool raw = false;
+
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+i:d:F:p:hv", opts, NULL)) != -1) {
+		switch (c) {
+		case 'i':
+			if (parse_seconds(optarg, "interval", 0.2, 3600, &st.interval))
+				return usage_error("top", "bad --interval");
+			break;
+		case 'd':
+			if (parse_seconds(optarg, "duration", 0.1, 86400 * 365, &duration))
+				return usage_error("top", "bad --duration");
+			break;
+		case 'F':
+			if (parse_uint(optarg, "--frequency", 1, 10000, &freq))
+				return usage_error("top", "bad --frequency");
+			break;
+		case 'p':
+			if (parse_pids(optarg, pids, &npids, MAX_PIDS))
+				return usage_error("top", "bad --pid");
+			break;
+		case 'v': log_set_verbosity(log_verbosity + 1); break;
+		case 'h': top_usage(stdout); return 0;
+		case ':': return usage_error("top", "option '%s' needs a value", argv[optind - 1]);
+		default: return usage_error("top", "unknown option '%s'", argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		return usage_error("top", "unexpected argument '%s'", argv[optind]);
+	if (bpf_prepare())
+		return 1;
+	st.tty = isatty(STDOUT_FILENO) && isatty(STDIN_FILENO);
+	if (st.tty) {
+		struct winsize ws;
+
+		if (!ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) && ws.ws_row > 4) {
+			st.rows = ws.ws_row;
+			st.cols = ws.ws_col;
+		}
+	}
+	topts.follow = npids == 0;
+	topts.pids = pids;
+	topts.npids = npids;
+	if (tracker_open(&topts, &t) || profiler_open(t, freq, &pr))
+		goto out;
+	install_signal_handlers();
+	if (tracker_start(t) || profiler_attach(pr))
+		goto out;
+	if (st.tty && !tcgetattr(STDIN_FILENO, &old_tio)) {
+		tio = old_tio;
+		tio.c_lflag &= ~(ICANON | ECHO);
+		tio.c_cc[VMIN] = 0;
+		tio.c_cc[VTIME] = 0;
+		raw = !tcsetattr(STDIN_FILENO, TCSANOW, &tio);
+	}
+	start = now_ns();
+	next = start + (uint64_t)(st.interval * 1e9);
+	while (!exiting) {
+		uint64_t now = now_ns();
+
+		if (duration > 0 && now - start >= (uint64_t)(duration * 1e9))
+			break;
+		if (tracker_poll(t, 0) < 0 || profiler_poll(pr, 50) < 0)
+			break;
+		if (raw) {
+			struct pollfd pfd = { .fd = STDIN_FILENO, .events = POLLIN };
+			char ch;
+
+			if (poll(&pfd, 1, 0) > 0 && read(STDIN_FILENO, &ch, 1) == 1) {
+				handle_key(&st, ch, t, last ? last : profiler_profile(pr));
+				if (last)
+					draw(&st, t, last, freq);
+			}
+		}
+		if (now_ns() >= next) {
+			profile_free(last);
+			last = profiler_restart(pr);
+			if (!last)
+				break;
+			draw(&st, t, last, freq);
+			next += (uint64_t)(st.interval * 1e9);
+		}
+	}
+	ret = 0;
+out:
+	if (raw)
+		tcsetattr(STDIN_FILENO, TCSANOW, &old_tio);
+	profile_free(last);
+	profiler_free(pr);
+	tracker_free(t);
+	return ret;
+}

@@ -1,0 +1,599 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <errno.h>
+#include <elf.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "host/elf.h"
+#include "gc.skel.h"
+#include "collect/gc_user.h"
+#include "lib/log.h"
+
+#define BIN_LINKS 8   /* probes per binary: 3.8 clones need 4, USDT needs 4 */
+#define MAX_BINS 256  /* distinct interpreter binaries attached */
+
+struct gc_bin {
+	uint64_t dev, ino;
+	char source[GC_SOURCE_LEN];
+	bool imports;
+	struct bpf_link *links[BIN_LINKS];
+	int nlinks;
+};
+
+struct gc_pid {
+	pid_t pid;
+	int bin; /* index in bins, -1 while unknown */
+	uint64_t nimports, imports_ns;
+	struct gc_import *imp; /* longest first, up to imports_per_proc */
+	size_t nimp;
+};
+
+struct gc_collector {
+	struct gc_bpf *skel;
+	struct ring_buffer *rb;
+	unsigned int max_procs, imports_per_proc;
+	struct gc_bin *bins;
+	size_t nbins;
+	struct gc_pid *pids;
+	size_t npids, cap;
+};
+
+int gc_open(const struct gc_collector_opts *opts, struct gc_collector **out)
+{
+	struct gc_collector *c = calloc(1, sizeof(*c));
+	unsigned int max = opts->max_procs ? opts->max_procs : 4096;
+	unsigned int threads = opts->max_threads ? opts->max_threads : 16384;
+	unsigned int rb_kb = opts->ringbuf_kb ? opts->ringbuf_kb : 512;
+	int err;
+
+	if (!c)
+		return -ENOMEM;
+	if (max > GC_MAX_PROCS)
+		max = GC_MAX_PROCS;
+	c->max_procs = max;
+	c->imports_per_proc = opts->imports_per_proc ? opts->imports_per_proc : 32;
+	if (c->imports_per_proc > GC_IMPORTS_MAX)
+		c->imports_per_proc = GC_IMPORTS_MAX;
+	c->bins = calloc(MAX_BINS, sizeof(*c->bins));
+	if (!c->bins) {
+		err = -ENOMEM;
+		goto err_free;
+	}
+	c->skel = gc_bpf__open();
+	if (!c->skel) {
+		err = -errno;
+		pr_err("cannot open the GC collector BPF object: %s", strerror(-err));
+		goto err_free;
+	}
+	bpf_map__set_max_entries(c->skel->maps.gc_stats, max);
+	bpf_map__set_max_entries(c->skel->maps.gc_inflight, threads);
+	bpf_map__set_max_entries(c->skel->maps.imp_inflight, threads);
+	/* a power of two number of pages */
+	{
+		unsigned int sz = 4096;
+
+		while (sz < rb_kb * 1024u && sz < (1u << 30))
+			sz <<= 1;
+		bpf_map__set_max_entries(c->skel->maps.gc_events, sz);
+	}
+	err = bpf_map__reuse_fd(c->skel->maps.tracked_pids, opts->tracked_fd);
+	if (err) {
+		pr_err("cannot share the tracked-process map: %s", strerror(-err));
+		goto err_destroy;
+	}
+	err = gc_bpf__load(c->skel);
+	if (err) {
+		pr_err("cannot load the GC collector BPF programs: %s (run with -vv for "
+		       "libbpf's log)", strerror(-err));
+		goto err_destroy;
+	}
+	*out = c;
+	return 0;
+
+err_destroy:
+	gc_bpf__destroy(c->skel);
+err_free:
+	free(c->bins);
+	free(c);
+	return err;
+}
+
+int gc_symbol_mode(int minor, const char *name, int *mode)
+{
+	if (minor >= 8 && minor <= 9) {
+		if (!strcmp(name, "collect")) {
+			*mode = GC_MODE_ARG2;
+			return 0;
+		}
+		/* GCC's clones of 3.8's collect(): see enum gc_gen_mode */
+		if (minor == 8 && !strncmp(name, "collect.constprop.", 18)) {
+			*mode = GC_MODE_CLONE;
+			return 0;
+		}
+		return -ENOENT;
+	}
+	if (minor >= 10 && minor <= 13) {
+		if (!strcmp(name, "gc_collect_main")) {
+			*mode = minor == 13 ? GC_MODE_313 : GC_MODE_ARG2;
+			return 0;
+		}
+		if (minor == 13 && (!strcmp(name, "invoke_gc_callback") ||
+				    !strncmp(name, "invoke_gc_callback.isra.", 24))) {
+			*mode = GC_MODE_FIX_ARG3;
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
+struct sym_pick {
+	int minor;
+	struct {
+		uint64_t vaddr;
+		int mode;
+		char name[64];
+	} s[BIN_LINKS / 2];
+	int n;
+	bool have_main; /* a collection function (not only the 3.13 helper) */
+	int clones_other; /* gc_collect_main clones with unknown arguments */
+};
+
+static int sym_cb(const struct elf_sym *sym, void *ctx)
+{
+	struct sym_pick *sp = ctx;
+	int mode, i;
+
+	if (sym->type != STT_FUNC || !sym->size || !sym->value)
+		return 0;
+	if (gc_symbol_mode(sp->minor, sym->name, &mode)) {
+		if (!strncmp(sym->name, "gc_collect_main.", 16))
+			sp->clones_other++;
+		return 0;
+	}
+	for (i = 0; i < sp->n; i++)
+		if (sp->s[i].vaddr == sym->value)
+			return 0; /* .dynsym and .symtab both list it */
+	if (sp->n >= (int)(sizeof(sp->s) / sizeof(sp->s[0])))
+		return 0;
+	sp->s[sp->n].vaddr = sym->value;
+	sp->s[sp->n].mode = mode;
+	snprintf(sp->s[sp->n].name, sizeof(sp->s[sp->n].name), "%s", sym->name);
+	sp->n++;
+	if (mode != GC_MODE_FIX_ARG3)
+		sp->have_main = true;
+	return 0;
+}
+
+static void put_links(struct gc_bin *b)
+{
+	while (b->nlinks > 0)
+		bpf_link__destroy(b->links[--b->nlinks]);
+}
+
+static int add_link(struct gc_bin *b, struct bpf_link *l)
+{
+	int err = libbpf_get_error(l);
+
+	if (!l)
+		return errno ? -errno : -EINVAL;
+	if (err)
+		return err;
+	if (b->nlinks >= BIN_LINKS) {
+		bpf_link__destroy(l);
+		return -E2BIG;
+	}
+	b->links[b->nlinks++] = l;
+	return 0;
+}
+
+static int attach_usdt(struct gc_collector *c, struct gc_bin *b, const struct py_proc *p)
+{
+	const char *path = p->obj_open_path;
+	int err;
+
+	err = add_link(b, bpf_program__attach_usdt(c->skel->progs.gc_start_usdt, -1, path,
+						   "python", "gc__start", NULL));
+	if (!err)
+		err = add_link(b, bpf_program__attach_usdt(c->skel->progs.gc_done_usdt, -1, path,
+							   "python", "gc__done", NULL));
+	if (err) {
+		put_links(b);
+		return err;
+	}
+	return 0;
+}
+
+static void attach_imports(struct gc_collector *c, struct gc_bin *b, const struct py_proc *p)
+{
+	const char *path = p->obj_open_path;
+	int n = b->nlinks, err;
+
+	if ((p->usdt_mask & (PY_USDT_IMPORT_START | PY_USDT_IMPORT_DONE)) !=
+	    (PY_USDT_IMPORT_START | PY_USDT_IMPORT_DONE))
+		return;
+	err = add_link(b, bpf_program__attach_usdt(c->skel->progs.import_start_usdt, -1, path,
+						   "python", "import__find__load__start", NULL));
+	if (!err)
+		err = add_link(b, bpf_program__attach_usdt(c->skel->progs.import_done_usdt, -1,
+							   path, "python",
+							   "import__find__load__done", NULL));
+	if (err) {
+		while (b->nlinks > n)
+			bpf_link__destroy(b->links[--b->nlinks]);
+		pr_warn("cannot attach the import probes of %s: %s", p->obj_path, strerror(-err));
+		return;
+	}
+	b->imports = true;
+}
+
+static int attach_uprobes(struct gc_collector *c, struct gc_bin *b, const struct py_proc *p)
+{
+	struct sym_pick sp = { .minor = p->minor };
+	struct elf_file *ef;
+	int i, err = 0;
+
+	ef = elf_open(p->obj_open_path);
+	if (!ef) {
+		err = -errno;
+		pr_warn("cannot open %s: %s", p->obj_open_path, strerror(-err));
+		snprintf(b->source, sizeof(b->source), "none: cannot open the binary: %s",
+			 strerror(-err));
+		return err;
+	}
+	elf_foreach_symbol(ef, sym_cb, &sp);
+	if (p->minor == 13 && sp.have_main) {
+		bool helper = false;
+
+		for (i = 0; i < sp.n; i++)
+			helper |= sp.s[i].mode == GC_MODE_FIX_ARG3;
+		if (!helper) { /* no generation would ever be known (see GC_MODE_313) */
+			elf_close(ef);
+			snprintf(b->source, sizeof(b->source),
+				 "none: no symbols (invoke_gc_callback missing)");
+			return -ENOENT;
+		}
+	}
+	if (!sp.have_main) {
+		elf_close(ef);
+		snprintf(b->source, sizeof(b->source), "none: no symbols%s",
+			 sp.clones_other ? " (only compiler clones of gc_collect_main)" : "");
+		return -ENOENT;
+	}
+	for (i = 0; i < sp.n && !err; i++) {
+		LIBBPF_OPTS(bpf_uprobe_opts, uo, .bpf_cookie = sp.s[i].mode);
+		uint64_t off;
+
+		/* a symbol's start is an instruction boundary: safe for a uprobe */
+		err = elf_vaddr_to_offset(ef, sp.s[i].vaddr, &off);
+		if (err)
+			break;
+		if (sp.s[i].mode == GC_MODE_FIX_ARG3) {
+			err = add_link(b, bpf_program__attach_uprobe_opts(c->skel->progs.gc_fix_gen,
+									  -1, p->obj_open_path,
+									  off, &uo));
+			continue;
+		}
+		err = add_link(b, bpf_program__attach_uprobe_opts(c->skel->progs.gc_enter, -1,
+								  p->obj_open_path, off, &uo));
+		if (!err) {
+			uo.retprobe = true;
+			err = add_link(b, bpf_program__attach_uprobe_opts(c->skel->progs.gc_return,
+									  -1, p->obj_open_path,
+									  off, &uo));
+		}
+		pr_debug("GC uprobe on %s at offset 0x%llx of %s (mode %d): %s", sp.s[i].name,
+			 (unsigned long long)off, p->obj_path, sp.s[i].mode,
+			 err ? strerror(-err) : "ok");
+	}
+	elf_close(ef);
+	if (err) {
+		put_links(b);
+		snprintf(b->source, sizeof(b->source), "none: uprobe attach failed: %s",
+			 strerror(-err));
+		return err;
+	}
+	snprintf(b->source, sizeof(b->source), "uprobe");
+	return 0;
+}
+
+static int find_bin(struct gc_collector *c, const struct py_proc *p)
+{
+	struct gc_bin *b;
+	size_t i;
+	int err = 0;
+
+	for (i = 0; i < c->nbins; i++)
+		if (c->bins[i].dev == p->obj_dev && c->bins[i].ino == p->obj_inode)
+			return i;
+	if (c->nbins >= MAX_BINS)
+		return -E2BIG;
+	b = &c->bins[c->nbins];
+	memset(b, 0, sizeof(*b));
+	b->dev = p->obj_dev;
+	b->ino = p->obj_inode;
+	if (p->major != 3 || p->minor < 8 || p->minor > 13) {
+		snprintf(b->source, sizeof(b->source), "none: CPython %d.%d not supported",
+			 p->major, p->minor);
+	} else if ((p->usdt_mask & (PY_USDT_GC_START | PY_USDT_GC_DONE)) ==
+			   (PY_USDT_GC_START | PY_USDT_GC_DONE) &&
+		   !(err = attach_usdt(c, b, p))) {
+		snprintf(b->source, sizeof(b->source), "usdt");
+	} else {
+		if ((p->usdt_mask & PY_USDT_GC_START) && err)
+			pr_warn("cannot attach the GC USDT probes of %s (%s); trying uprobes",
+				p->obj_path, strerror(-err));
+		attach_uprobes(c, b, p);
+	}
+	attach_imports(c, b, p);
+	pr_info("GC source for %s: %s%s", p->obj_path, b->source,
+		b->imports ? ", imports traced" : "");
+	return c->nbins++;
+}
+
+static struct gc_pid *pid_rec(struct gc_collector *c, pid_t pid, bool create)
+{
+	size_t i;
+
+	for (i = c->npids; i-- > 0;)
+		if (c->pids[i].pid == pid)
+			return &c->pids[i];
+	if (!create)
+		return NULL;
+	if (c->npids == c->cap) {
+		size_t cap = c->cap ? c->cap * 2 : 64;
+		void *n = realloc(c->pids, cap * sizeof(*c->pids));
+
+		if (!n)
+			return NULL;
+		c->pids = n;
+		c->cap = cap;
+	}
+	memset(&c->pids[c->npids], 0, sizeof(c->pids[0]));
+	c->pids[c->npids].pid = pid;
+	c->pids[c->npids].bin = -1;
+	return &c->pids[c->npids++];
+}
+
+int gc_add_proc(struct gc_collector *c, const struct py_proc *p)
+{
+	struct gc_pid *r = pid_rec(c, p->pid, true);
+	int b;
+
+	if (!r)
+		return -ENOMEM;
+	b = find_bin(c, p);
+	if (b < 0) {
+		pr_warn("GC collector: too many distinct interpreter binaries; PID %d not traced",
+			(int)p->pid);
+		return 0;
+	}
+	r->bin = b;
+	return 0;
+}
+
+static void on_add(const struct tracked_proc *tp, void *ctx)
+{
+	gc_add_proc(ctx, &tp->info);
+}
+
+static void on_reject(const struct tracked_proc *tp, void *ctx)
+{
+	gc_purge_pid(ctx, tp->info.pid);
+}
+
+struct tracker_hooks gc_tracker_hooks(struct gc_collector *c)
+{
+	return (struct tracker_hooks){ .on_add = on_add, .on_reject = on_reject, .ctx = c };
+}
+
+static void keep_import(struct gc_collector *c, struct gc_pid *r, const struct gc_import_event *e)
+{
+	size_t i, pos;
+
+	r->nimports++;
+	if (!e->depth)
+		r->imports_ns += e->dur_ns;
+	if (!r->imp) {
+		r->imp = calloc(c->imports_per_proc, sizeof(*r->imp));
+		if (!r->imp)
+			return;
+	}
+	/* sorted longest first; insert, dropping the shortest when full */
+	for (pos = 0; pos < r->nimp && r->imp[pos].dur_ns >= e->dur_ns; pos++)
+		;
+	if (pos >= c->imports_per_proc)
+		return;
+	if (r->nimp < c->imports_per_proc)
+		r->nimp++;
+	for (i = r->nimp - 1; i > pos; i--)
+		r->imp[i] = r->imp[i - 1];
+	memcpy(r->imp[pos].name, e->name, sizeof(r->imp[pos].name));
+	r->imp[pos].name[IMP_NAME_LEN - 1] = '\0';
+	r->imp[pos].ts_ns = e->ts_ns;
+	r->imp[pos].dur_ns = e->dur_ns;
+	r->imp[pos].depth = e->depth;
+	r->imp[pos].found = e->found;
+}
+
+static int handle_event(void *ctx, void *data, size_t len)
+{
+	const struct gc_import_event *e = data;
+	struct gc_collector *c = ctx;
+	struct gc_pid *r;
+
+	if (len < sizeof(*e) || e->type != GC_EV_IMPORT)
+		return 0;
+	r = pid_rec(c, e->pid, true); /* may precede on_add: the process is still pending */
+	if (r)
+		keep_import(c, r, e);
+	return 0;
+}
+
+int gc_attach(struct gc_collector *c)
+{
+	int err;
+
+	if (c->rb)
+		return 0;
+	c->rb = ring_buffer__new(bpf_map__fd(c->skel->maps.gc_events), handle_event, c, NULL);
+	if (!c->rb) {
+		err = -errno;
+		pr_err("cannot create the GC collector's ring buffer: %s", strerror(-err));
+		return err;
+	}
+	return 0;
+}
+
+int gc_poll(struct gc_collector *c, int timeout_ms)
+{
+	int err;
+
+	if (!c->rb)
+		return 0;
+	err = timeout_ms ? ring_buffer__poll(c->rb, timeout_ms) : ring_buffer__consume(c->rb);
+	return err < 0 && err != -EINTR ? err : 0;
+}
+
+const char *gc_source(const struct gc_collector *c, pid_t pid)
+{
+	size_t i;
+
+	for (i = c->npids; i-- > 0;)
+		if (c->pids[i].pid == pid)
+			return c->pids[i].bin >= 0 ? c->bins[c->pids[i].bin].source : NULL;
+	return NULL;
+}
+
+int gc_snapshot(struct gc_collector *c, struct gc_snapshot *snap)
+{
+	int ncpu = libbpf_num_possible_cpus(), fd = bpf_map__fd(c->skel->maps.gc_stats);
+	__u32 k, key, next;
+	size_t i, n = 0, nkeys = 0, cap;
+	int err;
+
+	memset(snap, 0, sizeof(*snap));
+	snap->max_procs = c->max_procs;
+	gc_poll(c, 0);
+	for (err = bpf_map_get_next_key(fd, NULL, &next); !err;
+	     err = bpf_map_get_next_key(fd, &key, &next)) {
+		key = next;
+		nkeys++;
+	}
+	/* every process added, plus any with stats but no record (pending, not yet classified);
+	 * a few spare for keys added while we read */
+	cap = c->npids + nkeys + 16;
+	snap->procs = calloc(cap, sizeof(*snap->procs));
+	if (!snap->procs)
+		return -ENOMEM;
+	for (i = 0; i < c->npids; i++) {
+		const struct gc_pid *r = &c->pids[i];
+		struct gc_proc_snap *ps = &snap->procs[n++];
+
+		ps->pid = r->pid;
+		if (r->bin >= 0) {
+			snprintf(ps->source, sizeof(ps->source), "%s", c->bins[r->bin].source);
+			ps->imports_traced = c->bins[r->bin].imports;
+		} else {
+			snprintf(ps->source, sizeof(ps->source), "none: process not classified");
+		}
+		ps->nimports = r->nimports;
+		ps->imports_ns = r->imports_ns;
+		if (r->nimp) {
+			ps->imports = calloc(r->nimp, sizeof(*ps->imports));
+			if (!ps->imports) {
+				gc_snapshot_free(snap);
+				return -ENOMEM;
+			}
+			memcpy(ps->imports, r->imp, r->nimp * sizeof(*ps->imports));
+			ps->nimp = r->nimp;
+		}
+	}
+	snap->n = n;
+	err = bpf_map_get_next_key(fd, NULL, &next);
+	while (!err) {
+		struct gc_proc_snap *ps = NULL;
+
+		for (i = 0; i < snap->n; i++)
+			if (snap->procs[i].pid == (pid_t)next) {
+				ps = &snap->procs[i];
+				break;
+			}
+		if (!ps && snap->n < cap) {
+			ps = &snap->procs[snap->n++];
+			ps->pid = next;
+			snprintf(ps->source, sizeof(ps->source), "none: process not classified");
+		}
+		if (ps && !bpf_map_lookup_elem(fd, &next, &ps->s))
+			ps->has_stats = true;
+		key = next;
+		err = bpf_map_get_next_key(fd, &key, &next);
+	}
+	for (k = 0; ncpu > 0 && k < GC_DROP_MAX; k++) {
+		__u64 vals[ncpu];
+		int j;
+
+		if (bpf_map_lookup_elem(bpf_map__fd(c->skel->maps.gc_drops), &k, vals))
+			continue;
+		for (j = 0; j < ncpu; j++)
+			snap->drops[k] += vals[j];
+	}
+	return 0;
+}
+
+void gc_snapshot_free(struct gc_snapshot *snap)
+{
+	size_t i;
+
+	for (i = 0; snap->procs && i < snap->n; i++)
+		free(snap->procs[i].imports);
+	free(snap->procs);
+	memset(snap, 0, sizeof(*snap));
+}
+
+const struct gc_proc_snap *gc_snapshot_find(const struct gc_snapshot *snap, pid_t pid)
+{
+	size_t i;
+
+	for (i = 0; i < snap->n; i++)
+		if (snap->procs[i].pid == pid)
+			return &snap->procs[i];
+	return NULL;
+}
+
+void gc_purge_pid(struct gc_collector *c, pid_t pid)
+{
+	__u32 key = pid;
+	size_t i;
+
+	bpf_map_delete_elem(bpf_map__fd(c->skel->maps.gc_stats), &key);
+	for (i = 0; i < c->npids; i++)
+		if (c->pids[i].pid == pid) {
+			free(c->pids[i].imp);
+			c->pids[i] = c->pids[--c->npids];
+			break;
+		}
+}
+
+void gc_free(struct gc_collector *c)
+{
+	size_t i;
+
+	if (!c)
+		return;
+	ring_buffer__free(c->rb);
+	for (i = 0; i < c->nbins; i++)
+		put_links(&c->bins[i]);
+	for (i = 0; i < c->npids; i++)
+		free(c->pids[i].imp);
+	free(c->pids);
+	free(c->bins);
+	gc_bpf__destroy(c->skel);
+	free(c);
+}
+
+struct bpf_object *gc_bpf_object(const struct gc_collector *c)
+{
+	return c->skel->obj;
+}

@@ -1,0 +1,212 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "lib/log.h"
+#include "collect/profiler.h"
+
+#define TID_CACHE 4096 /* thread names remembered; the cache is cleared when full */
+#define MAX_STACKS (1u << 18) /* distinct stacks kept per profile */
+
+struct tid_name {
+	pid_t tid;
+	char name[48];
+};
+
+struct profiler {
+	struct tracker *t;
+	struct sampler *s;
+	struct profile *prof;
+	unsigned int freq;
+	uint64_t start_ns;
+	profiler_sink sink;
+	void *sink_ctx;
+	struct tid_name *tids;
+	size_t ntids;
+	uint64_t added, refused, full;
+};
+
+static const char *thread_name(struct profiler *p, pid_t pid, pid_t tid)
+{
+	char fname[64], comm[32] = "";
+	struct tid_name *tn;
+	size_t i;
+	ssize_t n;
+	int fd;
+
+	for (i = 0; i < p->ntids; i++)
+		if (p->tids[i].tid == tid)
+			return p->tids[i].name;
+	if (p->ntids == TID_CACHE)
+		p->ntids = 0;
+	tn = &p->tids[p->ntids++];
+	tn->tid = tid;
+	snprintf(fname, sizeof(fname), "/proc/%d/task/%d/comm", (int)pid, (int)tid);
+	fd = open(fname, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		n = read(fd, comm, sizeof(comm) - 1);
+		close(fd);
+		comm[n > 0 ? n : 0] = '\0';
+		comm[strcspn(comm, "\n")] = '\0';
+	}
+	if (tid == pid)
+		snprintf(tn->name, sizeof(tn->name), "main thread %d", (int)tid);
+	else if (*comm)
+		snprintf(tn->name, sizeof(tn->name), "thread %d (%s)", (int)tid, comm);
+	else
+		snprintf(tn->name, sizeof(tn->name), "thread %d", (int)tid);
+	return tn->name;
+}
+
+static void on_sample(void *ctx, pid_t pid, pid_t tid, const struct prof_frame *frames,
+		      uint32_t n, bool truncated, bool in_syscall)
+{
+	struct profiler *p = ctx;
+	const struct tracked_proc *tp = tracker_find(p->t, pid);
+	char process[64];
+	const char *thread = thread_name(p, pid, tid);
+
+	snprintf(process, sizeof(process), "%s (%d)", tp ? tp->info.comm : "?", (int)pid);
+	if (profile_add(p->prof, pid, tid, process, thread, frames, n, truncated, in_syscall, 1))
+		p->full++;
+	if (p->sink)
+		p->sink(p->sink_ctx, pid, tid, process, thread, frames, n, truncated, in_syscall);
+}
+
+static void on_add(const struct tracked_proc *tp, void *ctx)
+{
+	struct profiler *p = ctx;
+	int err = sampler_add_process(p->s, &tp->info);
+
+	if (!err) {
+		p->added++;
+		return;
+	}
+	p->refused++;
+	if (err == -ENOTSUP)
+		pr_info("PID %d: CPython %d.%d stacks are not supported (3.8-3.13 are)",
+			(int)tp->info.pid, tp->info.major, tp->info.minor);
+	else
+		pr_warn("PID %d: cannot sample its stacks: %s", (int)tp->info.pid, strerror(-err));
+}
+
+static void on_gone(const struct tracked_proc *tp, void *ctx)
+{
+	struct profiler *p = ctx;
+
+	/* name what is already in the ring buffer while the process's memory may still be read */
+	sampler_poll(p->s, 0);
+	sampler_remove_process(p->s, tp->info.pid);
+}
+
+int profiler_open(struct tracker *t, unsigned int freq_hz, struct profiler **out)
+{
+	struct profiler *p = calloc(1, sizeof(*p));
+	struct sampler_opts so = { .freq_hz = freq_hz, .cb = on_sample };
+	struct tracker_hooks h = { .on_add = on_add, .on_exit = on_gone, .on_reject = NULL };
+	int err;
+
+	if (!p)
+		return -ENOMEM;
+	p->t = t;
+	p->freq = freq_hz ? freq_hz : 99;
+	p->tids = calloc(TID_CACHE, sizeof(*p->tids));
+	p->prof = profile_new(0, p->freq);
+	if (!p->tids || !p->prof) {
+		err = -ENOMEM;
+		goto err_free;
+	}
+	profile_set_max_stacks(p->prof, MAX_STACKS);
+	so.ctx = p;
+	so.freq_hz = p->freq;
+	err = sampler_open(&so, tracker_map_fd(t), &p->s);
+	if (err) {
+		pr_err("cannot load the stack sampler: %s (run with -vv for libbpf's log)",
+		       strerror(-err));
+		goto err_free;
+	}
+	h.ctx = p;
+	tracker_add_hooks(t, &h);
+	p->start_ns = now_ns();
+	*out = p;
+	return 0;
+
+err_free:
+	profile_free(p->prof);
+	free(p->tids);
+	free(p);
+	return err;
+}
+
+int profiler_attach(struct profiler *p)
+{
+	int err = sampler_attach(p->s);
+
+	if (err)
+		pr_err("cannot attach the CPU-clock perf events: %s", strerror(-err));
+	p->start_ns = now_ns();
+	return err;
+}
+
+int profiler_poll(struct profiler *p, int timeout_ms)
+{
+	int n = sampler_poll(p->s, timeout_ms);
+
+	return n == -EINTR ? 0 : n;
+}
+
+void profiler_set_sink(struct profiler *p, profiler_sink fn, void *ctx)
+{
+	p->sink = fn;
+	p->sink_ctx = ctx;
+}
+
+struct profile *profiler_profile(struct profiler *p)
+{
+	p->prof->duration_s = (now_ns() - p->start_ns) / 1e9;
+	return p->prof;
+}
+
+struct profile *profiler_restart(struct profiler *p)
+{
+	struct profile *old = profiler_profile(p), *n = profile_new(0, p->freq);
+
+	if (!n)
+		return NULL;
+	profile_set_max_stacks(n, MAX_STACKS);
+	p->prof = n;
+	p->start_ns = now_ns();
+	return old;
+}
+
+void profiler_get_stats(struct profiler *p, struct profiler_stats *st)
+{
+	memset(st, 0, sizeof(*st));
+	sampler_stats(p->s, &st->s);
+	st->procs_added = p->added;
+	st->procs_refused = p->refused;
+	st->profile_full = p->full;
+}
+
+unsigned int profiler_frequency(const struct profiler *p)
+{
+	return p->freq;
+}
+
+void profiler_free(struct profiler *p)
+{
+	if (!p)
+		return;
+	sampler_free(p->s);
+	profile_free(p->prof);
+	free(p->tids);
+	free(p);
+}
+
+struct sampler *profiler_sampler(const struct profiler *p)
+{
+	return p->s;
+}

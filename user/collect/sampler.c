@@ -1,0 +1,389 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <errno.h>
+#include <linux/perf_event.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "host/elf.h"
+#include "lib/log.h"
+#include "cpython/offsets.h"
+#include "procwatch.h"
+#include "sampler.skel.h"
+#include "collect/sampler.h"
+
+#define CODE_TYPE_CACHE 32 /* distinct interpreter binaries / libpythons; replaced round-robin */
+
+struct code_type_cache {
+	bool valid;
+	uint64_t dev, ino, vaddr; /* vaddr: link-time PyCode_Type, 0 when absent */
+};
+
+struct sampler {
+	struct sampler_bpf *skel;
+	struct ring_buffer *rb;
+	struct symbolizer *sym;
+	struct bpf_link **links;
+	int *pfds;
+	int nlinks;
+	bool own_tracked;
+	unsigned int freq;
+	sampler_cb cb;
+	void *ctx;
+	struct sampler_stats st;
+	struct code_type_cache code_type[CODE_TYPE_CACHE];
+	unsigned int code_type_next;
+	struct prof_frame frames[PH_MAX_FRAMES];
+};
+
+static const char *const stat_names[SMP_STAT_MAX] = {
+	[SMP_SAMPLES] = "samples",
+	[SMP_TRUNCATED] = "truncated",
+	[SMP_SKIPPED_FRAMES] = "skipped_frames",
+	[SMP_EMPTY] = "empty",
+	[SMP_DROP_RINGBUF] = "drop_ringbuf",
+	[SMP_ERR_NO_INFO] = "err_no_info",
+	[SMP_ERR_TSS_KEY] = "err_tss_key",
+	[SMP_ERR_NO_TSTATE] = "err_no_tstate",
+	[SMP_ERR_TSTATE_MISMATCH] = "err_tstate_mismatch",
+	[SMP_ERR_READ] = "err_read",
+	[SMP_ERR_BAD_CODE] = "err_bad_code",
+};
+
+const char *sampler_stat_name(unsigned int stat)
+{
+	return stat < SMP_STAT_MAX && stat_names[stat] ? stat_names[stat] : "?";
+}
+
+static int handle_sample(void *ctx, void *data, size_t size)
+{
+	struct sampler *s = ctx;
+	const struct ph_sample *smp = data;
+	uint32_t n, out = 0;
+
+	if (size < PH_SAMPLE_HDR_SIZE || smp->nframes > PH_MAX_FRAMES ||
+	    size < PH_SAMPLE_HDR_SIZE + smp->nframes * sizeof(struct ph_frame)) {
+		s->st.bad_records++;
+		return 0;
+	}
+	n = smp->nframes;
+	/* BPF records the leaf first; the callback wants the root first */
+	for (uint32_t i = n; i-- > 0;) {
+		const struct ph_frame *f = &smp->frames[i];
+		int err = symbolizer_frame(s->sym, smp->pid, f->code, f->name, f->first_line,
+					   f->instr, &s->frames[out]);
+
+		if (err == 1)
+			continue; /* interpreter-internal shim */
+		if (err < 0)
+			s->st.unknown_frames++;
+		out++;
+	}
+	s->st.received++;
+	if (s->cb)
+		s->cb(s->ctx, smp->pid, smp->tid, s->frames, out,
+		      smp->flags & PH_SAMPLE_TRUNCATED, smp->flags & PH_SAMPLE_IN_SYSCALL);
+	return 0;
+}
+
+int sampler_open(const struct sampler_opts *opts, int tracked_fd, struct sampler **out)
+{
+	unsigned int max_procs = opts->max_procs ? opts->max_procs : 4096;
+	unsigned int rb_kb = opts->ringbuf_kb ? opts->ringbuf_kb : 8192, rb_bytes = 4096;
+	struct sampler *s;
+	int err;
+
+	if (max_procs > PH_MAX_PROCS)
+		max_procs = PH_MAX_PROCS;
+	if (rb_kb > (1u << 20))
+		rb_kb = 1u << 20;
+	while (rb_bytes < rb_kb * 1024u)
+		rb_bytes <<= 1;
+
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	s->freq = opts->freq_hz ? opts->freq_hz : 99;
+	s->cb = opts->cb;
+	s->ctx = opts->ctx;
+	s->sym = symbolizer_new();
+	if (!s->sym) {
+		err = -ENOMEM;
+		goto err_free;
+	}
+	s->skel = sampler_bpf__open();
+	if (!s->skel) {
+		err = -errno;
+		pr_err("can't open the sampler BPF object: %s\n", strerror(errno));
+		goto err_free;
+	}
+	bpf_map__set_max_entries(s->skel->maps.proc_info, max_procs);
+	bpf_map__set_max_entries(s->skel->maps.samples, rb_bytes);
+	if (tracked_fd >= 0) {
+		err = bpf_map__reuse_fd(s->skel->maps.tracked_pids, tracked_fd);
+		if (err) {
+			pr_err("can't reuse the tracked_pids map: %s\n", strerror(-err));
+			goto err_skel;
+		}
+	} else {
+		bpf_map__set_max_entries(s->skel->maps.tracked_pids, max_procs);
+		s->own_tracked = true;
+	}
+	err = sampler_bpf__load(s->skel);
+	if (err) {
+		pr_err("can't load the sampler BPF program: %s\n", strerror(-err));
+		goto err_skel;
+	}
+	s->rb = ring_buffer__new(bpf_map__fd(s->skel->maps.samples), handle_sample, s, NULL);
+	if (!s->rb) {
+		err = -errno;
+		pr_err("can't create the sample ring buffer: %s\n", strerror(errno));
+		goto err_skel;
+	}
+	*out = s;
+	return 0;
+err_skel:
+	sampler_bpf__destroy(s->skel);
+err_free:
+	symbolizer_free(s->sym);
+	free(s);
+	return err;
+}
+
+int sampler_tracked_fd(const struct sampler *s)
+{
+	return bpf_map__fd(s->skel->maps.tracked_pids);
+}
+
+/* Absolute address of PyCode_Type in the process, or 0 (the walker then skips the check).
+ * The symbol's link-time address is cached per ELF object (device, inode). */
+static uint64_t code_type_addr(struct sampler *s, const struct py_proc *p)
+{
+	struct code_type_cache *c;
+	struct elf_file *ef;
+	struct elf_sym sym;
+
+	for (int i = 0; i < CODE_TYPE_CACHE; i++) {
+		c = &s->code_type[i];
+		if (c->valid && c->dev == p->obj_dev && c->ino == p->obj_inode)
+			return c->vaddr ? p->load_bias + c->vaddr : 0;
+	}
+	ef = elf_open(p->obj_open_path);
+	if (!ef)
+		return 0;
+	c = &s->code_type[s->code_type_next++ % CODE_TYPE_CACHE];
+	c->valid = true;
+	c->dev = p->obj_dev;
+	c->ino = p->obj_inode;
+	c->vaddr = elf_find_symbol(ef, "PyCode_Type", &sym) ? 0 : sym.value;
+	elf_close(ef);
+	return c->vaddr ? p->load_bias + c->vaddr : 0;
+}
+
+int sampler_add_process(struct sampler *s, const struct py_proc *p)
+{
+	struct py_proc_info info = {};
+	__u32 pid = p->pid;
+	int err;
+
+	err = py_offsets_resolve(p, &info.off);
+	if (err)
+		return err;
+	info.runtime_addr = p->runtime_addr;
+	info.code_type_addr = code_type_addr(s, p);
+	if (!info.code_type_addr)
+		pr_warn("pid %d: PyCode_Type not found in %s; frames are not type-checked\n",
+			p->pid, p->obj_path);
+	info.tsd_base = PH_TSD_GLIBC_BASE;
+	info.tsd_stride = PH_TSD_GLIBC_STRIDE;
+	info.tsd_max_keys = PH_TSD_GLIBC_KEYS;
+
+	err = symbolizer_add_process(s->sym, p->pid, &info.off);
+	if (err)
+		return err;
+	if (bpf_map_update_elem(bpf_map__fd(s->skel->maps.proc_info), &pid, &info, BPF_ANY)) {
+		err = -errno;
+		pr_err("pid %d: can't register with the sampler: %s\n", p->pid, strerror(errno));
+		symbolizer_remove_process(s->sym, p->pid);
+		return err == -E2BIG ? -ENOSPC : err;
+	}
+	if (s->own_tracked) {
+		struct tracked t = { .state = TRACKED_PYTHON };
+
+		if (bpf_map_update_elem(sampler_tracked_fd(s), &pid, &t, BPF_ANY)) {
+			err = -errno;
+			pr_err("pid %d: can't track: %s\n", p->pid, strerror(errno));
+			sampler_remove_process(s, p->pid);
+			return err == -E2BIG ? -ENOSPC : err;
+		}
+	}
+	pr_debug("sampler: pid %d CPython %d.%d runtime 0x%llx PyCode_Type 0x%llx\n", p->pid,
+		 p->major, p->minor, (unsigned long long)info.runtime_addr,
+		 (unsigned long long)info.code_type_addr);
+	return 0;
+}
+
+int sampler_remove_process(struct sampler *s, pid_t pid)
+{
+	__u32 key = pid;
+	int err = 0;
+
+	if (bpf_map_delete_elem(bpf_map__fd(s->skel->maps.proc_info), &key) && errno != ENOENT)
+		err = -errno;
+	if (s->own_tracked)
+		bpf_map_delete_elem(sampler_tracked_fd(s), &key);
+	/* samples already queued for pid are named as "<unknown>" from here on */
+	symbolizer_remove_process(s->sym, pid);
+	return err;
+}
+
+/* Parse a CPU list such as "0-3,5" into a bool array. 0 or -errno. */
+static int parse_cpu_list(const char *path, bool **mask, int *n)
+{
+	char buf[4096], *p = buf;
+	int max = -1;
+	bool *m;
+	FILE *f = fopen(path, "r");
+
+	if (!f)
+		return -errno;
+	if (!fgets(buf, sizeof(buf), f)) {
+		fclose(f);
+		return -EIO;
+	}
+	fclose(f);
+	m = calloc(8192, sizeof(*m));
+	if (!m)
+		return -ENOMEM;
+	while (*p && *p != '\n') {
+		char *end;
+		long a = strtol(p, &end, 10), b = a;
+
+		if (end == p || a < 0 || a >= 8192)
+			goto bad;
+		p = end;
+		if (*p == '-') {
+			b = strtol(p + 1, &end, 10);
+			if (end == p + 1 || b < a || b >= 8192)
+				goto bad;
+			p = end;
+		}
+		for (long c = a; c <= b; c++)
+			m[c] = true;
+		if (b > max)
+			max = b;
+		if (*p == ',')
+			p++;
+	}
+	*mask = m;
+	*n = max + 1;
+	return 0;
+bad:
+	free(m);
+	return -EINVAL;
+}
+
+int sampler_attach(struct sampler *s)
+{
+	bool *online = NULL;
+	int ncpus, err, i;
+
+	err = parse_cpu_list("/sys/devices/system/cpu/online", &online, &ncpus);
+	if (err) {
+		pr_err("can't read the online CPUs: %s\n", strerror(-err));
+		return err;
+	}
+	s->links = calloc(ncpus, sizeof(*s->links));
+	s->pfds = malloc(ncpus * sizeof(*s->pfds));
+	if (!s->links || !s->pfds) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (i = 0; i < ncpus; i++) {
+		struct perf_event_attr attr = {
+			.type = PERF_TYPE_SOFTWARE,
+			.config = PERF_COUNT_SW_CPU_CLOCK,
+			.size = sizeof(attr),
+			.freq = 1,
+			.sample_freq = s->freq,
+		};
+		struct bpf_link *l;
+		int fd;
+
+		if (!online[i])
+			continue;
+		fd = syscall(__NR_perf_event_open, &attr, -1, i, -1, PERF_FLAG_FD_CLOEXEC);
+		if (fd < 0) {
+			err = -errno;
+			pr_err("can't open a CPU-clock perf event on CPU %d: %s\n", i,
+			       strerror(errno));
+			goto out;
+		}
+		l = bpf_program__attach_perf_event(s->skel->progs.sample_cpu, fd);
+		if (!l) {
+			err = -errno;
+			close(fd);
+			pr_err("can't attach the sampler on CPU %d: %s\n", i, strerror(errno));
+			goto out;
+		}
+		s->links[s->nlinks] = l;
+		s->pfds[s->nlinks++] = fd;
+	}
+	pr_debug("sampler: attached on %d CPUs at %u Hz\n", s->nlinks, s->freq);
+	err = 0;
+out:
+	free(online);
+	return err;
+}
+
+int sampler_poll(struct sampler *s, int timeout_ms)
+{
+	return ring_buffer__poll(s->rb, timeout_ms);
+}
+
+int sampler_stats(struct sampler *s, struct sampler_stats *st)
+{
+	int ncpu = libbpf_num_possible_cpus(), fd = bpf_map__fd(s->skel->maps.stats);
+	__u64 *vals;
+
+	if (ncpu < 0)
+		return ncpu;
+	vals = calloc(ncpu, sizeof(*vals));
+	if (!vals)
+		return -ENOMEM;
+	for (__u32 k = 0; k < SMP_STAT_MAX; k++) {
+		s->st.bpf[k] = 0;
+		if (bpf_map_lookup_elem(fd, &k, vals))
+			continue;
+		for (int c = 0; c < ncpu; c++)
+			s->st.bpf[k] += vals[c];
+	}
+	free(vals);
+	symbolizer_get_stats(s->sym, &s->st.sym);
+	*st = s->st;
+	return 0;
+}
+
+void sampler_free(struct sampler *s)
+{
+	if (!s)
+		return;
+	for (int i = 0; i < s->nlinks; i++) {
+		bpf_link__destroy(s->links[i]);
+		close(s->pfds[i]);
+	}
+	free(s->links);
+	free(s->pfds);
+	ring_buffer__free(s->rb);
+	sampler_bpf__destroy(s->skel);
+	symbolizer_free(s->sym);
+	free(s);
+}
+
+struct bpf_object *sampler_bpf_object(const struct sampler *s)
+{
+	return s->skel->obj;
+}

@@ -1,0 +1,659 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <capstone.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <gelf.h>
+#include <libelf.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "host/elf.h"
+#include "cpython/insn_check.h"
+
+#define EVAL_FUNC "_PyEval_EvalFrameDefault"
+#define EVAL_COLD EVAL_FUNC ".cold"
+#define TABLE_SLOTS 256
+#define MAX_BRANCH_SCAN 64 /* instructions from a handler's start to its first branch */
+
+static void say(char *why, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void say(char *why, size_t len, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!why || !len)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(why, len, fmt, ap);
+	va_end(ap);
+}
+
+static int cs_start(csh *h, bool detail)
+{
+	if (cs_open(CS_ARCH_X86, CS_MODE_64, h) != CS_ERR_OK)
+		return -ENOMEM;
+	if (detail)
+		cs_option(*h, CS_OPT_DETAIL, CS_OPT_ON);
+	return 0;
+}
+
+int insn_check_boundary(const uint8_t *code, size_t len, uint64_t base, uint64_t addr, char *why,
+			size_t whylen)
+{
+	const uint8_t *p = code;
+	size_t left = len;
+	uint64_t pc = base, last = base;
+	cs_insn *insn;
+	csh h;
+	int err = -EINVAL;
+
+	if (addr < base || addr >= base + len) {
+		say(why, whylen, "0x%llx is outside the function [0x%llx, 0x%llx)",
+		    (unsigned long long)addr, (unsigned long long)base,
+		    (unsigned long long)(base + len));
+		return -EINVAL;
+	}
+	if (cs_start(&h, false))
+		return -ENOMEM;
+	insn = cs_malloc(h);
+	if (!insn) {
+		cs_close(&h);
+		return -ENOMEM;
+	}
+	while (pc < addr) {
+		last = pc;
+		if (!cs_disasm_iter(h, &p, &left, &pc, insn)) {
+			say(why, whylen, "undecodable bytes at 0x%llx before 0x%llx",
+			    (unsigned long long)last, (unsigned long long)addr);
+			goto out;
+		}
+	}
+	if (pc == addr)
+		err = 0;
+	else
+		say(why, whylen, "0x%llx is inside the instruction at 0x%llx (%s %s), not on a "
+			"boundary", (unsigned long long)addr, (unsigned long long)last, insn->mnemonic,
+		    insn->op_str);
+out:
+	cs_free(insn, 1);
+	cs_close(&h);
+	return err;
+}
+
+static bool is_rel_branch(csh h, const cs_insn *insn)
+{
+	const cs_x86 *x = &insn->detail->x86;
+
+	if (!cs_insn_group(h, insn, CS_GRP_JUMP) && insn->id != X86_INS_CALL)
+		return false;
+	/* jcc / jmp / call with an immediate target: emulated by x86 uprobes; jmp *reg is not */
+	return x->op_count == 1 && x->operands[0].type == X86_OP_IMM &&
+	       insn->id != X86_INS_JRCXZ && insn->id != X86_INS_JECXZ && insn->id != X86_INS_JCXZ;
+}
+
+int insn_first_branch(const uint8_t *code, size_t len, uint64_t base, uint64_t from,
+		      unsigned int max_insns, const int *regs, int nregs, uint64_t *at, bool *is_call,
+		      char *text, size_t textlen, char *why, size_t whylen)
+{
+	const uint8_t *p;
+	size_t left;
+	uint64_t pc = from;
+	cs_insn *insn;
+	unsigned int i;
+	csh h;
+	int err = -ENOENT;
+
+	if (from < base || from >= base + len)
+		return -EINVAL;
+	p = code + (from - base);
+	left = len - (from - base);
+	if (cs_start(&h, true))
+		return -ENOMEM;
+	insn = cs_malloc(h);
+	if (!insn) {
+		cs_close(&h);
+		return -ENOMEM;
+	}
+	for (i = 0; i < max_insns; i++) {
+		uint64_t here = pc;
+
+		if (!cs_disasm_iter(h, &p, &left, &pc, insn)) {
+			say(why, whylen, "undecodable bytes at 0x%llx", (unsigned long long)here);
+			break;
+		}
+		if (is_rel_branch(h, insn)) {
+			*at = here;
+			if (is_call)
+				*is_call = insn->id == X86_INS_CALL;
+			if (text)
+				snprintf(text, textlen, "%.31s %.120s", insn->mnemonic, insn->op_str);
+			err = 0;
+			break;
+		}
+		if (cs_insn_group(h, insn, CS_GRP_JUMP) || cs_insn_group(h, insn, CS_GRP_RET) ||
+		    cs_insn_group(h, insn, CS_GRP_IRET) || cs_insn_group(h, insn, CS_GRP_INT)) {
+			say(why, whylen, "the block from 0x%llx ends at 0x%llx with '%s %s', not a "
+				"relative jcc/jmp/call", (unsigned long long)from,
+			    (unsigned long long)here, insn->mnemonic, insn->op_str);
+			break;
+		}
+		if (nregs > 0) {
+			cs_regs rr, rw;
+			uint8_t nr, nw;
+
+			if (cs_regs_access(h, insn, rr, &nr, rw, &nw) != CS_ERR_OK) {
+				say(why, whylen, "can't tell which registers 0x%llx writes",
+				    (unsigned long long)here);
+				err = -EBUSY;
+				break;
+			}
+			for (int a = 0; a < nw && err == -ENOENT; a++)
+				for (int b = 0; b < nregs; b++)
+					if (rw[a] == regs[b]) {
+						say(why, whylen, "'%s %s' at 0x%llx overwrites an "
+							"argument register before the first branch",
+						    insn->mnemonic, insn->op_str,
+						    (unsigned long long)here);
+						err = -EBUSY;
+						break;
+					}
+			if (err == -EBUSY)
+				break;
+		}
+	}
+	if (err == -ENOENT && i == max_insns)
+		say(why, whylen, "no relative jcc/jmp within %u instructions of 0x%llx", max_insns,
+		    (unsigned long long)from);
+	cs_free(insn, 1);
+	cs_close(&h);
+	return err;
+}
+
+/* Every direct branch target of code[0..len) at base; *out is malloc'd. */
+static int branch_targets(const uint8_t *code, size_t len, uint64_t base, uint64_t **out,
+			  size_t *n, char *why, size_t whylen)
+{
+	const uint8_t *p = code;
+	size_t left = len, cnt = 0, cap = 0;
+	uint64_t pc = base, *arr = NULL;
+	cs_insn *insn;
+	csh h;
+
+	if (cs_start(&h, true))
+		return -ENOMEM;
+	insn = cs_malloc(h);
+	while (insn && left && cs_disasm_iter(h, &p, &left, &pc, insn)) {
+		const cs_x86 *x = &insn->detail->x86;
+
+		if (!(cs_insn_group(h, insn, CS_GRP_JUMP) || cs_insn_group(h, insn, CS_GRP_CALL)))
+			continue;
+		if (x->op_count != 1 || x->operands[0].type != X86_OP_IMM)
+			continue;
+		if (cnt == cap) {
+			uint64_t *a = realloc(arr, (cap = cap ? cap * 2 : 1024) * sizeof(*arr));
+
+			if (!a) {
+				free(arr);
+				arr = NULL;
+				break;
+			}
+			arr = a;
+		}
+		arr[cnt++] = (uint64_t)x->operands[0].imm;
+	}
+	if (insn)
+		cs_free(insn, 1);
+	cs_close(&h);
+	if (!arr && cap)
+		return -ENOMEM;
+	if (left) { /* stopped on undecodable bytes: targets after them would be missed */
+		say(why, whylen, "%s at 0x%llx, %zu bytes into the function at 0x%llx (%zu bytes): "
+		    "its branch targets are unknown", insn ? "undecodable bytes" : "no memory",
+		    (unsigned long long)pc, len - left, (unsigned long long)base, len);
+		free(arr);
+		return insn ? -EIO : -ENOMEM;
+	}
+	*out = arr;
+	*n = cnt;
+	return 0;
+}
+
+struct func {
+	uint64_t start, size;
+	uint8_t *code;
+};
+
+static int load_func(struct elf_file *ef, const char *name, struct func *f, char *why,
+		     size_t whylen)
+{
+	struct elf_sym sym;
+
+	memset(f, 0, sizeof(*f));
+	if (elf_find_symbol(ef, name, &sym) || sym.type != STT_FUNC || !sym.size) {
+		say(why, whylen, "no function symbol %s (stripped binary?)", name);
+		return -ENOENT;
+	}
+	f->start = sym.value;
+	f->size = sym.size;
+	f->code = malloc(sym.size);
+	if (!f->code)
+		return -ENOMEM;
+	if (elf_read_vaddr(ef, sym.value, f->code, sym.size)) {
+		say(why, whylen, "can't read the code of %s", name);
+		free(f->code);
+		f->code = NULL;
+		return -EIO;
+	}
+	return 0;
+}
+
+struct table_find {
+	uint64_t addr;
+	int found;
+};
+
+static int table_cb(const struct elf_sym *s, void *ctx)
+{
+	struct table_find *tf = ctx;
+
+	if (s->type != STT_OBJECT || s->size != TABLE_SLOTS * 8)
+		return 0;
+	if (strcmp(s->name, "opcode_targets") && strncmp(s->name, "opcode_targets.", 15))
+		return 0;
+	tf->addr = s->value;
+	tf->found++;
+	return 0;
+}
+
+/* The table's 256 entries as link-time addresses: the file's data, with R_X86_64_RELATIVE /
+ * R_X86_64_64 relocations applied (a shared library keeps the address in the addend). */
+static int read_table(const char *path, struct elf_file *ef, uint64_t addr, uint64_t *tab)
+{
+	Elf_Scn *scn = NULL;
+	int fd, err = 0;
+	Elf *elf;
+
+	if (elf_read_vaddr(ef, addr, tab, TABLE_SLOTS * 8))
+		return -EIO;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	if (!elf) {
+		close(fd);
+		return -ENOEXEC;
+	}
+	while ((scn = elf_nextscn(elf, scn))) {
+		GElf_Shdr sh, symsh;
+		Elf_Data *data, *symdata = NULL;
+		size_t i, n;
+
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_RELA || !sh.sh_entsize)
+			continue;
+		data = elf_getdata(scn, NULL);
+		if (!data)
+			continue;
+		if (sh.sh_link) {
+			Elf_Scn *ss = elf_getscn(elf, sh.sh_link);
+
+			if (ss && gelf_getshdr(ss, &symsh))
+				symdata = elf_getdata(ss, NULL);
+		}
+		n = sh.sh_size / sh.sh_entsize;
+		for (i = 0; i < n; i++) {
+			GElf_Rela r;
+			uint64_t slot;
+
+			if (!gelf_getrela(data, i, &r) || r.r_offset < addr ||
+			    r.r_offset >= addr + TABLE_SLOTS * 8 || (r.r_offset - addr) % 8)
+				continue;
+			slot = (r.r_offset - addr) / 8;
+			switch (GELF_R_TYPE(r.r_info)) {
+			case R_X86_64_RELATIVE:
+				tab[slot] = r.r_addend;
+				break;
+			case R_X86_64_64: {
+				GElf_Sym s;
+
+				if (!symdata || !gelf_getsym(symdata, GELF_R_SYM(r.r_info), &s)) {
+					err = -EIO;
+					goto out;
+				}
+				tab[slot] = s.st_value + r.r_addend;
+				break;
+			}
+			default:
+				err = -ENOTSUP;
+				goto out;
+			}
+		}
+	}
+out:
+	elf_end(elf);
+	close(fd);
+	return err;
+}
+
+/* the immediate target of the relative branch or call at addr, or 0 */
+static uint64_t target_at(const uint8_t *code, size_t len, uint64_t base, uint64_t addr)
+{
+	const uint8_t *p = code + (addr - base);
+	size_t left = len - (addr - base);
+	uint64_t pc = addr, t = 0;
+	cs_insn *insn;
+	csh h;
+
+	if (cs_start(&h, true))
+		return 0;
+	insn = cs_malloc(h);
+	if (insn && cs_disasm_iter(h, &p, &left, &pc, insn) && insn->detail->x86.op_count == 1 &&
+	    insn->detail->x86.operands[0].type == X86_OP_IMM)
+		t = (uint64_t)insn->detail->x86.operands[0].imm;
+	if (insn)
+		cs_free(insn, 1);
+	cs_close(&h);
+	return t;
+}
+
+/* the text of the instruction at addr */
+static void cs_x86_text(const uint8_t *code, size_t len, uint64_t base, uint64_t addr, char *out,
+			size_t outlen)
+{
+	const uint8_t *p = code + (addr - base);
+	size_t left = len - (addr - base);
+	uint64_t pc = addr;
+	cs_insn *insn;
+	csh h;
+
+	snprintf(out, outlen, "?");
+	if (cs_start(&h, false))
+		return;
+	insn = cs_malloc(h);
+	if (insn && cs_disasm_iter(h, &p, &left, &pc, insn))
+		snprintf(out, outlen, "%.31s %.120s", insn->mnemonic, insn->op_str);
+	if (insn)
+		cs_free(insn, 1);
+	cs_close(&h);
+}
+
+struct addr_find {
+	uint64_t addr;
+	char *name;
+	size_t len;
+	bool found;
+};
+
+static int addr_cb(const struct elf_sym *s, void *ctx)
+{
+	struct addr_find *af = ctx;
+
+	if (s->type != STT_FUNC || s->value != af->addr || !s->name || !*s->name)
+		return 0;
+	snprintf(af->name, af->len, "%s", s->name);
+	af->found = true;
+	return 1;
+}
+
+/* The name of the function a call at link-time address target reaches: a function symbol at
+ * that address, or a PLT stub "jmp *slot(%rip)" whose slot has an R_X86_64_JUMP_SLOT
+ * relocation naming it. 0, or -ENOENT. */
+static int call_target_name(const char *path, struct elf_file *ef, uint64_t target, char *name,
+			    size_t len)
+{
+	struct addr_find af = { target, name, len, false };
+	uint8_t stub[16];
+	const uint8_t *p = stub;
+	size_t left = sizeof(stub);
+	uint64_t pc = target, slot = 0;
+	Elf_Scn *scn = NULL;
+	cs_insn *insn;
+	int fd, err = -ENOENT;
+	Elf *elf;
+	csh h;
+
+	elf_foreach_symbol(ef, addr_cb, &af);
+	if (af.found)
+		return 0;
+	if (elf_read_vaddr(ef, target, stub, sizeof(stub)) || cs_start(&h, true))
+		return -ENOENT;
+	insn = cs_malloc(h);
+	for (int i = 0; insn && i < 2 && cs_disasm_iter(h, &p, &left, &pc, insn); i++) {
+		const cs_x86 *x = &insn->detail->x86;
+
+		if (insn->id == X86_INS_ENDBR64)
+			continue;
+		if (insn->id == X86_INS_JMP && x->op_count == 1 &&
+		    x->operands[0].type == X86_OP_MEM && x->operands[0].mem.base == X86_REG_RIP &&
+		    x->operands[0].mem.index == X86_REG_INVALID)
+			slot = pc + x->operands[0].mem.disp; /* pc: the next instruction */
+		break;
+	}
+	if (insn)
+		cs_free(insn, 1);
+	cs_close(&h);
+	if (!slot)
+		return -ENOENT;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -ENOENT;
+	elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	while (elf && err && (scn = elf_nextscn(elf, scn))) {
+		GElf_Shdr sh, symsh;
+		Elf_Data *data, *symdata;
+		Elf_Scn *ss;
+		size_t i;
+
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_RELA || !sh.sh_entsize ||
+		    !(ss = elf_getscn(elf, sh.sh_link)) || !gelf_getshdr(ss, &symsh) ||
+		    !(data = elf_getdata(scn, NULL)) || !(symdata = elf_getdata(ss, NULL)))
+			continue;
+		for (i = 0; i < sh.sh_size / sh.sh_entsize; i++) {
+			GElf_Rela r;
+			GElf_Sym sym;
+			const char *n;
+
+			if (!gelf_getrela(data, i, &r) || r.r_offset != slot ||
+			    GELF_R_TYPE(r.r_info) != R_X86_64_JUMP_SLOT ||
+			    !gelf_getsym(symdata, GELF_R_SYM(r.r_info), &sym))
+				continue;
+			n = elf_strptr(elf, symsh.sh_link, sym.st_name);
+			if (n && *n) {
+				snprintf(name, len, "%s", n);
+				err = 0;
+			}
+			break;
+		}
+	}
+	if (elf)
+		elf_end(elf);
+	close(fd);
+	return err;
+}
+
+static bool in_range(uint64_t v, uint64_t lo, uint64_t hi) /* (lo, hi] */
+{
+	return v > lo && v <= hi;
+}
+
+/* Open path and load _PyEval_EvalFrameDefault's code: the ELF file, or NULL with *err set. */
+static struct elf_file *open_eval(const char *path, struct func *main, int *err, char *why,
+				  size_t whylen)
+{
+	struct elf_file *ef = elf_open(path);
+
+	if (!ef) {
+		*err = -errno;
+		say(why, whylen, "can't open %s: %s", path, strerror(-*err));
+		return NULL;
+	}
+	*err = load_func(ef, EVAL_FUNC, main, why, whylen);
+	if (*err) {
+		elf_close(ef);
+		return NULL;
+	}
+	return ef;
+}
+
+int eval_locate_handlers(const char *path, const int *opcodes, int n, struct eval_site *out,
+			 char *why, size_t whylen)
+{
+	struct func main = {}, cold = {};
+	uint64_t *tab = NULL, *tg = NULL, *ctg = NULL;
+	size_t ntg = 0, nctg = 0;
+	struct table_find tf = {};
+	struct elf_file *ef;
+	int err, i;
+
+	ef = open_eval(path, &main, &err, why, whylen);
+	if (!ef)
+		return err;
+	if (load_func(ef, EVAL_COLD, &cold, NULL, 0))
+		memset(&cold, 0, sizeof(cold));
+	elf_foreach_symbol(ef, table_cb, &tf);
+	if (tf.found != 1) {
+		say(why, whylen, tf.found ? "%d candidate opcode_targets tables" :
+			"no opcode_targets table in .symtab (stripped binary, or no computed gotos)",
+		    tf.found);
+		err = -ENOENT;
+		goto out;
+	}
+	tab = calloc(TABLE_SLOTS, sizeof(*tab));
+	if (!tab) {
+		err = -ENOMEM;
+		goto out;
+	}
+	err = read_table(path, ef, tf.addr, tab);
+	if (err) {
+		say(why, whylen, "can't read opcode_targets at 0x%llx: %s",
+		    (unsigned long long)tf.addr, strerror(-err));
+		goto out;
+	}
+	err = branch_targets(main.code, main.size, main.start, &tg, &ntg, why, whylen);
+	if (!err && cold.code)
+		err = branch_targets(cold.code, cold.size, cold.start, &ctg, &nctg, why, whylen);
+	if (err)
+		goto out;
+	for (i = 0; i < n; i++) {
+		struct eval_site *s = &out[i];
+		int op = opcodes[i];
+		size_t k;
+
+		memset(s, 0, sizeof(*s));
+		s->opcode = op;
+		if (op < 0 || op >= TABLE_SLOTS) {
+			err = -EINVAL;
+			goto out;
+		}
+		s->handler = tab[op];
+		if (s->handler < main.start || s->handler >= main.start + main.size) {
+			say(why, whylen, "handler of opcode %d at 0x%llx is not inside %s", op,
+			    (unsigned long long)s->handler, EVAL_FUNC);
+			err = -ERANGE;
+			goto out;
+		}
+		err = insn_check_boundary(main.code, main.size, main.start, s->handler, why,
+					  whylen);
+		if (err)
+			goto out;
+		err = insn_first_branch(main.code, main.size, main.start, s->handler,
+					MAX_BRANCH_SCAN, NULL, 0, &s->probe, &s->is_call, s->insn,
+					sizeof(s->insn), why, whylen);
+		if (err)
+			goto out;
+		err = insn_check_boundary(main.code, main.size, main.start, s->probe, why, whylen);
+		if (err)
+			goto out;
+		/* the probe must count this handler's runs only */
+		for (k = 0; k < TABLE_SLOTS; k++)
+			if ((int)k != op && (tab[k] == s->handler ||
+					     in_range(tab[k], s->handler, s->probe))) {
+				say(why, whylen, "opcode %zu's handler 0x%llx shares the block of "
+					"opcode %d [0x%llx, 0x%llx]", k, (unsigned long long)tab[k],
+				    op, (unsigned long long)s->handler,
+				    (unsigned long long)s->probe);
+				err = -EEXIST;
+				goto out;
+			}
+		/* a direct branch into the block after its start (3.13: a specialised form
+		 * deoptimising into its generic handler) would be counted twice: probe the
+		 * handler's first instruction instead, which the kernel single-steps (slower,
+		 * but the path is rare: generic handlers specialise themselves on first run) */
+		for (k = 0; k < ntg + nctg; k++) {
+			uint64_t t = k < ntg ? tg[k] : ctg[k - ntg];
+
+			if (in_range(t, s->handler, s->probe)) {
+				s->probe = s->handler;
+				s->stepped = true;
+				s->is_call = false;
+				cs_x86_text(main.code, main.size, main.start, s->handler, s->insn,
+					    sizeof(s->insn));
+				break;
+			}
+		}
+		if (s->is_call &&
+		    call_target_name(path, ef, target_at(main.code, main.size, main.start, s->probe),
+				     s->callee, sizeof(s->callee)))
+			snprintf(s->callee, sizeof(s->callee), "?");
+		if (elf_vaddr_to_offset(ef, s->probe, &s->offset)) {
+			say(why, whylen, "0x%llx is in no loadable segment",
+			    (unsigned long long)s->probe);
+			err = -ENOENT;
+			goto out;
+		}
+	}
+out:
+	free(tab);
+	free(tg);
+	free(ctg);
+	free(main.code);
+	free(cold.code);
+	elf_close(ef);
+	return err;
+}
+
+int eval_locate_entry(const char *path, const int *regs, int nregs, struct eval_site *out,
+		      char *why, size_t whylen)
+{
+	struct func main = {};
+	uint64_t *tg = NULL;
+	size_t ntg = 0, k;
+	struct elf_file *ef;
+	int err;
+
+	memset(out, 0, sizeof(*out));
+	out->opcode = -1;
+	ef = open_eval(path, &main, &err, why, whylen);
+	if (!ef)
+		return err;
+	out->handler = main.start;
+	err = insn_first_branch(main.code, main.size, main.start, main.start, MAX_BRANCH_SCAN,
+				regs, nregs, &out->probe, &out->is_call, out->insn, sizeof(out->insn), why,
+				whylen);
+	if (err)
+		goto out;
+	err = insn_check_boundary(main.code, main.size, main.start, out->probe, why, whylen);
+	if (err)
+		goto out;
+	err = branch_targets(main.code, main.size, main.start, &tg, &ntg, why, whylen);
+	if (err)
+		goto out;
+	for (k = 0; k < ntg; k++)
+		if (in_range(tg[k], main.start, out->probe)) {
+			say(why, whylen, "a branch to 0x%llx enters the entry block [0x%llx, 0x%llx]",
+			    (unsigned long long)tg[k], (unsigned long long)main.start,
+			    (unsigned long long)out->probe);
+			err = -EEXIST;
+			goto out;
+		}
+	if (elf_vaddr_to_offset(ef, out->probe, &out->offset)) {
+		say(why, whylen, "0x%llx is in no loadable segment", (unsigned long long)out->probe);
+		err = -ENOENT;
+	}
+out:
+	free(tg);
+	free(main.code);
+	elf_close(ef);
+	return err;
+}

@@ -1,0 +1,536 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include "fdkind.h"
+#include "lib/histo.h"
+#include "lib/json.h"
+#include "model/report.h"
+#include "collect/syscall_names.h"
+
+const char *fd_kind_name(unsigned int kind)
+{
+	static const char *const n[] = { "file", "socket", "pipe", "tty", "other" };
+
+	return kind < FD_KIND_MAX ? n[kind] : "?";
+}
+
+static int cmp_sc(const void *a, const void *b)
+{
+	const struct rep_syscall *x = a, *y = b;
+
+	if (x->s->total_ns != y->s->total_ns)
+		return x->s->total_ns < y->s->total_ns ? 1 : -1;
+	return x->nr < y->nr ? -1 : x->nr > y->nr;
+}
+
+static int cmp_io(const void *a, const void *b)
+{
+	const struct rep_io *x = a, *y = b;
+
+	if (x->s->calls != y->s->calls)
+		return x->s->calls < y->s->calls ? 1 : -1;
+	if (x->nr != y->nr)
+		return x->nr < y->nr ? -1 : 1;
+	return x->kind < y->kind ? -1 : x->kind > y->kind;
+}
+
+static const struct sc_stats *find_sc(const struct rep_proc *rp, unsigned int nr)
+{
+	size_t i;
+
+	for (i = 0; i < rp->nsc; i++)
+		if (rp->sc[i].nr == nr)
+			return rp->sc[i].s;
+	return NULL;
+}
+
+static void add_io_findings(struct rep_proc *rp)
+{
+	size_t i;
+
+	for (i = 0; i < rp->nio && rp->nfindings < REP_MAX_FINDINGS; i++) {
+		const struct rep_io *io = &rp->io[i];
+		const struct sc_stats *sc = find_sc(rp, io->nr);
+		struct rep_finding *f;
+		bool wr = sc_is_write(io->nr);
+		char nb[32], tb[32], sname[32];
+		const char *name = syscall_name(io->nr, sname, sizeof(sname));
+
+		if (io->s->calls < TINY_IO_MIN_CALLS || io->median_hi >= TINY_IO_MEDIAN_BYTES)
+			continue;
+		f = &rp->findings[rp->nfindings++];
+		f->kind = wr ? "tiny-writes" : "tiny-reads";
+		f->nr = io->nr;
+		f->fd_kind = io->kind;
+		f->calls = io->s->calls;
+		f->bytes = io->s->bytes;
+		f->median_hi = io->median_hi;
+		f->per_second = rp->observed_s > 0 ? io->s->calls / rp->observed_s : 0;
+		f->syscall_ns = sc ? sc->total_ns : 0;
+		if (io->median_lo == io->median_hi)
+			snprintf(nb, sizeof(nb), "%llu B", (unsigned long long)io->median_lo);
+		else
+			snprintf(nb, sizeof(nb), "%llu-%llu B", (unsigned long long)io->median_lo,
+				 (unsigned long long)io->median_hi);
+		fmt_ns(tb, sizeof(tb), f->syscall_ns);
+		snprintf(f->text, sizeof(f->text),
+			 "%s: %llu %s calls on %s fds moved a median of %s each (%.0f%% under 512 B, "
+			 "%.0f calls/s, %s in %s overall). %s",
+			 wr ? "unbatched writes" : "unbatched reads", (unsigned long long)f->calls,
+			 name, fd_kind_name(f->fd_kind), nb, 100.0 * io->small_share, f->per_second,
+			 tb, name,
+			 wr ? (f->fd_kind == FD_KIND_SOCKET
+				       ? "Batch them: build the message and sendall() one joined buffer "
+					 "(b\"\".join(parts)), or wrap the socket with "
+					 "sock.makefile('wb') and flush once."
+				       : "Buffer them: write through a buffered file object "
+					 "(open(..., 'wb') / io.BufferedWriter) or collect pieces and "
+					 "write once (writelines, b\"\".join) instead of os.write per piece.")
+			    : "Read larger chunks: use a buffered reader (open(..., 'rb'), "
+			      "io.BufferedReader, sock.makefile('rb')) or recv_into a large buffer "
+			      "instead of many small reads.");
+	}
+}
+
+static int cmp_sc_pid(const void *a, const void *b)
+{
+	const struct sc_entry *x = a, *y = b;
+
+	return x->key.pid < y->key.pid ? -1 : x->key.pid > y->key.pid;
+}
+
+static int cmp_io_pid(const void *a, const void *b)
+{
+	const struct io_entry *x = a, *y = b;
+
+	return x->key.pid < y->key.pid ? -1 : x->key.pid > y->key.pid;
+}
+
+/* first index in a pid-sorted array whose pid is >= pid */
+#define LOWER_BOUND(arr, n, pid_)                                                              \
+	({                                                                                     \
+		size_t lo_ = 0, hi_ = (n);                                                     \
+		while (lo_ < hi_) {                                                            \
+			size_t mid_ = (lo_ + hi_) / 2;                                         \
+			if ((arr)[mid_].key.pid < (unsigned int)(pid_))                        \
+				lo_ = mid_ + 1;                                                \
+			else                                                                   \
+				hi_ = mid_;                                                    \
+		}                                                                              \
+		lo_;                                                                           \
+	})
+
+int report_build(struct report *r, struct sc_snapshot *snap, const struct tracked_proc *procs,
+		 size_t nprocs, uint64_t start_ns, uint64_t end_ns)
+{
+	size_t i, j;
+
+	memset(r, 0, sizeof(*r));
+	r->duration_s = (end_ns - start_ns) / 1e9;
+	memcpy(r->sc_drops, snap->drops, sizeof(r->sc_drops));
+	r->max_stats = snap->max_stats;
+	r->stats_used = snap->nsc > snap->nio ? snap->nsc : snap->nio;
+	r->nsc_total = snap->kernel_nsc;
+	r->nio_total = snap->kernel_nio;
+	r->retired_dropped = snap->retired_dropped;
+	/* by pid, so that each process finds its entries by binary search */
+	qsort(snap->sc, snap->nsc, sizeof(*snap->sc), cmp_sc_pid);
+	qsort(snap->io, snap->nio, sizeof(*snap->io), cmp_io_pid);
+	r->procs = calloc(nprocs ? nprocs : 1, sizeof(*r->procs));
+	if (!r->procs)
+		return -ENOMEM;
+	for (i = 0; i < nprocs; i++) {
+		struct rep_proc *rp = &r->procs[r->nprocs];
+		uint64_t from = procs[i].seen_ns > start_ns ? procs[i].seen_ns : start_ns;
+		uint64_t to = procs[i].exited && procs[i].exit_ns < end_ns ? procs[i].exit_ns : end_ns;
+		pid_t pid = procs[i].info.pid;
+
+		/* a PID that exec'd keeps one record per image: merge into the latest */
+		for (j = i + 1; j < nprocs; j++)
+			if (procs[j].info.pid == pid)
+				break;
+		if (j < nprocs)
+			continue;
+		r->nprocs++;
+		rp->tp = procs[i];
+		rp->observed_s = to > from ? (to - from) / 1e9 : 0;
+		size_t sc0 = LOWER_BOUND(snap->sc, snap->nsc, pid), sc1 = sc0;
+		size_t io0 = LOWER_BOUND(snap->io, snap->nio, pid), io1 = io0;
+
+		while (sc1 < snap->nsc && snap->sc[sc1].key.pid == (unsigned int)pid)
+			sc1++;
+		while (io1 < snap->nio && snap->io[io1].key.pid == (unsigned int)pid)
+			io1++;
+		rp->sc = calloc(sc1 - sc0 + 1, sizeof(*rp->sc));
+		rp->io = calloc(io1 - io0 + 1, sizeof(*rp->io));
+		if (!rp->sc || !rp->io)
+			return -ENOMEM;
+		for (j = sc0; j < sc1; j++) {
+			struct rep_syscall *s;
+
+			s = &rp->sc[rp->nsc++];
+			s->nr = snap->sc[j].key.nr;
+			s->s = &snap->sc[j].s;
+			s->p50_slot = hist_quantile_slot(s->s->lat, SC_LAT_SLOTS, 0.5);
+			s->p99_slot = hist_quantile_slot(s->s->lat, SC_LAT_SLOTS, 0.99);
+			s->share = rp->observed_s > 0 ? s->s->total_ns / 1e9 / rp->observed_s : 0;
+			rp->syscall_ns += s->s->total_ns;
+		}
+		for (j = io0; j < io1; j++) {
+			const struct io_stats *st = &snap->io[j].s;
+			struct rep_io *io;
+			uint64_t small = 0;
+			unsigned int k;
+			int m;
+
+			if (!st->calls)
+				continue;
+			io = &rp->io[rp->nio++];
+			io->nr = snap->io[j].key.nr;
+			io->kind = snap->io[j].key.kind;
+			io->s = st;
+			m = hist_quantile_slot(st->size, IO_SIZE_SLOTS, 0.5);
+			io->median_lo = slot_lo(m);
+			io->median_hi = slot_hi(m);
+			/* the median lies within the observed extremes too */
+			if (io->median_lo < st->min_bytes)
+				io->median_lo = st->min_bytes;
+			if (io->median_hi > st->max_bytes)
+				io->median_hi = st->max_bytes;
+			for (k = 0; k < IO_SIZE_SLOTS && slot_hi(k) < 512; k++)
+				small += st->size[k];
+			io->small_share = (double)small / st->calls;
+		}
+		qsort(rp->sc, rp->nsc, sizeof(*rp->sc), cmp_sc);
+		qsort(rp->io, rp->nio, sizeof(*rp->io), cmp_io);
+		add_io_findings(rp);
+	}
+	return 0;
+}
+
+void report_free(struct report *r)
+{
+	size_t i;
+
+	for (i = 0; i < r->nprocs; i++) {
+		free(r->procs[i].sc);
+		free(r->procs[i].io);
+		report_free_gc(&r->procs[i]);
+	}
+	free(r->procs);
+	memset(r, 0, sizeof(*r));
+}
+
+static void version_of(const struct py_proc *p, char *buf, size_t len)
+{
+	if (p->micro >= 0)
+		snprintf(buf, len, "%d.%d.%d", p->major, p->minor, p->micro);
+	else
+		snprintf(buf, len, "%d.%d", p->major, p->minor);
+}
+
+#define TOP_SYSCALLS 12
+
+static const char *short_file(const char *f)
+{
+	const char *s = strrchr(f, '/');
+
+	return s ? s + 1 : f;
+}
+
+static void print_hot_paths(const struct report *r, const struct rep_proc *rp, FILE *f)
+{
+	const struct prof_stack **stacks = NULL;
+	struct prof_func_stat *fs = NULL;
+	uint64_t total = profile_samples(r->prof, rp->tp.info.pid), sys = 0;
+	ssize_t n, i;
+	uint32_t k;
+
+	if (!total) {
+		fprintf(f, "\n   Hot paths: no samples (idle, or stacks of CPython %d.%d not "
+			   "supported)\n", rp->tp.info.major, rp->tp.info.minor);
+		return;
+	}
+	n = profile_top_functions(r->prof, rp->tp.info.pid, REP_TOP_FUNCTIONS, &fs);
+	for (i = 0; i < (ssize_t)r->prof->nstacks; i++)
+		if (r->prof->stacks[i].pid == rp->tp.info.pid && r->prof->stacks[i].in_syscall)
+			sys += r->prof->stacks[i].count;
+	fprintf(f, "\n   Hot paths (%llu samples at %u Hz while on CPU; %.1f%% of them in "
+		   "syscalls)\n", (unsigned long long)total, r->prof->frequency_hz,
+		100.0 * sys / total);
+	fprintf(f, "   %7s %7s  %-40s %s\n", "SELF%", "TOTAL%", "FUNCTION", "FILE:LINE");
+	for (i = 0; i < n; i++)
+		fprintf(f, "   %6.1f%% %6.1f%%  %-40s %s:%d\n", 100.0 * fs[i].self / total,
+			100.0 * fs[i].total / total, fs[i].name, short_file(fs[i].file),
+			fs[i].first_line);
+	free(fs);
+	n = profile_top_stacks(r->prof, rp->tp.info.pid, REP_TOP_STACKS, &stacks);
+	if (n > 0)
+		fprintf(f, "   Top stacks (leaf last)\n");
+	for (i = 0; i < n; i++) {
+		const struct prof_stack *st = stacks[i];
+
+		fprintf(f, "   %5.1f%%  %s", 100.0 * st->count / total, st->truncated ? "[truncated] " : "");
+		for (k = 0; k < st->nframes; k++)
+			fprintf(f, "%s%s:%d", k ? " > " : "", st->frames[k].name,
+				prof_frame_line(&st->frames[k]));
+		fprintf(f, "%s\n", st->in_syscall ? " > [syscall]" : "");
+	}
+	free(stacks);
+}
+
+void report_print_text(const struct report *r, FILE *f, int verbosity)
+{
+	size_t i, j;
+	int d;
+
+	fprintf(f, "pyhound report: %.1f s%s, %zu CPython process%s\n", r->duration_s,
+		r->interrupted ? " (interrupted)" : "", r->nprocs, r->nprocs == 1 ? "" : "es");
+	for (i = 0; i < r->nprocs; i++) {
+		const struct rep_proc *rp = &r->procs[i];
+		const struct py_proc *p = &rp->tp.info;
+		char ver[24], a[32], b[32], c[32], e[32], sn[32];
+
+		version_of(p, ver, sizeof(ver));
+		fprintf(f, "\n== PID %d  %s  CPython %s (%s%s)  observed %.1f s%s\n   %s\n",
+			(int)p->pid, p->comm, ver, py_proc_build(p), p->usdt_count ? ", USDT" : "",
+			rp->observed_s, rp->tp.exited ? ", exited" : "", p->cmdline);
+		if (r->prof)
+			print_hot_paths(r, rp, f);
+		report_print_gc_text(rp, f);
+		if (!rp->nsc) {
+			fprintf(f, "   no syscalls recorded\n");
+			continue;
+		}
+		fprintf(f, "\n   Syscalls by time (%s in syscalls summed over threads, %.1f%% of wall time; "
+			   "p50/p99 are log2-bucket upper bounds)\n",
+			fmt_ns(a, sizeof(a), rp->syscall_ns),
+			rp->observed_s > 0 ? 100.0 * rp->syscall_ns / 1e9 / rp->observed_s : 0.0);
+		fprintf(f, "   %-18s %10s %10s %10s %10s %10s %7s\n", "SYSCALL", "COUNT", "TOTAL",
+			"AVG", "P50<=", "P99<=", "WALL%");
+		for (j = 0; j < rp->nsc && j < TOP_SYSCALLS; j++) {
+			const struct rep_syscall *s = &rp->sc[j];
+
+			fprintf(f, "   %-18s %10llu %10s %10s %10s %10s %6.2f%%\n",
+				syscall_name(s->nr, sn, sizeof(sn)), (unsigned long long)s->s->count,
+				fmt_ns(a, sizeof(a), s->s->total_ns),
+				fmt_ns(b, sizeof(b), s->s->count ? s->s->total_ns / s->s->count : 0),
+				fmt_ns(c, sizeof(c), slot_hi(s->p50_slot < 0 ? 0 : s->p50_slot)),
+				fmt_ns(e, sizeof(e), slot_hi(s->p99_slot < 0 ? 0 : s->p99_slot)),
+				100.0 * s->share);
+		}
+		if (rp->nsc > TOP_SYSCALLS)
+			fprintf(f, "   (%zu more syscalls; --json has all)\n", rp->nsc - TOP_SYSCALLS);
+		if (rp->nio) {
+			fprintf(f, "\n   I/O batching (read/write family, successful calls)\n");
+			fprintf(f, "   %-12s %-7s %10s %11s %14s %8s %8s\n", "SYSCALL", "FD", "CALLS",
+				"BYTES", "MEDIAN/CALL", "<512B", "ERRORS");
+			for (j = 0; j < rp->nio; j++) {
+				const struct rep_io *io = &rp->io[j];
+				char med[48];
+
+				if (io->median_lo == io->median_hi)
+					snprintf(med, sizeof(med), "%llu B",
+						 (unsigned long long)io->median_lo);
+				else
+					snprintf(med, sizeof(med), "%llu-%llu B",
+						 (unsigned long long)io->median_lo,
+						 (unsigned long long)io->median_hi);
+				fprintf(f, "   %-12s %-7s %10llu %11s %14s %7.1f%% %8llu\n",
+					syscall_name(io->nr, sn, sizeof(sn)), fd_kind_name(io->kind),
+					(unsigned long long)io->s->calls,
+					fmt_bytes(a, sizeof(a), io->s->bytes), med,
+					100.0 * io->small_share, (unsigned long long)io->s->errors);
+			}
+		}
+		if (rp->nfindings) {
+			fprintf(f, "\n   Findings\n");
+			for (d = 0; d < rp->nfindings; d++)
+				fprintf(f, "   ! %s\n", rp->findings[d].text);
+		}
+	}
+	if (verbosity >= 1 || r->sc_drops[SC_DROP_STATS_FULL] || r->sc_drops[SC_DROP_IO_FULL] ||
+	    r->tstats.drop_events || r->tstats.drop_full)
+		fprintf(f,
+			"\nCollector health: stats entries %zu of %u; dropped: %llu syscall stats "
+			"(map full), %llu I/O stats (map full), %llu calls without task storage (out of "
+			"memory); %llu lifecycle events lost, %llu processes not tracked (map "
+			"full); %llu execs seen, %llu not CPython, %llu could not be inspected\n",
+			r->stats_used, r->max_stats, (unsigned long long)r->sc_drops[SC_DROP_STATS_FULL],
+			(unsigned long long)r->sc_drops[SC_DROP_IO_FULL],
+			(unsigned long long)r->sc_drops[SC_DROP_NO_STORAGE],
+			(unsigned long long)r->tstats.drop_events,
+			(unsigned long long)r->tstats.drop_full,
+			(unsigned long long)r->tstats.exec_seen, (unsigned long long)r->tstats.rejected,
+			(unsigned long long)r->tstats.inspect_failed);
+	if (verbosity >= 1 && r->sampler_health[0])
+		fprintf(f, "Sampler health: %s\n", r->sampler_health);
+	report_print_gc_health_text(r, f, verbosity);
+}
+
+static void hist_json(struct json *j, const char *key, const unsigned long long *slots,
+		      unsigned int n)
+{
+	unsigned int k;
+
+	json_arr_begin(j, key);
+	for (k = 0; k < n; k++) {
+		if (!slots[k])
+			continue;
+		json_obj_begin(j, NULL);
+		json_u64(j, "ge", slot_lo(k));
+		json_u64(j, "le", slot_hi(k));
+		json_u64(j, "count", slots[k]);
+		json_obj_end(j);
+	}
+	json_arr_end(j);
+}
+
+void report_print_json(const struct report *r, FILE *f)
+{
+	struct json j;
+	size_t i, k;
+	int d;
+
+	json_init(&j, f);
+	json_obj_begin(&j, NULL);
+	json_double(&j, "duration_s", r->duration_s);
+	json_bool(&j, "interrupted", r->interrupted);
+	json_arr_begin(&j, "processes");
+	for (i = 0; i < r->nprocs; i++) {
+		const struct rep_proc *rp = &r->procs[i];
+		const struct py_proc *p = &rp->tp.info;
+		char ver[24], sn[32];
+
+		version_of(p, ver, sizeof(ver));
+		json_obj_begin(&j, NULL);
+		json_u64(&j, "pid", p->pid);
+		json_str(&j, "comm", p->comm);
+		json_str(&j, "cmdline", p->cmdline);
+		json_str(&j, "version", ver);
+		json_str(&j, "build", py_proc_build(p));
+		json_bool(&j, "usdt", p->usdt_count > 0);
+		json_double(&j, "observed_s", rp->observed_s);
+		json_bool(&j, "exited", rp->tp.exited);
+		json_u64(&j, "syscall_ns", rp->syscall_ns);
+		json_arr_begin(&j, "syscalls");
+		for (k = 0; k < rp->nsc; k++) {
+			const struct rep_syscall *s = &rp->sc[k];
+
+			json_obj_begin(&j, NULL);
+			json_str(&j, "name", syscall_name(s->nr, sn, sizeof(sn)));
+			json_u64(&j, "nr", s->nr);
+			json_u64(&j, "count", s->s->count);
+			json_u64(&j, "errors", s->s->errors);
+			json_u64(&j, "total_ns", s->s->total_ns);
+			json_u64(&j, "avg_ns", s->s->count ? s->s->total_ns / s->s->count : 0);
+			json_u64(&j, "p50_le_ns", slot_hi(s->p50_slot < 0 ? 0 : s->p50_slot));
+			json_u64(&j, "p99_le_ns", slot_hi(s->p99_slot < 0 ? 0 : s->p99_slot));
+			json_u64(&j, "max_ns", s->s->max_ns);
+			json_double(&j, "wall_share", s->share);
+			hist_json(&j, "latency_ns_hist", s->s->lat, SC_LAT_SLOTS);
+			json_obj_end(&j);
+		}
+		json_arr_end(&j);
+		json_arr_begin(&j, "io");
+		for (k = 0; k < rp->nio; k++) {
+			const struct rep_io *io = &rp->io[k];
+
+			json_obj_begin(&j, NULL);
+			json_str(&j, "syscall", syscall_name(io->nr, sn, sizeof(sn)));
+			json_str(&j, "fd_kind", fd_kind_name(io->kind));
+			json_u64(&j, "calls", io->s->calls);
+			json_u64(&j, "bytes", io->s->bytes);
+			json_u64(&j, "errors", io->s->errors);
+			json_u64(&j, "min_bytes", io->s->min_bytes);
+			json_u64(&j, "max_bytes", io->s->max_bytes);
+			json_u64(&j, "median_ge_bytes", io->median_lo);
+			json_u64(&j, "median_le_bytes", io->median_hi);
+			json_double(&j, "under_512_share", io->small_share);
+			hist_json(&j, "bytes_hist", io->s->size, IO_SIZE_SLOTS);
+			json_obj_end(&j);
+		}
+		json_arr_end(&j);
+		if (r->prof) {
+			struct prof_func_stat *fs = NULL;
+			const struct prof_stack **stacks = NULL;
+			ssize_t n, q;
+			uint32_t fr;
+
+			json_u64(&j, "samples", profile_samples(r->prof, p->pid));
+			n = profile_top_functions(r->prof, p->pid, REP_TOP_FUNCTIONS, &fs);
+			json_arr_begin(&j, "hot_functions");
+			for (q = 0; q < n; q++) {
+				json_obj_begin(&j, NULL);
+				json_str(&j, "name", fs[q].name);
+				json_str(&j, "file", fs[q].file);
+				json_i64(&j, "first_line", fs[q].first_line);
+				json_u64(&j, "self", fs[q].self);
+				json_u64(&j, "self_in_syscall", fs[q].self_syscall);
+				json_u64(&j, "total", fs[q].total);
+				json_obj_end(&j);
+			}
+			json_arr_end(&j);
+			free(fs);
+			n = profile_top_stacks(r->prof, p->pid, REP_TOP_STACKS, &stacks);
+			json_arr_begin(&j, "top_stacks");
+			for (q = 0; q < n; q++) {
+				json_obj_begin(&j, NULL);
+				json_u64(&j, "count", stacks[q]->count);
+				json_u64(&j, "tid", stacks[q]->tid);
+				json_bool(&j, "truncated", stacks[q]->truncated);
+				json_bool(&j, "in_syscall", stacks[q]->in_syscall);
+				json_arr_begin(&j, "frames");
+				for (fr = 0; fr < stacks[q]->nframes; fr++) {
+					json_obj_begin(&j, NULL);
+					json_str(&j, "name", stacks[q]->frames[fr].name);
+					json_str(&j, "file", stacks[q]->frames[fr].file);
+					json_i64(&j, "line", prof_frame_line(&stacks[q]->frames[fr]));
+					json_obj_end(&j);
+				}
+				json_arr_end(&j);
+				json_obj_end(&j);
+			}
+			json_arr_end(&j);
+			free(stacks);
+		}
+		json_arr_begin(&j, "findings");
+		for (d = 0; d < rp->nfindings; d++) {
+			const struct rep_finding *fi = &rp->findings[d];
+
+			json_obj_begin(&j, NULL);
+			json_str(&j, "kind", fi->kind);
+			json_str(&j, "syscall", syscall_name(fi->nr, sn, sizeof(sn)));
+			json_str(&j, "fd_kind", fd_kind_name(fi->fd_kind));
+			json_u64(&j, "calls", fi->calls);
+			json_u64(&j, "bytes", fi->bytes);
+			json_u64(&j, "median_le_bytes", fi->median_hi);
+			json_double(&j, "calls_per_s", fi->per_second);
+			json_u64(&j, "syscall_ns", fi->syscall_ns);
+			json_str(&j, "message", fi->text);
+			json_obj_end(&j);
+		}
+		report_print_gc_findings_json(rp, &j);
+		json_arr_end(&j);
+		report_print_gc_json(rp, &j);
+		json_obj_end(&j);
+	}
+	json_arr_end(&j);
+	json_obj_begin(&j, "health");
+	json_u64(&j, "stats_entries", r->stats_used);
+	json_u64(&j, "stats_capacity", r->max_stats);
+	json_u64(&j, "dropped_syscall_stats", r->sc_drops[SC_DROP_STATS_FULL]);
+	json_u64(&j, "dropped_io_stats", r->sc_drops[SC_DROP_IO_FULL]);
+	json_u64(&j, "calls_without_task_storage", r->sc_drops[SC_DROP_NO_STORAGE]);
+	json_u64(&j, "lifecycle_events", r->tstats.events);
+	json_u64(&j, "lifecycle_events_lost", r->tstats.drop_events);
+	json_u64(&j, "processes_not_tracked_map_full", r->tstats.drop_full);
+	json_u64(&j, "execs_seen", r->tstats.exec_seen);
+	json_u64(&j, "execs_not_cpython", r->tstats.rejected);
+	json_u64(&j, "inspect_failed", r->tstats.inspect_failed);
+	json_obj_end(&j);
+	report_print_gc_health_json(r, &j);
+	json_obj_end(&j);
+}

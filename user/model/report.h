@@ -1,0 +1,131 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* The report model: per process, syscalls by time, I/O batching and findings, built from the
+ * collectors' snapshots; printed as text or JSON. Pure: no BPF here, so unit tests build one. */
+#ifndef PYHOUND_REPORT_H
+#define PYHOUND_REPORT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include "stack/profile.h"
+#include "collect/gc_user.h"
+#include "collect/syscalls_user.h"
+#include "host/tracker.h"
+
+#define REP_MAX_FINDINGS 8
+/* a finding for tiny I/O: at least this many calls of one syscall on one fd kind, with the
+ * median call moving fewer than this many bytes */
+#define TINY_IO_MIN_CALLS 1000
+#define TINY_IO_MEDIAN_BYTES 64
+
+struct rep_syscall {
+	unsigned int nr;
+	const struct sc_stats *s;
+	int p50_slot, p99_slot;
+	double share; /* total time / observed wall time */
+};
+
+struct rep_io {
+	unsigned int nr, kind;
+	const struct io_stats *s;
+	uint64_t median_lo, median_hi; /* the median call's size lies in this range */
+	double small_share;	       /* share of calls under 512 bytes */
+};
+
+struct rep_finding {
+	const char *kind; /* "tiny-writes", "tiny-reads" */
+	unsigned int nr, fd_kind;
+	uint64_t calls, bytes, median_hi;
+	double per_second;
+	uint64_t syscall_ns; /* time in that syscall (all fd kinds) */
+	char text[640];
+};
+
+struct rep_proc {
+	struct tracked_proc tp;
+	double observed_s;
+	uint64_t syscall_ns;
+	struct rep_syscall *sc;
+	size_t nsc;
+	struct rep_io *io;
+	size_t nio;
+	struct rep_finding findings[REP_MAX_FINDINGS];
+	int nfindings;
+	struct rep_gc *gc; /* NULL unless report_add_gc() found the process */
+};
+
+struct report {
+	double duration_s;
+	bool interrupted;
+	struct rep_proc *procs;
+	size_t nprocs;
+	uint64_t sc_drops[SC_DROP_MAX];
+	struct tracker_stats tstats;
+	unsigned int max_stats;
+	size_t stats_used;
+	size_t nsc_total, nio_total; /* entries in the kernel's maps, all processes */
+	uint64_t retired_dropped;    /* exited processes' entries dropped at the bound */
+	const struct profile *prof;  /* sampled stacks, or NULL when not sampled */
+	char sampler_health[512];    /* a line on the sampler's counters, for -v */
+	bool has_gc; /* report_add_gc() was called */
+	uint64_t gc_drops[GC_DROP_MAX];
+};
+
+#define REP_TOP_FUNCTIONS 10
+#define REP_TOP_STACKS 5
+
+/* Build from a snapshot; procs are copied. start/end are CLOCK_MONOTONIC ns of the window. */
+/* The snapshot's arrays are sorted by pid in place. */
+int report_build(struct report *r, struct sc_snapshot *snap, const struct tracked_proc *procs,
+		 size_t nprocs, uint64_t start_ns, uint64_t end_ns);
+void report_free(struct report *r);
+void report_print_text(const struct report *r, FILE *f, int verbosity);
+void report_print_json(const struct report *r, FILE *f);
+
+const char *fd_kind_name(unsigned int kind);
+
+/* ---- GC pauses and import times (user/report_gc.c, data from user/gc.c) ---- */
+/* a finding when collections take more than this share of wall time ... */
+#define GC_FINDING_SHARE 0.02
+/* ... or a gen-2 pause lasts longer than this */
+#define GC_FINDING_GEN2_NS 50000000ULL
+/* evidence needed for the wall-share finding: short-lived processes spend their few
+ * milliseconds of life partly in the collections at exit */
+#define GC_FINDING_MIN_NS 10000000ULL
+#define REP_GC_FINDINGS 2
+
+struct rep_gc_gen {
+	uint64_t count, total_ns, max_ns, collected;
+	double per_second;
+	uint64_t p50_le_ns, p99_le_ns; /* log2-bucket upper bounds, capped at max_ns */
+};
+
+struct rep_gc {
+	char source[GC_SOURCE_LEN]; /* "usdt", "uprobe", "none: <reason>" */
+	bool has_stats;
+	struct rep_gc_gen gen[GC_GENS];
+	unsigned long long lat[GC_GENS][GC_LAT_SLOTS]; /* pause ns, log2 slots (for metrics) */
+	uint64_t total_ns, collected, no_collection;
+	double wall_share;
+	struct gc_pause top[GC_TOP_N]; /* longest first */
+	int ntop;
+	bool imports_traced;
+	uint64_t nimports, imports_ns;
+	struct gc_import *imports; /* longest first */
+	size_t nimp;
+	const char *finding_kind[REP_GC_FINDINGS]; /* "gc-time", "gc-long-pause" */
+	char findings[REP_GC_FINDINGS][1024];
+	int nfindings;
+};
+
+struct json;
+/* Add the GC collector's data to a built report (per process, matched by PID). */
+int report_add_gc(struct report *r, const struct gc_snapshot *gs);
+void report_free_gc(struct rep_proc *rp);
+void report_print_gc_text(const struct rep_proc *rp, FILE *f);
+void report_print_gc_health_text(const struct report *r, FILE *f, int verbosity);
+void report_print_gc_json(const struct rep_proc *rp, struct json *j);
+void report_print_gc_findings_json(const struct rep_proc *rp, struct json *j);
+void report_print_gc_health_json(const struct report *r, struct json *j);
+
+#endif

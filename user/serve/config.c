@@ -1,0 +1,216 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include "serve/config.h"
+
+void config_defaults(struct serve_config *c)
+{
+	memset(c, 0, sizeof(*c));
+	snprintf(c->listen, sizeof(c->listen), "127.0.0.1:9464");
+	c->frequency = 19;
+	c->max_procs = 4096;
+	c->max_stats = 16384;
+	c->top_syscalls = 15;
+	c->top_functions = 20;
+	c->top_calls = 20;
+	c->calls_budget = 0;
+	c->process_max_age = 300;
+	c->cache_seconds = 1.0;
+}
+
+static char *trim(char *s)
+{
+	char *e;
+
+	while (isspace((unsigned char)*s))
+		s++;
+	e = s + strlen(s);
+	while (e > s && isspace((unsigned char)e[-1]))
+		*--e = '\0';
+	return s;
+}
+
+static int set_uint(const char *v, unsigned int min, unsigned int max, unsigned int *out)
+{
+	unsigned long x;
+	char *end;
+
+	errno = 0;
+	x = strtoul(v, &end, 10);
+	if (errno || *end || !*v || *v == '-' || x < min || x > max)
+		return -EINVAL;
+	*out = (unsigned int)x;
+	return 0;
+}
+
+/* a decimal number in [min, max] (no inf, nan, hex) */
+static int set_double(const char *v, double min, double max, double *out)
+{
+	const char *p;
+	char *end;
+	double d;
+
+	for (p = v; *p; p++)
+		if (!(*p >= '0' && *p <= '9') && *p != '.')
+			return -EINVAL;
+	errno = 0;
+	d = strtod(v, &end);
+	if (errno || *end || end == v || d < min || d > max)
+		return -EINVAL;
+	*out = d;
+	return 0;
+}
+
+static int set_str(const char *v, char *out, size_t len)
+{
+	if (strlen(v) >= len)
+		return -ENAMETOOLONG;
+	snprintf(out, len, "%s", v);
+	return 0;
+}
+
+int config_load(const char *path, struct serve_config *c, char *err, size_t errlen)
+{
+	char line[1024];
+	int lineno = 0, rc = 0;
+	FILE *f = fopen(path, "re");
+
+	if (!f) {
+		rc = -errno;
+		snprintf(err, errlen, "cannot read %s: %s", path, strerror(errno));
+		return rc;
+	}
+	while (fgets(line, sizeof(line), f)) {
+		char *k, *v, *eq;
+
+		lineno++;
+		k = trim(line);
+		if (!*k || *k == '#')
+			continue;
+		eq = strchr(k, '=');
+		if (!eq) {
+			snprintf(err, errlen, "%s:%d: expected 'key = value'", path, lineno);
+			rc = -EINVAL;
+			break;
+		}
+		*eq = '\0';
+		v = trim(eq + 1);
+		k = trim(k);
+		if (!strcmp(k, "listen"))
+			rc = set_str(v, c->listen, sizeof(c->listen));
+		else if (!strcmp(k, "allow_remote"))
+			rc = !strcmp(v, "yes") || !strcmp(v, "true") ? (c->allow_remote = true, 0)
+			     : !strcmp(v, "no") || !strcmp(v, "false") ? (c->allow_remote = false, 0)
+									: -EINVAL;
+		else if (!strcmp(k, "frequency"))
+			rc = set_uint(v, 1, 1000, &c->frequency);
+		else if (!strcmp(k, "max_procs"))
+			rc = set_uint(v, 1, 65536, &c->max_procs);
+		else if (!strcmp(k, "max_stats"))
+			rc = set_uint(v, 16, 262144, &c->max_stats);
+		else if (!strcmp(k, "top_syscalls"))
+			rc = set_uint(v, 1, 400, &c->top_syscalls);
+		else if (!strcmp(k, "top_functions"))
+			rc = set_uint(v, 1, 1000, &c->top_functions);
+		else if (!strcmp(k, "top_calls"))
+			rc = set_uint(v, 1, 1000, &c->top_calls);
+		else if (!strcmp(k, "calls_budget"))
+			rc = set_double(v, 0, 100, &c->calls_budget);
+		else if (!strcmp(k, "process_max_age"))
+			rc = set_uint(v, 1, 7 * 86400, &c->process_max_age);
+		else if (!strcmp(k, "cache_seconds")) {
+			char *end;
+			double d = strtod(v, &end);
+
+			rc = *end || end == v || d < 0 || d > 60 ? -EINVAL : 0;
+			if (!rc)
+				c->cache_seconds = d;
+		} else if (!strcmp(k, "basic_auth_user"))
+			rc = set_str(v, c->basic_auth_user, sizeof(c->basic_auth_user));
+		else if (!strcmp(k, "basic_auth_hash"))
+			rc = set_str(v, c->basic_auth_hash, sizeof(c->basic_auth_hash));
+		else if (!strcmp(k, "tls_cert"))
+			rc = set_str(v, c->tls_cert, sizeof(c->tls_cert));
+		else if (!strcmp(k, "tls_key"))
+			rc = set_str(v, c->tls_key, sizeof(c->tls_key));
+		else {
+			snprintf(err, errlen, "%s:%d: unknown key '%s'", path, lineno, k);
+			rc = -EINVAL;
+			break;
+		}
+		if (rc) {
+			const char *hint = !strcmp(k, "calls_budget") ?
+						   " (percent of time, from 0 to 100, e.g. 0.5; 0: off)" :
+					   !strcmp(k, "top_calls") ? " (an integer from 1 to 1000)" : "";
+
+			snprintf(err, errlen, "%s:%d: bad value for '%s': '%s'%s", path, lineno, k, v,
+				 hint);
+			break;
+		}
+	}
+	fclose(f);
+	if (!rc && !!c->basic_auth_user[0] != !!c->basic_auth_hash[0]) {
+		snprintf(err, errlen, "%s: basic_auth_user and basic_auth_hash go together", path);
+		rc = -EINVAL;
+	}
+	if (!rc && !!c->tls_cert[0] != !!c->tls_key[0]) {
+		snprintf(err, errlen, "%s: tls_cert and tls_key go together", path);
+		rc = -EINVAL;
+	}
+	return rc;
+}
+
+int config_parse_listen(const char *s, struct sockaddr_storage *ss, unsigned int *len,
+			bool *loopback)
+{
+	char host[128];
+	const char *colon;
+	unsigned long port;
+	char *end;
+
+	memset(ss, 0, sizeof(*ss));
+	if (s[0] == '[') {
+		const char *rb = strchr(s, ']');
+
+		if (!rb || rb[1] != ':' || (size_t)(rb - s - 1) >= sizeof(host))
+			return -EINVAL;
+		snprintf(host, sizeof(host), "%.*s", (int)(rb - s - 1), s + 1);
+		colon = rb + 1;
+	} else {
+		colon = strrchr(s, ':');
+		if (!colon || (size_t)(colon - s) >= sizeof(host))
+			return -EINVAL;
+		snprintf(host, sizeof(host), "%.*s", (int)(colon - s), s);
+	}
+	errno = 0;
+	port = strtoul(colon + 1, &end, 10);
+	if (errno || *end || !colon[1] || port > 65535)
+		return -EINVAL;
+	if (!strcmp(host, "localhost"))
+		snprintf(host, sizeof(host), "127.0.0.1");
+	if (inet_pton(AF_INET, host, &((struct sockaddr_in *)ss)->sin_addr) == 1) {
+		struct sockaddr_in *a = (struct sockaddr_in *)ss;
+
+		a->sin_family = AF_INET;
+		a->sin_port = htons(port);
+		*len = sizeof(*a);
+		*loopback = (ntohl(a->sin_addr.s_addr) >> 24) == 127;
+		return 0;
+	}
+	if (inet_pton(AF_INET6, host, &((struct sockaddr_in6 *)ss)->sin6_addr) == 1) {
+		struct sockaddr_in6 *a = (struct sockaddr_in6 *)ss;
+
+		a->sin6_family = AF_INET6;
+		a->sin6_port = htons(port);
+		*len = sizeof(*a);
+		*loopback = IN6_IS_ADDR_LOOPBACK(&a->sin6_addr);
+		return 0;
+	}
+	return -EINVAL;
+}
