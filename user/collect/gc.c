@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #include <errno.h>
 #include <elf.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,11 +20,16 @@ struct gc_bin {
 	char source[GC_SOURCE_LEN];
 	bool imports;
 	struct bpf_link *links[BIN_LINKS];
+	bool usdt[BIN_LINKS]; /* a libbpf USDT link (its destroy is not thread-safe) */
 	int nlinks;
+	int live;      /* running processes of this binary: at 0 its probes go */
+	int refs;      /* process records pointing here: at 0 the slot may be reused */
+	bool released; /* probes detached after its last process exited */
 };
 
 struct gc_pid {
 	pid_t pid;
+	bool live;
 	int bin; /* index in bins, -1 while unknown */
 	uint64_t nimports, imports_ns;
 	struct gc_import *imp; /* longest first, up to imports_per_proc */
@@ -172,6 +178,47 @@ static void put_links(struct gc_bin *b)
 		bpf_link__destroy(b->links[--b->nlinks]);
 }
 
+static void *destroy_link(void *l)
+{
+	bpf_link__destroy(l);
+	return NULL;
+}
+
+/* Destroy links: each destroy removes its breakpoints and then waits for an RCU grace period
+ * (~0.1-0.4 s), so one after another 4 links x 200 binaries take minutes. Perf-event uprobe
+ * links share no state: one thread each, and the waits overlap. libbpf's USDT links return
+ * spec ids to a shared list without a lock: those go one at a time. */
+static void destroy_links(struct bpf_link **links, const bool *usdt, int n)
+{
+	pthread_t *th = calloc(n ? n : 1, sizeof(*th));
+	bool *started = calloc(n ? n : 1, sizeof(*started));
+	int i;
+
+	for (i = 0; i < n; i++)
+		if (!usdt[i] && th && started)
+			started[i] = !pthread_create(&th[i], NULL, destroy_link, links[i]);
+	for (i = 0; i < n; i++)
+		if (!started || !started[i])
+			bpf_link__destroy(links[i]);
+	for (i = 0; i < n && started; i++)
+		if (started[i])
+			pthread_join(th[i], NULL);
+	free(th);
+	free(started);
+}
+
+/* the last process of b exited: its probes go (they pin the file and cost an fd each) */
+static void release_bin(struct gc_bin *b)
+{
+	if (!b->nlinks)
+		return;
+	destroy_links(b->links, b->usdt, b->nlinks);
+	pr_debug("GC: released the %d probes of binary %llu:%llu (no process left)", b->nlinks,
+		 (unsigned long long)b->dev, (unsigned long long)b->ino);
+	b->nlinks = 0;
+	b->released = true;
+}
+
 static int add_link(struct gc_bin *b, struct bpf_link *l)
 {
 	int err = libbpf_get_error(l);
@@ -184,8 +231,18 @@ static int add_link(struct gc_bin *b, struct bpf_link *l)
 		bpf_link__destroy(l);
 		return -E2BIG;
 	}
+	b->usdt[b->nlinks] = false;
 	b->links[b->nlinks++] = l;
 	return 0;
+}
+
+static int add_usdt_link(struct gc_bin *b, struct bpf_link *l)
+{
+	int err = add_link(b, l);
+
+	if (!err)
+		b->usdt[b->nlinks - 1] = true;
+	return err;
 }
 
 static int attach_usdt(struct gc_collector *c, struct gc_bin *b, const struct py_proc *p)
@@ -193,11 +250,11 @@ static int attach_usdt(struct gc_collector *c, struct gc_bin *b, const struct py
 	const char *path = p->obj_open_path;
 	int err;
 
-	err = add_link(b, bpf_program__attach_usdt(c->skel->progs.gc_start_usdt, -1, path,
-						   "python", "gc__start", NULL));
+	err = add_usdt_link(b, bpf_program__attach_usdt(c->skel->progs.gc_start_usdt, -1, path,
+							"python", "gc__start", NULL));
 	if (!err)
-		err = add_link(b, bpf_program__attach_usdt(c->skel->progs.gc_done_usdt, -1, path,
-							   "python", "gc__done", NULL));
+		err = add_usdt_link(b, bpf_program__attach_usdt(c->skel->progs.gc_done_usdt, -1,
+								path, "python", "gc__done", NULL));
 	if (err) {
 		put_links(b);
 		return err;
@@ -213,12 +270,13 @@ static void attach_imports(struct gc_collector *c, struct gc_bin *b, const struc
 	if ((p->usdt_mask & (PY_USDT_IMPORT_START | PY_USDT_IMPORT_DONE)) !=
 	    (PY_USDT_IMPORT_START | PY_USDT_IMPORT_DONE))
 		return;
-	err = add_link(b, bpf_program__attach_usdt(c->skel->progs.import_start_usdt, -1, path,
-						   "python", "import__find__load__start", NULL));
+	err = add_usdt_link(b, bpf_program__attach_usdt(c->skel->progs.import_start_usdt, -1,
+							path, "python",
+							"import__find__load__start", NULL));
 	if (!err)
-		err = add_link(b, bpf_program__attach_usdt(c->skel->progs.import_done_usdt, -1,
-							   path, "python",
-							   "import__find__load__done", NULL));
+		err = add_usdt_link(b, bpf_program__attach_usdt(c->skel->progs.import_done_usdt, -1,
+								path, "python",
+								"import__find__load__done", NULL));
 	if (err) {
 		while (b->nlinks > n)
 			bpf_link__destroy(b->links[--b->nlinks]);
@@ -301,16 +359,35 @@ static int attach_uprobes(struct gc_collector *c, struct gc_bin *b, const struct
 static int find_bin(struct gc_collector *c, const struct py_proc *p)
 {
 	struct gc_bin *b;
-	size_t i;
+	size_t i, slot = c->nbins;
 	int err = 0;
 
 	for (i = 0; i < c->nbins; i++)
-		if (c->bins[i].dev == p->obj_dev && c->bins[i].ino == p->obj_inode)
+		if (c->bins[i].dev == p->obj_dev && c->bins[i].ino == p->obj_inode &&
+		    !(c->bins[i].released && !c->bins[i].refs))
+			break;
+	if (i < c->nbins) {
+		b = &c->bins[i];
+		if (!b->released)
 			return i;
-	if (c->nbins >= MAX_BINS)
-		return -E2BIG;
-	b = &c->bins[c->nbins];
-	memset(b, 0, sizeof(*b));
+		/* a process of a binary whose probes went with its last process: attach again */
+		slot = i;
+	} else {
+		/* a slot no process points to any more, before a new one */
+		for (i = 0; i < c->nbins && slot == c->nbins; i++)
+			if (c->bins[i].released && !c->bins[i].refs)
+				slot = i;
+		if (slot >= MAX_BINS)
+			return -E2BIG;
+	}
+	b = &c->bins[slot];
+	{
+		int refs = slot < c->nbins && b->dev == p->obj_dev && b->ino == p->obj_inode ?
+				   b->refs : 0;
+
+		memset(b, 0, sizeof(*b));
+		b->refs = refs;
+	}
 	b->dev = p->obj_dev;
 	b->ino = p->obj_inode;
 	if (p->major != 3 || p->minor < 8 || p->minor > 13) {
@@ -329,7 +406,9 @@ static int find_bin(struct gc_collector *c, const struct py_proc *p)
 	attach_imports(c, b, p);
 	pr_info("GC source for %s: %s%s", p->obj_path, b->source,
 		b->imports ? ", imports traced" : "");
-	return c->nbins++;
+	if (slot == c->nbins)
+		c->nbins++;
+	return slot;
 }
 
 static struct gc_pid *pid_rec(struct gc_collector *c, pid_t pid, bool create)
@@ -363,6 +442,13 @@ int gc_add_proc(struct gc_collector *c, const struct py_proc *p)
 
 	if (!r)
 		return -ENOMEM;
+	if (r->bin >= 0) { /* the PID exec'd again */
+		c->bins[r->bin].refs--;
+		if (r->live && --c->bins[r->bin].live <= 0)
+			release_bin(&c->bins[r->bin]);
+		r->bin = -1;
+		r->live = false;
+	}
 	b = find_bin(c, p);
 	if (b < 0) {
 		pr_warn("GC collector: too many distinct interpreter binaries; PID %d not traced",
@@ -370,12 +456,40 @@ int gc_add_proc(struct gc_collector *c, const struct py_proc *p)
 		return 0;
 	}
 	r->bin = b;
+	r->live = true;
+	c->bins[b].refs++;
+	c->bins[b].live++;
 	return 0;
+}
+
+void gc_proc_exited(struct gc_collector *c, pid_t pid)
+{
+	struct gc_pid *r = pid_rec(c, pid, false);
+
+	if (!r || !r->live || r->bin < 0)
+		return;
+	r->live = false;
+	if (--c->bins[r->bin].live <= 0)
+		release_bin(&c->bins[r->bin]);
+}
+
+int gc_links(const struct gc_collector *c)
+{
+	int n = 0;
+
+	for (size_t i = 0; i < c->nbins; i++)
+		n += c->bins[i].nlinks;
+	return n;
 }
 
 static void on_add(const struct tracked_proc *tp, void *ctx)
 {
 	gc_add_proc(ctx, &tp->info);
+}
+
+static void on_exit_(const struct tracked_proc *tp, void *ctx)
+{
+	gc_proc_exited(ctx, tp->info.pid);
 }
 
 static void on_reject(const struct tracked_proc *tp, void *ctx)
@@ -385,7 +499,8 @@ static void on_reject(const struct tracked_proc *tp, void *ctx)
 
 struct tracker_hooks gc_tracker_hooks(struct gc_collector *c)
 {
-	return (struct tracker_hooks){ .on_add = on_add, .on_reject = on_reject, .ctx = c };
+	return (struct tracker_hooks){ .on_add = on_add, .on_exit = on_exit_,
+				       .on_reject = on_reject, .ctx = c };
 }
 
 static void keep_import(struct gc_collector *c, struct gc_pid *r, const struct gc_import_event *e)
@@ -570,7 +685,14 @@ void gc_purge_pid(struct gc_collector *c, pid_t pid)
 	bpf_map_delete_elem(bpf_map__fd(c->skel->maps.gc_stats), &key);
 	for (i = 0; i < c->npids; i++)
 		if (c->pids[i].pid == pid) {
-			free(c->pids[i].imp);
+			struct gc_pid *r = &c->pids[i];
+
+			if (r->bin >= 0) {
+				c->bins[r->bin].refs--;
+				if (r->live && --c->bins[r->bin].live <= 0)
+					release_bin(&c->bins[r->bin]);
+			}
+			free(r->imp);
 			c->pids[i] = c->pids[--c->npids];
 			break;
 		}
@@ -583,8 +705,23 @@ void gc_free(struct gc_collector *c)
 	if (!c)
 		return;
 	ring_buffer__free(c->rb);
-	for (i = 0; i < c->nbins; i++)
-		put_links(&c->bins[i]);
+	{ /* every binary's links at once (see destroy_links) */
+		struct bpf_link **all = calloc(MAX_BINS * BIN_LINKS, sizeof(*all));
+		bool *usdt = calloc(MAX_BINS * BIN_LINKS, sizeof(*usdt));
+		int n = 0;
+
+		for (i = 0; all && usdt && i < c->nbins; i++) {
+			memcpy(all + n, c->bins[i].links, c->bins[i].nlinks * sizeof(*all));
+			memcpy(usdt + n, c->bins[i].usdt, c->bins[i].nlinks * sizeof(*usdt));
+			n += c->bins[i].nlinks;
+			c->bins[i].nlinks = 0;
+		}
+		destroy_links(all, usdt, n);
+		free(all);
+		free(usdt);
+		for (i = 0; i < c->nbins; i++) /* without memory for the above */
+			put_links(&c->bins[i]);
+	}
 	for (i = 0; i < c->npids; i++)
 		free(c->pids[i].imp);
 	free(c->pids);
