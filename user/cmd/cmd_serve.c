@@ -114,8 +114,10 @@ static void serve_usage(FILE *f)
 		"             an on-demand CPU profile of the next N seconds\n"
 		"  /          an index of the endpoints\n\n"
 		"Memory is bounded whatever the number of processes: exited processes are aged out\n"
-		"after process_max_age seconds, and per-process series are capped (top_syscalls,\n"
-		"top_functions, top_calls).\n"
+		"after process_max_age seconds (at most max_exited are kept; what they counted\n"
+		"stays in pyhound_forgotten_*_total by command), and per-process series are capped\n"
+		"(top_syscalls, top_functions, top_calls). Profiles hold no HTTP thread\n"
+		"(max_profiles at once, 429 beyond); slow clients are cut after header_timeout.\n"
 		"Exact call counts are off by default: every probe hit costs the target about 2 us.\n"
 		"calls_budget = PCT (e.g. 0.5 or 1) attaches the call probes in windows whose cost\n"
 		"stays near PCT percent of the time (100: attached throughout, exact totals); calls\n"
@@ -132,8 +134,8 @@ static void serve_usage(FILE *f)
 		"  -h, --help              this text\n\n"
 		"Configuration keys (key = value): listen, allow_remote, frequency, max_procs,\n"
 		"max_stats, top_syscalls, top_functions, top_calls, calls_budget, process_max_age,\n"
-		"cache_seconds, "
-"basic_auth_user, basic_auth_hash (crypt(3)/bcrypt, e.g. from\n"
+		"max_exited, cache_seconds, max_profiles, max_connections, max_connections_per_ip,\n"
+		"header_timeout, basic_auth_user, basic_auth_hash (crypt(3)/bcrypt, e.g. from\n"
 		"'htpasswd -nB'), tls_cert, tls_key. See deploy/pyhound.conf.\n\n"
 		"Example:\n  sudo pyhound serve --listen 127.0.0.1:9464\n"
 		"  curl -s localhost:9464/metrics | grep pyhound_syscall_seconds_total\n");
@@ -209,6 +211,33 @@ static void write_folded(FILE *f, const struct serve *sv)
 					(unsigned long long)(k == 0 ? x->procs : x->syscalls));
 		}
 	}
+}
+
+/* the exporter's own resources: links, HTTP clients refused or cut, profiles (lock held) */
+static void write_serve_health(FILE *f, struct serve *sv)
+{
+	struct http_stats hs = {};
+
+	if (sv->http)
+		http_get_stats(sv->http, &hs);
+	fprintf(f, "# HELP pyhound_bpf_links BPF links held now, by collector (the GC probes of a "
+		   "binary go with its last process).\n# TYPE pyhound_bpf_links gauge\n");
+	if (sv->gc)
+		fprintf(f, "pyhound_bpf_links{collector=\"gc\"} %d\n", gc_links(sv->gc));
+	fprintf(f, "# HELP pyhound_http_connections HTTP connections open now.\n"
+		   "# TYPE pyhound_http_connections gauge\npyhound_http_connections %llu\n",
+		(unsigned long long)hs.connections);
+	fprintf(f, "# HELP pyhound_http_refused_total HTTP requests and connections refused or cut, "
+		   "by reason.\n# TYPE pyhound_http_refused_total counter\n"
+		   "pyhound_http_refused_total{reason=\"header_timeout\"} %llu\n"
+		   "pyhound_http_refused_total{reason=\"bad_credentials\"} %llu\n"
+		   "pyhound_http_refused_total{reason=\"auth_queue_full\"} %llu\n"
+		   "pyhound_http_refused_total{reason=\"max_profiles\"} %llu\n",
+		(unsigned long long)hs.timed_out, (unsigned long long)hs.auth_failed,
+		(unsigned long long)hs.auth_busy, (unsigned long long)sv->profiles_refused);
+	fprintf(f, "# HELP pyhound_profiles_running /profile requests being gathered now.\n"
+		   "# TYPE pyhound_profiles_running gauge\npyhound_profiles_running %u\n",
+		sv->nreqs);
 }
 
 static void forget(const struct tracked_proc *tp, void *ctx)
@@ -429,8 +458,10 @@ static int render(struct serve *sv)
 	err = metrics_write(f, &rep, &sv->health, sv->cfg.top_syscalls);
 	if (!err)
 		metrics_write_cpu(f, &rep, sv->fs, sv->cfg.top_functions, sv->cfg.frequency);
-	if (!err)
+	if (!err) {
 		write_folded(f, sv);
+		write_serve_health(f, sv);
+	}
 	if (!err && sv->gc)
 		metrics_write_gc(f, &rep);
 	if (!err && sv->calls) {

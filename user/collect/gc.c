@@ -44,6 +44,23 @@ struct gc_collector {
 	size_t nbins;
 	struct gc_pid *pids;
 	size_t npids, cap;
+	/* libbpf's USDT attach and detach share spec-id bookkeeping without a lock: every USDT
+	 * attach (main thread) and USDT link destroy (release threads) holds usdt_lock */
+	pthread_mutex_t usdt_lock;
+	struct gc_release *releases; /* binaries' probes being destroyed in the background */
+	int links;		     /* links held (attached, or not yet destroyed) */
+};
+
+/* the probes of a binary whose last process exited, destroyed on their own thread: each destroy
+ * waits for an RCU grace period, and the caller holds serve's lock */
+struct gc_release {
+	struct gc_collector *c;
+	struct bpf_link *links[BIN_LINKS];
+	bool usdt[BIN_LINKS];
+	int n;
+	pthread_t th;
+	bool done;
+	struct gc_release *next;
 };
 
 int gc_open(const struct gc_collector_opts *opts, struct gc_collector **out)
@@ -58,6 +75,7 @@ int gc_open(const struct gc_collector_opts *opts, struct gc_collector **out)
 		return -ENOMEM;
 	if (max > GC_MAX_PROCS)
 		max = GC_MAX_PROCS;
+	pthread_mutex_init(&c->usdt_lock, NULL);
 	c->max_procs = max;
 	c->imports_per_proc = opts->imports_per_proc ? opts->imports_per_proc : 32;
 	if (c->imports_per_proc > GC_IMPORTS_MAX)
@@ -178,44 +196,108 @@ static void put_links(struct gc_bin *b)
 		bpf_link__destroy(b->links[--b->nlinks]);
 }
 
-static void *destroy_link(void *l)
+struct destroy_arg {
+	struct gc_collector *c;
+	struct bpf_link *l;
+};
+
+static void *destroy_link(void *arg)
 {
-	bpf_link__destroy(l);
+	struct destroy_arg *a = arg;
+
+	bpf_link__destroy(a->l);
+	__atomic_sub_fetch(&a->c->links, 1, __ATOMIC_RELAXED);
 	return NULL;
 }
 
 /* Destroy links: each destroy removes its breakpoints and then waits for an RCU grace period
  * (~0.1-0.4 s), so one after another 4 links x 200 binaries take minutes. Perf-event uprobe
  * links share no state: one thread each, and the waits overlap. libbpf's USDT links return
- * spec ids to a shared list without a lock: those go one at a time. */
-static void destroy_links(struct bpf_link **links, const bool *usdt, int n)
+ * spec ids to a shared list without a lock: those go one at a time, under usdt_lock. */
+static void destroy_links(struct gc_collector *c, struct bpf_link **links, const bool *usdt,
+			  int n)
 {
 	pthread_t *th = calloc(n ? n : 1, sizeof(*th));
 	bool *started = calloc(n ? n : 1, sizeof(*started));
+	struct destroy_arg *args = calloc(n ? n : 1, sizeof(*args));
 	int i;
 
-	for (i = 0; i < n; i++)
-		if (!usdt[i] && th && started)
-			started[i] = !pthread_create(&th[i], NULL, destroy_link, links[i]);
-	for (i = 0; i < n; i++)
-		if (!started || !started[i])
-			bpf_link__destroy(links[i]);
+	for (i = 0; i < n; i++) {
+		if (usdt[i] || !th || !started || !args)
+			continue;
+		args[i] = (struct destroy_arg){ c, links[i] };
+		started[i] = !pthread_create(&th[i], NULL, destroy_link, &args[i]);
+	}
+	for (i = 0; i < n; i++) {
+		if (started && started[i])
+			continue;
+		if (usdt[i])
+			pthread_mutex_lock(&c->usdt_lock);
+		bpf_link__destroy(links[i]);
+		if (usdt[i])
+			pthread_mutex_unlock(&c->usdt_lock);
+		__atomic_sub_fetch(&c->links, 1, __ATOMIC_RELAXED);
+	}
 	for (i = 0; i < n && started; i++)
 		if (started[i])
 			pthread_join(th[i], NULL);
 	free(th);
 	free(started);
+	free(args);
 }
 
-/* the last process of b exited: its probes go (they pin the file and cost an fd each) */
-static void release_bin(struct gc_bin *b)
+static void *release_thread(void *arg)
 {
+	struct gc_release *r = arg;
+
+	destroy_links(r->c, r->links, r->usdt, r->n);
+	__atomic_store_n(&r->done, true, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+/* join the release threads that have finished (all when wait) */
+static void reap_releases(struct gc_collector *c, bool wait)
+{
+	struct gc_release **pp = &c->releases, *r;
+
+	while ((r = *pp)) {
+		if (!wait && !__atomic_load_n(&r->done, __ATOMIC_ACQUIRE)) {
+			pp = &r->next;
+			continue;
+		}
+		pthread_join(r->th, NULL);
+		*pp = r->next;
+		free(r);
+	}
+}
+
+/* the last process of b exited: its probes go (they pin the file and cost fds), off the
+ * caller's thread */
+static void release_bin(struct gc_collector *c, struct gc_bin *b)
+{
+	struct gc_release *r;
+
 	if (!b->nlinks)
 		return;
-	destroy_links(b->links, b->usdt, b->nlinks);
-	pr_debug("GC: released the %d probes of binary %llu:%llu (no process left)", b->nlinks,
+	reap_releases(c, false);
+	pr_debug("GC: releasing the %d probes of binary %llu:%llu (no process left)", b->nlinks,
 		 (unsigned long long)b->dev, (unsigned long long)b->ino);
-	b->nlinks = 0;
+	r = calloc(1, sizeof(*r));
+	if (r) {
+		r->c = c;
+		r->n = b->nlinks;
+		memcpy(r->links, b->links, sizeof(r->links));
+		memcpy(r->usdt, b->usdt, sizeof(r->usdt));
+	}
+	if (r && !pthread_create(&r->th, NULL, release_thread, r)) {
+		r->next = c->releases;
+		c->releases = r;
+		b->nlinks = 0;
+	} else {
+		free(r);
+		destroy_links(c, b->links, b->usdt, b->nlinks);
+		b->nlinks = 0;
+	}
 	b->released = true;
 }
 
@@ -356,6 +438,16 @@ static int attach_uprobes(struct gc_collector *c, struct gc_bin *b, const struct
 	return 0;
 }
 
+static int attach_usdt_locked(struct gc_collector *c, struct gc_bin *b, const struct py_proc *p)
+{
+	int err;
+
+	pthread_mutex_lock(&c->usdt_lock);
+	err = attach_usdt(c, b, p);
+	pthread_mutex_unlock(&c->usdt_lock);
+	return err;
+}
+
 static int find_bin(struct gc_collector *c, const struct py_proc *p)
 {
 	struct gc_bin *b;
@@ -395,7 +487,7 @@ static int find_bin(struct gc_collector *c, const struct py_proc *p)
 			 p->major, p->minor);
 	} else if ((p->usdt_mask & (PY_USDT_GC_START | PY_USDT_GC_DONE)) ==
 			   (PY_USDT_GC_START | PY_USDT_GC_DONE) &&
-		   !(err = attach_usdt(c, b, p))) {
+		   !(err = attach_usdt_locked(c, b, p))) {
 		snprintf(b->source, sizeof(b->source), "usdt");
 	} else {
 		if ((p->usdt_mask & PY_USDT_GC_START) && err)
@@ -403,7 +495,10 @@ static int find_bin(struct gc_collector *c, const struct py_proc *p)
 				p->obj_path, strerror(-err));
 		attach_uprobes(c, b, p);
 	}
+	pthread_mutex_lock(&c->usdt_lock);
 	attach_imports(c, b, p);
+	pthread_mutex_unlock(&c->usdt_lock);
+	__atomic_add_fetch(&c->links, b->nlinks, __ATOMIC_RELAXED);
 	pr_info("GC source for %s: %s%s", p->obj_path, b->source,
 		b->imports ? ", imports traced" : "");
 	if (slot == c->nbins)
@@ -445,7 +540,7 @@ int gc_add_proc(struct gc_collector *c, const struct py_proc *p)
 	if (r->bin >= 0) { /* the PID exec'd again */
 		c->bins[r->bin].refs--;
 		if (r->live && --c->bins[r->bin].live <= 0)
-			release_bin(&c->bins[r->bin]);
+			release_bin(c, &c->bins[r->bin]);
 		r->bin = -1;
 		r->live = false;
 	}
@@ -470,16 +565,12 @@ void gc_proc_exited(struct gc_collector *c, pid_t pid)
 		return;
 	r->live = false;
 	if (--c->bins[r->bin].live <= 0)
-		release_bin(&c->bins[r->bin]);
+		release_bin(c, &c->bins[r->bin]);
 }
 
 int gc_links(const struct gc_collector *c)
 {
-	int n = 0;
-
-	for (size_t i = 0; i < c->nbins; i++)
-		n += c->bins[i].nlinks;
-	return n;
+	return __atomic_load_n(&c->links, __ATOMIC_RELAXED);
 }
 
 static void on_add(const struct tracked_proc *tp, void *ctx)
@@ -565,6 +656,7 @@ int gc_poll(struct gc_collector *c, int timeout_ms)
 {
 	int err;
 
+	reap_releases(c, false);
 	if (!c->rb)
 		return 0;
 	err = timeout_ms ? ring_buffer__poll(c->rb, timeout_ms) : ring_buffer__consume(c->rb);
@@ -690,7 +782,7 @@ void gc_purge_pid(struct gc_collector *c, pid_t pid)
 			if (r->bin >= 0) {
 				c->bins[r->bin].refs--;
 				if (r->live && --c->bins[r->bin].live <= 0)
-					release_bin(&c->bins[r->bin]);
+					release_bin(c, &c->bins[r->bin]);
 			}
 			free(r->imp);
 			c->pids[i] = c->pids[--c->npids];
@@ -705,6 +797,7 @@ void gc_free(struct gc_collector *c)
 	if (!c)
 		return;
 	ring_buffer__free(c->rb);
+	reap_releases(c, true);
 	{ /* every binary's links at once (see destroy_links) */
 		struct bpf_link **all = calloc(MAX_BINS * BIN_LINKS, sizeof(*all));
 		bool *usdt = calloc(MAX_BINS * BIN_LINKS, sizeof(*usdt));
@@ -716,7 +809,7 @@ void gc_free(struct gc_collector *c)
 			n += c->bins[i].nlinks;
 			c->bins[i].nlinks = 0;
 		}
-		destroy_links(all, usdt, n);
+		destroy_links(c, all, usdt, n);
 		free(all);
 		free(usdt);
 		for (i = 0; i < c->nbins; i++) /* without memory for the above */
@@ -727,6 +820,7 @@ void gc_free(struct gc_collector *c)
 	free(c->pids);
 	free(c->bins);
 	gc_bpf__destroy(c->skel);
+	pthread_mutex_destroy(&c->usdt_lock);
 	free(c);
 }
 

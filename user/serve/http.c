@@ -41,6 +41,7 @@ struct http_req {
 	const char *url;
 	enum req_phase phase;
 	bool auth_ok;
+	bool deferred; /* counted in http_server.deferred until completed */
 	char *user, *pass; /* for a queued password check */
 	size_t pass_len;
 	uint64_t auth_gen;
@@ -79,6 +80,7 @@ struct http_server {
 	pthread_t reaper;
 	bool reaper_started;
 	struct http_stats st;
+	int deferred; /* deferred requests not yet sent (auth_lock) */
 	char *cert, *key;
 };
 
@@ -398,6 +400,10 @@ out:
 
 struct http_deferred *http_defer(struct http_req *req)
 {
+	pthread_mutex_lock(&req->s->auth_lock);
+	req->s->deferred++;
+	req->deferred = true;
+	pthread_mutex_unlock(&req->s->auth_lock);
 	req->phase = RQ_DEFER_WAIT;
 	/* before anyone can complete it: a resume must follow the suspend */
 	MHD_suspend_connection(req->conn);
@@ -512,9 +518,16 @@ static void completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 {
 	struct http_req *req = *con_cls;
 
-	mark_request(conn, cls, false);
+	struct http_server *s = cls;
+
+	mark_request(conn, s, false);
 	if (!req)
 		return;
+	if (req->deferred) {
+		pthread_mutex_lock(&s->auth_lock);
+		s->deferred--;
+		pthread_mutex_unlock(&s->auth_lock);
+	}
 	req_drop_creds(req);
 	free(req->resp.body);
 	free(req);
@@ -782,6 +795,18 @@ void http_stop(struct http_server *s)
 	/* every queued check is resumed (refused) first: libmicrohttpd must not stop with a
 	 * suspended connection; deferred answers were completed by their owners */
 	stop_threads(s);
+	/* deferred answers just completed (e.g. 503 to pending profiles): let them go out, for
+	 * a second at most */
+	for (int i = 0; i < 100; i++) {
+		int n;
+
+		pthread_mutex_lock(&s->auth_lock);
+		n = s->deferred;
+		pthread_mutex_unlock(&s->auth_lock);
+		if (!n)
+			break;
+		usleep(10000);
+	}
 	MHD_stop_daemon(s->d);
 	close(s->fd);
 	free(s->cert);
