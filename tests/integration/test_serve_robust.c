@@ -297,7 +297,7 @@ Test(serve_robust, abuse_run_legit_scrape_succeeds, .timeout = 120)
 
 /* Process storm: short-lived Pythons at 80 per second asked (the rate reached is logged: it is
  * the host's; >= 70/s on an idle 2-core VM) for 30 s. /metrics stays under 4 MB at every scrape
- * (max_exited = 500), the totals of the forgotten stay (folded per command), and once the
+ * (max_exited = 200), the totals of the forgotten stay (folded per command), and once the
  * exited ones have aged out (process_max_age = 5) RSS is back under its pre-storm level +
  * 16 MB. */
 Test(serve_robust, process_storm_soak, .timeout = 120)
@@ -310,7 +310,7 @@ Test(serve_robust, process_storm_soak, .timeout = 120)
 	int nstarted = 0, scrapes = 0;
 	double rate = 0, forgotten, t;
 
-	serve_start(&s, "max_exited = 500\nprocess_max_age = 5\ncache_seconds = 0\n");
+	serve_start(&s, "max_exited = 200\nprocess_max_age = 5\ncache_seconds = 0\n");
 	cr_assert_eq(scrape(&s, "/metrics", NULL, &t), 200, "first scrape (%.2f s)", t);
 	sleep(1);
 	cr_assert_eq(scrape(&s, "/metrics", NULL, &t), 200, "second scrape (%.2f s)", t);
@@ -346,7 +346,7 @@ Test(serve_robust, process_storm_soak, .timeout = 120)
 		res[0] = '\0';
 	pclose(storm);
 	cr_assert(sscanf(res, "started=%d rate=%lf", &nstarted, &rate) == 2, "%s", res);
-	cr_expect_geq(nstarted, 600, "the storm started only %d processes", nstarted);
+	cr_expect_geq(nstarted, 400, "the storm started only %d processes", nstarted);
 	sleep(7); /* process_max_age + the once-a-second ageing */
 	cr_assert_eq(scrape(&s, "/metrics", NULL, NULL), 200);
 	if (strlen(body()) > biggest)
@@ -428,13 +428,18 @@ Test(serve_robust, non_utf8_names_keep_prometheus_up, .timeout = 150)
 	pid_t prom, py;
 
 	serve_start(&s, "cache_seconds = 0\n");
-	/* comm is the file name's first 15 bytes: "py\xff" */
+	/* comm is the file name's first 15 bytes: "py\xff". A copy, not a link: CPython fails a
+	 * call of a surrogate-named function while anyone holds python3.11's function__entry
+	 * USDT semaphore (a `pyhound calls` elsewhere on the host), as it encodes the name */
 	snprintf(link, sizeof(link), "/tmp/pyhound-robust-d/py\xff");
-	mkdir("/tmp/pyhound-robust-d", 0755);
-	unlink(link);
-	cr_assert_eq(symlink("/usr/bin/python3.11", link), 0);
+	snprintf(cmd, sizeof(cmd), "rm -rf /tmp/pyhound-robust-d && mkdir /tmp/pyhound-robust-d && "
+		 "cp /usr/bin/python3.11 '%s'", link);
+	cr_assert_eq(run_cmd(cmd, out, sizeof(out)), 0, "%s", out);
 	py = fork();
 	if (!py) {
+		FILE *e = freopen("/tmp/pyhound-robust-py.err", "w", stderr);
+
+		(void)e;
 		execl(link, link, "-c",
 		      "import time\n"
 		      "def f():\n"
@@ -495,7 +500,7 @@ Test(serve_robust, non_utf8_names_keep_prometheus_up, .timeout = 150)
 	kill(py, SIGKILL);
 	waitpid(py, NULL, 0);
 	untrack(py);
-	unlink(link);
+	run_cmd("rm -rf /tmp/pyhound-robust-d", out, sizeof(out));
 	cr_expect(up, "Prometheus did not keep up = 1 (see /tmp/pyhound-robust-prom.log)");
 	cr_expect(seen, "Prometheus never stored the process's series: %s", out);
 	serve_stop(&s);
