@@ -251,6 +251,10 @@ int cmd_calls(int argc, char **argv)
 	err = tracker_start(t);
 	if (err)
 		goto out;
+	if (npids && !cc.added) { /* each was refused above, with its reason */
+		pr_err("no process given can have its calls counted");
+		goto out;
+	}
 	{
 		err = calls_calibrate(cc.c, &cost_ns);
 		if (err) {

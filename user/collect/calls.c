@@ -215,13 +215,13 @@ static int read_mem(pid_t pid, uint64_t addr, void *buf, size_t len)
 	return process_vm_readv(pid, &l, 1, &r, 1, 0) == (ssize_t)len ? 0 : -EIO;
 }
 
-static int usdt_sites(struct binary *b);
+static int usdt_sites(struct binary *b, char *why, size_t whylen);
 
 /* Decide how calls of a binary are seen and prove its probe sites. */
 static int setup_binary(struct binary *b, const struct py_proc *p, char *why, size_t whylen)
 {
 	int resume[4], ret[4], nres, nret, err, i;
-	char why2[256] = "";
+	char why2[256] = "", why3[320] = "";
 
 	b->minor = p->minor;
 	snprintf(b->path, sizeof(b->path), "%s", p->obj_open_path);
@@ -284,11 +284,11 @@ usdt:
 		snprintf(why, whylen, "handler probes refused (%s): counting with USDT", why2);
 		b->source = CALLS_SRC_USDT;
 		b->nsites = 0;
-		err = usdt_sites(b);
+		err = usdt_sites(b, why3, sizeof(why3));
 		if (err < 0) {
-			snprintf(why, whylen, "handler probes refused (%s), and the USDT notes of %s "
-				 "unreadable: %s", why2, b->path, strerror(-err));
+			snprintf(why, whylen, "handler probes refused (%s), and %s", why2, why3);
 			b->source = 0;
+			b->nsites = 0;
 			return err;
 		}
 		return 0;
@@ -338,23 +338,34 @@ static int usdt_note(const struct elf_usdt_note *n, void *arg)
 }
 
 /* The python:function__return sites of a binary and its semaphore, for a uprobe_multi link
- * (libbpf's USDT support attaches them otherwise). */
-static int usdt_sites(struct binary *b)
+ * (libbpf's USDT support attaches them otherwise), each proved a probe point's nop first: the
+ * notes are not loaded, so a corrupt one does not stop the interpreter from running. */
+static int usdt_sites(struct binary *b, char *why, size_t whylen)
 {
 	struct usdt_ctx u = { .b = b };
-	int n;
+	int n, err;
 
+	err = usdt_check_probe(b->path, "python", "function__return", NULL, why, whylen);
+	if (err)
+		return err;
 	u.ef = elf_open(b->path);
-	if (!u.ef)
-		return -errno;
+	if (!u.ef) {
+		err = -errno;
+		snprintf(why, whylen, "cannot open %.200s: %s", b->path, strerror(-err));
+		return err;
+	}
 	elf_section_addr(u.ef, ".stapsdt.base", &u.base);
 	n = elf_foreach_usdt(u.ef, usdt_note, &u);
 	elf_close(u.ef);
-	if (n < 0)
-		return n;
-	if (u.err)
-		return u.err;
-	return b->nsites ? 0 : -ENOENT;
+	if (n >= 0 && !u.err && !b->nsites)
+		u.err = -ENOENT;
+	if (n < 0 || u.err) {
+		err = n < 0 ? n : u.err;
+		snprintf(why, whylen, "the USDT notes of %.200s unusable: %s", b->path,
+			 strerror(-err));
+		return err;
+	}
+	return 0;
 }
 
 /* counts only: the sites where calls start (and USDT, which counts at returns) */
