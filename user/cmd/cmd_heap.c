@@ -67,6 +67,15 @@ static uint64_t skipped_total(const struct heap_census *c)
 	return n;
 }
 
+/* Every list walked to its head (and not truncated). */
+static bool census_complete(const struct heap_census *c)
+{
+	for (int i = 0; i < c->nlists; i++)
+		if (c->lists[i].stop != HEAP_STOP_DONE)
+			return false;
+	return !c->truncated;
+}
+
 static void gen_name(const struct heap_list_stat *l, char *buf, size_t len)
 {
 	if (l->gen == 3)
@@ -167,6 +176,11 @@ static void print_diff_text(const struct heap_census *a, const struct heap_censu
 		       (long long)(g[i].count1 - g[i].count0), fmt_bytes(b0, sizeof(b0), g[i].bytes0),
 		       fmt_bytes(b1, sizeof(b1), g[i].bytes1), sd, g[i].name);
 	}
+	if (!census_complete(a) || !census_complete(b)) {
+		printf("\nthe %s census did not walk every list to its end: no growth findings\n",
+		       census_complete(a) ? "second" : "first");
+		return;
+	}
 	for (size_t i = 0; i < n; i++) {
 		if (!heap_growth_is_finding(&g[i]))
 			continue;
@@ -212,6 +226,7 @@ static void json_census(struct json *j, const char *key, const struct heap_censu
 	json_double(j, "walk_seconds", c->seconds);
 	json_u64(j, "objects", c->objects);
 	json_u64(j, "bytes", c->bytes);
+	json_bool(j, "complete", census_complete(c));
 	json_bool(j, "truncated", c->truncated);
 	json_bool(j, "collector_ran", c->collecting_seen);
 	json_u64(j, "skipped_total", skipped_total(c));
@@ -277,9 +292,11 @@ static void json_census(struct json *j, const char *key, const struct heap_censu
 	json_obj_end(j);
 }
 
-static void json_diff(struct json *j, double secs, const struct heap_growth *g, size_t n)
+static void json_diff(struct json *j, double secs, const struct heap_growth *g, size_t n,
+		      bool judged)
 {
 	json_double(j, "diff_seconds", secs);
+	json_bool(j, "growth_judged", judged); /* both censuses complete */
 	json_arr_begin(j, "changes");
 	for (size_t i = 0; i < n; i++) {
 		json_obj_begin(j, NULL);
@@ -288,7 +305,7 @@ static void json_diff(struct json *j, double secs, const struct heap_growth *g, 
 		json_u64(j, "count_after", g[i].count1);
 		json_u64(j, "bytes_before", g[i].bytes0);
 		json_u64(j, "bytes_after", g[i].bytes1);
-		json_bool(j, "growth_finding", heap_growth_is_finding(&g[i]));
+		json_bool(j, "growth_finding", judged && heap_growth_is_finding(&g[i]));
 		json_obj_end(j);
 	}
 	json_arr_end(j);
@@ -416,7 +433,7 @@ int cmd_heap(int argc, char **argv)
 		json_census(&j, diff > 0 ? "before" : "census", &a);
 		if (diff > 0) {
 			json_census(&j, "after", &b);
-			json_diff(&j, diff, g, ng);
+			json_diff(&j, diff, g, ng, census_complete(&a) && census_complete(&b));
 		}
 		json_obj_end(&j);
 		printf("\n");

@@ -26,7 +26,8 @@
 #define MAX_OBJ_BYTES (1ull << 40)
 #define MAX_ITEMS (1ull << 36)
 #define MAX_INTERPS 16
-#define MAX_ATTEMPTS 3
+#define MAX_ATTEMPTS 5
+#define IDLE_WAIT 2.0 /* seconds to wait for a running collection to end */
 #define MAX_DICT_SCAN 4096 /* entries scanned for __module__ in a class dict */
 #define DEFAULT_MAX_TYPES 65536
 
@@ -1063,6 +1064,27 @@ static bool collecting(struct walker *w, uint64_t head, int gen)
 	return !rd(w, gc + (uint64_t)L->gc_collecting, &v, 4) && v;
 }
 
+/* Before walking a list: wait (up to IDLE_WAIT s) while the collector runs, since it relinks
+ * the lists and reuses the back links for reference counts; a retry also backs off a little.
+ * true when the collector was still running at the end of the wait. */
+static bool wait_idle(struct walker *w, uint64_t head, int gen, int attempt)
+{
+	struct timespec ts = { 0, 5 * 1000 * 1000 };
+	double end = now_mono() + IDLE_WAIT;
+
+	if (attempt > 1) {
+		struct timespec b = { 0, 20 * 1000 * 1000 * (long)attempt };
+
+		nanosleep(&b, NULL);
+	}
+	while (collecting(w, head, gen)) {
+		if (now_mono() > end)
+			return true;
+		nanosleep(&ts, NULL);
+	}
+	return false;
+}
+
 int heap_census_take(const struct py_proc *p, const struct heap_opts *o, struct heap_census *c,
 		     char *why, size_t whylen)
 {
@@ -1112,9 +1134,9 @@ int heap_census_take(const struct py_proc *p, const struct heap_opts *o, struct 
 			uint64_t before = w.visited;
 
 			ls->attempts++;
-			rmem_flush(w.m);
-			if (collecting(&w, w.heads[i], ls->gen))
+			if (wait_idle(&w, w.heads[i], ls->gen, ls->attempts))
 				c->collecting_seen = true;
+			rmem_flush(w.m);
 			stop = walk_list(&w, w.heads[i], &n);
 			if (stop < 0) {
 				err = stop;
