@@ -265,27 +265,6 @@ Test(cli, list_sid_versions_and_builds, .timeout = 60)
 		child_wait(&c[i], NULL, 0);
 }
 
-/* The host PID of pid's only child (from /proc/PID/task/PID/children), waiting up to 10 s. */
-static pid_t child_of_pid(pid_t pid)
-{
-	char f[96];
-	int kid = 0;
-
-	snprintf(f, sizeof(f), "/proc/%d/task/%d/children", (int)pid, (int)pid);
-	for (int i = 0; i < 500 && kid <= 0; i++) {
-		FILE *fp = fopen(f, "r");
-
-		if (fp) {
-			if (fscanf(fp, "%d", &kid) != 1)
-				kid = 0;
-			fclose(fp);
-		}
-		if (kid <= 0)
-			usleep(20000);
-	}
-	return kid;
-}
-
 /* A 3.15 in its own PID namespace, chrooted into the sid root (a container): pyhound lists and
  * samples it under its host PID, with the container's command line. (unshare runs before the
  * chroot so that --mount-proc can make its mount namespace private.) */
@@ -313,7 +292,7 @@ Test(cli, sid_315_in_pid_namespace, .timeout = 90)
 	k = read(c.out_fd, nspid, sizeof(nspid) - 1);
 	nspid[k > 0 ? k : 0] = '\0';
 	cr_assert_eq(atoi(nspid), 1, "not PID 1 in its namespace: '%s'", nspid);
-	host = child_of_pid(c.pid);
+	host = only_child_of(c.pid);
 	cr_assert_gt(host, 1, "no process under unshare %d", (int)c.pid);
 
 	snprintf(cmd, sizeof(cmd), "%s list", bin());

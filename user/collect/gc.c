@@ -341,7 +341,7 @@ static int find_bin(struct gc_collector *c, const struct py_proc *p)
 	memset(b, 0, sizeof(*b));
 	b->dev = p->obj_dev;
 	b->ino = p->obj_inode;
-	if (p->major != 3 || p->minor < 8 || p->minor > 13) {
+	if (p->major != 3 || p->minor < 8 || !p->supported) {
 		snprintf(b->source, sizeof(b->source), "none: CPython %d.%d not supported",
 			 p->major, p->minor);
 	} else if ((p->usdt_mask & (PY_USDT_GC_START | PY_USDT_GC_DONE)) ==
