@@ -27,7 +27,7 @@
 #define MAX_ITEMS (1ull << 36)
 #define MAX_INTERPS 16
 #define MAX_ATTEMPTS 5
-#define IDLE_WAIT 2.0 /* seconds to wait for a running collection to end */
+#define IDLE_WAIT 0.5 /* seconds to wait for a running collection to end */
 #define MAX_DICT_SCAN 4096 /* entries scanned for __module__ in a class dict */
 #define DEFAULT_MAX_TYPES 65536
 
@@ -59,6 +59,7 @@ struct walker {
 	uint64_t heads[HEAP_MAX_LISTS];
 	int nheads;
 	uint64_t visited, max_objects;
+	double wait_left; /* seconds left to wait for running collections */
 	uint64_t pend_skip[HEAP_SKIP_MAX], pend_unread;
 	struct heap_container top[HEAP_TOP_CONTAINERS], pend_top[HEAP_TOP_CONTAINERS];
 	int ntop, npend_top;
@@ -1064,13 +1065,15 @@ static bool collecting(struct walker *w, uint64_t head, int gen)
 	return !rd(w, gc + (uint64_t)L->gc_collecting, &v, 4) && v;
 }
 
-/* Before walking a list: wait (up to IDLE_WAIT s) while the collector runs, since it relinks
- * the lists and reuses the back links for reference counts; a retry also backs off a little.
+/* Before walking a list: wait while the collector runs (IDLE_WAIT s at most over the whole
+ * census), since it relinks the lists and reuses the back links for reference counts; a retry
+ * also backs off a little.
  * true when the collector was still running at the end of the wait. */
 static bool wait_idle(struct walker *w, uint64_t head, int gen, int attempt)
 {
 	struct timespec ts = { 0, 5 * 1000 * 1000 };
-	double end = now_mono() + IDLE_WAIT;
+	double start = now_mono(), end = start + w->wait_left;
+	bool busy = false;
 
 	if (attempt > 1) {
 		struct timespec b = { 0, 20 * 1000 * 1000 * (long)attempt };
@@ -1078,11 +1081,16 @@ static bool wait_idle(struct walker *w, uint64_t head, int gen, int attempt)
 		nanosleep(&b, NULL);
 	}
 	while (collecting(w, head, gen)) {
-		if (now_mono() > end)
-			return true;
+		if (now_mono() >= end) {
+			busy = true;
+			break;
+		}
 		nanosleep(&ts, NULL);
 	}
-	return false;
+	w->wait_left -= now_mono() - start;
+	if (w->wait_left < 0)
+		w->wait_left = 0;
+	return busy;
 }
 
 int heap_census_take(const struct py_proc *p, const struct heap_opts *o, struct heap_census *c,
@@ -1122,6 +1130,7 @@ int heap_census_take(const struct py_proc *p, const struct heap_opts *o, struct 
 	}
 	hashidx_init(&w.idx);
 	w.max_objects = o->max_objects ? o->max_objects : UINT64_MAX;
+	w.wait_left = IDLE_WAIT;
 	w.max_types = o->max_types ? o->max_types : DEFAULT_MAX_TYPES;
 	if ((err = check_types(&w, why, whylen)) || (err = collect_heads(&w, p, c, why, whylen)))
 		goto out;
