@@ -208,7 +208,7 @@ int cmd_calls(int argc, char **argv)
 
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+d:p:m:b:cjhv", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+:d:p:m:b:cjhv", opts, NULL)) != -1) {
 		switch (c) {
 		case 'd':
 			if (parse_seconds(optarg, "duration", 0.1, 86400, &duration))
@@ -220,7 +220,7 @@ int cmd_calls(int argc, char **argv)
 			break;
 		case 'm': match = optarg; break;
 		case 'b':
-			if (parse_seconds(optarg, "budget", 0.001, 100, &budget))
+			if (parse_percent(optarg, "--budget", 0.001, 100, &budget))
 				return usage_error("calls", "bad --budget");
 			break;
 		case 'c': copts.counts_only = true; break;

@@ -85,7 +85,7 @@ int cmd_record(int argc, char **argv)
 
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+o:f:d:F:p:hv", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+:o:f:d:F:p:hv", opts, NULL)) != -1) {
 		switch (c) {
 		case 'o': output = optarg; break;
 		case 'f': format = optarg; break;

@@ -116,7 +116,7 @@ int cmd_report(int argc, char **argv)
 
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+d:p:F:jhv", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+:d:p:F:jhv", opts, NULL)) != -1) {
 		switch (c) {
 		case 'd':
 			if (parse_seconds(optarg, "duration", 0.1, 86400, &duration))

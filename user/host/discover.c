@@ -259,6 +259,25 @@ uint64_t proc_start_ticks(pid_t pid)
 	return v;
 }
 
+bool proc_is_zombie(pid_t pid)
+{
+	char fname[64], buf[512], *p;
+	ssize_t n;
+	int fd;
+
+	snprintf(fname, sizeof(fname), "/proc/%d/stat", (int)pid);
+	fd = open(fname, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return false;
+	buf[n] = '\0';
+	p = strrchr(buf, ')'); /* the state follows comm */
+	return p && p[1] == ' ' && (p[2] == 'Z' || p[2] == 'X');
+}
+
 bool proc_alive(pid_t pid, uint64_t start_ticks)
 {
 	uint64_t t = proc_start_ticks(pid);
@@ -345,8 +364,11 @@ int py_proc_inspect(pid_t pid, struct py_proc *p)
 		return -ESRCH;
 	snprintf(fname, sizeof(fname), "/proc/%d/exe", (int)pid);
 	n = readlink(fname, exe, sizeof(exe) - 1);
-	if (n < 0) /* kernel thread, or gone */
+	if (n < 0) { /* a kernel thread, a zombie (it has exited: no image left), or gone */
+		if (errno == ENOENT && proc_is_zombie(pid))
+			return -ESRCH;
 		return errno == ENOENT ? -ENOEXEC : -errno;
+	}
 	exe[n] = '\0';
 	if (n > 10 && !strcmp(exe + n - 10, " (deleted)"))
 		exe[n - 10] = '\0';

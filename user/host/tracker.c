@@ -371,7 +371,11 @@ int tracker_start(struct tracker *t)
 			pid_t pid = t->opts.pids[i];
 
 			err = py_proc_inspect(pid, &p);
-			if (err == -ESRCH) {
+			if (err == -ESRCH && proc_is_zombie(pid)) {
+				pr_err("PID %d has exited (a zombie: its parent has not reaped it)",
+				       (int)pid);
+				return err;
+			} else if (err == -ESRCH) {
 				pr_err("PID %d does not exist (or exited)", (int)pid);
 				return err;
 			} else if (err == -ENOEXEC) {
