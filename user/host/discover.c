@@ -259,6 +259,33 @@ uint64_t proc_start_ticks(pid_t pid)
 	return v;
 }
 
+int proc_cpu_ticks(pid_t pid, uint64_t start_ticks, uint64_t *ticks)
+{
+	char fname[64], buf[1024], *p;
+	unsigned long long ut, st, start;
+	ssize_t n;
+	int fd;
+
+	snprintf(fname, sizeof(fname), "/proc/%d/stat", (int)pid);
+	fd = open(fname, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -ESRCH;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -ESRCH;
+	buf[n] = '\0';
+	p = strrchr(buf, ')');
+	/* after ") ": state (3) ... utime (14), stime (15) ... starttime (22) */
+	if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu %*d %*d "
+				"%*d %*d %*d %*d %llu", &ut, &st, &start) != 3)
+		return -EINVAL;
+	if (start_ticks && start != start_ticks)
+		return -ESRCH;
+	*ticks = ut + st;
+	return 0;
+}
+
 bool proc_is_zombie(pid_t pid)
 {
 	char fname[64], buf[512], *p;
