@@ -54,12 +54,16 @@ TEST_LIBS := $(shell $(PKG_CONFIG) --libs criterion 2>/dev/null || echo -lcriter
 
 .DELETE_ON_ERROR:
 .SECONDARY:
-.PHONY: soak all deps demo test test-unit test-integration install uninstall clean vmlinux fmt bench
+.PHONY: sid-root soak all deps demo test test-unit test-integration install uninstall clean vmlinux fmt bench
 
 all: $(OUTPUT)/pyhound
 
 deps:
 	$(Q)scripts/install-deps.sh
+
+# Debian sid's python3.14/3.15 (release and -dbg), run chrooted by the tests (PYHOUND_SID_ROOT)
+sid-root: deps
+	$(Q)scripts/sid-root.sh
 
 $(OUTPUT)/bpf $(OUTPUT)/skel $(OUTPUT)/user $(OUTPUT)/tests/unit $(OUTPUT)/tests/integration $(OUTPUT)/tests/common:
 	$(Q)mkdir -p $@
@@ -104,7 +108,7 @@ $(OUTPUT)/tests/integration-tests: $(INTEG_OBJS) $(COMMON_OBJS) $(LIB_OBJS)
 	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) $(TEST_LIBS) -o $@
 
 # The README's test command: installs what is missing, builds, runs every test.
-test: deps
+test: deps sid-root
 	$(Q)$(MAKE) --no-print-directory all $(OUTPUT)/tests/unit-tests $(OUTPUT)/tests/integration-tests
 	$(Q)scripts/run-tests.sh $(OUTPUT)
 

@@ -254,8 +254,8 @@ const char *report_no_samples_reason(const struct rep_proc *rp, unsigned int fre
 	char cb[32];
 
 	if (!tp->info.supported) {
-		snprintf(buf, len, "stacks of CPython %d.%d are not supported", tp->info.major,
-			 tp->info.minor);
+		snprintf(buf, len, "stacks of CPython %d.%d are not supported%s%s", tp->info.major,
+			 tp->info.minor, tp->info.unsupported[0] ? ": " : "", tp->info.unsupported);
 		return "unsupported";
 	}
 	if (!tp->cpu_known || tck <= 0 || tp->cpu_ticks_last < tp->cpu_ticks_seen) {
@@ -284,7 +284,7 @@ static void print_hot_paths(const struct report *r, const struct rep_proc *rp, F
 	uint32_t k;
 
 	if (!total) {
-		char why[256];
+		char why[512];
 
 		report_no_samples_reason(rp, r->prof->frequency_hz, why, sizeof(why));
 		fprintf(f, "\n   Hot paths: no samples: %s\n", why);
@@ -511,7 +511,7 @@ void report_print_json(const struct report *r, FILE *f)
 
 			json_u64(&j, "samples", profile_samples(r->prof, p->pid));
 			if (!profile_samples(r->prof, p->pid)) {
-				char why[256];
+				char why[512];
 
 				json_str(&j, "no_samples_reason",
 					 report_no_samples_reason(rp, r->prof->frequency_hz, why,
