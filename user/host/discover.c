@@ -372,7 +372,7 @@ static int maps_cb(const struct map_entry *e, void *ctx)
 	/* Open through the target's root so containers work; fall back to map_files when the
 	 * path there is not the mapped file (deleted, replaced, or overlaid). */
 	snprintf(open_path, sizeof(open_path), "/proc/%d/root%s", (int)ms->pid, e->path);
-	if (stat(open_path, &st) || st.st_ino != e->inode)
+	if (e->deleted || stat(open_path, &st) || st.st_ino != e->inode)
 		snprintf(open_path, sizeof(open_path), "/proc/%d/map_files/%lx-%lx", (int)ms->pid,
 			 (unsigned long)e->start, (unsigned long)e->end);
 	if (strlen(open_path) >= sizeof(ms->p->obj_open_path))
