@@ -30,7 +30,11 @@ Test(gc_symbols, modes_per_version)
 	cr_expect_eq(gc_symbol_mode(13, "invoke_gc_callback.isra.0", &m), 0);
 	cr_expect_eq(m, GC_MODE_FIX_ARG3);
 	cr_expect_eq(gc_symbol_mode(7, "collect", &m), -ENOENT);
-	cr_expect_eq(gc_symbol_mode(14, "gc_collect_main", &m), -ENOENT);
+	cr_expect_eq(gc_symbol_mode(14, "gc_collect_main", &m), 0);
+	cr_expect_eq(m, GC_MODE_313);
+	cr_expect_eq(gc_symbol_mode(15, "invoke_gc_callback", &m), 0);
+	cr_expect_eq(m, GC_MODE_FIX_ARG3);
+	cr_expect_eq(gc_symbol_mode(16, "gc_collect_main", &m), -ENOENT);
 }
 
 /* two processes observed for 10 s: one spending 3% in GC with an 80 ms gen-2 pause, one quiet */
