@@ -210,3 +210,30 @@ Test(replaced, newline_in_interpreter_path, .timeout = 120)
 	rmdir(sub);
 	rmdir(dir);
 }
+
+/* Not every output is a regular file to replace: /dev/stdout is written in place (and stays a
+ * link), a symlink's target is replaced and the link kept */
+Test(replaced, record_to_devices_and_through_symlinks, .timeout = 60)
+{
+	char dir[] = "/tmp/pyhound-lnk-XXXXXX", real[128], link[128], cmd[512];
+	struct stat st;
+
+	snprintf(cmd, sizeof(cmd), "%s record -d 0.3 -f collapsed -o /dev/stdout > /dev/null",
+		 bin());
+	cr_expect_eq(run_cmd(cmd, out, sizeof(out)), 0, "%s", out);
+	cr_expect(lstat("/dev/stdout", &st) == 0 && S_ISLNK(st.st_mode), "/dev/stdout replaced");
+	cr_assert(mkdtemp(dir));
+	snprintf(real, sizeof(real), "%s/real.svg", dir);
+	snprintf(link, sizeof(link), "%s/link.svg", dir);
+	cr_assert_eq(symlink("real.svg", link), 0);
+	snprintf(cmd, sizeof(cmd), "%s record -d 0.3 -o %s", bin(), link);
+	cr_expect_eq(run_cmd(cmd, out, sizeof(out)), 0, "%s", out); /* a link to no file yet */
+	cr_expect_eq(run_cmd(cmd, out, sizeof(out)), 0, "%s", out); /* to the file written */
+	cr_expect(lstat(link, &st) == 0 && S_ISLNK(st.st_mode), "the link was replaced");
+	cr_expect(stat(real, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 100,
+		  "the link's target was not written");
+	expect_only(dir, "link.svg real.svg ");
+	unlink(link);
+	unlink(real);
+	rmdir(dir);
+}

@@ -46,7 +46,8 @@ static int wrap(struct outfile *of)
 
 int outfile_open(struct outfile *of, const char *path)
 {
-	char dir[PATH_MAX], base[PATH_MAX];
+	char dir[PATH_MAX], base[PATH_MAX], real[PATH_MAX];
+	struct stat st;
 	mode_t um;
 	int err;
 
@@ -58,6 +59,41 @@ int outfile_open(struct outfile *of, const char *path)
 		of->is_stdout = true;
 		of->fd = STDOUT_FILENO;
 		return wrap(of);
+	}
+	if (!stat(path, &st) && !S_ISREG(st.st_mode)) {
+		/* a device, FIFO or socket (/dev/stdout, a pipe): written in place, never
+		 * replaced by a regular file */
+		of->direct = true;
+		of->fd = open(path, O_WRONLY | O_CLOEXEC);
+		if (of->fd < 0)
+			return -errno;
+		err = wrap(of);
+		if (err)
+			outfile_abort(of);
+		return err;
+	}
+	/* through a symlink: the temporary file goes beside the file it names, and replaces
+	 * that file, not the link */
+	if (realpath(path, real)) {
+		if (snprintf(of->path, sizeof(of->path), "%s", real) >= (int)sizeof(of->path))
+			return -ENAMETOOLONG;
+		path = of->path;
+	} else if (!lstat(path, &st) && S_ISLNK(st.st_mode)) {
+		/* a link to a file not made yet: the file it names, relative to the link */
+		ssize_t n = readlink(path, real, sizeof(real) - 1);
+
+		if (n <= 0)
+			return n < 0 ? -errno : -EINVAL;
+		real[n] = '\0';
+		snprintf(dir, sizeof(dir), "%s", path);
+		if (real[0] == '/') {
+			if (snprintf(of->path, sizeof(of->path), "%s", real) >= (int)sizeof(of->path))
+				return -ENAMETOOLONG;
+		} else if (snprintf(of->path, sizeof(of->path), "%s/%s", dirname(dir), real) >=
+			   (int)sizeof(of->path)) {
+			return -ENAMETOOLONG;
+		}
+		path = of->path;
 	}
 	snprintf(dir, sizeof(dir), "%s", path);
 	snprintf(base, sizeof(base), "%s", path);
@@ -102,6 +138,12 @@ int outfile_commit(struct outfile *of)
 	}
 	if (of->is_stdout)
 		return err;
+	if (of->direct) {
+		if (close(of->fd) && !err)
+			err = -errno;
+		of->fd = -1;
+		return err;
+	}
 	if (!err && fsync(of->fd))
 		err = -errno;
 	if (close(of->fd) && !err)

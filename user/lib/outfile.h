@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /* An output file written whole or not at all: a temporary file beside the target, renamed over
  * it on success, removed on failure; the real errno of the first failed write is kept (stdio
- * only says that something failed). "-" is stdout, with the same error capture. */
+ * only says that something failed). "-" is stdout, and a target that exists but is not a
+ * regular file (/dev/stdout, a FIFO) is written in place, both with the same error capture;
+ * a symlink's target is the file replaced. */
 #ifndef PYHOUND_OUTFILE_H
 #define PYHOUND_OUTFILE_H
 
@@ -14,6 +16,7 @@ struct outfile {
 	int fd;		       /* the temporary file's (or stdout's) descriptor */
 	int write_err;	       /* errno of the first failed write(2), 0 if none */
 	bool is_stdout;
+	bool direct;	       /* the target is not a regular file (a device, a FIFO): in place */
 	char path[PATH_MAX];   /* the target */
 	char tmp[PATH_MAX];    /* the temporary file beside it, "" once renamed or removed */
 };
