@@ -817,3 +817,8 @@ void http_stop(struct http_server *s)
 	pthread_cond_destroy(&s->auth_cond);
 	free(s);
 }
+
+int http_listen_fd(const struct http_server *s)
+{
+	return s ? s->fd : -1;
+}
