@@ -79,6 +79,8 @@ struct q_query_event {
 	struct ph_frame frames[Q_FRAMES]; /* innermost first */
 };
 
+#define Q_QUERY_HDR_SIZE 64 /* records are sent without their unused frames */
+
 /* per-CPU counters (index in the stats map) */
 enum q_stat {
 	Q_STAT_QUERIES = 0,  /* executions sent */
@@ -93,6 +95,7 @@ enum q_stat {
 };
 
 _Static_assert(sizeof(struct q_text_event) == 32 + 64 + Q_TEXT_LEN, "q_text_event layout");
-_Static_assert(sizeof(struct q_query_event) == 64 + 24 * Q_FRAMES, "q_query_event layout");
+_Static_assert(sizeof(struct q_query_event) == Q_QUERY_HDR_SIZE + 24 * Q_FRAMES,
+	       "q_query_event layout");
 
 #endif

@@ -252,7 +252,10 @@ static int handle_event(void *ctx, void *data, size_t size)
 
 	if (size >= sizeof(struct q_text_event) && *type == Q_EV_TEXT)
 		on_text(q, data);
-	else if (size >= sizeof(struct q_query_event) && *type == Q_EV_QUERY)
+	else if (size >= Q_QUERY_HDR_SIZE && *type == Q_EV_QUERY &&
+		 ((const struct q_query_event *)data)->nframes <= Q_FRAMES &&
+		 size >= Q_QUERY_HDR_SIZE + ((const struct q_query_event *)data)->nframes *
+						     sizeof(struct ph_frame))
 		on_query(q, data);
 	else
 		q->counters[QC_BAD_RECORDS]++;
@@ -587,11 +590,24 @@ int queries_attach(struct queries *q)
 
 int queries_poll(struct queries *q, int timeout_ms)
 {
-	int n = q->rb ? ring_buffer__poll(q->rb, timeout_ms) : 0;
+	uint64_t until = now_ns() + (uint64_t)(timeout_ms > 0 ? timeout_ms : 0) * 1000000ULL;
+	int n = 0, m;
 
+	/* records come without a wake-up for up to 2 ms (bpf/queries.bpf.c): read every 5 ms */
+	do {
+		uint64_t now = now_ns();
+		int slice = until > now ? (int)((until - now + 999999) / 1000000) : 0;
+
+		m = q->rb ? ring_buffer__poll(q->rb, slice > 5 ? 5 : slice) : 0;
+		if (m < 0 && m != -EINTR)
+			return m;
+		n += m > 0 ? m : 0;
+		m = q->rb ? ring_buffer__consume(q->rb) : 0;
+		n += m > 0 ? m : 0;
+	} while (now_ns() < until);
 	if (now_ns() - q->last_scan >= RESCAN_NS)
 		queries_rescan(q);
-	return n == -EINTR ? 0 : n;
+	return n;
 }
 
 struct querystats *queries_stats(struct queries *q)
