@@ -147,7 +147,7 @@ static __always_inline void walk_into(struct q_query_event *q, __u32 pid)
 	__u32 err = 0, n;
 
 	q->nframes = 0;
-	q->truncated = 0;
+	q->depth = 0;
 	if (!info) {
 		qcount(Q_DROP_NO_INFO);
 		q->walk_err = SMP_ERR_NO_INFO;
@@ -165,12 +165,9 @@ static __always_inline void walk_into(struct q_query_event *q, __u32 pid)
 	}
 	q->walk_err = 0;
 	n = w->n;
-	if (n > Q_FRAMES) {
+	q->depth = w->truncated ? 0 : n;
+	if (n > Q_FRAMES)
 		n = Q_FRAMES;
-		q->truncated = 1;
-	}
-	if (w->truncated)
-		q->truncated = 1;
 	for (__u32 i = 0; i < Q_FRAMES; i++) {
 		if (i >= n)
 			break;

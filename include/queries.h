@@ -75,7 +75,8 @@ struct q_query_event {
 	__u32 end;    /* enum q_end */
 	__u32 nframes;
 	__u32 walk_err;	 /* enum ph_sampler_stat when the stack could not be walked, else 0 */
-	__u32 truncated; /* more Python frames than Q_FRAMES: the outermost are missing */
+	__u32 depth;	 /* Python frames on the stack (frames[] holds the innermost Q_FRAMES of
+			  * them); 0: deeper than the walker's bound (PH_MAX_FRAMES), unknown */
 	struct ph_frame frames[Q_FRAMES]; /* innermost first */
 };
 

@@ -218,7 +218,7 @@ static void on_query(struct queries *q, const struct q_query_event *e)
 {
 	uint64_t key = e->lib == Q_LIB_PQ ? e->tid : e->handle;
 	struct text_ent *t = text_find(q, e->pid, key);
-	uint32_t n = 0, nf = e->nframes < Q_FRAMES ? e->nframes : Q_FRAMES;
+	uint32_t n = 0, nf = e->nframes < Q_FRAMES ? e->nframes : Q_FRAMES, depth = e->depth;
 	char stmt[NORM_LEN + 80];
 
 	if (t && t->norm[0])
@@ -235,14 +235,16 @@ static void on_query(struct queries *q, const struct q_query_event *e)
 		int err = symbolizer_frame(q->sym, e->pid, f->code, f->name, f->first_line,
 					   f->instr, &q->frames[n]);
 
-		if (err == 1)
+		if (err == 1) { /* a shim left out: the stack is one frame shorter */
+			depth = depth ? depth - 1 : 0;
 			continue;
+		}
 		if (err < 0)
 			q->counters[QC_UNKNOWN_FRAMES]++;
 		n++;
 	}
-	querystats_add(q->qs, e->pid, e->tid, e->lib, stmt, q->frames, n, e->start_ns, e->dur_ns,
-		       e->rows, e->end == Q_END_ERROR);
+	querystats_add(q->qs, e->pid, e->tid, e->lib, stmt, q->frames, n, depth, e->start_ns,
+		       e->dur_ns, e->rows, e->end == Q_END_ERROR);
 }
 
 static int handle_event(void *ctx, void *data, size_t size)
