@@ -506,3 +506,20 @@ Test(cli, sid_315_in_pid_namespace, .timeout = 90)
 	kill(host, SIGKILL);
 	child_wait(&c, NULL, 0);
 }
+
+/* the right plural: one process is "1 CPython process" */
+Test(cli, top_says_one_process, .timeout = 60)
+{
+	char *argv[] = { "/usr/bin/python3.11", "-c", "import sys; sys.stdin.readline()", NULL };
+	struct child c;
+	char cmd[512];
+
+	cr_assert_eq(child_start(&c, argv), 0);
+	usleep(300000);
+	snprintf(cmd, sizeof(cmd), "%s top --pid %d -i 0.5 -d 1.2 < /dev/null", bin(), (int)c.pid);
+	cr_expect_eq(run_cmd(cmd, out, sizeof(out)), 0, "%s", out);
+	cr_expect(strstr(out, "pyhound top - 1 CPython process, "), "%s", out);
+	cr_expect(!strstr(out, "1 CPython processes"), "%s", out);
+	child_go(&c);
+	child_wait(&c, NULL, 0);
+}

@@ -10,6 +10,7 @@
 #include "lib/histo.h"
 #include "lib/json.h"
 #include "model/report.h"
+#include "out/metrics.h"
 #include "collect/syscall_names.h"
 
 Test(hist, log2_slots)
@@ -205,6 +206,25 @@ Test(report, uretprobe_syscalls_are_probe_cost)
 	fclose(f);
 	cr_expect(strstr(buf, "\"probe_syscalls\":{\"syscall\":\"uretprobe\",\"count\":8502,"
 			      "\"total_ns\":9000000}"), "%s", buf);
+	{
+		struct metrics_health h = {};
+		char *mb = NULL;
+		size_t ml = 0;
+
+		f = open_memstream(&mb, &ml);
+		cr_assert_eq(metrics_write(f, &r, &h, 15), 0);
+		fclose(f);
+		cr_expect(strstr(mb, "\npyhound_probe_syscalls_total{pid=\"7\",comm=\"\","
+				     "python_version=\"3.12.0\",syscall=\"uretprobe\"} 8502\n"), "%s", mb);
+		cr_expect(strstr(mb, "\npyhound_probe_syscall_seconds_total{pid=\"7\",comm=\"\","
+				     "python_version=\"3.12.0\",syscall=\"uretprobe\"} 0.009000000\n"),
+			  "%s", mb);
+		cr_expect(strstr(mb, "pyhound_syscalls_total{pid=\"7\",comm=\"\","
+				     "python_version=\"3.12.0\",syscall=\"write\"} 10\n"), "%s", mb);
+		cr_expect(!strstr(mb, "pyhound_syscalls_total{pid=\"7\",comm=\"\","
+				      "python_version=\"3.12.0\",syscall=\"uretprobe\""), "%s", mb);
+		free(mb);
+	}
 	report_free(&r);
 }
 
