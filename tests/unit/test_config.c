@@ -10,20 +10,26 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include "serve/config.h"
 
-#define CONF "/tmp/pyhound-unit-config.conf"
-
+/* a file of this test process's own (tests run in parallel, here and in other checkouts) */
 static int load(const char *text, struct serve_config *c, char *err, size_t errlen)
 {
-	FILE *f = fopen(CONF, "w");
+	char path[64];
+	FILE *f;
+	int rc;
 
+	snprintf(path, sizeof(path), "/tmp/pyhound-unit-config-%d.conf", (int)getpid());
+	f = fopen(path, "w");
 	cr_assert_not_null(f);
 	fputs(text, f);
 	fclose(f);
 	config_defaults(c);
 	err[0] = '\0';
-	return config_load(CONF, c, err, errlen);
+	rc = config_load(path, c, err, errlen);
+	unlink(path);
+	return rc;
 }
 
 static void refused(const char *text, const char *why)
@@ -93,9 +99,8 @@ Test(config, directory_refused)
 	struct serve_config c;
 	char err[512];
 
-	mkdir("/tmp/pyhound-unit-config.d", 0755);
 	config_defaults(&c);
-	cr_expect_eq(config_load("/tmp/pyhound-unit-config.d", &c, err, sizeof(err)), -EISDIR);
+	cr_expect_eq(config_load("/tmp", &c, err, sizeof(err)), -EISDIR);
 	cr_expect(strstr(err, "is a directory"), "%s", err);
 }
 

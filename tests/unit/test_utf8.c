@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "lib/utf8.h"
 #include "lib/protobuf.h"
 #include "model/funcstats.h"
@@ -56,7 +57,7 @@ Test(utf8, metrics_labels_pass_promtool)
 	struct metrics_health h = {};
 	struct report rep = {};
 	struct funcstats *fs = funcstats_new();
-	char *buf = NULL;
+	char *buf = NULL, path[64], cmd[256];
 	size_t len = 0;
 	uint64_t s = 1000000000ULL;
 	FILE *f;
@@ -80,13 +81,15 @@ Test(utf8, metrics_labels_pass_promtool)
 	cr_expect(strstr(buf, "comm=\"py" UTF8_REPLACEMENT "\""), "%s", buf);
 	cr_expect(strstr(buf, "function=\"f" UTF8_REPLACEMENT UTF8_REPLACEMENT UTF8_REPLACEMENT
 			      "\",file=\"/srv/" UTF8_REPLACEMENT ".py\""), "%s", buf);
-	f = fopen("/tmp/pyhound-unit-utf8-metrics.txt", "w");
+	snprintf(path, sizeof(path), "/tmp/pyhound-unit-utf8-%d.txt", (int)getpid());
+	f = fopen(path, "w");
 	cr_assert_not_null(f);
 	fputs(buf, f);
 	fclose(f);
-	rc = system("promtool check metrics < /tmp/pyhound-unit-utf8-metrics.txt "
-		    "> /tmp/pyhound-unit-utf8-promtool.txt 2>&1");
-	cr_expect_eq(rc, 0, "promtool check metrics failed (see /tmp/pyhound-unit-utf8-promtool.txt)");
+	snprintf(cmd, sizeof(cmd), "promtool check metrics < %s > %s.promtool 2>&1", path, path);
+	rc = system(cmd);
+	cr_expect_eq(rc, 0, "promtool check metrics failed (see %s.promtool)", path);
+	unlink(path);
 	free(buf);
 	report_free(&rep);
 	funcstats_free(fs);
