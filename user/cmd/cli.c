@@ -12,6 +12,7 @@
 #include <unistd.h>
 #include "cmd/cli.h"
 #include "lib/log.h"
+#include "wall.h"
 
 volatile sig_atomic_t exiting;
 
@@ -51,6 +52,29 @@ int parse_seconds(const char *s, const char *what, double min, double max, doubl
 bad:
 	pr_err("invalid %s '%s' (expected seconds from %g to %g)", what, s ? s : "", min, max);
 	return -EINVAL;
+}
+
+static const char *const mode_names[] = {
+	[PH_MODE_CPU] = "cpu",
+	[PH_MODE_WALL] = "wall",
+	[PH_MODE_GIL] = "gil",
+};
+
+int parse_mode(const char *s, int *mode)
+{
+	for (int i = 0; i < (int)(sizeof(mode_names) / sizeof(mode_names[0])); i++) {
+		if (s && !strcmp(s, mode_names[i])) {
+			*mode = i;
+			return 0;
+		}
+	}
+	pr_err("invalid --mode '%s' (expected cpu, wall or gil)", s ? s : "");
+	return -EINVAL;
+}
+
+const char *mode_name(int mode)
+{
+	return mode >= 0 && mode <= PH_MODE_GIL ? mode_names[mode] : "?";
 }
 
 int parse_pids(const char *s, pid_t *pids, int *n, int cap)

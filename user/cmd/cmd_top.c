@@ -14,6 +14,7 @@
 #include "lib/log.h"
 #include "collect/profiler.h"
 #include "host/tracker.h"
+#include "wall.h"
 
 #define MAX_PIDS 64
 #define MAX_ROWS 256
@@ -41,7 +42,8 @@ struct row {
 static void top_usage(FILE *f)
 {
 	fprintf(f,
-		"Usage: pyhound top [--interval S] [--duration S] [--frequency HZ] [--pid P ...]\n\n"
+		"Usage: pyhound top [--interval S] [--duration S] [--frequency HZ] [--mode M]\n"
+		"                  [--pid P ...]\n\n"
 		"A live view of every CPython process on this host, refreshed every interval:\n"
 		"PID, command, threads, CPU%% (from stack samples while on CPU) and its top Python\n"
 		"functions by self and total samples over the last interval.\n\n"
@@ -53,6 +55,9 @@ static void top_usage(FILE *f)
 		"  -i, --interval S       refresh every S seconds (default 1)\n"
 		"  -d, --duration S       stop after S seconds (default: until q or Ctrl-C)\n"
 		"  -F, --frequency HZ     samples per second per CPU (default 99)\n"
+		"  -m, --mode M           cpu (default), wall (every thread, running or not;\n"
+		"                         off-CPU leaves [gil], [syscall:NAME], [runnable]) or gil\n"
+		"                         (only the thread holding the GIL)\n"
 		"  -p, --pid P[,P...]     only these processes\n"
 		"  -h, --help             this text\n\n"
 		"Example:\n  sudo pyhound top\n");
@@ -206,6 +211,7 @@ int cmd_top(int argc, char **argv)
 		{ "interval", required_argument, NULL, 'i' },
 		{ "duration", required_argument, NULL, 'd' },
 		{ "frequency", required_argument, NULL, 'F' },
+		{ "mode", required_argument, NULL, 'm' },
 		{ "pid", required_argument, NULL, 'p' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "verbose", no_argument, NULL, 'v' },
@@ -221,12 +227,13 @@ int cmd_top(int argc, char **argv)
 	int npids = 0, c, ret = 1;
 	double duration = 0;
 	unsigned long freq = 99;
+	int mode = PH_MODE_CPU;
 	uint64_t start, next;
 	bool raw = false;
 
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+i:d:F:p:hv", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+i:d:F:p:m:hv", opts, NULL)) != -1) {
 		switch (c) {
 		case 'i':
 			if (parse_seconds(optarg, "interval", 0.2, 3600, &st.interval))
@@ -239,6 +246,10 @@ int cmd_top(int argc, char **argv)
 		case 'F':
 			if (parse_uint(optarg, "--frequency", 1, 10000, &freq))
 				return usage_error("top", "bad --frequency");
+			break;
+		case 'm':
+			if (parse_mode(optarg, &mode))
+				return usage_error("top", "bad --mode");
 			break;
 		case 'p':
 			if (parse_pids(optarg, pids, &npids, MAX_PIDS))
@@ -266,7 +277,7 @@ int cmd_top(int argc, char **argv)
 	topts.follow = npids == 0;
 	topts.pids = pids;
 	topts.npids = npids;
-	if (tracker_open(&topts, &t) || profiler_open(t, freq, &pr))
+	if (tracker_open(&topts, &t) || profiler_open(t, freq, mode, &pr))
 		goto out;
 	install_signal_handlers();
 	if (tracker_start(t) || profiler_attach(pr))
