@@ -67,7 +67,13 @@ static long py_walk_step(__u32 i, void *ctx)
 		if (owner >= w->off.frame_owner_skip)
 			goto skip;
 	}
-	if (py_read_u64(ctx, &code, frame + w->off.frame_code) || !code) {
+	if (py_read_u64(ctx, &code, frame + w->off.frame_code)) {
+		w->err = SMP_ERR_READ;
+		return 1;
+	}
+	/* 3.14+: f_executable is a _PyStackRef; its low bits are tags */
+	code &= ~(__u64)w->off.frame_code_tag;
+	if (!code) {
 		w->err = SMP_ERR_READ;
 		return 1;
 	}
@@ -129,8 +135,9 @@ next:
 	return next ? 0 : 1;
 }
 
-/* The PyThreadState of the thread whose FS base is fsbase: pthread_getspecific(autoTSSkey),
- * checked against tstate->thread_id. 0 and *tstate, or an enum ph_sampler_stat error. */
+/* The PyThreadState of the thread whose FS base is fsbase: pthread_getspecific(autoTSSkey)
+ * through glibc's thread-specific data (3.8-3.14), or the thread-local _Py_tss_gilstate
+ * (3.15+); checked against tstate->thread_id. 0 and *tstate, or an enum ph_sampler_stat error. */
 static __always_inline __u32 py_tstate(void *ctx, const struct py_proc_info *info, __u64 fsbase,
 				       __u64 *tstate)
 {
@@ -138,12 +145,18 @@ static __always_inline __u32 py_tstate(void *ctx, const struct py_proc_info *inf
 	__s32 key = -1;
 
 	*tstate = 0;
-	if (py_read(ctx, &key, sizeof(key), info->runtime_addr + info->off.runtime_tsskey) ||
-	    key < 0 || (__u32)key >= info->tsd_max_keys)
-		return SMP_ERR_TSS_KEY;
-	if (py_read_u64(ctx, tstate, fsbase + info->tsd_base + (__u64)key * info->tsd_stride) ||
-	    !*tstate)
-		return SMP_ERR_NO_TSTATE;
+	if (info->tstate_src == PH_TSTATE_TLS) {
+		if (py_read_u64(ctx, tstate, fsbase + info->tls_offset) || !*tstate)
+			return SMP_ERR_NO_TSTATE;
+	} else {
+		if (py_read(ctx, &key, sizeof(key), info->runtime_addr + info->off.runtime_tsskey) ||
+		    key < 0 || (__u32)key >= info->tsd_max_keys)
+			return SMP_ERR_TSS_KEY;
+		if (py_read_u64(ctx, tstate,
+				fsbase + info->tsd_base + (__u64)key * info->tsd_stride) ||
+		    !*tstate)
+			return SMP_ERR_NO_TSTATE;
+	}
 	if (py_read_u64(ctx, &thread_id, *tstate + info->off.tstate_thread_id) ||
 	    thread_id != fsbase)
 		return SMP_ERR_TSTATE_MISMATCH;

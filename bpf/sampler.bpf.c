@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* CPU sampling of CPython stacks. One perf_event program per CPU (CPU-clock software event):
- * for a tracked process, find the interrupted thread's PyThreadState through the autoTSSkey
- * TLS slot, walk its frames (innermost first) and send code object, fingerprint and
+ * for a tracked process, find the interrupted thread's PyThreadState (py_tstate()), walk its
+ * frames (innermost first; both in bpf/pystack.bpf.h) and send code object, fingerprint and
  * instruction offset per frame; names and lines are resolved in userspace (user/symbolize.c). */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>

@@ -195,11 +195,12 @@ Test(cli, list_shows_versions_and_builds, .timeout = 60)
 					    py[i].minor <= 10 ? "uprobe:eval-entry+RETURN_VALUE" :
 								"uprobe:RESUME+RETURN";
 
-			cr_expect(!strncmp(l + 1 + 8 + 1 + 9, py[i].debian ? "static,usdt" : "shared",
-					   py[i].debian ? 11 : 6), "%s build column wrong: %.80s",
+			cr_expect(!strncmp(l + 1 + 8 + 1 + 9,
+					   py[i].debian ? "static,stripped,usdt " : "shared,symbols ",
+					   py[i].debian ? 21 : 15), "%s build column wrong: %.80s",
 				  py[i].label, l + 1);
 			/* the call source, its probe sites proved as `calls` would */
-			cr_expect(!strncmp(l + 1 + 8 + 1 + 9 + 19, calls, strlen(calls)),
+			cr_expect(!strncmp(l + 1 + 8 + 1 + 9 + 23, calls, strlen(calls)),
 				  "%s calls column not %s: %.100s", py[i].label, calls, l + 1);
 		}
 	}
@@ -211,6 +212,55 @@ Test(cli, list_shows_versions_and_builds, .timeout = 60)
 		snprintf(cmd + strlen(cmd), sizeof(cmd) - strlen(cmd), ",%d", (int)c[i].pid);
 	snprintf(cmd + strlen(cmd), sizeof(cmd) - strlen(cmd), ")]) == %d", n);
 	cr_expect_eq(check_json("/tmp/pyhound-list.json", cmd), 0, "%s", out);
+	for (i = 0; i < n; i++)
+		child_wait(&c[i], NULL, 0);
+}
+
+/* Debian sid's 3.14/3.15, release (static, stripped, USDT) and -dbg (symbols), run chrooted:
+ * listed with their version and build, and not unsupported (their own _Py_DebugOffsets read
+ * and checked, autoTSSkey / _Py_tss_gilstate found). */
+Test(cli, list_sid_versions_and_builds, .timeout = 60)
+{
+	struct test_python py[8];
+	struct child c[8];
+	char missing[1024], cmd[512], line[256], want[64], ver[16];
+	int n = test_sid_pythons(py, 8, missing, sizeof(missing)), i;
+
+	cr_assert_str_empty(missing, "sid interpreters missing:%s", missing);
+	cr_assert_eq(n, 4);
+	for (i = 0; i < n; i++) {
+		char *args[] = { "-c", "import sys; print(sys.version.split()[0], flush=True); "
+				       "sys.stdin.readline()", NULL };
+		char *argv[8];
+
+		python_argv(&py[i], argv, args);
+		cr_assert_eq(child_start(&c[i], argv), 0);
+	}
+	usleep(800000);
+	snprintf(cmd, sizeof(cmd), "%s list", bin());
+	cr_assert_eq(run_cmd(cmd, out, sizeof(out)), 0, "%s", out);
+	for (i = 0; i < n; i++) {
+		ssize_t k = read(c[i].out_fd, ver, sizeof(ver) - 1);
+		char *l;
+
+		ver[k > 0 ? k : 0] = '\0';
+		ver[strcspn(ver, "\n")] = '\0';
+		cr_expect(!strncmp(ver, py[i].minor == 14 ? "3.14." : "3.15.", 5), "%s says %s",
+			  py[i].label, ver);
+		/* the PID pyhound shows is the host's; the version the interpreter's own */
+		snprintf(line, sizeof(line), "\n%-8d %-8s ", (int)c[i].pid, ver);
+		l = strstr(out, line);
+		cr_expect(l, "%s (PID %d) not listed as %s: %s", py[i].label, (int)c[i].pid, ver,
+			  out);
+		if (!l)
+			continue;
+		snprintf(want, sizeof(want), "%-22s ",
+			 py[i].debug ? "static,symbols,usdt" : "static,stripped,usdt");
+		cr_expect(!strncmp(l + 1 + 8 + 1 + 9, want, strlen(want)),
+			  "%s build column not %s: %.100s", py[i].label, want, l + 1);
+		cr_expect(strstr(l + 1, py[i].path) && strstr(l + 1, "sys.stdin.readline()"),
+			  "%s command line: %.160s", py[i].label, l + 1);
+	}
 	for (i = 0; i < n; i++)
 		child_wait(&c[i], NULL, 0);
 }
