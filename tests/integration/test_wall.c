@@ -345,3 +345,51 @@ Test(wall, threads, .timeout = 300)
 		fails += check_one(&py[i]);
 	cr_expect_eq(fails, 0, "%d wall-mode checks failed (see stdout)", fails);
 }
+
+static const char *bin(void)
+{
+	const char *b = getenv("PYHOUND");
+
+	return b && *b ? b : "build/pyhound";
+}
+
+/* The CLI: record --mode wall writes the pseudo-frames as leaves, report says it is wall
+ * clock, top --mode gil shows GIL%, and a bad mode is a usage error. */
+Test(wall, cli_modes, .timeout = 120)
+{
+	char *argv[] = { (char *)python_for(12, false), (char *)workload("wall_threads.py"), "60",
+			 NULL };
+	static char out[1 << 16];
+	char cmd[1024], path[64];
+	struct child c;
+	int rc;
+
+	cr_assert_eq(child_start(&c, argv), 0);
+	child_go(&c);
+	wait_ready(c.out_fd, "3.12");
+	snprintf(path, sizeof(path), "/tmp/pyhound-wall-%d.collapsed", (int)getpid());
+	snprintf(cmd, sizeof(cmd), "(%s record --mode wall -d 2 --pid %d -o %s && grep -c "
+		 "';\\[syscall:read\\] [0-9]*$' %s && grep -c ';\\[syscall:futex\\] [0-9]*$' %s)",
+		 bin(), (int)c.pid, path, path, path);
+	rc = run_cmd(cmd, out, sizeof(out));
+	cr_expect_eq(rc, 0, "%s", out);
+	cr_expect(strstr(out, "per thread (wall clock)"), "%s", out);
+	unlink(path);
+	snprintf(cmd, sizeof(cmd), "%s report --mode wall --no-gc -d 2 --pid %d", bin(),
+		 (int)c.pid);
+	rc = run_cmd(cmd, out, sizeof(out));
+	cr_expect_eq(rc, 0, "%s", out);
+	cr_expect(strstr(out, "Hot paths, wall clock"), "%s", out);
+	cr_expect(strstr(out, "[syscall:read]"), "%s", out);
+	snprintf(cmd, sizeof(cmd), "%s top --mode gil -d 2.5 -i 2 --pid %d", bin(), (int)c.pid);
+	rc = run_cmd(cmd, out, sizeof(out));
+	cr_expect_eq(rc, 0, "%s", out);
+	cr_expect(strstr(out, "GIL%"), "%s", out);
+	cr_expect(strstr(out, "spin_work"), "the GIL holder's function: %s", out);
+	snprintf(cmd, sizeof(cmd), "%s record --mode bogus -o /dev/null", bin());
+	rc = run_cmd(cmd, out, sizeof(out));
+	cr_expect_eq(rc, 2, "%s", out);
+	cr_expect(strstr(out, "invalid --mode 'bogus' (expected cpu, wall or gil)"), "%s", out);
+	kill(c.pid, SIGUSR1);
+	child_wait(&c, out, sizeof(out));
+}

@@ -45,7 +45,9 @@ static void top_usage(FILE *f)
 		"Usage: pyhound top [--interval S] [--duration S] [--frequency HZ] [--mode M]\n"
 		"                  [--pid P ...]\n\n"
 		"A live view of every CPython process on this host, refreshed every interval:\n"
-		"PID, command, threads, CPU%% (from stack samples while on CPU) and its top Python\n"
+		"PID, command, threads, CPU%% (from stack samples while on CPU; with --mode wall,\n"
+		"WALL%%: threads sampled, 100%% a thread; --mode gil, GIL%%: time the GIL is held)\n"
+		"and its top Python\n"
 		"functions by self and total samples over the last interval.\n\n"
 		"Keys (on a terminal): c sort processes by CPU, p by PID; s order functions by\n"
 		"self, t by total; f focus the next process (more of its functions), a all\n"
@@ -148,8 +150,10 @@ static void draw(struct top_state *st, struct tracker *t, const struct profile *
 		st->interval, st->sort == SORT_CPU ? "cpu" : "pid", st->by_total ? "total" : "self",
 		st->focus ? " (focused: a for all)" : "");
 	lines++;
-	fprintf(f, "%8s %-15s %4s %6s  %6s %6s  %s\n", "PID", "COMMAND", "THR", "CPU%", "SELF%",
-		"TOTAL%", "FUNCTION (FILE:LINE)");
+	/* samples per (rate x interval): CPUs busy; threads (wall); share of time the GIL is held */
+	fprintf(f, "%8s %-15s %4s %6s  %6s %6s  %s\n", "PID", "COMMAND", "THR",
+		prof->mode == PH_MODE_WALL ? "WALL%" : prof->mode == PH_MODE_GIL ? "GIL%" : "CPU%",
+		"SELF%", "TOTAL%", "FUNCTION (FILE:LINE)");
 	lines++;
 	for (i = 0; i < rc.n && lines < maxlines; i++) {
 		struct prof_func_stat *fs = NULL;
@@ -170,9 +174,15 @@ static void draw(struct top_state *st, struct tracker *t, const struct profile *
 		for (k = 0; k < n && k < want && lines < maxlines; k++) {
 			const char *file = strrchr(fs[k].file, '/');
 
-			fprintf(f, "%8s %-15s %4s %6s  %5.1f%% %5.1f%%  %s (%s:%d)\n", "", "", "", "",
-				100.0 * fs[k].self / r->samples, 100.0 * fs[k].total / r->samples,
-				fs[k].name, file ? file + 1 : fs[k].file, fs[k].first_line);
+			if (!fs[k].file[0]) /* a wall-mode pseudo-frame: [gil], [syscall:NAME], ... */
+				fprintf(f, "%8s %-15s %4s %6s  %5.1f%% %5.1f%%  %s\n", "", "", "", "",
+					100.0 * fs[k].self / r->samples,
+					100.0 * fs[k].total / r->samples, fs[k].name);
+			else
+				fprintf(f, "%8s %-15s %4s %6s  %5.1f%% %5.1f%%  %s (%s:%d)\n", "", "",
+					"", "", 100.0 * fs[k].self / r->samples,
+					100.0 * fs[k].total / r->samples, fs[k].name,
+					file ? file + 1 : fs[k].file, fs[k].first_line);
 			lines++;
 		}
 		free(fs);

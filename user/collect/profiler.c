@@ -141,6 +141,7 @@ int profiler_open(struct tracker *t, unsigned int freq_hz, int mode, struct prof
 		goto err_free;
 	}
 	profile_set_max_stacks(p->prof, MAX_STACKS);
+	p->prof->mode = mode;
 	so.ctx = p;
 	so.freq_hz = p->freq;
 	err = sampler_open(&so, tracker_map_fd(t), &p->s);
@@ -198,6 +199,7 @@ struct profile *profiler_restart(struct profiler *p)
 	if (!n)
 		return NULL;
 	profile_set_max_stacks(n, MAX_STACKS);
+	n->mode = p->mode;
 	p->prof = n;
 	p->start_ns = now_ns();
 	return old;

@@ -261,14 +261,38 @@ static void print_hot_paths(const struct report *r, const struct rep_proc *rp, F
 	for (i = 0; i < (ssize_t)r->prof->nstacks; i++)
 		if (r->prof->stacks[i].pid == rp->tp.info.pid && r->prof->stacks[i].in_syscall)
 			sys += r->prof->stacks[i].count;
-	fprintf(f, "\n   Hot paths (%llu samples at %u Hz while on CPU; %.1f%% of them in "
-		   "syscalls)\n", (unsigned long long)total, r->prof->frequency_hz,
-		100.0 * sys / total);
+	if (r->prof->mode == 1) { /* wall: off-CPU samples end in a [..] pseudo-frame */
+		uint64_t off = 0;
+
+		for (i = 0; i < (ssize_t)r->prof->nstacks; i++) {
+			const struct prof_stack *ps = &r->prof->stacks[i];
+
+			if (ps->pid == rp->tp.info.pid && ps->nframes &&
+			    !ps->frames[ps->nframes - 1].file[0])
+				off += ps->count;
+		}
+		fprintf(f, "\n   Hot paths, wall clock (%llu samples at %u Hz per thread, running or "
+			   "not; %.1f%% of them off the CPU: [gil], [syscall:NAME], [runnable])\n",
+			(unsigned long long)total, r->prof->frequency_hz, 100.0 * off / total);
+	} else if (r->prof->mode == 2) {
+		fprintf(f, "\n   Hot paths holding the GIL (%llu samples at %u Hz of the thread "
+			   "holding it)\n", (unsigned long long)total, r->prof->frequency_hz);
+	} else {
+		fprintf(f, "\n   Hot paths (%llu samples at %u Hz while on CPU; %.1f%% of them in "
+			   "syscalls)\n", (unsigned long long)total, r->prof->frequency_hz,
+			100.0 * sys / total);
+	}
 	fprintf(f, "   %7s %7s  %-40s %s\n", "SELF%", "TOTAL%", "FUNCTION", "FILE:LINE");
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
+		if (!fs[i].file[0]) { /* wall-mode pseudo-frame */
+			fprintf(f, "   %6.1f%% %6.1f%%  %s\n", 100.0 * fs[i].self / total,
+				100.0 * fs[i].total / total, fs[i].name);
+			continue;
+		}
 		fprintf(f, "   %6.1f%% %6.1f%%  %-40s %s:%d\n", 100.0 * fs[i].self / total,
 			100.0 * fs[i].total / total, fs[i].name, short_file(fs[i].file),
 			fs[i].first_line);
+	}
 	free(fs);
 	n = profile_top_stacks(r->prof, rp->tp.info.pid, REP_TOP_STACKS, &stacks);
 	if (n > 0)
