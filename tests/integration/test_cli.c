@@ -264,3 +264,74 @@ Test(cli, list_sid_versions_and_builds, .timeout = 60)
 	for (i = 0; i < n; i++)
 		child_wait(&c[i], NULL, 0);
 }
+
+/* A 3.15 in its own PID namespace, chrooted into the sid root (a container): pyhound lists and
+ * samples it under its host PID, with the container's command line. (unshare runs before the
+ * chroot so that --mount-proc can make its mount namespace private.) */
+Test(cli, sid_315_in_pid_namespace, .timeout = 90)
+{
+	static const char code[] = "import os, time\n"
+				   "def ns_spin():\n"
+				   "    end = time.monotonic() + 60\n"
+				   "    while time.monotonic() < end: pass\n"
+				   "print(os.getpid(), flush=True)\n"
+				   "ns_spin()\n";
+	char proc_mnt[PATH_MAX + 16], cmd[512], line[128], nspid[32] = "";
+	char *argv[] = { "/usr/bin/unshare", "--pid", "--fork", proc_mnt, "/usr/sbin/chroot",
+			 (char *)sid_root(), "/usr/bin/python3.15", "-c", (char *)code, NULL };
+	struct child c;
+	pid_t host;
+	ssize_t k;
+	FILE *f;
+	long on_pid = 0, spin = 0, other_pid = 0;
+
+	snprintf(proc_mnt, sizeof(proc_mnt), "--mount-proc=%s/proc", sid_root());
+	snprintf(line, sizeof(line), "%s/usr/bin/python3.15", sid_root());
+	cr_assert_eq(access(line, X_OK), 0, "%s missing (make sid-root)", line);
+	cr_assert_eq(child_start(&c, argv), 0);
+	k = read(c.out_fd, nspid, sizeof(nspid) - 1);
+	nspid[k > 0 ? k : 0] = '\0';
+	cr_assert_eq(atoi(nspid), 1, "not PID 1 in its namespace: '%s'", nspid);
+	host = only_child_of(c.pid);
+	cr_assert_gt(host, 1, "no process under unshare %d", (int)c.pid);
+
+	snprintf(cmd, sizeof(cmd), "%s list", bin());
+	cr_expect_eq(run_cmd(cmd, out, sizeof(out)), 0, "%s", out);
+	snprintf(line, sizeof(line), "\n%-8d 3.15.", (int)host);
+	{
+		char *l = strstr(out, line);
+
+		cr_expect(l, "host PID %d not listed as 3.15: %s", (int)host, out);
+		if (l)
+			cr_expect(strstr(l + 1, "/usr/bin/python3.15 -c import os, time def ns_spin():"),
+				  "container command line: %.200s", l + 1);
+	}
+
+	snprintf(cmd, sizeof(cmd), "%s record --pid %d -F 499 -d 2 -o /tmp/pyhound-ns.collapsed",
+		 bin(), (int)host);
+	cr_expect_eq(run_cmd(cmd, out, sizeof(out)), 0, "%s", out);
+	f = fopen("/tmp/pyhound-ns.collapsed", "r");
+	cr_assert_not_null(f);
+	snprintf(line, sizeof(line), "python3.15 (%d);", (int)host);
+	while (fgets(out, sizeof(out), f)) {
+		const char *sp = strrchr(out, ' ');
+		long w = sp ? atol(sp + 1) : 0;
+
+		if (!strncmp(out, line, strlen(line))) {
+			on_pid += w;
+			if (strstr(out, ";<module> (<string>:6);ns_spin (<string>:4)"))
+				spin += w;
+		} else {
+			other_pid += w;
+		}
+	}
+	fclose(f);
+	fprintf(stderr, "pid namespace: host PID %d, %ld samples, %ld in ns_spin:4, %ld elsewhere\n",
+		(int)host, on_pid, spin, other_pid);
+	cr_expect_gt(on_pid, 100, "%ld samples under host PID %d in 2 s at 499 Hz", on_pid,
+		     (int)host);
+	cr_expect_gt(spin * 10, on_pid * 9, "only %ld of %ld samples in ns_spin:4", spin, on_pid);
+	cr_expect_eq(other_pid, 0, "samples under another PID (the namespace's?)");
+	kill(host, SIGKILL);
+	child_wait(&c, NULL, 0);
+}

@@ -13,6 +13,7 @@ static const struct cmd commands[] = {
 	{ "report", cmd_report, "watch for a while, then report syscalls, I/O batching and findings" },
 	{ "serve", cmd_serve, "run as a service with a Prometheus /metrics endpoint" },
 	{ "calls", cmd_calls, "exact Python call counts and per-call latency, within an overhead budget" },
+	{ "queries", cmd_queries, "database queries per Python call site, and N+1 findings" },
 };
 
 static void usage(FILE *f)

@@ -365,7 +365,15 @@ int py_proc_inspect(pid_t pid, struct py_proc *p)
 	if (n > 10 && !strcmp(exe + n - 10, " (deleted)"))
 		exe[n - 10] = '\0';
 	ms.exe = exe;
-	err = procmaps_foreach(pid, maps_cb, &ms);
+	for (i = 0; i < 3; i++) { /* retried when the maps could not be read to the end */
+		err = procmaps_foreach(pid, maps_cb, &ms);
+		if (err != -EAGAIN)
+			break;
+		memset(&ms, 0, sizeof(ms));
+		ms.pid = pid;
+		ms.p = p;
+		ms.exe = exe;
+	}
 	if (err < 0)
 		return err == -ENOENT ? -ESRCH : err;
 	if (!ms.found)

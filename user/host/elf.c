@@ -108,6 +108,17 @@ bool elf_has_section(struct elf_file *ef, const char *name)
 	return find_section(ef, name, &sh) != NULL;
 }
 
+int elf_section_range(struct elf_file *ef, const char *name, uint64_t *addr, uint64_t *size)
+{
+	GElf_Shdr sh;
+
+	if (!find_section(ef, name, &sh))
+		return -ENOENT;
+	*addr = sh.sh_addr;
+	*size = sh.sh_size;
+	return 0;
+}
+
 int elf_section_addr(struct elf_file *ef, const char *name, uint64_t *addr)
 {
 	GElf_Shdr sh;

@@ -66,5 +66,7 @@ int elf_tls_segment(struct elf_file *ef, uint64_t *memsz, uint64_t *align);
 bool elf_has_section(struct elf_file *ef, const char *name);
 /* A section's link-time address: 0, or -ENOENT. */
 int elf_section_addr(struct elf_file *ef, const char *name, uint64_t *addr);
+/* A section's link-time address and size: 0, or -ENOENT. */
+int elf_section_range(struct elf_file *ef, const char *name, uint64_t *addr, uint64_t *size);
 
 #endif
