@@ -371,7 +371,7 @@ static void alias_cb(void *ctx, pid_t pid, pid_t tid, const struct prof_frame *f
 		     bool truncated, bool in_syscall)
 {
 	static const char *const names[3] = { "alias_a", "alias_b", "alias_c" };
-	struct child *c = child_of(pid);
+	struct burner *c = child_of(pid);
 
 	if (!c)
 		return;
@@ -387,7 +387,7 @@ static uint64_t alias_min_samples(int first, int last)
 	uint64_t m = UINT64_MAX;
 
 	for (int i = first; i < last; i++) {
-		struct child *c = &children[i];
+		struct burner *c = &children[i];
 		uint64_t n = c->al[0] + c->al[1] + c->al[2];
 
 		m = n < m ? n : m;
@@ -396,7 +396,7 @@ static uint64_t alias_min_samples(int first, int last)
 }
 
 /* SIGUSR1: the workload finishes its cycle and prints "own a=S b=S c=S" */
-static void alias_stop(struct child *c)
+static void alias_stop(struct burner *c)
 {
 	char buf[256];
 	size_t got = 0;
@@ -440,10 +440,10 @@ Test(sampler, unaliased, .timeout = 1200)
 	struct sampler_stats st;
 	struct sampler *s;
 	char script[PATH_MAX];
-	int npy = find_interps(py), failures = 0;
+	int npy = add_sid_interps(py, find_interps(py)), failures = 0;
 
 	log_setup_libbpf();
-	snprintf(script, sizeof(script), "%s/tests/workloads/alias/main.py", srcdir());
+	snprintf(script, sizeof(script), "%s", workload("alias/main.py"));
 	cr_assert_eq(sampler_open(&o, -1, &s), 0);
 	cr_assert_eq(sampler_attach(s), 0);
 	for (int first = 0; first < npy; first += 2) {
@@ -465,7 +465,7 @@ Test(sampler, unaliased, .timeout = 1200)
 	       (unsigned long long)st.jitters, (unsigned long long)st.jitter_errors);
 	cr_expect_eq(st.jitter_errors, 0);
 	for (int i = 0; i < nchildren; i++) {
-		struct child *c = &children[i];
+		struct burner *c = &children[i];
 		uint64_t n = c->al[0] + c->al[1] + c->al[2];
 		double own = c->own[0] + c->own[1] + c->own[2], got[3], want[3];
 		bool ok = n >= ALIAS_SAMPLES && own > 0;
