@@ -381,6 +381,15 @@ Test(wall, cli_modes, .timeout = 120)
 	cr_expect_eq(rc, 0, "%s", out);
 	cr_expect(strstr(out, "Hot paths, wall clock"), "%s", out);
 	cr_expect(strstr(out, "[syscall:read]"), "%s", out);
+	/* the GIL-contention finding, and the per-thread table in JSON */
+	snprintf(cmd, sizeof(cmd), "%s report --mode wall --no-gc --json -d 3 --pid %d | python3 -c "
+		 "\"import json,sys; r=json.load(sys.stdin); p=r['processes'][0]; "
+		 "assert len(p['wall_threads']) == 7, p['wall_threads']; "
+		 "f=[f for f in p['findings'] if f['kind']=='gil-contention']; "
+		 "assert f and f[0]['holder_function']=='spin_work', p['findings']\"",
+		 bin(), (int)c.pid);
+	rc = run_cmd(cmd, out, sizeof(out));
+	cr_expect_eq(rc, 0, "GIL contention finding: %s", out);
 	snprintf(cmd, sizeof(cmd), "%s top --mode gil -d 2.5 -i 2 --pid %d", bin(), (int)c.pid);
 	rc = run_cmd(cmd, out, sizeof(out));
 	cr_expect_eq(rc, 0, "%s", out);
@@ -391,5 +400,31 @@ Test(wall, cli_modes, .timeout = 120)
 	cr_expect_eq(rc, 2, "%s", out);
 	cr_expect(strstr(out, "invalid --mode 'bogus' (expected cpu, wall or gil)"), "%s", out);
 	kill(c.pid, SIGUSR1);
+	child_wait(&c, out, sizeof(out));
+}
+
+/* Two I/O-bound threads (short sleeps) do not make a GIL-contention finding. */
+Test(wall, no_gil_finding_for_io_threads, .timeout = 60)
+{
+	char *argv[] = { (char *)python_for(12, false), "-c",
+			 "import sys, threading, time\n"
+			 "def io():\n    while True: time.sleep(0.005)\n"
+			 "for _ in range(2): threading.Thread(target=io, daemon=True).start()\n"
+			 "print('ready', flush=True)\nsys.stdin.readline()\n", NULL };
+	static char out[1 << 16];
+	char cmd[1024];
+	struct child c;
+	int rc;
+
+	cr_assert_eq(child_start(&c, argv), 0);
+	wait_ready(c.out_fd, "3.12");
+	snprintf(cmd, sizeof(cmd), "%s report --mode wall --no-gc --json -d 3 --pid %d | python3 -c "
+		 "\"import json,sys; r=json.load(sys.stdin); p=r['processes'][0]; "
+		 "assert len(p['wall_threads']) == 3, p['wall_threads']; "
+		 "assert not [f for f in p['findings'] if f['kind']=='gil-contention'], "
+		 "p['findings']\"", bin(), (int)c.pid);
+	rc = run_cmd(cmd, out, sizeof(out));
+	cr_expect_eq(rc, 0, "%s", out);
+	child_go(&c);
 	child_wait(&c, out, sizeof(out));
 }

@@ -63,6 +63,14 @@ void print_sampler_stats(FILE *f, struct profiler *pr)
 		(unsigned long long)st.s.received, (unsigned long long)st.s.unknown_frames,
 		(unsigned long long)st.procs_added, (unsigned long long)st.procs_refused,
 		(unsigned long long)st.profile_full);
+	if (st.s.wall_runs)
+		fprintf(f, "pyhound: wall-clock sampler: runs=%llu avg_run_us=%.1f late=%llu "
+			   "failed=%llu gil_unknown=%llu\n", (unsigned long long)st.s.wall_runs,
+			st.s.wall_run_ns / 1e3 / st.s.wall_runs, (unsigned long long)st.s.wall_late,
+			(unsigned long long)st.s.wall_errors, (unsigned long long)st.s.gil_unknown);
+	else if (st.s.jitters || st.s.jitter_errors)
+		fprintf(f, "pyhound: sampler period changes=%llu failed=%llu\n",
+			(unsigned long long)st.s.jitters, (unsigned long long)st.s.jitter_errors);
 }
 
 int cmd_record(int argc, char **argv)

@@ -7,6 +7,8 @@
 #include "lib/histo.h"
 #include "lib/json.h"
 #include "model/report.h"
+#include "model/report_wall.h"
+#include "wall.h"
 #include "collect/syscall_names.h"
 
 const char *fd_kind_name(unsigned int kind)
@@ -261,7 +263,7 @@ static void print_hot_paths(const struct report *r, const struct rep_proc *rp, F
 	for (i = 0; i < (ssize_t)r->prof->nstacks; i++)
 		if (r->prof->stacks[i].pid == rp->tp.info.pid && r->prof->stacks[i].in_syscall)
 			sys += r->prof->stacks[i].count;
-	if (r->prof->mode == 1) { /* wall: off-CPU samples end in a [..] pseudo-frame */
+	if (r->prof->mode == PH_MODE_WALL) { /* wall: off-CPU samples end in a [..] pseudo-frame */
 		uint64_t off = 0;
 
 		for (i = 0; i < (ssize_t)r->prof->nstacks; i++) {
@@ -274,7 +276,7 @@ static void print_hot_paths(const struct report *r, const struct rep_proc *rp, F
 		fprintf(f, "\n   Hot paths, wall clock (%llu samples at %u Hz per thread, running or "
 			   "not; %.1f%% of them off the CPU: [gil], [syscall:NAME], [runnable])\n",
 			(unsigned long long)total, r->prof->frequency_hz, 100.0 * off / total);
-	} else if (r->prof->mode == 2) {
+	} else if (r->prof->mode == PH_MODE_GIL) {
 		fprintf(f, "\n   Hot paths holding the GIL (%llu samples at %u Hz of the thread "
 			   "holding it)\n", (unsigned long long)total, r->prof->frequency_hz);
 	} else {
@@ -327,6 +329,8 @@ void report_print_text(const struct report *r, FILE *f, int verbosity)
 			rp->observed_s, rp->tp.exited ? ", exited" : "", p->cmdline);
 		if (r->prof)
 			print_hot_paths(r, rp, f);
+		if (r->prof && r->prof->mode == PH_MODE_WALL)
+			wall_print_text(r->prof, rp->tp.info.pid, f);
 		report_print_gc_text(rp, f);
 		if (!rp->nsc) {
 			fprintf(f, "   no syscalls recorded\n");
@@ -541,7 +545,11 @@ void report_print_json(const struct report *r, FILE *f)
 			json_obj_end(&j);
 		}
 		report_print_gc_findings_json(rp, &j);
+		if (r->prof && r->prof->mode == PH_MODE_WALL)
+			wall_print_findings_json(r->prof, rp->tp.info.pid, &j);
 		json_arr_end(&j);
+		if (r->prof && r->prof->mode == PH_MODE_WALL)
+			wall_print_json(r->prof, rp->tp.info.pid, &j);
 		report_print_gc_json(rp, &j);
 		json_obj_end(&j);
 	}
