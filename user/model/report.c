@@ -303,9 +303,13 @@ static void print_hot_paths(const struct report *r, const struct rep_proc *rp, F
 		const struct prof_stack *st = stacks[i];
 
 		fprintf(f, "   %5.1f%%  %s", 100.0 * st->count / total, st->truncated ? "[truncated] " : "");
-		for (k = 0; k < st->nframes; k++)
-			fprintf(f, "%s%s:%d", k ? " > " : "", st->frames[k].name,
-				prof_frame_line(&st->frames[k]));
+		for (k = 0; k < st->nframes; k++) {
+			if (!st->frames[k].file[0]) /* wall-mode pseudo-frame: no line */
+				fprintf(f, "%s%s", k ? " > " : "", st->frames[k].name);
+			else
+				fprintf(f, "%s%s:%d", k ? " > " : "", st->frames[k].name,
+					prof_frame_line(&st->frames[k]));
+		}
 		fprintf(f, "%s\n", st->in_syscall ? " > [syscall]" : "");
 	}
 	free(stacks);
