@@ -33,6 +33,25 @@ static void report_usage(FILE *f)
 		"or, without them, uprobes on the collection function) and, where the build has\n"
 		"the python:import__* probes, the slowest module imports.\n"
 		"Ctrl-C stops early and prints what was gathered.\n\n"
+		"Hot paths: FILE:LINE is the function's first line (where it is defined); the top\n"
+		"stacks show the line each frame was executing. A process without samples is\n"
+		"said to be idle (under 3 sample periods of CPU while observed, from\n"
+		"/proc/PID/stat), unsupported (its CPython version), or unreadable (it ran, yet no\n"
+		"stack was read).\n"
+		"Syscalls: the uretprobe syscalls of return probes' trampoline (x86-64, Linux\n"
+		"6.11+; pyhound's GC probes cause them) are probe cost: shown apart, never in the\n"
+		"process's syscall totals or wall share.\n\n"
+		"Findings (kind as in --json), each with its threshold:\n"
+		"  tiny-writes, tiny-reads  >= %d calls of one read/write-family syscall on one fd\n"
+		"                           kind, successful, with a median under %d B per call\n"
+		"  gc-time                  collections took more than %.0f%% of wall time observed\n"
+		"                           and at least %llu ms in all\n"
+		"  gc-long-pause            a gen-2 collection stopped the process for more than\n"
+		"                           %llu ms\n"
+		"Evidence rule: GC findings need the process observed >= %.0f s and >= %d collections\n"
+		"seen (a process watched for a moment shows only its start-up or exit collections;\n"
+		"the report says when a finding was withheld). I/O findings rest on exact counts of\n"
+		"at least %d calls, whatever the time observed.\n\n"
 		"Options:\n"
 		"  -d, --duration S    how long to watch, in seconds (default 10, up to 86400)\n"
 		"  -p, --pid P[,P...]  only these processes (repeatable); each must be CPython\n"
@@ -49,7 +68,10 @@ static void report_usage(FILE *f)
 		"  -h, --help          this text\n\n"
 		"Examples:\n"
 		"  sudo pyhound report --duration 30\n"
-		"  sudo pyhound report --pid 1234 --json > report.json\n");
+		"  sudo pyhound report --pid 1234 --json > report.json\n",
+		TINY_IO_MIN_CALLS, TINY_IO_MEDIAN_BYTES, 100 * GC_FINDING_SHARE,
+		GC_FINDING_MIN_NS / 1000000ULL, GC_FINDING_GEN2_NS / 1000000ULL,
+		GC_FINDING_MIN_OBSERVED_S, GC_FINDING_MIN_COLLECTIONS, TINY_IO_MIN_CALLS);
 }
 
 struct report_ctx {
@@ -122,7 +144,7 @@ int cmd_report(int argc, char **argv)
 
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+d:p:F:m:jhv", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+:d:p:F:m:jhv", opts, NULL)) != -1) {
 		switch (c) {
 		case 'd':
 			if (parse_seconds(optarg, "duration", 0.1, 86400, &duration))
@@ -243,6 +265,7 @@ int cmd_report(int argc, char **argv)
 		pr_err("reading the syscall statistics: %s", strerror(-err));
 		goto out;
 	}
+	tracker_read_cpu(t); /* tells idle processes from unreadable ones */
 	cc.arr = calloc(tracker_count(t) + 1, sizeof(*cc.arr));
 	if (!cc.arr)
 		goto out;
