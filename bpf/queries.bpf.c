@@ -101,6 +101,35 @@ struct {
 	__type(value, struct q_query_event);
 } qscratch SEC(".maps");
 
+/* when this CPU last woke the reader */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} last_wake SEC(".maps");
+
+#define WAKE_EVERY_NS 2000000 /* at most one wake-up per CPU per 2 ms */
+
+/* Wake the reader for the first record after a quiet spell, or when the buffer is a quarter
+ * full: a wake-up per record (the default while the reader keeps up) cost several microseconds
+ * per query. Userspace also reads every few milliseconds (queries_poll), so the records of a
+ * process are read while it still runs (its frames are named from its memory). */
+static __always_inline __u64 rb_flags(void)
+{
+	__u32 zero = 0;
+	__u64 now = bpf_ktime_get_ns(), *last = bpf_map_lookup_elem(&last_wake, &zero);
+
+	if (last && now - *last > WAKE_EVERY_NS) {
+		*last = now;
+		return BPF_RB_FORCE_WAKEUP;
+	}
+	return bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >
+			       bpf_ringbuf_query(&events, BPF_RB_RING_SIZE) / 4 ?
+		       BPF_RB_FORCE_WAKEUP :
+		       BPF_RB_NO_WAKEUP;
+}
+
 static __always_inline bool tracked(__u32 pid)
 {
 	struct tracked *tr = bpf_map_lookup_elem(&tracked_pids, &pid);
@@ -118,7 +147,7 @@ static __always_inline void walk_into(struct q_query_event *q, __u32 pid)
 	__u32 err = 0, n;
 
 	q->nframes = 0;
-	q->truncated = 0;
+	q->depth = 0;
 	if (!info) {
 		qcount(Q_DROP_NO_INFO);
 		q->walk_err = SMP_ERR_NO_INFO;
@@ -136,18 +165,25 @@ static __always_inline void walk_into(struct q_query_event *q, __u32 pid)
 	}
 	q->walk_err = 0;
 	n = w->n;
-	if (n > Q_FRAMES) {
+	q->depth = w->truncated ? 0 : n;
+	if (n > Q_FRAMES)
 		n = Q_FRAMES;
-		q->truncated = 1;
-	}
-	if (w->truncated)
-		q->truncated = 1;
 	for (__u32 i = 0; i < Q_FRAMES; i++) {
 		if (i >= n)
 			break;
 		q->frames[i] = w->s.frames[i];
 	}
 	q->nframes = n;
+}
+
+/* the record without its unused frames */
+static __always_inline __u64 query_size(const struct q_query_event *q)
+{
+	__u32 n = q->nframes;
+
+	if (n > Q_FRAMES)
+		n = Q_FRAMES;
+	return Q_QUERY_HDR_SIZE + (__u64)n * sizeof(struct ph_frame);
 }
 
 static __always_inline void save_call(__u32 fn, __u64 a1, __u64 a2, __u64 a3)
@@ -212,7 +248,7 @@ int BPF_KRETPROBE(sqlite_prepare_ret, int rc)
 		e->truncated = 0;
 	}
 	e->len = len & (Q_TEXT_LEN - 1);
-	bpf_ringbuf_submit(e, 0);
+	bpf_ringbuf_submit(e, rb_flags());
 	qcount(Q_STAT_TEXTS);
 out:
 	bpf_map_delete_elem(&calls, &tid);
@@ -257,7 +293,7 @@ int BPF_KPROBE(sqlite_step, void *stmt)
 static __always_inline void sqlite_end(struct stmt_key *k, struct q_query_event *q, __u32 end)
 {
 	q->end = end;
-	if (bpf_ringbuf_output(&events, q, sizeof(*q), 0))
+	if (bpf_ringbuf_output(&events, q, query_size(q), rb_flags()))
 		qcount(Q_DROP_RINGBUF);
 	else
 		qcount(Q_STAT_QUERIES);
@@ -364,7 +400,7 @@ int BPF_KRETPROBE(pq_call_ret, void *res)
 	len -= 1;
 	t->truncated = len >= Q_TEXT_LEN - 1;
 	t->len = len & (Q_TEXT_LEN - 1);
-	bpf_ringbuf_submit(t, 0);
+	bpf_ringbuf_submit(t, rb_flags());
 	qcount(Q_STAT_TEXTS);
 
 	q = bpf_map_lookup_elem(&qscratch, &zero);
@@ -380,7 +416,7 @@ int BPF_KRETPROBE(pq_call_ret, void *res)
 	q->rows = 0;
 	q->end = res ? Q_END_DONE : Q_END_ERROR;
 	walk_into(q, pid);
-	if (bpf_ringbuf_output(&events, q, sizeof(*q), 0))
+	if (bpf_ringbuf_output(&events, q, query_size(q), rb_flags()))
 		qcount(Q_DROP_RINGBUF);
 	else
 		qcount(Q_STAT_QUERIES);

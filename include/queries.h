@@ -75,9 +75,12 @@ struct q_query_event {
 	__u32 end;    /* enum q_end */
 	__u32 nframes;
 	__u32 walk_err;	 /* enum ph_sampler_stat when the stack could not be walked, else 0 */
-	__u32 truncated; /* more Python frames than Q_FRAMES: the outermost are missing */
+	__u32 depth;	 /* Python frames on the stack (frames[] holds the innermost Q_FRAMES of
+			  * them); 0: deeper than the walker's bound (PH_MAX_FRAMES), unknown */
 	struct ph_frame frames[Q_FRAMES]; /* innermost first */
 };
+
+#define Q_QUERY_HDR_SIZE 64 /* records are sent without their unused frames */
 
 /* per-CPU counters (index in the stats map) */
 enum q_stat {
@@ -93,6 +96,7 @@ enum q_stat {
 };
 
 _Static_assert(sizeof(struct q_text_event) == 32 + 64 + Q_TEXT_LEN, "q_text_event layout");
-_Static_assert(sizeof(struct q_query_event) == 64 + 24 * Q_FRAMES, "q_query_event layout");
+_Static_assert(sizeof(struct q_query_event) == Q_QUERY_HDR_SIZE + 24 * Q_FRAMES,
+	       "q_query_event layout");
 
 #endif

@@ -11,6 +11,8 @@
 #include "lib/log.h"
 #include "collect/profiler.h"
 #include "model/report.h"
+#include "model/report_mem.h"
+#include "host/rss.h"
 #include "collect/syscalls_user.h"
 #include "host/tracker.h"
 #include "wall.h"
@@ -98,6 +100,20 @@ struct collect_ctx {
 	size_t n;
 };
 
+struct rss_ctx {
+	struct rss_watch *w;
+	double t;
+};
+
+/* one RSS reading of each live tracked process */
+static void sample_rss(const struct tracked_proc *tp, void *ctx)
+{
+	struct rss_ctx *rc = ctx;
+
+	if (!tp->exit_ns)
+		rss_watch_sample(rc->w, tp->info.pid, tp->info.start_ticks, rc->t);
+}
+
 static void collect(const struct tracked_proc *tp, void *ctx)
 {
 	struct collect_ctx *cc = ctx;
@@ -140,7 +156,8 @@ int cmd_report(int argc, char **argv)
 	unsigned long freq = 99;
 	int mode = PH_MODE_CPU;
 	struct profiler *pr = NULL;
-	uint64_t start, end;
+	uint64_t start, end, rss_last = 0;
+	struct rss_ctx rss = {};
 
 	optind = 1;
 	opterr = 0;
@@ -237,9 +254,20 @@ int cmd_report(int argc, char **argv)
 	fprintf(stderr, "pyhound: watching %d CPython process%s%s for %.1f s (Ctrl-C to stop "
 			"early)\n", tracker_count(t), tracker_count(t) == 1 ? "" : "es",
 			topts.follow ? " and any that start" : "", duration);
+	rss.w = rss_watch_new(topts.max_procs ? topts.max_procs : 1024);
+	if (!rss.w) {
+		err = -ENOMEM;
+		goto out;
+	}
 	while (!exiting) {
 		uint64_t now = now_ns();
 		int left;
+
+		if (now - rss_last >= 1000000000ull) { /* resident memory once a second */
+			rss_last = now;
+			rss.t = now / 1e9;
+			tracker_foreach(t, sample_rss, &rss);
+		}
 
 		if (now - start >= (uint64_t)(duration * 1e9))
 			break;
@@ -265,6 +293,8 @@ int cmd_report(int argc, char **argv)
 		pr_err("reading the syscall statistics: %s", strerror(-err));
 		goto out;
 	}
+	rss.t = end / 1e9;
+	tracker_foreach(t, sample_rss, &rss); /* the end of the window */
 	tracker_read_cpu(t); /* tells idle processes from unreadable ones */
 	cc.arr = calloc(tracker_count(t) + 1, sizeof(*cc.arr));
 	if (!cc.arr)
@@ -281,6 +311,11 @@ int cmd_report(int argc, char **argv)
 			pr_err("reading the GC statistics: %s", strerror(-err));
 			goto out;
 		}
+	}
+	err = report_add_mem(&rep, rss.w);
+	if (err) {
+		pr_err("out of memory");
+		goto out;
 	}
 	rep.interrupted = exiting;
 	if (pr) {
@@ -313,6 +348,7 @@ int cmd_report(int argc, char **argv)
 	ret = 0;
 out:
 	report_free(&rep);
+	rss_watch_free(rss.w);
 	free(cc.arr);
 	sc_snapshot_free(&snap);
 	profiler_free(pr);

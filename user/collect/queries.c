@@ -218,7 +218,7 @@ static void on_query(struct queries *q, const struct q_query_event *e)
 {
 	uint64_t key = e->lib == Q_LIB_PQ ? e->tid : e->handle;
 	struct text_ent *t = text_find(q, e->pid, key);
-	uint32_t n = 0, nf = e->nframes < Q_FRAMES ? e->nframes : Q_FRAMES;
+	uint32_t n = 0, nf = e->nframes < Q_FRAMES ? e->nframes : Q_FRAMES, depth = e->depth;
 	char stmt[NORM_LEN + 80];
 
 	if (t && t->norm[0])
@@ -235,14 +235,16 @@ static void on_query(struct queries *q, const struct q_query_event *e)
 		int err = symbolizer_frame(q->sym, e->pid, f->code, f->name, f->first_line,
 					   f->instr, &q->frames[n]);
 
-		if (err == 1)
+		if (err == 1) { /* a shim left out: the stack is one frame shorter */
+			depth = depth ? depth - 1 : 0;
 			continue;
+		}
 		if (err < 0)
 			q->counters[QC_UNKNOWN_FRAMES]++;
 		n++;
 	}
-	querystats_add(q->qs, e->pid, e->tid, e->lib, stmt, q->frames, n, e->start_ns, e->dur_ns,
-		       e->rows, e->end == Q_END_ERROR);
+	querystats_add(q->qs, e->pid, e->tid, e->lib, stmt, q->frames, n, depth, e->start_ns,
+		       e->dur_ns, e->rows, e->end == Q_END_ERROR);
 }
 
 static int handle_event(void *ctx, void *data, size_t size)
@@ -252,7 +254,10 @@ static int handle_event(void *ctx, void *data, size_t size)
 
 	if (size >= sizeof(struct q_text_event) && *type == Q_EV_TEXT)
 		on_text(q, data);
-	else if (size >= sizeof(struct q_query_event) && *type == Q_EV_QUERY)
+	else if (size >= Q_QUERY_HDR_SIZE && *type == Q_EV_QUERY &&
+		 ((const struct q_query_event *)data)->nframes <= Q_FRAMES &&
+		 size >= Q_QUERY_HDR_SIZE + ((const struct q_query_event *)data)->nframes *
+						     sizeof(struct ph_frame))
 		on_query(q, data);
 	else
 		q->counters[QC_BAD_RECORDS]++;
@@ -587,11 +592,24 @@ int queries_attach(struct queries *q)
 
 int queries_poll(struct queries *q, int timeout_ms)
 {
-	int n = q->rb ? ring_buffer__poll(q->rb, timeout_ms) : 0;
+	uint64_t until = now_ns() + (uint64_t)(timeout_ms > 0 ? timeout_ms : 0) * 1000000ULL;
+	int n = 0, m;
 
+	/* records come without a wake-up for up to 2 ms (bpf/queries.bpf.c): read every 5 ms */
+	do {
+		uint64_t now = now_ns();
+		int slice = until > now ? (int)((until - now + 999999) / 1000000) : 0;
+
+		m = q->rb ? ring_buffer__poll(q->rb, slice > 5 ? 5 : slice) : 0;
+		if (m < 0 && m != -EINTR)
+			return m;
+		n += m > 0 ? m : 0;
+		m = q->rb ? ring_buffer__consume(q->rb) : 0;
+		n += m > 0 ? m : 0;
+	} while (now_ns() < until);
 	if (now_ns() - q->last_scan >= RESCAN_NS)
 		queries_rescan(q);
-	return n == -EINTR ? 0 : n;
+	return n;
 }
 
 struct querystats *queries_stats(struct queries *q)

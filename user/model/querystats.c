@@ -7,22 +7,30 @@
 #include "lib/histo.h"
 #include "model/querystats.h"
 
-#define QS_MAX_THREADS 4096 /* threads followed; when full, every call in progress is closed */
+#define QS_MAX_THREADS 1024 /* threads followed; when full, every call in progress is closed */
 #define QS_MAX_STRINGS (1u << 20)
+#define QS_LEVELS 128	    /* stack depths followed (the walker's PH_MAX_FRAMES) */
 
 struct group_item {
 	const char *stmt;
 	struct qs_site site;
 	uint64_t count, ns;
+	uint16_t level; /* depth of the call it was counted in */
+	bool eligible;	/* ran at a line of the parent other than its call's first */
 };
 
-/* the call of a parent in progress on one thread */
+/* the call of the function at one depth of a thread's stack, as its queries show it */
+struct qs_level {
+	bool open;
+	struct qs_site fn;   /* line: the line of the call's first query */
+	int max_line;	     /* furthest line seen in this call */
+	uint64_t total;	     /* queries through this call */
+	uint64_t first_ns, last_end_ns;
+};
+
 struct qs_thread {
 	pid_t pid, tid;
-	bool open;
-	struct qs_site parent; /* line: of the call's first query */
-	uint32_t outer;	       /* hash of the frames above the parent */
-	uint64_t first_ns, last_end_ns;
+	struct qs_level lv[QS_LEVELS];
 	struct group_item items[QS_GROUP_ITEMS];
 	unsigned int nitems;
 };
@@ -37,7 +45,7 @@ struct querystats {
 	struct hashidx eidx;
 	struct qs_n1 *n1;
 	size_t nn1;
-	struct qs_thread *th;
+	struct qs_thread **th;
 	size_t nth;
 	uint64_t counters[QS_COUNTER_MAX];
 };
@@ -85,6 +93,8 @@ void querystats_free(struct querystats *qs)
 	hashidx_free(&qs->eidx);
 	free(qs->e);
 	free(qs->n1);
+	for (size_t i = 0; qs->th && i < qs->nth; i++)
+		free(qs->th[i]);
 	free(qs->th);
 	free(qs);
 }
@@ -166,8 +176,8 @@ static int make_site(struct querystats *qs, const struct prof_frame *f, struct q
 	return s->name && s->file ? 0 : -ENOMEM;
 }
 
-static void add_n1(struct querystats *qs, const struct qs_thread *t, const struct group_item *it,
-		   uint64_t others)
+static void add_n1(struct querystats *qs, const struct qs_thread *t, const struct qs_level *lv,
+		   const struct group_item *it)
 {
 	struct qs_n1 *n = NULL;
 
@@ -175,7 +185,7 @@ static void add_n1(struct querystats *qs, const struct qs_thread *t, const struc
 		struct qs_n1 *c = &qs->n1[i];
 
 		if (c->pid == t->pid && c->stmt == it->stmt && site_eq(&c->site, &it->site) &&
-		    func_eq(&c->parent, &t->parent)) {
+		    func_eq(&c->parent, &lv->fn)) {
 			n = c;
 			break;
 		}
@@ -190,72 +200,108 @@ static void add_n1(struct querystats *qs, const struct qs_thread *t, const struc
 		n->pid = t->pid;
 		n->stmt = it->stmt;
 		n->site = it->site;
-		n->parent = t->parent;
+		n->parent = lv->fn;
 		n->min_per_call = UINT64_MAX;
 	}
 	n->parent_calls++;
 	n->queries += it->count;
 	n->query_ns += it->ns;
-	n->span_ns += t->last_end_ns - t->first_ns;
-	n->other_queries += others;
+	n->span_ns += lv->last_end_ns - lv->first_ns;
+	n->other_queries += lv->total - it->count;
 	if (it->count < n->min_per_call)
 		n->min_per_call = it->count;
 	if (it->count > n->max_per_call)
 		n->max_per_call = it->count;
 }
 
-static void close_call(struct querystats *qs, struct qs_thread *t)
+/* Close the calls at depth k and deeper: their repeated statements become N+1 rows. */
+static void close_from(struct querystats *qs, struct qs_thread *t, unsigned int k)
 {
-	uint64_t total = 0;
+	unsigned int i, n = 0;
 
-	if (!t->open)
-		return;
-	for (unsigned int i = 0; i < t->nitems; i++)
-		total += t->items[i].count;
-	for (unsigned int i = 0; i < t->nitems; i++)
-		if (t->items[i].count >= qs->n1_min)
-			add_n1(qs, t, &t->items[i], total - t->items[i].count);
-	t->open = false;
-	t->nitems = 0;
+	for (i = 0; i < t->nitems; i++) {
+		struct group_item *it = &t->items[i];
+
+		if (it->level < k) {
+			t->items[n++] = *it;
+			continue;
+		}
+		if (it->eligible && it->count >= qs->n1_min)
+			add_n1(qs, t, &t->lv[it->level], it);
+	}
+	t->nitems = n;
+	for (i = k; i < QS_LEVELS; i++)
+		t->lv[i].open = false;
 }
 
 static struct qs_thread *thread_of(struct querystats *qs, pid_t pid, pid_t tid)
 {
+	struct qs_thread *t;
+
 	for (size_t i = 0; i < qs->nth; i++)
-		if (qs->th[i].pid == pid && qs->th[i].tid == tid)
-			return &qs->th[i];
+		if (qs->th[i]->pid == pid && qs->th[i]->tid == tid)
+			return qs->th[i];
 	if (qs->nth >= QS_MAX_THREADS) {
 		querystats_flush(qs);
+		for (size_t i = 0; i < qs->nth; i++)
+			free(qs->th[i]);
 		qs->nth = 0;
 		qs->counters[QS_THREADS_RESET]++;
 	}
-	memset(&qs->th[qs->nth], 0, sizeof(qs->th[0]));
-	qs->th[qs->nth].pid = pid;
-	qs->th[qs->nth].tid = tid;
-	return &qs->th[qs->nth++];
+	t = calloc(1, sizeof(*t));
+	if (!t)
+		return NULL;
+	t->pid = pid;
+	t->tid = tid;
+	qs->th[qs->nth++] = t;
+	return t;
 }
 
-static void follow_call(struct querystats *qs, pid_t pid, pid_t tid, const char *stmt,
-			const struct qs_site *site, const struct qs_site *parent, uint32_t outer,
-			uint64_t start_ns, uint64_t dur_ns)
+/* Follow the calls on the query's stack (frames innermost first, depth frames in all). A call
+ * of the function at some depth ends when another function is there, when a query comes from
+ * a shallower stack, or when its line returns to (or before) its first query's line after
+ * having gone further (the next call's first query). */
+static void follow_calls(struct querystats *qs, pid_t pid, pid_t tid, const char *stmt,
+			 const struct prof_frame *frames, uint32_t nframes, uint32_t depth,
+			 uint64_t start_ns, uint64_t dur_ns)
 {
 	struct qs_thread *t = thread_of(qs, pid, tid);
+	unsigned int leaf = depth - 1, top = depth - nframes, k, pk;
 	struct group_item *it = NULL;
+	struct qs_site site, fn;
 
-	if (t->open && (!func_eq(&t->parent, parent) || t->outer != outer ||
-			parent->line <= t->parent.line))
-		close_call(qs, t);
-	if (!t->open) {
-		t->open = true;
-		t->parent = *parent;
-		t->outer = outer;
-		t->first_ns = start_ns;
-		t->nitems = 0;
+	if (!t)
+		return;
+	close_from(qs, t, leaf + 1); /* returned from anything deeper */
+	for (k = top; k <= leaf; k++) {
+		struct qs_level *lv = &t->lv[k];
+
+		if (make_site(qs, &frames[leaf - k], &fn))
+			return;
+		if (lv->open && func_eq(&lv->fn, &fn) &&
+		    !(fn.line <= lv->fn.line && lv->max_line > lv->fn.line)) {
+			if (fn.line > lv->max_line)
+				lv->max_line = fn.line;
+		} else {
+			close_from(qs, t, k);
+			lv->open = true;
+			lv->fn = fn;
+			lv->max_line = fn.line;
+			lv->total = 0;
+			lv->first_ns = start_ns;
+			lv->last_end_ns = 0;
+		}
+		lv->total++;
+		if (start_ns + dur_ns > lv->last_end_ns)
+			lv->last_end_ns = start_ns + dur_ns;
 	}
-	if (start_ns + dur_ns > t->last_end_ns)
-		t->last_end_ns = start_ns + dur_ns;
+	/* the query counts in its parent's call (the function that called the site) */
+	pk = leaf - 1;
+	if (make_site(qs, &frames[0], &site))
+		return;
 	for (unsigned int i = 0; i < t->nitems; i++)
-		if (t->items[i].stmt == stmt && site_eq(&t->items[i].site, site)) {
+		if (t->items[i].level == pk && t->items[i].stmt == stmt &&
+		    site_eq(&t->items[i].site, &site)) {
 			it = &t->items[i];
 			break;
 		}
@@ -265,23 +311,26 @@ static void follow_call(struct querystats *qs, pid_t pid, pid_t tid, const char 
 			return;
 		}
 		it = &t->items[t->nitems++];
+		memset(it, 0, sizeof(*it));
 		it->stmt = stmt;
-		it->site = *site;
-		it->count = 0;
-		it->ns = 0;
+		it->site = site;
+		it->level = pk;
 	}
 	it->count++;
 	it->ns += dur_ns;
+	/* the call was seen to start before: by a query at another line of the parent */
+	if (frames[1].line != t->lv[pk].fn.line)
+		it->eligible = true;
 }
 
 int querystats_add(struct querystats *qs, pid_t pid, pid_t tid, int lib, const char *stmt,
-		   const struct prof_frame *frames, uint32_t nframes, uint64_t start_ns,
-		   uint64_t dur_ns, uint64_t rows, bool error)
+		   const struct prof_frame *frames, uint32_t nframes, uint32_t depth,
+		   uint64_t start_ns, uint64_t dur_ns, uint64_t rows, bool error)
 {
 	struct qs_site site, parent;
 	struct entry_key k = { .qs = qs, .pid = pid, .site = &site, .parent = &parent };
 	const char *s = intern(qs, stmt);
-	uint32_t h, outer = HASH_SEED;
+	uint32_t h;
 	struct qs_entry *e;
 	int64_t i;
 
@@ -317,22 +366,16 @@ int querystats_add(struct querystats *qs, pid_t pid, pid_t tid, int lib, const c
 	e->errors += error;
 	e->hist[ph_log2_slot(dur_ns, QS_HIST_SLOTS)]++;
 follow:
-	if (nframes < 2)
-		return 0; /* no enclosing function to count calls of */
-	for (uint32_t f = 2; f < nframes; f++) {
-		outer = hash_str(outer, frames[f].name ? frames[f].name : "");
-		outer = hash_str(outer, frames[f].file ? frames[f].file : "");
-		outer = hash_u64(outer, (uint64_t)(uint32_t)frames[f].line << 32 |
-						(uint32_t)frames[f].first_line);
-	}
-	follow_call(qs, pid, tid, s, &site, &parent, outer, start_ns, dur_ns);
+	/* no enclosing function, or a stack too deep to place its frames */
+	if (nframes >= 2 && depth >= nframes && depth <= QS_LEVELS)
+		follow_calls(qs, pid, tid, s, frames, nframes, depth, start_ns, dur_ns);
 	return 0;
 }
 
 void querystats_flush(struct querystats *qs)
 {
 	for (size_t i = 0; i < qs->nth; i++)
-		close_call(qs, &qs->th[i]);
+		close_from(qs, qs->th[i], 0);
 }
 
 const struct qs_entry *querystats_entries(const struct querystats *qs, size_t *n)

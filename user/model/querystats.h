@@ -4,14 +4,15 @@
  * function that encloses it.
  *
  * The call site is the innermost Python frame when the query ran (the function that called
- * the driver), the parent its caller. Calls of the parent are told apart on each thread from
- * the sequence of its queries: a new call starts when the parent (function, and the stack
- * above it) changes, or when the parent's line goes back to or before the line of the first
- * query of the current call (the next call's first query, such as the "1" that loads the
- * rows). Without entry probes this is a heuristic that errs towards no finding: repeats from
- * the parent line of a call's first query each count as a call of their own, so a view run
- * once per request is never taken for a loop, and a loop whose first query is also the
- * call's first (no query before it in that function) is not reported. */
+ * the driver), the parent its caller. Calls are followed per thread and stack depth from the
+ * sequence of queries alone (no entry probes): the call of the function at some depth ends
+ * when another function is seen there, when a query comes from a shallower stack, or when
+ * the function's line returns to (or before) the line of its call's first query after having
+ * gone further -- the next call's first query, such as the "1" that loads the rows. Queries
+ * with identical stacks cannot be told apart into calls, so a repeat counts towards an N+1
+ * only when its parent's call was seen to start with a query at another line of the parent
+ * (the "1"): a view running one query per request is never taken for a loop, and a loop in a
+ * function that issued no other query first is not reported. */
 #ifndef PYHOUND_QUERYSTATS_H
 #define PYHOUND_QUERYSTATS_H
 
@@ -23,7 +24,7 @@
 #define QS_HIST_SLOTS 40     /* log2 ns (include/hist.h) */
 #define QS_MAX_ENTRIES 16384 /* rows kept; beyond, queries are counted in "entries_full" */
 #define QS_MAX_N1 1024
-#define QS_GROUP_ITEMS 32    /* distinct (statement, call site) per call followed */
+#define QS_GROUP_ITEMS 64    /* distinct (statement, call site) followed per thread */
 #define QS_N1_MIN 10	     /* repeats per call from one site that make an N+1 */
 
 struct qs_site {
@@ -49,7 +50,7 @@ struct qs_n1 {
 	uint64_t min_per_call, max_per_call;
 	uint64_t query_ns;		/* their time in the library */
 	uint64_t span_ns;		/* first query start to last query end, summed per call */
-	uint64_t other_queries;		/* other statements in those calls (the "1") */
+	uint64_t other_queries;		/* other queries in those calls (the "1") */
 };
 
 enum qs_counter {
@@ -64,10 +65,11 @@ struct querystats;
 
 struct querystats *querystats_new(unsigned int n1_min);
 void querystats_free(struct querystats *qs);
-/* One query. frames: innermost first (as walked), nframes may be 0 (stack not walked). */
+/* One query. frames: innermost first (as walked), nframes may be 0 (stack not walked); depth:
+ * the frames on the whole stack (>= nframes; 0 when unknown: no N+1 following). */
 int querystats_add(struct querystats *qs, pid_t pid, pid_t tid, int lib, const char *stmt,
-		   const struct prof_frame *frames, uint32_t nframes, uint64_t start_ns,
-		   uint64_t dur_ns, uint64_t rows, bool error);
+		   const struct prof_frame *frames, uint32_t nframes, uint32_t depth,
+		   uint64_t start_ns, uint64_t dur_ns, uint64_t rows, bool error);
 /* Close every call in progress (at the end of a run, before reading the N+1 rows). */
 void querystats_flush(struct querystats *qs);
 /* The rows; valid until the next add or free. */

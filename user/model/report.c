@@ -8,6 +8,7 @@
 #include "lib/histo.h"
 #include "lib/json.h"
 #include "model/report.h"
+#include "model/report_mem.h"
 #include "model/report_wall.h"
 #include "wall.h"
 #include "collect/syscall_names.h"
@@ -225,6 +226,7 @@ void report_free(struct report *r)
 		free(r->procs[i].sc);
 		free(r->procs[i].io);
 		report_free_gc(&r->procs[i]);
+		report_free_mem(&r->procs[i]);
 	}
 	free(r->procs);
 	memset(r, 0, sizeof(*r));
@@ -369,6 +371,7 @@ void report_print_text(const struct report *r, FILE *f, int verbosity)
 		if (r->prof && r->prof->mode == PH_MODE_WALL)
 			wall_print_text(r->prof, rp->tp.info.pid, f);
 		report_print_gc_text(rp, f);
+		report_print_mem_text(rp, f);
 		if (rp->probe_sc)
 			fprintf(f, "\n   Probe cost, not in the syscalls below: %llu uretprobe syscall%s, "
 				   "%s: the return trampoline of return probes on this process "
@@ -603,12 +606,14 @@ void report_print_json(const struct report *r, FILE *f)
 			json_obj_end(&j);
 		}
 		report_print_gc_findings_json(rp, &j);
+		report_print_mem_findings_json(rp, &j);
 		if (r->prof && r->prof->mode == PH_MODE_WALL)
 			wall_print_findings_json(r->prof, rp->tp.info.pid, &j);
 		json_arr_end(&j);
 		if (r->prof && r->prof->mode == PH_MODE_WALL)
 			wall_print_json(r->prof, rp->tp.info.pid, &j);
 		report_print_gc_json(rp, &j);
+		report_print_mem_json(rp, &j);
 		json_obj_end(&j);
 	}
 	json_arr_end(&j);

@@ -51,7 +51,7 @@ size_t queries_print_proc(FILE *f, const struct querystats *qs, pid_t pid, size_
 
 	for (size_t i = 0; v && i < n && shown < top; i++) {
 		const struct qs_entry *e = v[i];
-		char tb[32], mb[32], pb[32];
+		char tb[32], mb[32], pb[32], rb[24];
 
 		if (e->pid != pid)
 			continue;
@@ -62,9 +62,13 @@ size_t queries_print_proc(FILE *f, const struct querystats *qs, pid_t pid, size_
 		fmt_ns(mb, sizeof(mb), e->count ? e->total_ns / e->count : 0);
 		pb[0] = qs_entry_quantile(e, 0.99) < e->max_ns ? '<' : ' ';
 		fmt_ns(pb + 1, sizeof(pb) - 1, qs_entry_quantile(e, 0.99));
-		fprintf(f, "%s%8llu %10s %10s %10s %8llu  %s\n", indent,
-			(unsigned long long)e->count, tb, mb, pb[0] == '<' ? pb : pb + 1,
-			(unsigned long long)e->rows, e->stmt);
+		if (e->lib == Q_LIB_SQLITE)
+			snprintf(rb, sizeof(rb), "%llu", (unsigned long long)e->rows);
+		else
+			snprintf(rb, sizeof(rb), "-"); /* libpq: not read */
+		fprintf(f, "%s%8llu %10s %10s %10s %8s  %s\n", indent,
+			(unsigned long long)e->count, tb, mb, pb[0] == '<' ? pb : pb + 1, rb,
+			e->stmt);
 		fprintf(f, "%s%50s  %s (%s:%d)", indent, "", fn_name(&e->site), base(e->site.file),
 			e->site.line);
 		if (e->parent.name && e->parent.name[0])
@@ -154,7 +158,10 @@ void queries_json(struct json *j, const struct querystats *qs, pid_t pid)
 		/* upper bound of the log2 bucket holding it, capped at max_ns */
 		json_u64(j, "p99_ns", qs_entry_quantile(e, 0.99));
 		json_u64(j, "max_ns", e->max_ns);
-		json_u64(j, "rows", e->rows);
+		if (e->lib == Q_LIB_SQLITE) /* libpq: rows not read */
+			json_u64(j, "rows", e->rows);
+		else
+			json_str(j, "rows", NULL);
 		json_u64(j, "errors", e->errors);
 		site_json(j, "", &e->site);
 		site_json(j, "parent_", &e->parent);
