@@ -84,6 +84,21 @@ threads += [threading.Thread(target=f, name=f.__name__) for f in (sleeper, reade
 for t in threads:
     t.start()
 started.wait()
+
+
+def blocked_in(tid, nr):
+    # the thread sits in syscall nr (it got past the barrier and retook the GIL before that)
+    try:
+        with open("/proc/self/task/%d/syscall" % tid) as f:
+            return f.read().split()[0] == str(nr)
+    except OSError:
+        return False
+
+
+deadline = time.monotonic() + 20
+while time.monotonic() < deadline and not (blocked_in(tids["lock"], 202) and
+                                           blocked_in(tids["reader"], 0)):
+    time.sleep(0.01)
 print("ready", flush=True)
 limit = float(sys.argv[1]) if len(sys.argv) > 1 else 600.0
 t0 = time.monotonic()
