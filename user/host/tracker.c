@@ -526,6 +526,16 @@ int tracker_forget_exited(struct tracker *t, uint64_t cutoff_ns)
 	}
 	t->nprocs = j;
 	t->st.forgotten += n;
+	/* a record is ~9 KB (paths): after a storm of short-lived processes, give the room back */
+	if (t->cap > 64 && t->nprocs < t->cap / 4) {
+		size_t cap = t->nprocs * 2 > 64 ? t->nprocs * 2 : 64;
+		void *p = realloc(t->procs, cap * sizeof(*t->procs));
+
+		if (p) {
+			t->procs = p;
+			t->cap = cap;
+		}
+	}
 	return n;
 }
 
