@@ -11,6 +11,7 @@
 #include "lib/log.h"
 #include "collect/profiler.h"
 #include "model/report.h"
+#include "model/findings_code.h"
 #include "collect/syscalls_user.h"
 #include "host/tracker.h"
 
@@ -19,7 +20,7 @@
 static void report_usage(FILE *f)
 {
 	fprintf(f,
-		"Usage: pyhound report [--duration S] [--pid P ...] [--json] [-v]\n\n"
+		"Usage: pyhound report [--duration S] [--pid P ...] [--json] [--opcodes] [-v]\n\n"
 		"Watch every CPython process on this host (or only --pid ones) for S seconds, then\n"
 		"print per process: its hot paths (top functions by self and total CPU samples,\n"
 		"with file:line, and the top stacks), the syscalls it spent time in (count, total, average, p50/p99,\n"
@@ -41,11 +42,29 @@ static void report_usage(FILE *f)
 		"  -F, --frequency HZ  stack samples per second per CPU (default 99)\n"
 		"      --no-stacks     do not sample stacks (syscalls and I/O only)\n"
 		"      --no-gc         do not trace garbage collections and imports\n"
+		"      --opcodes       under each hot function, the instructions its hot line's\n"
+		"                      samples sat on (e.g. CONTAINS_OP 91%%; always in --json)\n"
 		"  -v                  also print collector health (dropped data, map fill)\n"
 		"  -h, --help          this text\n\n"
+		"Findings in the code (from the sampled stacks and the instruction each sample sat\n"
+		"on; none for a process with fewer than %d on-CPU Python samples; a line or a\n"
+		"function's loops must hold at least %.0f%% of those samples):\n"
+		"  linear-membership  %.0f%% of a line's samples on a membership test not\n"
+		"                     specialised for a set/dict (CONTAINS_OP; 3.8: COMPARE_OP in)\n"
+		"  string-concat      %.0f%% of a line's samples on str += (3.11+:\n"
+		"                     BINARY_OP_INPLACE_ADD_UNICODE / _ADD_UNICODE)\n"
+		"  nested-loop        samples in a loop nested in another loop of one function,\n"
+		"                     %.0f%% of them on comparisons\n"
+		"  numeric-loop       %.0f%% of a function's in-loop samples on arithmetic, typed\n"
+		"                     int/float (3.11+) or not only + (which may join strings)\n"
+		"  deep-recursion     a function calling itself, %d+ levels deep (median) in %.0f%%\n"
+		"                     of the samples, its own time mostly outside loops\n\n"
 		"Examples:\n"
 		"  sudo pyhound report --duration 30\n"
-		"  sudo pyhound report --pid 1234 --json > report.json\n");
+		"  sudo pyhound report --pid 1234 --json > report.json\n",
+		CODE_MIN_SAMPLES, 100 * CODE_MIN_SHARE, 100 * CODE_MEMBERSHIP_OP_SHARE,
+		100 * CODE_STRCAT_OP_SHARE, 100 * CODE_NESTED_CMP_SHARE, 100 * CODE_ARITH_SHARE,
+		CODE_RECURSION_DEPTH, 100 * CODE_RECURSION_SHARE);
 }
 
 struct report_ctx {
@@ -90,6 +109,7 @@ int cmd_report(int argc, char **argv)
 		{ "frequency", required_argument, NULL, 'F' },
 		{ "no-stacks", no_argument, NULL, 'N' },
 		{ "no-gc", no_argument, NULL, 'G' },
+		{ "opcodes", no_argument, NULL, 'O' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{},
@@ -103,7 +123,7 @@ int cmd_report(int argc, char **argv)
 	struct sc_snapshot snap = {};
 	struct gc_snapshot gsnap = {};
 	struct gc_collector_opts gopts = {};
-	bool no_gc = false;
+	bool no_gc = false, opcodes = false;
 	struct report rep = {};
 	pid_t pids[MAX_PIDS];
 	int npids = 0, c, err, ret = 1;
@@ -133,6 +153,7 @@ int cmd_report(int argc, char **argv)
 			break;
 		case 'N': stacks = false; break;
 		case 'G': no_gc = true; break;
+		case 'O': opcodes = true; break;
 		case 'P':
 			if (parse_uint(optarg, "--max-procs", 1, 65536, &v))
 				return usage_error("report", "bad --max-procs");
@@ -256,6 +277,7 @@ int cmd_report(int argc, char **argv)
 		size_t off = 0;
 
 		rep.prof = profiler_profile(pr);
+		rep.opcodes = opcodes;
 		profiler_get_stats(pr, &ps);
 		for (i = 0; i < SMP_STAT_MAX && off < sizeof(rep.sampler_health); i++)
 			if (ps.s.bpf[i])

@@ -66,6 +66,7 @@ struct report {
 	size_t nsc_total, nio_total; /* entries in the kernel's maps, all processes */
 	uint64_t retired_dropped;    /* exited processes' entries dropped at the bound */
 	const struct profile *prof;  /* sampled stacks, or NULL when not sampled */
+	bool opcodes;		     /* text: the hot lines' instructions (report --opcodes) */
 	char sampler_health[512];    /* a line on the sampler's counters, for -v */
 	bool has_gc; /* report_add_gc() was called */
 	uint64_t gc_drops[GC_DROP_MAX];
