@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* CPU sampling of CPython stacks. One perf_event program per CPU (CPU-clock software event):
- * for a tracked process, find the interrupted thread's PyThreadState through the autoTSSkey
- * TLS slot, walk its frames (innermost first) and send code object, fingerprint and
- * instruction offset per frame; names and lines are resolved in userspace (user/symbolize.c). */
+ * for a tracked process, find the interrupted thread's PyThreadState (thread_tstate()), walk
+ * its frames (innermost first) and send code object, fingerprint and instruction offset per
+ * frame; names and lines are resolved in userspace (user/symbolize.c). */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_core_read.h>
@@ -116,7 +116,13 @@ static long walk_step(__u32 i, void *data)
 		if (owner >= w->off.frame_owner_skip)
 			goto skip;
 	}
-	if (read_u64(&code, frame + w->off.frame_code) || !code) {
+	if (read_u64(&code, frame + w->off.frame_code)) {
+		w->err = SMP_ERR_READ;
+		return 1;
+	}
+	/* 3.14+: f_executable is a _PyStackRef; its low bits are tags */
+	code &= ~(__u64)w->off.frame_code_tag;
+	if (!code) {
 		w->err = SMP_ERR_READ;
 		return 1;
 	}
@@ -178,6 +184,33 @@ next:
 	return next ? 0 : 1;
 }
 
+/* The thread's PyThreadState, or 0 (counted): pthread_getspecific(autoTSSkey) through glibc's
+ * thread-specific data (3.8-3.14), or the thread-local _Py_tss_gilstate (3.15+). */
+static __always_inline __u64 thread_tstate(const struct py_proc_info *info, __u64 fsbase)
+{
+	__u64 tstate = 0;
+	__s32 key = -1;
+
+	if (info->tstate_src == PH_TSTATE_TLS) {
+		if (read_u64(&tstate, fsbase + info->tls_offset) || !tstate) {
+			count(SMP_ERR_NO_TSTATE);
+			return 0;
+		}
+		return tstate;
+	}
+	if (bpf_probe_read_user(&key, sizeof(key),
+				(const void *)(info->runtime_addr + info->off.runtime_tsskey)) ||
+	    key < 0 || (__u32)key >= info->tsd_max_keys) {
+		count(SMP_ERR_TSS_KEY);
+		return 0;
+	}
+	if (read_u64(&tstate, fsbase + info->tsd_base + (__u64)key * info->tsd_stride) || !tstate) {
+		count(SMP_ERR_NO_TSTATE);
+		return 0;
+	}
+	return tstate;
+}
+
 SEC("perf_event")
 int sample_cpu(struct bpf_perf_event_data *ctx)
 {
@@ -187,9 +220,8 @@ int sample_cpu(struct bpf_perf_event_data *ctx)
 	struct py_proc_info *info;
 	struct walk_state *w;
 	struct ph_sample *s;
-	__u64 fsbase, tstate = 0, thread_id = 0, frame = 0;
+	__u64 fsbase, tstate, thread_id = 0, frame = 0;
 	struct tracked *tr;
-	__s32 key = -1;
 
 	if (!pid)
 		return 0;
@@ -203,19 +235,11 @@ int sample_cpu(struct bpf_perf_event_data *ctx)
 		return 0;
 	}
 
-	/* the interrupted thread's PyThreadState: pthread_getspecific(autoTSSkey) */
 	task = (struct task_struct *)bpf_get_current_task();
 	fsbase = BPF_CORE_READ(task, thread.fsbase);
-	if (bpf_probe_read_user(&key, sizeof(key),
-				(const void *)(info->runtime_addr + info->off.runtime_tsskey)) ||
-	    key < 0 || (__u32)key >= info->tsd_max_keys) {
-		count(SMP_ERR_TSS_KEY);
+	tstate = thread_tstate(info, fsbase);
+	if (!tstate)
 		return 0;
-	}
-	if (read_u64(&tstate, fsbase + info->tsd_base + (__u64)key * info->tsd_stride) || !tstate) {
-		count(SMP_ERR_NO_TSTATE);
-		return 0;
-	}
 	if (read_u64(&thread_id, tstate + info->off.tstate_thread_id) || thread_id != fsbase) {
 		count(SMP_ERR_TSTATE_MISMATCH);
 		return 0;

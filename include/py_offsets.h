@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /* Byte offsets into CPython's structures that the stack walker (BPF) and the symbolizer
- * (userspace) need, one set per minor version (user/offsets.c). Fixed-size types only: the
+ * (userspace) need: compiled in for 3.8-3.12, taken from the interpreter's own _Py_DebugOffsets
+ * for 3.13+ (user/cpython/offsets.c). Fixed-size types only: the
  * struct is copied as-is into a BPF map. PY_OFF_NONE marks a field the version lacks. */
 #ifndef PYHOUND_PY_OFFSETS_H
 #define PYHOUND_PY_OFFSETS_H
@@ -15,7 +16,7 @@
 enum py_walk_kind {
 	PY_WALK_FRAMEOBJ = 1, /* 3.8-3.10: tstate->frame, PyFrameObject.f_back, f_lasti */
 	PY_WALK_CFRAME = 2,   /* 3.11/3.12: tstate->cframe->current_frame, iframe.previous */
-	PY_WALK_CURFRAME = 3, /* 3.13: tstate->current_frame */
+	PY_WALK_CURFRAME = 3, /* 3.13+: tstate->current_frame */
 };
 
 /* How the instruction position is expressed in the frame. */
@@ -72,7 +73,7 @@ struct py_offsets {
 	__u16 unicode_ascii_data;   /* sizeof(PyASCIIObject) */
 	__u16 unicode_compact_data; /* sizeof(PyCompactUnicodeObject) */
 	__u16 unicode_data_ptr;	    /* PyUnicodeObject.data (legacy, non-compact strings) */
-	__u16 pad;
+	__u16 frame_code_tag; /* low tag bits to clear in frame_code (3.14+: a _PyStackRef), or 0 */
 };
 
 _Static_assert(sizeof(struct py_offsets) == 72, "py_offsets layout");

@@ -13,20 +13,29 @@
 #define PH_WALK_EXTRA 64      /* extra loop steps for skipped (shim) frames */
 #define PH_MAX_PROCS 65536    /* hard cap on the proc_info map */
 
-/* glibc 2.36 x86_64: pthread_getspecific(k) for k < 32 is *(fsbase + 0x310 + 16 * k + 8) */
+/* glibc 2.36 x86_64: pthread_getspecific(k) for k < 32 is *(fsbase + 0x310 + 16 * k + 8).
+ * The sampler learns this from each target's libc instead (host/libc_tsd.h). */
 #define PH_TSD_GLIBC_BASE (0x310 + 8)
 #define PH_TSD_GLIBC_STRIDE 16
 #define PH_TSD_GLIBC_KEYS 32
+
+/* How the walker finds the interrupted thread's PyThreadState (user/cpython/tstate_locate.c) */
+enum ph_tstate_src {
+	PH_TSTATE_TSD = 0, /* pthread_getspecific(*(runtime + off.runtime_tsskey)): glibc's
+			      thread-specific data at fsbase + tsd_base + key * tsd_stride */
+	PH_TSTATE_TLS = 1, /* a thread-local pointer at fsbase + tls_offset (3.15+) */
+};
 
 /* value of the proc_info map, keyed by PID (tgid); filled by sampler_add_process() */
 struct py_proc_info {
 	struct py_offsets off;
 	__u64 runtime_addr;   /* absolute address of _PyRuntime */
 	__u64 code_type_addr; /* absolute address of PyCode_Type (0: don't check frame code) */
-	__u32 tsd_base;	      /* TLS: value of pthread key k at fsbase + tsd_base + k * tsd_stride */
+	__u32 tsd_base;	      /* TSD: value of pthread key k at fsbase + tsd_base + k * tsd_stride */
 	__u32 tsd_stride;
 	__u32 tsd_max_keys;   /* keys at or above this are not in the static block */
-	__u32 pad;
+	__u32 tstate_src;     /* enum ph_tstate_src */
+	__s64 tls_offset;     /* TLS: the tstate pointer is at fsbase + tls_offset */
 };
 
 struct ph_frame {
@@ -68,7 +77,7 @@ enum ph_sampler_stat {
 	SMP_STAT_MAX,
 };
 
-_Static_assert(sizeof(struct py_proc_info) == 104, "py_proc_info layout");
+_Static_assert(sizeof(struct py_proc_info) == 112, "py_proc_info layout");
 _Static_assert(sizeof(struct ph_frame) == 24, "ph_frame layout");
 _Static_assert(sizeof(struct ph_sample) == PH_SAMPLE_HDR_SIZE + 24 * PH_MAX_FRAMES,
 	       "ph_sample layout");

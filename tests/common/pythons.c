@@ -55,6 +55,7 @@ int test_pythons(struct test_python *out, int cap, char *missing, size_t missing
 		pclose(f);
 	}
 	if (line[0] && is_exec(line) && n < cap) {
+		memset(&out[n], 0, sizeof(out[n]));
 		snprintf(out[n].label, sizeof(out[n].label), "debian-3.11");
 		snprintf(out[n].path, sizeof(out[n].path), "%s", line);
 		out[n].minor = 11;
@@ -74,6 +75,7 @@ int test_pythons(struct test_python *out, int cap, char *missing, size_t missing
 			for (i = g.gl_pathc; i-- > 0 && !found;) { /* newest patch release */
 				if (!is_exec(g.gl_pathv[i]))
 					continue;
+				memset(&out[n], 0, sizeof(out[n]));
 				snprintf(out[n].label, sizeof(out[n].label), "pyenv-3.%d", minor);
 				snprintf(out[n].path, sizeof(out[n].path), "%s", g.gl_pathv[i]);
 				out[n].minor = minor;
@@ -112,15 +114,112 @@ const char *python_for(int minor, bool debian)
 	abort();
 }
 
+/* The source tree, absolute (the same path names the workloads inside the sid root). */
+static const char *src_dir(void)
+{
+	static char abs[PATH_MAX];
+	const char *src = getenv("PYHOUND_SRC");
+
+	if (!abs[0] && !realpath(src && *src ? src : ".", abs))
+		snprintf(abs, sizeof(abs), "%s", src && *src ? src : ".");
+	return abs;
+}
+
 const char *workload(const char *name)
 {
 	static char buf[8][PATH_MAX];
 	static int i;
 	char *b = buf[i++ % 8];
-	const char *src = getenv("PYHOUND_SRC");
 
-	snprintf(b, PATH_MAX, "%s/tests/workloads/%s", src && *src ? src : ".", name);
+	snprintf(b, PATH_MAX, "%s/tests/workloads/%s", src_dir(), name);
 	return b;
+}
+
+const char *sid_root(void)
+{
+	const char *r = getenv("PYHOUND_SID_ROOT");
+
+	return r && *r ? r : "/var/cache/pyhound-test/sid";
+}
+
+/* Copy tests/workloads into the root at the same absolute path (once per run). */
+static int sid_copy_workloads(void)
+{
+	static int done = 0;
+	char cmd[3 * PATH_MAX + 128];
+
+	if (done)
+		return done > 0 ? 0 : -1;
+	snprintf(cmd, sizeof(cmd),
+		 "mkdir -p '%s%s/tests' && rm -rf '%s%s/tests/workloads' && "
+		 "cp -a '%s/tests/workloads' '%s%s/tests/workloads'",
+		 sid_root(), src_dir(), sid_root(), src_dir(), src_dir(), sid_root(), src_dir());
+	done = system(cmd) == 0 ? 1 : -1;
+	return done > 0 ? 0 : -1;
+}
+
+int test_sid_pythons(struct test_python *out, int cap, char *missing, size_t missing_len)
+{
+	char host[2 * PATH_MAX];
+	int n = 0;
+
+	missing[0] = '\0';
+	for (int minor = 14; minor <= 15; minor++) {
+		for (int debug = 0; debug <= 1; debug++) {
+			struct test_python *p = &out[n];
+
+			if (n >= cap)
+				break;
+			memset(p, 0, sizeof(*p));
+			snprintf(p->path, sizeof(p->path), "/usr/bin/python3.%d%s", minor,
+				 debug ? "d" : "");
+			snprintf(host, sizeof(host), "%s%s", sid_root(), p->path);
+			if (!is_exec(host)) {
+				snprintf(missing + strlen(missing), missing_len - strlen(missing),
+					 " %s (make sid-root)", host);
+				continue;
+			}
+			snprintf(p->label, sizeof(p->label), "sid-3.%d%s", minor, debug ? "d" : "");
+			snprintf(p->root, sizeof(p->root), "%s", sid_root());
+			p->minor = minor;
+			p->debian = true;
+			p->debug = debug;
+			n++;
+		}
+	}
+	if (n && sid_copy_workloads())
+		snprintf(missing + strlen(missing), missing_len - strlen(missing),
+			 " (copying the workloads into %s failed)", sid_root());
+	return n;
+}
+
+const char *python_host_path(const struct test_python *py, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s%s", py->root, py->path);
+	return buf;
+}
+
+void python_argv(const struct test_python *py, char **argv, char *const args[])
+{
+	int n = 0;
+
+	if (py->root[0]) {
+		argv[n++] = "/usr/sbin/chroot";
+		argv[n++] = (char *)py->root;
+	}
+	argv[n++] = (char *)py->path;
+	for (int i = 0; args && args[i]; i++)
+		argv[n++] = args[i];
+	argv[n] = NULL;
+}
+
+const char *python_cmd(const struct test_python *py, char *buf, size_t len)
+{
+	if (py->root[0])
+		snprintf(buf, len, "chroot '%s' %s", py->root, py->path);
+	else
+		snprintf(buf, len, "%s", py->path);
+	return buf;
 }
 
 int child_start(struct child *c, char *const argv[])

@@ -8,11 +8,32 @@
 #include <sys/types.h>
 
 struct test_python {
-	char label[32]; /* "pyenv-3.12" or "debian-3.11" */
-	char path[PATH_MAX];
+	char label[32]; /* "pyenv-3.12", "debian-3.11", "sid-3.15", "sid-3.15d" */
+	char path[PATH_MAX]; /* as the process sees it: inside root when root[0] */
+	char root[PATH_MAX]; /* "" on the host; the Debian sid root it runs chrooted in */
 	int minor;
-	bool debian; /* Debian's static build with USDT */
+	bool debian; /* Debian's static build with USDT (sid ones too) */
+	bool debug;  /* a -dbg build (python3.Xd, full symbols) */
 };
+
+/* The Debian sid root (PYHOUND_SID_ROOT, default /var/cache/pyhound-test/sid). */
+const char *sid_root(void);
+
+/* Debian sid's python3.14, python3.14d, python3.15 and python3.15d in sid_root(), run
+ * chrooted. The workloads are copied into the root at the same absolute path as on the host,
+ * so workload() names them for both. A missing one is always a failure (never a skip):
+ * *missing names it. Returns the count. */
+int test_sid_pythons(struct test_python *out, int cap, char *missing, size_t missing_len);
+
+/* The host path of py's binary (through its root), e.g. for reading its ELF file. */
+const char *python_host_path(const struct test_python *py, char *buf, size_t len);
+
+/* argv running py with args (NULL-terminated): chroot ROOT PATH args... for a sid one. argv
+ * must have room for 3 + nargs + 1 entries. */
+void python_argv(const struct test_python *py, char **argv, char *const args[]);
+
+/* A shell command prefix running py: "chroot ROOT PATH" or "PATH". */
+const char *python_cmd(const struct test_python *py, char *buf, size_t len);
 
 /* Debian's /usr/bin/python3.11 (from dpkg -L python3.11-minimal) and every pyenv CPython
  * 3.8-3.13 under $(pyenv root)/versions. A missing one is a test failure unless

@@ -238,3 +238,76 @@ Test(calls, help)
 	snprintf(cmd, sizeof(cmd), "%s calls --budget 0 2>&1", bin());
 	cr_expect_eq(run_cmd(cmd, out, sizeof(out)), 2, "%s", out);
 }
+
+/* Issue 15 item 2: one interpreter binary that cannot be attached must not stop counting for
+ * the others. A sleeps in a copy of Debian's python3.11, B calls f in /usr/bin/python3.11;
+ * after 4 s A exits and the copy is deleted, so its binary can no longer be attached: it is
+ * dropped at the next window (windows every second at --budget 10, fewer on a loaded host),
+ * B is counted to the end, and the table comes out (exit 0). */
+Test(calls, gone_binary_dropped_others_counted, .timeout = 120)
+{
+	char tmp[] = "/tmp/pyhound-calls-gone-XXXXXX", copy[256], cmd[2048], out[4096], res[4096];
+	char json[128], err[128], ready[8];
+	char *argv_a[] = { copy, "-c", "import sys; sys.stdin.readline()", NULL };
+	char *argv_b[] = { (char *)python_for(11, true), (char *)workload("calls_steady.py"), "9",
+			   NULL };
+	struct child a, b;
+	long long n = 0;
+	double secs = 0;
+	size_t got;
+	char *p;
+	pid_t ph;
+	int rc;
+
+	cr_assert_not_null(mkdtemp(tmp));
+	snprintf(copy, sizeof(copy), "%s/python3.11", tmp);
+	snprintf(cmd, sizeof(cmd), "cp %s %s", python_for(11, true), copy);
+	cr_assert_eq(run_cmd(cmd, out, sizeof(out)), 0, "%s", out);
+	cr_assert_eq(child_start(&a, argv_a), 0);
+	cr_assert_eq(child_start(&b, argv_b), 0);
+	for (got = 0; got < 6;) { /* "ready\n" */
+		ssize_t r = read(b.out_fd, ready + got, 6 - got);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		cr_assert_gt(r, 0, "workload said nothing");
+		got += r;
+	}
+	usleep(200000); /* A's interpreter is up */
+	snprintf(json, sizeof(json), "/tmp/pyhound-calls-gone-%d.json", b.pid);
+	snprintf(err, sizeof(err), "/tmp/pyhound-calls-gone-%d.err", b.pid);
+	snprintf(cmd, sizeof(cmd),
+		 "exec %s calls --pid %d,%d --duration 10 --budget 10 --json > %s 2> %s", bin(),
+		 a.pid, b.pid, json, err);
+	ph = start_until_ready(cmd, err, "counting calls", 20, out, sizeof(out));
+	cr_assert_gt(ph, 0, "pyhound calls did not attach: %s", out);
+	sleep(4);
+	child_go(&a);
+	child_wait(&a, out, sizeof(out));
+	unlink(copy);
+	rmdir(tmp);
+	rc = child_wait(&b, out, sizeof(out));
+	cr_assert_eq(rc, 0, "workload failed: %s", out);
+	p = strstr(out, "calls ");
+	cr_assert_not_null(p, "%s", out);
+	cr_assert_eq(sscanf(p, "calls %lld seconds %lf", &n, &secs), 2, "%s", out);
+	rc = wait_exit(ph, 30);
+	snprintf(cmd, sizeof(cmd), "cat %s", err);
+	run_cmd(cmd, res, sizeof(res));
+	cr_assert_eq(rc, 0, "pyhound calls failed: %s", res);
+	snprintf(cmd, sizeof(cmd),
+		 "/usr/bin/python3.11 -c 'import json,sys\n"
+		 "r=json.load(open(\"%s\")); f=[e for e in r[\"functions\"] if e[\"pid\"]==%d and "
+		 "e[\"function\"]==\"f\"]\n"
+		 "ps={p[\"pid\"]:p for p in r[\"processes\"]}; fail=[]\n"
+		 "if not f or not 0<f[0][\"calls\"]<=%lld: fail.append(\"B: f %%s\" %% f)\n"
+		 "if %d not in ps or not ps[%d][\"exited\"]: fail.append(\"A: %%s\" %% ps.get(%d))\n"
+		 "print(\"; \".join(fail) or \"ok\"); sys.exit(1 if fail else 0)'",
+		 json, b.pid, n, a.pid, a.pid, a.pid);
+	rc = run_cmd(cmd, res, sizeof(res));
+	cr_expect_eq(rc, 0, "%s", res);
+	if (!rc) {
+		unlink(json);
+		unlink(err);
+	}
+}

@@ -195,11 +195,12 @@ Test(cli, list_shows_versions_and_builds, .timeout = 60)
 					    py[i].minor <= 10 ? "uprobe:eval-entry+RETURN_VALUE" :
 								"uprobe:RESUME+RETURN";
 
-			cr_expect(!strncmp(l + 1 + 8 + 1 + 9, py[i].debian ? "static,usdt" : "shared",
-					   py[i].debian ? 11 : 6), "%s build column wrong: %.80s",
+			cr_expect(!strncmp(l + 1 + 8 + 1 + 9,
+					   py[i].debian ? "static,stripped,usdt " : "shared,symbols ",
+					   py[i].debian ? 21 : 15), "%s build column wrong: %.80s",
 				  py[i].label, l + 1);
 			/* the call source, its probe sites proved as `calls` would */
-			cr_expect(!strncmp(l + 1 + 8 + 1 + 9 + 19, calls, strlen(calls)),
+			cr_expect(!strncmp(l + 1 + 8 + 1 + 9 + 23, calls, strlen(calls)),
 				  "%s calls column not %s: %.100s", py[i].label, calls, l + 1);
 		}
 	}
@@ -213,4 +214,145 @@ Test(cli, list_shows_versions_and_builds, .timeout = 60)
 	cr_expect_eq(check_json("/tmp/pyhound-list.json", cmd), 0, "%s", out);
 	for (i = 0; i < n; i++)
 		child_wait(&c[i], NULL, 0);
+}
+
+/* Debian sid's 3.14/3.15, release (static, stripped, USDT) and -dbg (symbols), run chrooted:
+ * listed with their version and build, and not unsupported (their own _Py_DebugOffsets read
+ * and checked, autoTSSkey / _Py_tss_gilstate found). */
+Test(cli, list_sid_versions_and_builds, .timeout = 60)
+{
+	struct test_python py[8];
+	struct child c[8];
+	char missing[1024], cmd[512], line[256], want[64], ver[16];
+	int n = test_sid_pythons(py, 8, missing, sizeof(missing)), i;
+
+	cr_assert_str_empty(missing, "sid interpreters missing:%s", missing);
+	cr_assert_eq(n, 4);
+	for (i = 0; i < n; i++) {
+		char *args[] = { "-c", "import sys; print(sys.version.split()[0], flush=True); "
+				       "sys.stdin.readline()", NULL };
+		char *argv[8];
+
+		python_argv(&py[i], argv, args);
+		cr_assert_eq(child_start(&c[i], argv), 0);
+	}
+	usleep(800000);
+	snprintf(cmd, sizeof(cmd), "%s list", bin());
+	cr_assert_eq(run_cmd(cmd, out, sizeof(out)), 0, "%s", out);
+	for (i = 0; i < n; i++) {
+		ssize_t k = read(c[i].out_fd, ver, sizeof(ver) - 1);
+		char *l;
+
+		ver[k > 0 ? k : 0] = '\0';
+		ver[strcspn(ver, "\n")] = '\0';
+		cr_expect(!strncmp(ver, py[i].minor == 14 ? "3.14." : "3.15.", 5), "%s says %s",
+			  py[i].label, ver);
+		/* the PID pyhound shows is the host's; the version the interpreter's own */
+		snprintf(line, sizeof(line), "\n%-8d %-8s ", (int)c[i].pid, ver);
+		l = strstr(out, line);
+		cr_expect(l, "%s (PID %d) not listed as %s: %s", py[i].label, (int)c[i].pid, ver,
+			  out);
+		if (!l)
+			continue;
+		snprintf(want, sizeof(want), "%-22s ",
+			 py[i].debug ? "static,symbols,usdt" : "static,stripped,usdt");
+		cr_expect(!strncmp(l + 1 + 8 + 1 + 9, want, strlen(want)),
+			  "%s build column not %s: %.100s", py[i].label, want, l + 1);
+		cr_expect(strstr(l + 1, py[i].path) && strstr(l + 1, "sys.stdin.readline()"),
+			  "%s command line: %.160s", py[i].label, l + 1);
+	}
+	for (i = 0; i < n; i++)
+		child_wait(&c[i], NULL, 0);
+}
+
+/* The host PID of pid's only child (from /proc/PID/task/PID/children), waiting up to 10 s. */
+static pid_t child_of_pid(pid_t pid)
+{
+	char f[96];
+	int kid = 0;
+
+	snprintf(f, sizeof(f), "/proc/%d/task/%d/children", (int)pid, (int)pid);
+	for (int i = 0; i < 500 && kid <= 0; i++) {
+		FILE *fp = fopen(f, "r");
+
+		if (fp) {
+			if (fscanf(fp, "%d", &kid) != 1)
+				kid = 0;
+			fclose(fp);
+		}
+		if (kid <= 0)
+			usleep(20000);
+	}
+	return kid;
+}
+
+/* A 3.15 in its own PID namespace, chrooted into the sid root (a container): pyhound lists and
+ * samples it under its host PID, with the container's command line. (unshare runs before the
+ * chroot so that --mount-proc can make its mount namespace private.) */
+Test(cli, sid_315_in_pid_namespace, .timeout = 90)
+{
+	static const char code[] = "import os, time\n"
+				   "def ns_spin():\n"
+				   "    end = time.monotonic() + 60\n"
+				   "    while time.monotonic() < end: pass\n"
+				   "print(os.getpid(), flush=True)\n"
+				   "ns_spin()\n";
+	char proc_mnt[PATH_MAX + 16], cmd[512], line[128], nspid[32] = "";
+	char *argv[] = { "/usr/bin/unshare", "--pid", "--fork", proc_mnt, "/usr/sbin/chroot",
+			 (char *)sid_root(), "/usr/bin/python3.15", "-c", (char *)code, NULL };
+	struct child c;
+	pid_t host;
+	ssize_t k;
+	FILE *f;
+	long on_pid = 0, spin = 0, other_pid = 0;
+
+	snprintf(proc_mnt, sizeof(proc_mnt), "--mount-proc=%s/proc", sid_root());
+	snprintf(line, sizeof(line), "%s/usr/bin/python3.15", sid_root());
+	cr_assert_eq(access(line, X_OK), 0, "%s missing (make sid-root)", line);
+	cr_assert_eq(child_start(&c, argv), 0);
+	k = read(c.out_fd, nspid, sizeof(nspid) - 1);
+	nspid[k > 0 ? k : 0] = '\0';
+	cr_assert_eq(atoi(nspid), 1, "not PID 1 in its namespace: '%s'", nspid);
+	host = child_of_pid(c.pid);
+	cr_assert_gt(host, 1, "no process under unshare %d", (int)c.pid);
+
+	snprintf(cmd, sizeof(cmd), "%s list", bin());
+	cr_expect_eq(run_cmd(cmd, out, sizeof(out)), 0, "%s", out);
+	snprintf(line, sizeof(line), "\n%-8d 3.15.", (int)host);
+	{
+		char *l = strstr(out, line);
+
+		cr_expect(l, "host PID %d not listed as 3.15: %s", (int)host, out);
+		if (l)
+			cr_expect(strstr(l + 1, "/usr/bin/python3.15 -c import os, time def ns_spin():"),
+				  "container command line: %.200s", l + 1);
+	}
+
+	snprintf(cmd, sizeof(cmd), "%s record --pid %d -F 499 -d 2 -o /tmp/pyhound-ns.collapsed",
+		 bin(), (int)host);
+	cr_expect_eq(run_cmd(cmd, out, sizeof(out)), 0, "%s", out);
+	f = fopen("/tmp/pyhound-ns.collapsed", "r");
+	cr_assert_not_null(f);
+	snprintf(line, sizeof(line), "python3.15 (%d);", (int)host);
+	while (fgets(out, sizeof(out), f)) {
+		const char *sp = strrchr(out, ' ');
+		long w = sp ? atol(sp + 1) : 0;
+
+		if (!strncmp(out, line, strlen(line))) {
+			on_pid += w;
+			if (strstr(out, ";<module> (<string>:6);ns_spin (<string>:4)"))
+				spin += w;
+		} else {
+			other_pid += w;
+		}
+	}
+	fclose(f);
+	fprintf(stderr, "pid namespace: host PID %d, %ld samples, %ld in ns_spin:4, %ld elsewhere\n",
+		(int)host, on_pid, spin, other_pid);
+	cr_expect_gt(on_pid, 100, "%ld samples under host PID %d in 2 s at 499 Hz", on_pid,
+		     (int)host);
+	cr_expect_gt(spin * 10, on_pid * 9, "only %ld of %ld samples in ns_spin:4", spin, on_pid);
+	cr_expect_eq(other_pid, 0, "samples under another PID (the namespace's?)");
+	kill(host, SIGKILL);
+	child_wait(&c, NULL, 0);
 }

@@ -92,10 +92,11 @@ static void run_batch(struct target *t, int n)
 	int i;
 
 	for (i = 0; i < n; i++) {
-		char *argv[] = { (char *)t[i].py->path, (char *)workload("shapes2.py"), "6", NULL };
+		char *args[] = { (char *)workload("shapes2.py"), "6", NULL }, *argv[8];
 		char buf[512] = "";
 		ssize_t r, off = 0;
 
+		python_argv(t[i].py, argv, args);
 		cr_assert_eq(child_start(&t[i].c, argv), 0);
 		while (off < (ssize_t)sizeof(buf) - 1 && !strstr(buf, "ready") &&
 		       (r = read(t[i].c.out_fd, buf + off, sizeof(buf) - 1 - off)) > 0) {
@@ -127,19 +128,10 @@ static void run_batch(struct target *t, int n)
 	}
 }
 
-Test(naming, shapes_threads_and_names_on_every_interpreter, .timeout = 180)
+static void check_targets(const struct test_python *py, struct target *t, int n)
 {
-	struct test_python py[16];
-	struct target t[16] = {};
-	char missing[256];
-	int n = test_pythons(py, 16, missing, sizeof(missing)), i, k;
+	int i, k;
 
-	cr_assert_str_empty(missing, "interpreters missing:%s", missing);
-	for (i = 0; i < n; i++)
-		t[i].py = &py[i];
-	/* two batches on two cores: every batch mixes interpreter versions */
-	run_batch(t, n / 2);
-	run_batch(t + n / 2, n - n / 2);
 	for (i = 0; i < n; i++) {
 		const char *l = py[i].label;
 
@@ -162,4 +154,36 @@ Test(naming, shapes_threads_and_names_on_every_interpreter, .timeout = 180)
 		cr_expect_gt(t[i].nonascii1, 0, "%s: naïve_función not named", l);
 		cr_expect_gt(t[i].nonascii2, 0, "%s: 函数 not named", l);
 	}
+}
+
+Test(naming, shapes_threads_and_names_on_every_interpreter, .timeout = 180)
+{
+	struct test_python py[16];
+	struct target t[16] = {};
+	char missing[256];
+	int n = test_pythons(py, 16, missing, sizeof(missing)), i;
+
+	cr_assert_str_empty(missing, "interpreters missing:%s", missing);
+	for (i = 0; i < n; i++)
+		t[i].py = &py[i];
+	/* two batches on two cores: every batch mixes interpreter versions */
+	run_batch(t, n / 2);
+	run_batch(t + n / 2, n - n / 2);
+	check_targets(py, t, n);
+}
+
+/* Debian sid's 3.14/3.15, release and -dbg, chrooted (a missing root fails) */
+Test(naming, sid_interpreters, .timeout = 120)
+{
+	struct test_python py[4];
+	struct target t[4] = {};
+	char missing[1024];
+	int n = test_sid_pythons(py, 4, missing, sizeof(missing)), i;
+
+	cr_assert_str_empty(missing, "sid interpreters missing:%s", missing);
+	cr_assert_eq(n, 4);
+	for (i = 0; i < n; i++)
+		t[i].py = &py[i];
+	run_batch(t, n);
+	check_targets(py, t, n);
 }

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* The sampler on real processes with real BPF, on every CPython 3.8 .. 3.13 under pyenv plus
- * Debian's static /usr/bin/python3.11:
+ * Debian's static /usr/bin/python3.11, and Debian sid's python3.14/3.15 (release, -dbg) run
+ * chrooted in the sid root (always: a missing root fails):
  *  - shares: a()/b()/c() burning 60/30/10% of a process's CPU are measured within 3 points;
  *  - shapes: a call from a method (qualname on 3.11+) with correct lines, and a 300-deep
  *    recursion reported truncated.
@@ -19,16 +20,18 @@
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include "procwatch.h"
+#include "common/pythons.h"
 #include "host/discover.h"
 #include "lib/log.h"
 #include "collect/sampler.h"
 
-#define MAX_PY 8
-#define MAX_PROCS 16
+#define MAX_PY 12
+#define MAX_PROCS 24
 
 struct interp {
-	char label[32]; /* "3.8", ..., "debian-3.11" */
-	char exe[PATH_MAX];
+	char label[32]; /* "3.8", ..., "debian-3.11", "sid-3.15d" */
+	char exe[PATH_MAX]; /* inside root when root[0] */
+	char root[PATH_MAX];
 	int minor;
 };
 
@@ -106,9 +109,27 @@ static int find_interps(struct interp *out)
 	return n;
 }
 
+/* Debian sid's 3.14/3.15 release and -dbg builds, appended to out[n..]; new count. */
+static int add_sid_interps(struct interp *out, int n)
+{
+	struct test_python sid[4];
+	char missing[1024];
+	int k = test_sid_pythons(sid, 4, missing, sizeof(missing));
+
+	cr_assert_str_empty(missing, "sid interpreters missing:%s", missing);
+	for (int i = 0; i < k && n < MAX_PY; i++, n++) {
+		memset(&out[n], 0, sizeof(out[n]));
+		snprintf(out[n].label, sizeof(out[n].label), "%.31s", sid[i].label);
+		snprintf(out[n].exe, sizeof(out[n].exe), "%s", sid[i].path);
+		snprintf(out[n].root, sizeof(out[n].root), "%s", sid[i].root);
+		out[n].minor = sid[i].minor;
+	}
+	return n;
+}
+
 /* ---- child processes ---- */
 
-struct child {
+struct burner {
 	pid_t pid;
 	int out_fd;
 	const struct interp *py;
@@ -121,12 +142,12 @@ struct child {
 	char bad[512]; /* first problem seen, for the failure message */
 };
 
-static struct child children[MAX_PROCS];
+static struct burner children[MAX_PROCS];
 static int nchildren;
 
-static struct child *spawn(const struct interp *py, const char *script, const char *arg)
+static struct burner *spawn(const struct interp *py, const char *script, const char *arg)
 {
-	struct child *c = &children[nchildren];
+	struct burner *c = &children[nchildren];
 	char line[64];
 	int pfd[2];
 	size_t got = 0;
@@ -139,7 +160,11 @@ static struct child *spawn(const struct interp *py, const char *script, const ch
 		dup2(pfd[1], 1);
 		close(pfd[0]);
 		close(pfd[1]);
-		execl(py->exe, py->exe, "-u", script, arg, (char *)NULL);
+		if (py->root[0]) /* the workloads are copied to the same path inside the root */
+			execl("/usr/sbin/chroot", "chroot", py->root, py->exe, "-u", script, arg,
+			      (char *)NULL);
+		else
+			execl(py->exe, py->exe, "-u", script, arg, (char *)NULL);
 		_exit(127);
 	}
 	close(pfd[1]);
@@ -175,7 +200,7 @@ static void kill_children(void)
 	}
 }
 
-static struct child *child_of(pid_t pid)
+static struct burner *child_of(pid_t pid)
 {
 	for (int i = 0; i < nchildren; i++)
 		if (children[i].pid == pid)
@@ -183,7 +208,7 @@ static struct child *child_of(pid_t pid)
 	return NULL;
 }
 
-static void register_child(struct sampler *s, struct child *c)
+static void register_child(struct sampler *s, struct burner *c)
 {
 	struct py_proc p;
 	int err;
@@ -241,7 +266,7 @@ static void dump_stats(struct sampler *s)
 static void shares_cb(void *ctx, pid_t pid, pid_t tid, const struct prof_frame *f, uint32_t n,
 		      bool truncated, bool in_syscall)
 {
-	struct child *c = child_of(pid);
+	struct burner *c = child_of(pid);
 	bool a = false, b = false, cc = false;
 
 	if (!c)
@@ -284,10 +309,10 @@ Test(sampler, shares, .timeout = 240)
 	double seconds = env_num("PYHOUND_SHARES_SECONDS", SHARES_SECONDS);
 	struct sampler *s;
 	char script[PATH_MAX];
-	int npy = find_interps(py), first = 0, failures = 0;
+	int npy = add_sid_interps(py, find_interps(py)), first = 0, failures = 0;
 
 	log_setup_libbpf();
-	snprintf(script, sizeof(script), "%s/tests/workloads/shares/main.py", srcdir());
+	snprintf(script, sizeof(script), "%s", workload("shares/main.py"));
 	cr_assert_eq(sampler_open(&o, -1, &s), 0);
 	cr_assert_eq(sampler_attach(s), 0);
 	/* two batches so that at most 4 burners share the 2 CPUs */
@@ -305,7 +330,7 @@ Test(sampler, shares, .timeout = 240)
 	}
 	dump_stats(s);
 	for (int i = 0; i < nchildren; i++) {
-		struct child *c = &children[i];
+		struct burner *c = &children[i];
 		double t = c->total ? (double)c->total : 1.0;
 		double sa = 100.0 * c->in_a / t, sb = 100.0 * c->in_b / t, sc = 100.0 * c->in_c / t;
 		bool ok = c->total >= 300 && sa >= 57 && sa <= 63 && sb >= 27 && sb <= 33 &&
@@ -350,7 +375,7 @@ static void find_marks(const char *path)
 		cr_assert_gt(marks[i], 0, "%s: %s", path, names[i]);
 }
 
-static void note_bad(struct child *c, const char *fmt, ...)
+static void note_bad(struct burner *c, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -364,7 +389,7 @@ static void note_bad(struct child *c, const char *fmt, ...)
 static void shapes_cb(void *ctx, pid_t pid, pid_t tid, const struct prof_frame *f, uint32_t n,
 		      bool truncated, bool in_syscall)
 {
-	struct child *c = child_of(pid);
+	struct burner *c = child_of(pid);
 	const struct prof_frame *leaf;
 	const char *want_method;
 
@@ -427,16 +452,14 @@ static void shapes_cb(void *ctx, pid_t pid, pid_t tid, const struct prof_frame *
 	}
 }
 
-Test(sampler, shapes, .timeout = 120)
+static void run_shapes(struct interp *py, int npy)
 {
-	struct interp py[MAX_PY];
 	struct sampler_opts o = { .freq_hz = 999, .cb = shapes_cb };
 	struct sampler *s;
 	char script[PATH_MAX];
-	int npy = find_interps(py);
 
 	log_setup_libbpf();
-	snprintf(script, sizeof(script), "%s/tests/workloads/shapes.py", srcdir());
+	snprintf(script, sizeof(script), "%s", workload("shapes.py"));
 	find_marks(script);
 	cr_assert_eq(sampler_open(&o, -1, &s), 0);
 	cr_assert_eq(sampler_attach(s), 0);
@@ -446,7 +469,7 @@ Test(sampler, shapes, .timeout = 120)
 	kill_children();
 	dump_stats(s);
 	for (int i = 0; i < nchildren; i++) {
-		struct child *c = &children[i];
+		struct burner *c = &children[i];
 
 		printf("shapes %-12s method->inner %llu (ok %llu)  __init__ %llu (ok %llu)  deep "
 		       "%llu (ok %llu, truncated %llu, %d frames %llu)  in-syscall: spins %.1f%% "
@@ -482,6 +505,21 @@ Test(sampler, shapes, .timeout = 120)
 	sampler_free(s);
 }
 
+Test(sampler, shapes, .timeout = 120)
+{
+	struct interp py[MAX_PY];
+
+	run_shapes(py, find_interps(py));
+}
+
+/* the same on sid's 3.14/3.15, release and -dbg, chrooted */
+Test(sampler, shapes_sid, .timeout = 120)
+{
+	struct interp py[MAX_PY];
+
+	run_shapes(py, add_sid_interps(py, 0));
+}
+
 /* ---- sharing the tracker's tracked_pids map; removal ---- */
 
 static uint64_t counted;
@@ -508,7 +546,7 @@ Test(sampler, external_tracked_map, .timeout = 60)
 	struct sampler_opts o = { .freq_hz = 499, .cb = count_cb };
 	struct tracked t = { .state = TRACKED_PYTHON };
 	struct sampler *s;
-	struct child *c;
+	struct burner *c;
 	char script[PATH_MAX];
 	int npy = find_interps(py), fd;
 	__u32 pid;

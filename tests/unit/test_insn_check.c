@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "common/pythons.h"
 #include "host/elf.h"
 #include "cpython/insn_check.h"
@@ -140,4 +141,51 @@ Test(insn_check, stripped_binary_is_refused_with_a_reason)
 
 	cr_expect_neq(eval_locate_handlers(python_for(11, true), ops, 1, &s, why, sizeof(why)), 0);
 	cr_expect(why[0], "no reason given");
+}
+
+/* USDT sites (issue 15 item 1): every python:* probe site of Debian's python3.11 and of sid's
+ * 3.14/3.15 is a nop proved by decoding from its function's start (taken from the unwind
+ * table), and a note whose pc was moved back a byte, into the previous instruction, is refused
+ * with the reason. */
+static const char *const usdt_probes[] = { "function__return", "gc__start", "gc__done",
+					    "import__find__load__start",
+					    "import__find__load__done" };
+
+Test(insn_check, usdt_sites_proved_and_a_corrupt_note_refused, .timeout = 60)
+{
+	const char *bins[] = { python_for(11, true), "/var/cache/pyhound-test/sid/usr/bin/python3.15",
+			       "/var/cache/pyhound-test/sid/usr/bin/python3.14" };
+	char tmp[] = "/tmp/pyhound-usdt-XXXXXX", copy[512], cmd[1024], out[4096], why[512];
+	int n = 0, proved = 0;
+
+	for (size_t b = 0; b < sizeof(bins) / sizeof(bins[0]); b++) {
+		if (access(bins[b], R_OK))
+			continue;
+		for (size_t i = 0; i < sizeof(usdt_probes) / sizeof(usdt_probes[0]); i++) {
+			int err = usdt_check_probe(bins[b], "python", usdt_probes[i], &n, why,
+						   sizeof(why));
+
+			if (err == -ENOENT && !strstr(why, "refused")) /* 3.14 has no function__* */
+				continue;
+			cr_expect_eq(err, 0, "%s python:%s: %s", bins[b], usdt_probes[i], why);
+			cr_expect_gt(n, 0);
+			proved += !err;
+		}
+	}
+	cr_assert_gt(proved, 4, "Debian's python3.11 (USDT) is needed");
+	cr_assert_not_null(mkdtemp(tmp));
+	snprintf(copy, sizeof(copy), "%s/python3.11", tmp);
+	snprintf(cmd, sizeof(cmd), "python3 %s %s %s python:function__return python:gc__done",
+		 workload("usdt_corrupt.py"), python_for(11, true), copy);
+	cr_assert_eq(run_cmd(cmd, out, sizeof(out)), 0, "%s", out);
+	cr_expect_eq(usdt_check_probe(copy, "python", "function__return", &n, why, sizeof(why)),
+		     -EINVAL);
+	cr_expect(strstr(why, "refused") && strstr(why, "inside the instruction"), "%s", why);
+	cr_expect_eq(usdt_check_probe(copy, "python", "gc__done", &n, why, sizeof(why)), -EINVAL);
+	cr_expect(strstr(why, "inside the instruction"), "%s", why);
+	/* the notes left alone are still proved */
+	cr_expect_eq(usdt_check_probe(copy, "python", "gc__start", &n, why, sizeof(why)), 0, "%s",
+		     why);
+	unlink(copy);
+	rmdir(tmp);
 }

@@ -61,6 +61,11 @@ if timed and not fail:
         fail.append("g: mean %.0f ns, workload measured %.0f ns" % (m, g_mean))
     if fn["g"]["max_ns"] < m or fn["g"]["p99_ns"] < fn["g"]["p50_ns"]:
         fail.append("g: inconsistent max/p50/p99 %s" % fn["g"])
+# percentiles are log2 bucket bounds capped at the largest latency measured (issue 16 item 2)
+over = [(e["function"], e["p50_ns"], e["p99_ns"], e["max_ns"]) for e in rep["functions"]
+        if e["pid"] == pid and e["timed"] and max(e["p50_ns"], e["p99_ns"]) > e["max_ns"]]
+if over:
+    fail.append("percentile bounds above the max: %s" % over[:3])
 if rep["coverage"] < 0.99:
     fail.append("coverage %.3f with --budget 100" % rep["coverage"])
 if fail:

@@ -101,8 +101,10 @@ struct print_ctx {
 static void print_proc(const struct tracked_proc *tp, void *ctx)
 {
 	struct print_ctx *pc = ctx;
-	char desc[512] = "";
+	char desc[512] = "", failed[300] = "";
 	int src = calls_source_of(pc->c, tp->info.pid, desc, sizeof(desc));
+
+	calls_failure_of(pc->c, tp->info.pid, failed, sizeof(failed));
 
 	if (pc->j) {
 		json_obj_begin(pc->j, NULL);
@@ -116,12 +118,16 @@ static void print_proc(const struct tracked_proc *tp, void *ctx)
 				  (src == CALLS_SRC_RESUME || src == CALLS_SRC_EVAL_ENTRY));
 		json_str(pc->j, "probes", desc);
 		json_bool(pc->j, "exited", tp->exited);
+		if (failed[0]) /* its binary's probes failed at the last window: not counted since */
+			json_str(pc->j, "probes_failed", failed);
 		json_obj_end(pc->j);
 	} else {
 		printf("pid %d %s CPython %d.%d (%s): %s%s\n", tp->info.pid, tp->info.comm,
 		       tp->info.major, tp->info.minor, py_proc_build(&tp->info),
 		       calls_source_name(src),
 		       src == CALLS_SRC_USDT || pc->counts_only ? " (counts only)" : "");
+		if (failed[0])
+			printf("  not counted since its last window: %s\n", failed);
 		if (log_verbosity > 0 && src)
 			printf("  probes: %s\n", desc);
 	}
@@ -251,6 +257,10 @@ int cmd_calls(int argc, char **argv)
 	err = tracker_start(t);
 	if (err)
 		goto out;
+	if (npids && !cc.added) { /* each was refused above, with its reason */
+		pr_err("no process given can have its calls counted");
+		goto out;
+	}
 	{
 		err = calls_calibrate(cc.c, &cost_ns);
 		if (err) {
@@ -266,6 +276,10 @@ int cmd_calls(int argc, char **argv)
 	err = calls_window_start(&win, cc.c, budget, cost_ns, start);
 	if (err)
 		goto out;
+	if (npids && !calls_counting(cc.c)) { /* each process's binary failed, said above */
+		pr_err("no process given can have its calls counted");
+		goto out;
+	}
 	start = win.start;
 	wake = win.next;
 	last_resolve = start;
@@ -383,12 +397,16 @@ int cmd_calls(int argc, char **argv)
 				printf("showing functions matching '%s' (probes count every call "
 				       "regardless)\n", match);
 			tracker_foreach(t, print_proc, &pc);
+			if (!copts.counts_only)
+				printf("P50, P99: '<' the upper bound of the power-of-two latency bucket "
+				       "holding them; a bound above MAX shows MAX\n");
 			printf("\n%7s %12s %12s %10s %10s %10s %10s  %s\n", "PID", "CALLS",
 			       "CALLS/S", "MEAN", "P50", "P99", "MAX", "FUNCTION");
 		}
 		for (i = 0; i < snap.n; i++) {
 			const struct calls_entry *e = &snap.e[i];
 			double mean = e->s.timed ? (double)e->s.total_ns / e->s.timed : 0;
+			/* the upper bound of a log2 bucket, capped at the largest value measured */
 			uint64_t p50 = calls_hist_percentile(e->s.lat, CALLS_LAT_SLOTS, 50);
 			uint64_t p99 = calls_hist_percentile(e->s.lat, CALLS_LAT_SLOTS, 99);
 			double rate = 0, probed = 0, eff, raw = cov > 0 ? e->s.calls / cov : 0;
@@ -419,6 +437,10 @@ int cmd_calls(int argc, char **argv)
 
 			if (match && fnmatch(match, e->name, 0))
 				continue;
+			if (p50 > e->s.max_ns)
+				p50 = e->s.max_ns;
+			if (p99 > e->s.max_ns)
+				p99 = e->s.max_ns;
 			if (as_json) {
 				json_obj_begin(&j, NULL);
 				json_i64(&j, "pid", e->pid);
@@ -436,6 +458,7 @@ int cmd_calls(int argc, char **argv)
 				json_u64(&j, "timed", e->s.timed);
 				json_u64(&j, "unwound", e->s.unwound);
 				json_double(&j, "mean_ns", mean);
+				/* upper bounds of log2 buckets, capped at max_ns */
 				json_u64(&j, "p50_ns", p50);
 				json_u64(&j, "p99_ns", p99);
 				json_u64(&j, "max_ns", e->s.max_ns);
@@ -446,8 +469,10 @@ int cmd_calls(int argc, char **argv)
 
 				if (e->s.timed) {
 					snprintf(mb, sizeof(mb), "%.1fus", mean / 1e3);
-					snprintf(pb, sizeof(pb), "<%.1fus", p50 / 1e3);
-					snprintf(qb, sizeof(qb), "<%.1fus", p99 / 1e3);
+					snprintf(pb, sizeof(pb), "%s%.1fus",
+						 p50 < e->s.max_ns ? "<" : "", p50 / 1e3);
+					snprintf(qb, sizeof(qb), "%s%.1fus",
+						 p99 < e->s.max_ns ? "<" : "", p99 / 1e3);
 					snprintf(xb, sizeof(xb), "%.1fus", e->s.max_ns / 1e3);
 				} else {
 					strcpy(mb, "-"); strcpy(pb, "-"); strcpy(qb, "-"); strcpy(xb, "-");

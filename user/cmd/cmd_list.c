@@ -15,8 +15,8 @@ static void list_usage(FILE *f)
 {
 	fprintf(f, "Usage: pyhound list [--json] [-v]\n\n"
 		   "List the CPython processes on this host, one line each: PID, CPython version,\n"
-		   "build (libpython static in the executable or a shared libpython; USDT probes or\n"
-		   "not), how `pyhound calls` would count its calls (its probe sites proved as for\n"
+		   "build (libpython static in the executable or a shared libpython; stripped or with\n"
+		   "symbols; USDT probes or not), how `pyhound calls` would count its calls (its probe sites proved as for\n"
 		   "attaching: uprobe:RESUME+RETURN, uprobe:eval-entry+RETURN_VALUE,\n"
 		   "usdt:function__return, or none; -v says why not), and command line. Processes in\n"
 		   "containers are included.\n\n"
@@ -47,7 +47,7 @@ static int print_proc(const struct py_proc *p, void *ctx)
 	int src = p->supported ? calls_probe_source(p, why, sizeof(why)) : 0;
 
 	if (!p->supported)
-		snprintf(why, sizeof(why), "unsupported CPython version");
+		snprintf(why, sizeof(why), "stacks not walked: %s", p->unsupported);
 	version_str(p, ver, sizeof(ver));
 	py_usdt_names(p->usdt_mask, usdt, sizeof(usdt));
 	if (lc->j) {
@@ -60,7 +60,10 @@ static int print_proc(const struct py_proc *p, void *ctx)
 		json_str(j, "version", ver);
 		json_u64(j, "version_hex", p->version_hex);
 		json_bool(j, "supported", p->supported);
+		if (!p->supported)
+			json_str(j, "unsupported", p->unsupported);
 		json_str(j, "build", py_proc_build(p));
+		json_bool(j, "stripped", p->stripped);
 		json_str(j, "object", p->obj_path);
 		json_u64(j, "load_bias", p->load_bias);
 		json_u64(j, "runtime_addr", p->runtime_addr);
@@ -75,12 +78,15 @@ static int print_proc(const struct py_proc *p, void *ctx)
 		json_obj_end(j);
 	} else {
 		if (!lc->n)
-			printf("%-8s %-8s %-18s %-30s %s\n", "PID", "VERSION", "BUILD", "CALLS",
+			printf("%-8s %-8s %-22s %-30s %s\n", "PID", "VERSION", "BUILD", "CALLS",
 			       "COMMAND");
-		snprintf(build, sizeof(build), "%s%s%s", py_proc_build(p),
-			 p->usdt_count ? ",usdt" : "", p->supported ? "" : ",unsupported");
-		printf("%-8d %-8s %-18s %-30s %s\n", (int)p->pid, ver, build, calls_source_name(src),
+		py_proc_build_flags(p, build, sizeof(build));
+		if (!p->supported)
+			snprintf(build + strlen(build), sizeof(build) - strlen(build), ",unsupported");
+		printf("%-8d %-8s %-22s %-30s %s\n", (int)p->pid, ver, build, calls_source_name(src),
 		       p->cmdline);
+		if (!p->supported)
+			printf("         unsupported: %s\n", p->unsupported);
 		if (log_verbosity >= 1)
 			printf("         _PyRuntime at 0x%llx in %s (load bias 0x%llx)%s%s\n",
 			       (unsigned long long)p->runtime_addr, p->obj_path,

@@ -36,11 +36,15 @@ struct binary {
 	struct bpf_link *links[MAX_SITES]; /* perf-event links, one per site (no uprobe_multi) */
 	int nlinks;
 	int multi_fd;	     /* or one uprobe_multi link for all sites (-1: none) */
+	int live;	     /* registered processes of it not exited: none, it is not attached */
+	int attach_err;	     /* the last attach failed (-errno; 0: attached or not tried) */
+	char attach_why[256];
 };
 
 struct proc {
 	pid_t pid;
 	int bin;
+	bool exited;
 	struct py_offsets off;
 };
 
@@ -215,13 +219,13 @@ static int read_mem(pid_t pid, uint64_t addr, void *buf, size_t len)
 	return process_vm_readv(pid, &l, 1, &r, 1, 0) == (ssize_t)len ? 0 : -EIO;
 }
 
-static int usdt_sites(struct binary *b);
+static int usdt_sites(struct binary *b, char *why, size_t whylen);
 
 /* Decide how calls of a binary are seen and prove its probe sites. */
 static int setup_binary(struct binary *b, const struct py_proc *p, char *why, size_t whylen)
 {
 	int resume[4], ret[4], nres, nret, err, i;
-	char why2[256] = "";
+	char why2[256] = "", why3[320] = "";
 
 	b->minor = p->minor;
 	snprintf(b->path, sizeof(b->path), "%s", p->obj_open_path);
@@ -284,11 +288,11 @@ usdt:
 		snprintf(why, whylen, "handler probes refused (%s): counting with USDT", why2);
 		b->source = CALLS_SRC_USDT;
 		b->nsites = 0;
-		err = usdt_sites(b);
+		err = usdt_sites(b, why3, sizeof(why3));
 		if (err < 0) {
-			snprintf(why, whylen, "handler probes refused (%s), and the USDT notes of %s "
-				 "unreadable: %s", why2, b->path, strerror(-err));
+			snprintf(why, whylen, "handler probes refused (%s), and %s", why2, why3);
 			b->source = 0;
+			b->nsites = 0;
 			return err;
 		}
 		return 0;
@@ -338,23 +342,34 @@ static int usdt_note(const struct elf_usdt_note *n, void *arg)
 }
 
 /* The python:function__return sites of a binary and its semaphore, for a uprobe_multi link
- * (libbpf's USDT support attaches them otherwise). */
-static int usdt_sites(struct binary *b)
+ * (libbpf's USDT support attaches them otherwise), each proved a probe point's nop first: the
+ * notes are not loaded, so a corrupt one does not stop the interpreter from running. */
+static int usdt_sites(struct binary *b, char *why, size_t whylen)
 {
 	struct usdt_ctx u = { .b = b };
-	int n;
+	int n, err;
 
+	err = usdt_check_probe(b->path, "python", "function__return", NULL, why, whylen);
+	if (err)
+		return err;
 	u.ef = elf_open(b->path);
-	if (!u.ef)
-		return -errno;
+	if (!u.ef) {
+		err = -errno;
+		snprintf(why, whylen, "cannot open %.200s: %s", b->path, strerror(-err));
+		return err;
+	}
 	elf_section_addr(u.ef, ".stapsdt.base", &u.base);
 	n = elf_foreach_usdt(u.ef, usdt_note, &u);
 	elf_close(u.ef);
-	if (n < 0)
-		return n;
-	if (u.err)
-		return u.err;
-	return b->nsites ? 0 : -ENOENT;
+	if (n >= 0 && !u.err && !b->nsites)
+		u.err = -ENOENT;
+	if (n < 0 || u.err) {
+		err = n < 0 ? n : u.err;
+		snprintf(why, whylen, "the USDT notes of %.200s unusable: %s", b->path,
+			 strerror(-err));
+		return err;
+	}
+	return 0;
 }
 
 /* counts only: the sites where calls start (and USDT, which counts at returns) */
@@ -385,8 +400,9 @@ static int attach_perf_links(struct calls_collector *c, struct binary *b)
 		}
 		if (!l) {
 			err = -errno;
-			pr_err("cannot attach to %s at 0x%llx: %s", b->path,
-			       (unsigned long long)b->sites[i].offset, strerror(-err));
+			snprintf(b->attach_why, sizeof(b->attach_why), "cannot attach to %.180s at "
+				 "0x%llx: %s", b->path, (unsigned long long)b->sites[i].offset,
+				 strerror(-err));
 			for (; b->nlinks > 0; b->nlinks--)
 				bpf_link__destroy(b->links[b->nlinks - 1]);
 			return err;
@@ -413,11 +429,17 @@ static int attach_binary(struct calls_collector *c, struct binary *b)
 	fd = uprobe_multi_attach(bpf_program__fd(c->skel->progs.calls_site), b->path, offs, refs,
 				 cookies, n, 0);
 	if (fd < 0) {
-		pr_err("cannot attach to %s (%d sites): %s", b->path, b->nsites, strerror(-fd));
+		snprintf(b->attach_why, sizeof(b->attach_why), "cannot attach to %.180s (%d sites): %s",
+			 b->path, n, strerror(-fd));
 		return fd;
 	}
 	b->multi_fd = fd;
 	return 0;
+}
+
+static bool bin_attached(const struct binary *b)
+{
+	return b->nlinks > 0 || b->multi_fd >= 0;
 }
 
 static void detach_binary(struct binary *b)
@@ -560,6 +582,7 @@ int calls_add_process(struct calls_collector *c, const struct py_proc *p, char *
 		if (err)
 			return err;
 		bi = c->nbins++;
+		b->attach_err = 0;
 		for (i = 0; i < b->nsites; i++)
 			pr_info("calls: %s: %s site %d at 0x%llx (handler 0x%llx): %s%s%s%s", b->path,
 				calls_source_name(b->source), b->sites[i].opcode,
@@ -568,18 +591,20 @@ int calls_add_process(struct calls_collector *c, const struct py_proc *p, char *
 				b->sites[i].is_call ? " -> " : "",
 				b->sites[i].is_call ? b->sites[i].callee : "",
 				b->sites[i].stepped ? " (single-stepped)" : "");
-		if (c->attached) {
-			err = attach_binary(c, b);
-			if (err) {
-				c->nbins--;
-				snprintf(why, whylen, "cannot attach probes: %s", strerror(-err));
-				return err;
-			}
-		}
 	}
 	b = &c->bins[bi];
 	if (!b->source)
 		return -ENOTSUP;
+	/* a new binary, or one whose processes had all gone (not attached since) */
+	if (c->attached && !bin_attached(b)) {
+		err = attach_binary(c, b);
+		if (err) {
+			snprintf(why, whylen, "%s", b->attach_why);
+			if (bi == c->nbins - 1 && !b->live)
+				c->nbins--; /* new: proved again for the next process */
+			return err;
+		}
+	}
 	if (c->nprocs == c->cap_procs) {
 		size_t nc = c->cap_procs ? c->cap_procs * 2 : 64;
 		struct proc *a = realloc(c->procs, nc * sizeof(*a));
@@ -650,6 +675,7 @@ int calls_add_process(struct calls_collector *c, const struct py_proc *p, char *
 		return err;
 	}
 	c->nprocs++;
+	b->live++;
 	return 0;
 }
 
@@ -661,6 +687,24 @@ static struct proc *find_proc(const struct calls_collector *c, pid_t pid)
 	return NULL;
 }
 
+/* A process is gone: the last one of its binary takes the binary's probes with it (a binary
+ * whose processes are all gone is not attached again; it may be deleted by now). */
+static void proc_gone(struct calls_collector *c, struct proc *p)
+{
+	struct binary *b;
+
+	if (p->exited)
+		return;
+	p->exited = true;
+	b = &c->bins[p->bin];
+	if (--b->live > 0)
+		return;
+	if (bin_attached(b))
+		pr_debug("calls: %s: no process left, probes released", b->path);
+	detach_binary(b);
+	b->attach_err = 0;
+}
+
 void calls_remove_process(struct calls_collector *c, pid_t pid)
 {
 	__u32 key = pid;
@@ -668,6 +712,7 @@ void calls_remove_process(struct calls_collector *c, pid_t pid)
 
 	bpf_map_delete_elem(bpf_map__fd(c->skel->maps.calls_procs), &key);
 	if (p) {
+		proc_gone(c, p);
 		*p = c->procs[--c->nprocs];
 		symbolizer_remove_process(c->sym, pid);
 	}
@@ -676,9 +721,12 @@ void calls_remove_process(struct calls_collector *c, pid_t pid)
 void calls_process_exited(struct calls_collector *c, pid_t pid)
 {
 	__u32 key = pid;
+	struct proc *p = find_proc(c, pid);
 
 	bpf_map_delete_elem(bpf_map__fd(c->skel->maps.calls_procs), &key);
 	symbolizer_remove_process(c->sym, pid);
+	if (p)
+		proc_gone(c, p);
 }
 
 int calls_purge_pid(struct calls_collector *c, pid_t pid)
@@ -743,6 +791,29 @@ int calls_source_of(const struct calls_collector *c, pid_t pid, char *desc, size
 	return b->source;
 }
 
+/* A binary's probes failed: only its processes go uncounted (said once per failure). */
+static void bin_failed(struct calls_collector *c, struct binary *b, int err)
+{
+	char pids[128] = "";
+	size_t off = 0;
+	int n = 0;
+
+	if (b->attach_err == err)
+		return;
+	b->attach_err = err;
+	for (size_t i = 0; i < c->nprocs; i++) {
+		const struct proc *p = &c->procs[i];
+
+		if (p->exited || &c->bins[p->bin] != b)
+			continue;
+		if (off < sizeof(pids) - 16)
+			off += snprintf(pids + off, sizeof(pids) - off, "%s%d", n ? "," : "", p->pid);
+		n++;
+	}
+	pr_warn("calls: pid%s %s not counted while this lasts: %s", n == 1 ? "" : "s", pids,
+		b->attach_why);
+}
+
 int calls_attach(struct calls_collector *c)
 {
 	int i, err;
@@ -750,15 +821,44 @@ int calls_attach(struct calls_collector *c)
 	if (c->attached)
 		return 0;
 	for (i = 0; i < c->nbins; i++) {
-		err = attach_binary(c, &c->bins[i]);
+		struct binary *b = &c->bins[i];
+
+		if (!b->source || !b->live) /* no process left: dropped */
+			continue;
+		err = attach_binary(c, b);
 		if (err) {
-			while (i-- > 0)
-				detach_binary(&c->bins[i]);
-			return err;
+			bin_failed(c, b, err);
+			continue;
 		}
+		if (b->attach_err)
+			pr_info("calls: %s: probes attached again", b->path);
+		b->attach_err = 0;
 	}
 	c->attached = true;
 	return 0;
+}
+
+int calls_failure_of(const struct calls_collector *c, pid_t pid, char *why, size_t whylen)
+{
+	const struct proc *p = find_proc(c, pid);
+	const struct binary *b = p ? &c->bins[p->bin] : NULL;
+
+	if (why && whylen)
+		why[0] = 0;
+	if (!b || !b->attach_err)
+		return 0;
+	if (why && whylen)
+		snprintf(why, whylen, "%s", b->attach_why);
+	return b->attach_err;
+}
+
+int calls_counting(const struct calls_collector *c)
+{
+	int n = 0;
+
+	for (size_t i = 0; i < c->nprocs; i++)
+		n += !c->procs[i].exited && !c->bins[c->procs[i].bin].attach_err;
+	return n;
 }
 
 static void *destroy_link(void *l)

@@ -53,8 +53,15 @@ int calls_purge_pid(struct calls_collector *c, pid_t pid);
 /* The source chosen for pid (0 when not registered) and a description of its probes. */
 int calls_source_of(const struct calls_collector *c, pid_t pid, char *desc, size_t desclen);
 const char *calls_source_name(int source);
-/* Attach / detach every known binary's probes (windows). */
+/* Attach / detach every known binary's probes (windows). A binary whose processes have all gone
+ * is not attached again (its probes went with its last process); one that fails to attach
+ * leaves only its own processes uncounted (warned once, see calls_failure_of()) and is tried
+ * again at the next attach. */
 int calls_attach(struct calls_collector *c);
+/* Why pid's calls are not being counted (its binary's probes failed): -errno with why, or 0. */
+int calls_failure_of(const struct calls_collector *c, pid_t pid, char *why, size_t whylen);
+/* Registered live processes whose probes did not fail. */
+int calls_counting(const struct calls_collector *c);
 void calls_detach(struct calls_collector *c);
 bool calls_attached(const struct calls_collector *c);
 /* Forget the shadow stacks (at a window start: calls begun before it are not paired). */

@@ -9,6 +9,7 @@
 #include "host/elf.h"
 #include "gc.skel.h"
 #include "collect/gc_user.h"
+#include "cpython/insn_check.h"
 #include "lib/log.h"
 
 #define BIN_LINKS 8   /* probes per binary: 3.8 clones need 4, USDT needs 4 */
@@ -188,11 +189,29 @@ static int add_link(struct gc_bin *b, struct bpf_link *l)
 	return 0;
 }
 
-static int attach_usdt(struct gc_collector *c, struct gc_bin *b, const struct py_proc *p)
+/* Prove every site of the named USDT probes a probe point's nop before attaching (the notes
+ * are not loaded: a corrupt one leaves the interpreter running). 0, or -errno with why. */
+static int check_usdt(const char *path, const char *const *names, int n, char *why, size_t whylen)
 {
+	for (int i = 0; i < n; i++) {
+		int err = usdt_check_probe(path, "python", names[i], NULL, why, whylen);
+
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+static int attach_usdt(struct gc_collector *c, struct gc_bin *b, const struct py_proc *p,
+		       char *why, size_t whylen)
+{
+	static const char *const names[] = { "gc__start", "gc__done" };
 	const char *path = p->obj_open_path;
 	int err;
 
+	err = check_usdt(path, names, 2, why, whylen);
+	if (err)
+		return err;
 	err = add_link(b, bpf_program__attach_usdt(c->skel->progs.gc_start_usdt, -1, path,
 						   "python", "gc__start", NULL));
 	if (!err)
@@ -210,9 +229,17 @@ static void attach_imports(struct gc_collector *c, struct gc_bin *b, const struc
 	const char *path = p->obj_open_path;
 	int n = b->nlinks, err;
 
+	static const char *const names[] = { "import__find__load__start",
+					      "import__find__load__done" };
+	char why[320];
+
 	if ((p->usdt_mask & (PY_USDT_IMPORT_START | PY_USDT_IMPORT_DONE)) !=
 	    (PY_USDT_IMPORT_START | PY_USDT_IMPORT_DONE))
 		return;
+	if (check_usdt(path, names, 2, why, sizeof(why))) {
+		pr_warn("import probes of %s not attached: %s", p->obj_path, why);
+		return;
+	}
 	err = add_link(b, bpf_program__attach_usdt(c->skel->progs.import_start_usdt, -1, path,
 						   "python", "import__find__load__start", NULL));
 	if (!err)
@@ -303,6 +330,7 @@ static int find_bin(struct gc_collector *c, const struct py_proc *p)
 	struct gc_bin *b;
 	size_t i;
 	int err = 0;
+	char why[320] = "";
 
 	for (i = 0; i < c->nbins; i++)
 		if (c->bins[i].dev == p->obj_dev && c->bins[i].ino == p->obj_inode)
@@ -318,13 +346,15 @@ static int find_bin(struct gc_collector *c, const struct py_proc *p)
 			 p->major, p->minor);
 	} else if ((p->usdt_mask & (PY_USDT_GC_START | PY_USDT_GC_DONE)) ==
 			   (PY_USDT_GC_START | PY_USDT_GC_DONE) &&
-		   !(err = attach_usdt(c, b, p))) {
+		   !(err = attach_usdt(c, b, p, why, sizeof(why)))) {
 		snprintf(b->source, sizeof(b->source), "usdt");
 	} else {
 		if ((p->usdt_mask & PY_USDT_GC_START) && err)
-			pr_warn("cannot attach the GC USDT probes of %s (%s); trying uprobes",
-				p->obj_path, strerror(-err));
-		attach_uprobes(c, b, p);
+			pr_warn("GC USDT probes of %s not attached (%s); trying uprobes",
+				p->obj_path, why[0] ? why : strerror(-err));
+		if (attach_uprobes(c, b, p) && why[0]) /* the reason in full was warned */
+			snprintf(b->source, sizeof(b->source), "none: USDT site refused (not a "
+				 "proved nop), no symbols for uprobes");
 	}
 	attach_imports(c, b, p);
 	pr_info("GC source for %s: %s%s", p->obj_path, b->source,

@@ -93,9 +93,9 @@ static void on_add(const struct tracked_proc *tp, void *ctx)
 		return;
 	}
 	p->refused++;
-	if (err == -ENOTSUP)
-		pr_info("PID %d: CPython %d.%d stacks are not supported (3.8-3.13 are)",
-			(int)tp->info.pid, tp->info.major, tp->info.minor);
+	if (!tp->info.supported)
+		pr_info("PID %d: CPython %d.%d stacks not walked: %s", (int)tp->info.pid,
+			tp->info.major, tp->info.minor, tp->info.unsupported);
 	else
 		pr_warn("PID %d: cannot sample its stacks: %s", (int)tp->info.pid, strerror(-err));
 }

@@ -11,6 +11,7 @@
 #include "host/elf.h"
 #include "lib/log.h"
 #include "cpython/offsets.h"
+#include "cpython/tstate_locate.h"
 #include "procwatch.h"
 #include "sampler.skel.h"
 #include "collect/sampler.h"
@@ -194,19 +195,25 @@ int sampler_add_process(struct sampler *s, const struct py_proc *p)
 {
 	struct py_proc_info info = {};
 	__u32 pid = p->pid;
+	char why[256] = "";
 	int err;
 
+	if (!p->supported)
+		return -ENOTSUP;
 	err = py_offsets_resolve(p, &info.off);
 	if (err)
 		return err;
+	err = py_tstate_locate(p, &info, why, sizeof(why));
+	if (err) {
+		pr_err("pid %d: can't find its thread states: %s; its stacks are not walked\n",
+		       p->pid, why);
+		return err;
+	}
 	info.runtime_addr = p->runtime_addr;
 	info.code_type_addr = code_type_addr(s, p);
 	if (!info.code_type_addr)
 		pr_warn("pid %d: PyCode_Type not found in %s; frames are not type-checked\n",
 			p->pid, p->obj_path);
-	info.tsd_base = PH_TSD_GLIBC_BASE;
-	info.tsd_stride = PH_TSD_GLIBC_STRIDE;
-	info.tsd_max_keys = PH_TSD_GLIBC_KEYS;
 
 	err = symbolizer_add_process(s->sym, p->pid, &info.off);
 	if (err)

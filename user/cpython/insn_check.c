@@ -657,3 +657,306 @@ out:
 	elf_close(ef);
 	return err;
 }
+
+/* USDT sites. A note in .note.stapsdt (a section the program never loads) records the address
+ * of the nop that sys/sdt.h put at the probe point: a corrupt note leaves the program running
+ * as before, while a uprobe at its address would write int3 into the middle of an instruction.
+ * The functions holding the probe points are often static (no symbol), so the function that
+ * contains a site is taken from the unwind table (.eh_frame_hdr's sorted index of .eh_frame's
+ * FDEs, one per function or cold part) and decoded from its start. */
+
+#define FDE_MAX_LEN (16u << 20) /* a function longer than this is not decoded */
+
+/* a DWARF EH pointer with encoding enc at vaddr (application: pcrel or datarel from datarel) */
+static int eh_read(struct elf_file *ef, uint64_t vaddr, uint8_t enc, uint64_t datarel,
+		   uint64_t *val, unsigned int *n)
+{
+	uint8_t b[8] = {};
+	uint64_t u = 0;
+	unsigned int i;
+
+	switch (enc & 0x0f) {
+	case 0x00: case 0x04: case 0x0c: *n = 8; break; /* absptr, udata8, sdata8 */
+	case 0x03: case 0x0b: *n = 4; break;		  /* udata4, sdata4 */
+	case 0x02: case 0x0a: *n = 2; break;		  /* udata2, sdata2 */
+	default: return -ENOTSUP;
+	}
+	if (enc & 0x80) /* indirect */
+		return -ENOTSUP;
+	if (elf_read_vaddr(ef, vaddr, b, *n))
+		return -EIO;
+	for (i = 0; i < *n; i++)
+		u |= (uint64_t)b[i] << (8 * i);
+	if ((enc & 0x08) && *n < 8 && (u >> (8 * *n - 1)) & 1) /* signed: extend */
+		u |= ~0ull << (8 * *n);
+	switch (enc & 0x70) {
+	case 0x00: break;
+	case 0x10: u += vaddr; break;
+	case 0x30: u += datarel; break;
+	default: return -ENOTSUP;
+	}
+	*val = u;
+	return 0;
+}
+
+static int uleb(const uint8_t *b, size_t len, size_t *at, uint64_t *v)
+{
+	unsigned int shift = 0;
+
+	*v = 0;
+	while (*at < len && shift < 64) {
+		uint8_t c = b[(*at)++];
+
+		*v |= (uint64_t)(c & 0x7f) << shift;
+		shift += 7;
+		if (!(c & 0x80))
+			return 0;
+	}
+	return -EINVAL;
+}
+
+/* the FDE pointer encoding of the CIE at vaddr ('R' in its augmentation; absptr without) */
+static int cie_encoding(struct elf_file *ef, uint64_t vaddr, uint8_t *enc)
+{
+	uint8_t b[128];
+	uint32_t len;
+	size_t at, n;
+	uint64_t v;
+	const char *aug;
+
+	if (elf_read_vaddr(ef, vaddr, &len, 4) || len < 8 || len == 0xffffffffu)
+		return -ENOTSUP;
+	n = len + 4 < sizeof(b) ? len + 4 : sizeof(b);
+	if (elf_read_vaddr(ef, vaddr, b, n))
+		return -EIO;
+	if (b[4] | b[5] | b[6] | b[7]) /* CIE id 0 */
+		return -EINVAL;
+	aug = (const char *)b + 9;
+	if (!memchr(aug, 0, n - 9))
+		return -EINVAL;
+	at = 9 + strlen(aug) + 1;
+	*enc = 0;
+	if (uleb(b, n, &at, &v) || uleb(b, n, &at, &v)) /* code and data alignment */
+		return -EINVAL;
+	if (b[8] == 1)
+		at++; /* return register, a byte in version 1 */
+	else if (uleb(b, n, &at, &v))
+		return -EINVAL;
+	if (aug[0] != 'z')
+		return 0;
+	if (uleb(b, n, &at, &v))
+		return -EINVAL;
+	for (const char *a = aug + 1; *a; a++) {
+		if (at >= n)
+			return -EINVAL;
+		switch (*a) {
+		case 'R': *enc = b[at]; return 0;
+		case 'L': at++; break;
+		case 'P': {
+			uint8_t penc = b[at++];
+			unsigned int sz = (penc & 0x0f) == 0x03 || (penc & 0x0f) == 0x0b ? 4 :
+					  (penc & 0x0f) == 0x02 || (penc & 0x0f) == 0x0a ? 2 : 8;
+
+			at += sz;
+			break;
+		}
+		case 'S': case 'B': break;
+		default: return -ENOTSUP;
+		}
+	}
+	return 0;
+}
+
+/* The function (FDE range) containing pc. 0, or -errno with why. */
+static int fde_containing(struct elf_file *ef, uint64_t pc, uint64_t *start, uint64_t *len,
+			  char *why, size_t whylen)
+{
+	uint64_t hdr, hsize, eh, count, cie, begin, range, at;
+	uint8_t h[4], enc;
+	unsigned int n, n1 = 0;
+	int32_t *tab = NULL;
+	uint32_t flen, cie_off;
+	size_t lo, hi;
+	int err = -ENOENT;
+
+	if (elf_section_range(ef, ".eh_frame_hdr", &hdr, &hsize) || elf_read_vaddr(ef, hdr, h, 4)) {
+		say(why, whylen, "no unwind table (.eh_frame_hdr) to find the function around it");
+		return -ENOENT;
+	}
+	/* version 1, the binary search table as datarel sdata4 pairs (what every linker writes) */
+	if (h[0] != 1 || h[3] != 0x3b || eh_read(ef, hdr + 4, h[1], hdr, &eh, &n1) ||
+	    eh_read(ef, hdr + 4 + n1, h[2], hdr, &count, &n)) {
+		say(why, whylen, "unwind table (.eh_frame_hdr) in an unknown format");
+		return -ENOTSUP;
+	}
+	at = hdr + 4 + n1 + n;
+	if (!count || count > hsize / 8 || at + count * 8 > hdr + hsize) {
+		say(why, whylen, "unwind table (.eh_frame_hdr) has a bad entry count");
+		return -EINVAL;
+	}
+	tab = malloc(count * 8);
+	if (!tab)
+		return -ENOMEM;
+	if (elf_read_vaddr(ef, at, tab, count * 8)) {
+		err = -EIO;
+		goto out;
+	}
+	/* the last entry whose start is <= pc */
+	lo = 0;
+	hi = count;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+
+		if (hdr + (int64_t)tab[2 * mid] <= pc)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (!lo)
+		goto none;
+	at = hdr + (int64_t)tab[2 * (lo - 1) + 1]; /* the FDE */
+	if (elf_read_vaddr(ef, at, &flen, 4) || elf_read_vaddr(ef, at + 4, &cie_off, 4) ||
+	    flen < 8 || flen == 0xffffffffu || !cie_off) {
+		say(why, whylen, "unwind entry at 0x%llx unreadable", (unsigned long long)at);
+		err = -EINVAL;
+		goto out;
+	}
+	cie = at + 4 - cie_off;
+	if (cie_encoding(ef, cie, &enc) || eh_read(ef, at + 8, enc, 0, &begin, &n) ||
+	    eh_read(ef, at + 8 + n, enc & 0x0f, 0, &range, &n)) {
+		say(why, whylen, "unwind entry at 0x%llx in an unknown format",
+		    (unsigned long long)at);
+		err = -ENOTSUP;
+		goto out;
+	}
+	if (begin != hdr + (int64_t)tab[2 * (lo - 1)] || pc >= begin + range)
+		goto none;
+	if (range > FDE_MAX_LEN) {
+		say(why, whylen, "function around it too long to decode (%llu bytes)",
+		    (unsigned long long)range);
+		err = -E2BIG;
+		goto out;
+	}
+	*start = begin;
+	*len = range;
+	err = 0;
+	goto out;
+none:
+	say(why, whylen, "no function of the unwind table contains it");
+	err = -ENOENT;
+out:
+	free(tab);
+	return err;
+}
+
+int usdt_check_site(struct elf_file *ef, uint64_t pc, uint64_t sema, char *why, size_t whylen)
+{
+	uint64_t start = 0, len = 0, pa, psz;
+	uint8_t *code = NULL;
+	cs_insn *insn = NULL;
+	csh h;
+	size_t cnt;
+	int err;
+
+	err = fde_containing(ef, pc, &start, &len, why, whylen);
+	if (err)
+		return err;
+	code = malloc(len);
+	if (!code)
+		return -ENOMEM;
+	if (elf_read_vaddr(ef, start, code, len)) {
+		say(why, whylen, "can't read the function at 0x%llx around it",
+		    (unsigned long long)start);
+		err = -EIO;
+		goto out;
+	}
+	err = insn_check_boundary(code, len, start, pc, why, whylen);
+	if (err)
+		goto out;
+	if (cs_start(&h, false)) {
+		err = -ENOMEM;
+		goto out;
+	}
+	cnt = cs_disasm(h, code + (pc - start), len - (pc - start) < 16 ? len - (pc - start) : 16,
+			pc, 1, &insn);
+	if (cnt != 1 || insn->id != X86_INS_NOP) {
+		say(why, whylen, "the instruction at 0x%llx is '%s %s', not the nop of a probe point",
+		    (unsigned long long)pc, cnt == 1 ? insn->mnemonic : "?",
+		    cnt == 1 ? insn->op_str : "");
+		err = -EINVAL;
+	}
+	if (cnt)
+		cs_free(insn, cnt);
+	cs_close(&h);
+	if (err)
+		goto out;
+	/* the kernel adds to the semaphore in every process: it must be sys/sdt.h's, in .probes */
+	if (sema && (elf_section_range(ef, ".probes", &pa, &psz) || sema < pa ||
+		     sema + 2 > pa + psz)) {
+		say(why, whylen, "its semaphore 0x%llx is outside the .probes section",
+		    (unsigned long long)sema);
+		err = -EINVAL;
+	}
+out:
+	free(code);
+	return err;
+}
+
+struct usdt_check {
+	struct elf_file *ef;
+	const char *provider, *name;
+	uint64_t base;
+	int n, err;
+	char *why;
+	size_t whylen;
+};
+
+static int usdt_check_note(const struct elf_usdt_note *n, void *arg)
+{
+	struct usdt_check *u = arg;
+	uint64_t pc = n->pc;
+	char why[256];
+
+	if (strcmp(n->provider, u->provider) || strcmp(n->name, u->name))
+		return 0;
+	if (n->base && u->base) /* prelinking moves the base: libbpf adjusts the same way */
+		pc += u->base - n->base;
+	u->n++;
+	u->err = usdt_check_site(u->ef, pc, n->semaphore, why, sizeof(why));
+	if (u->err) {
+		say(u->why, u->whylen, "USDT %s:%s at 0x%llx refused: %s", u->provider, u->name,
+		    (unsigned long long)pc, why);
+		return 1;
+	}
+	return 0;
+}
+
+int usdt_check_probe(const char *path, const char *provider, const char *name, int *nsites,
+		     char *why, size_t whylen)
+{
+	struct usdt_check u = { .provider = provider, .name = name, .why = why, .whylen = whylen };
+	int n;
+
+	u.ef = elf_open(path);
+	if (!u.ef) {
+		n = -errno;
+		say(why, whylen, "cannot open %s: %s", path, strerror(-n));
+		return n;
+	}
+	elf_section_addr(u.ef, ".stapsdt.base", &u.base);
+	n = elf_foreach_usdt(u.ef, usdt_check_note, &u);
+	elf_close(u.ef);
+	if (n < 0) {
+		say(why, whylen, "USDT notes of %s unreadable: %s", path, strerror(-n));
+		return n;
+	}
+	if (u.err)
+		return u.err;
+	if (!u.n) {
+		say(why, whylen, "no USDT %s:%s in %s", provider, name, path);
+		return -ENOENT;
+	}
+	if (nsites)
+		*nsites = u.n;
+	return 0;
+}

@@ -57,4 +57,16 @@ int eval_locate_handlers(const char *path, const int *opcodes, int n, struct eva
 int eval_locate_entry(const char *path, const int *regs, int nregs, struct eval_site *out,
 		      char *why, size_t whylen);
 
+/* USDT probe sites (sys/sdt.h notes are not loaded: a corrupt one leaves the program running
+ * while a uprobe at its address would land inside an instruction). A site is accepted when it
+ * is a nop reached by decoding from the start of the function containing it (the unwind table,
+ * .eh_frame_hdr: the functions holding probe points are often static) and its semaphore, if
+ * any, lies in .probes. 0, or -errno with why filled. */
+struct elf_file;
+int usdt_check_site(struct elf_file *ef, uint64_t pc, uint64_t sema, char *why, size_t whylen);
+/* Every site of provider:name in the ELF file at path (pc adjusted for .stapsdt.base as libbpf
+ * does); the number of sites in *nsites. -ENOENT when there is none. */
+int usdt_check_probe(const char *path, const char *provider, const char *name, int *nsites,
+		     char *why, size_t whylen);
+
 #endif

@@ -1,13 +1,18 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-/* Offsets measured by compiling against each version's headers (see
+/* 3.8-3.12: offsets measured by compiling against each version's headers (see
  * /work/shared/notes/cpython-layout.md §2); tests/unit/test_offsets.c recompiles the probe in
- * tests/offsets/ against every installed interpreter and compares. */
+ * tests/offsets/ against every installed interpreter and compares. 3.13+: the interpreter's own
+ * _Py_DebugOffsets (cpython/debug_offsets.c), plus the few constants it does not carry, each
+ * with its source below. */
 #include <errno.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include "host/elf.h"
 #include "lib/log.h"
+#include "cpython/debug_offsets.h"
 #include "cpython/offsets.h"
+#include "cpython/tstate_locate.h"
 
 #define N PY_OFF_NONE
 
@@ -81,20 +86,6 @@ static const struct py_offsets py312 = {
 	.unicode_ascii_data = 40, .unicode_compact_data = 56, .unicode_data_ptr = 56,
 };
 
-static const struct py_offsets py313 = {
-	.version_hex = 0x030d0000, .walk_kind = PY_WALK_CURFRAME, .lasti_kind = PY_LASTI_PTR,
-	.runtime_interp_head = 632, .runtime_tsskey = 2164,
-	.interp_next = 7264, .interp_threads_head = 7344,
-	.tstate_next = 8, .tstate_thread_id = 152, .tstate_native_tid = 160, .tstate_frame = 72,
-	.cframe_current_frame = N,
-	.frame_back = 8, .frame_code = 0, .frame_lasti = 56, .frame_owner = 70, .frame_owner_skip = 3,
-	.code_argcount = 52, .code_flags = 48, .code_firstlineno = 68, .code_filename = 112,
-	.code_name = 120, .code_qualname = 128, .code_linetable = 136, .code_code = N,
-	.code_adaptive = 200,
-	.ob_type = 8, .var_size = 16, .bytes_sval = 32, .unicode_length = 16, .unicode_state = 32,
-	.unicode_ascii_data = 40, .unicode_compact_data = 56, .unicode_data_ptr = 56,
-};
-
 #undef N
 
 const struct py_offsets *py_offsets_for(int major, int minor)
@@ -107,139 +98,173 @@ const struct py_offsets *py_offsets_for(int major, int minor)
 	case 10: return &py310;
 	case 11: return &py311;
 	case 12: return &py312;
-	case 13: return &py313;
 	default: return NULL;
 	}
 }
 
-/* CPython 3.13's _Py_DebugOffsets (Include/internal/pycore_runtime.h): every field after the
- * cookie is a uint64_t. Only 3.13's layout is described; 3.14 inserts fields. */
-struct dbg313 {
-	char cookie[8];
-	uint64_t version, free_threaded;
-	struct { uint64_t size, finalizing, interpreters_head; } runtime_state;
-	struct {
-		uint64_t size, id, next, threads_head, gc, imports_modules, sysdict, builtins,
-			ceval_gil, gil_runtime_state, gil_runtime_state_enabled,
-			gil_runtime_state_locked, gil_runtime_state_holder;
-	} interpreter_state;
-	struct {
-		uint64_t size, prev, next, interp, current_frame, thread_id, native_thread_id,
-			datastack_chunk, status;
-	} thread_state;
-	struct { uint64_t size, previous, executable, instr_ptr, localsplus, owner; } interpreter_frame;
-	struct {
-		uint64_t size, filename, name, qualname, linetable, firstlineno, argcount,
-			localsplusnames, localspluskinds, co_code_adaptive;
-	} code_object;
-	struct { uint64_t size, ob_type; } pyobject;
-	struct { uint64_t size, tp_name, tp_repr, tp_flags; } type_object;
-	struct { uint64_t size, ob_item, ob_size; } tuple_object;
-	struct { uint64_t size, ob_item, ob_size; } list_object;
-	struct { uint64_t size, ma_keys, ma_values; } dict_object;
-	struct { uint64_t size, ob_fval; } float_object;
-	struct { uint64_t size, lv_tag, ob_digit; } long_object;
-	struct { uint64_t size, ob_size, ob_sval; } bytes_object;
-	struct { uint64_t size, state, length, asciiobject_size; } unicode_object;
-	struct { uint64_t size, collecting; } gc;
-};
+/* What _Py_DebugOffsets does not describe, per minor (x86-64, GIL builds):
+ * - runtime_tsskey: _PyRuntime.autoTSSkey._key. 3.13: 2164 from the headers (checked against
+ *   pyenv 3.13 by tests/unit/test_offsets.c); 3.14: decoded from PyGILState_GetThisThreadState
+ *   (py_decode_tss_key_addr); 3.15 has no key (_Py_tss_gilstate, a thread-local).
+ * - co_flags @48: PyCodeObject in 3.12-3.15 (gdb `ptype /o` on python3.14d/3.15d).
+ * - frame owners >= 3 are not Python code: 3.12/3.13 FRAME_OWNED_BY_CSTACK = 3; 3.14
+ *   FRAME_OWNED_BY_INTERPRETER = 3, CSTACK = 4; 3.15 INTERPRETER = 3 (enum _frameowner).
+ * - f_executable is a _PyStackRef from 3.14: the low two bits are tags (Py_TAG_BITS).
+ * - sizeof(PyCompactUnicodeObject) = 56 and PyUnicodeObject.data @56 in 3.12-3.15 (3.15's table
+ *   has compactunicodeobject_size, which is used when present). */
+#define TSSKEY_313 2164
+#define CODE_FLAGS 48
+#define UNICODE_COMPACT 56
+#define UNICODE_DATA_PTR 56
 
-_Static_assert(sizeof(struct dbg313) == 584, "_Py_DebugOffsets 3.13 layout");
-
-#define CHECK(ours, theirs)                                                                 \
-	do {                                                                                \
-		if ((uint64_t)(ours) != (theirs)) {                                           \
-			pr_err("CPython debug offsets: %s is %llu in the interpreter, %llu in "    \
-			       "pyhound's table\n",                                           \
-			       #theirs, (unsigned long long)(theirs), (unsigned long long)(ours)); \
-			bad++;                                                              \
-		}                                                                           \
-	} while (0)
-
-int py_offsets_check_debug(const struct py_offsets *o, const void *buf, size_t len)
+static int put16(__u16 *dst, uint64_t v, const char *name, char *why, size_t whylen)
 {
-	struct dbg313 d;
-	int bad = 0;
+	if (v >= PY_OFF_NONE) {
+		snprintf(why, whylen, "_Py_DebugOffsets: %s is %llu, beyond what the walker handles",
+			 name, (unsigned long long)v);
+		return -EPROTO;
+	}
+	*dst = (__u16)v;
+	return 0;
+}
 
-	if (len < sizeof(d))
-		return -EINVAL;
-	memcpy(&d, buf, sizeof(d));
-	if (memcmp(d.cookie, "xdebugpy", 8)) {
-		pr_err("CPython debug offsets: bad cookie (not a 3.13+ _PyRuntime?)\n");
+int py_offsets_from_debug(const struct py_debug_offsets *d, struct py_offsets *o, char *why,
+			  size_t whylen)
+{
+	int minor = (d->version >> 16) & 0xff, err = 0;
+
+	memset(o, 0xff, sizeof(*o)); /* PY_OFF_NONE everywhere */
+	o->version_hex = d->version & 0xffff0000u;
+	o->walk_kind = PY_WALK_CURFRAME;
+	o->lasti_kind = PY_LASTI_PTR;
+	o->cframe_current_frame = PY_OFF_NONE;
+	o->code_code = PY_OFF_NONE;
+	o->frame_owner_skip = 3;
+	o->frame_code_tag = minor >= 14 ? 3 : 0;
+	o->runtime_tsskey = minor == 13 ? TSSKEY_313 : PY_OFF_NONE;
+	o->code_flags = CODE_FLAGS;
+	o->unicode_data_ptr = UNICODE_DATA_PTR;
+#define P(dst, src) (err = err ?: put16(&o->dst, d->src, #src, why, whylen))
+	P(runtime_interp_head, runtime_interp_head);
+	P(interp_next, interp_next);
+	P(interp_threads_head, interp_threads_head);
+	P(tstate_next, tstate_next);
+	P(tstate_thread_id, tstate_thread_id);
+	P(tstate_native_tid, tstate_native_tid);
+	P(tstate_frame, tstate_current_frame);
+	P(frame_back, frame_previous);
+	P(frame_code, frame_executable);
+	P(frame_lasti, frame_instr_ptr);
+	P(frame_owner, frame_owner);
+	P(code_argcount, code_argcount);
+	P(code_firstlineno, code_firstlineno);
+	P(code_filename, code_filename);
+	P(code_name, code_name);
+	P(code_qualname, code_qualname);
+	P(code_linetable, code_linetable);
+	P(code_adaptive, code_adaptive);
+	P(ob_type, ob_type);
+	P(var_size, bytes_ob_size);
+	P(bytes_sval, bytes_sval);
+	P(unicode_length, unicode_length);
+	P(unicode_state, unicode_state);
+	P(unicode_ascii_data, unicode_ascii_size);
+	if (d->unicode_compact_size)
+		P(unicode_compact_data, unicode_compact_size);
+	else
+		o->unicode_compact_data = UNICODE_COMPACT;
+#undef P
+	/* the symbolizer reads one PyCodeObject prefix and one unicode header (symbolize.c) */
+	if (!err && (d->code_linetable >= 248 || d->code_qualname >= 248 ||
+		     d->code_filename >= 248 || d->code_name >= 248 || d->unicode_state >= 80 ||
+		     d->unicode_length > 72 || d->unicode_ascii_size > 80)) {
+		snprintf(why, whylen, "_Py_DebugOffsets: code or unicode fields beyond what the "
+			 "symbolizer reads");
+		err = -EPROTO;
+	}
+	return err;
+}
+
+/* 3.14+: _PyRuntime.autoTSSkey._key's offset, from the address PyGILState_GetThisThreadState
+ * passes; it must lie inside _PyRuntime. 3.15 has no key: PY_OFF_NONE. */
+static int resolve_tsskey(struct elf_file *ef, const struct py_debug_offsets *d,
+			  uint64_t runtime_vaddr, struct py_offsets *o, char *why, size_t whylen)
+{
+	uint8_t code[64];
+	struct elf_sym sym;
+	uint64_t addr;
+	size_t n;
+	int err;
+
+	if (((d->version >> 16) & 0xff) != 14)
+		return 0;
+	err = elf_find_symbol(ef, "PyGILState_GetThisThreadState", &sym);
+	if (err) {
+		snprintf(why, whylen, "no PyGILState_GetThisThreadState to find autoTSSkey");
+		return err;
+	}
+	n = sym.size && sym.size < sizeof(code) ? sym.size : sizeof(code);
+	err = elf_read_vaddr(ef, sym.value, code, n);
+	if (err) {
+		snprintf(why, whylen, "can't read PyGILState_GetThisThreadState");
+		return err;
+	}
+	err = py_decode_tss_key_addr(code, n, sym.value, &addr, why, whylen);
+	if (err)
+		return err;
+	/* Py_tss_t { int _is_initialized; pthread_key_t _key; } */
+	if (addr < runtime_vaddr || addr + 8 > runtime_vaddr + d->runtime_size ||
+	    addr + 4 - runtime_vaddr >= PY_OFF_NONE) {
+		snprintf(why, whylen, "autoTSSkey at 0x%llx is not inside _PyRuntime",
+			 (unsigned long long)addr);
 		return -EPROTO;
 	}
-	if ((d.version >> 16) != (o->version_hex >> 16)) {
-		pr_err("CPython debug offsets: interpreter is version 0x%llx, table is for 0x%x\n",
-		       (unsigned long long)d.version, o->version_hex);
-		return -EPROTO;
+	o->runtime_tsskey = addr + 4 - runtime_vaddr;
+	return 0;
+}
+
+int py_offsets_resolve_elf(const char *path, uint32_t version_hex, struct py_offsets *out,
+			   char *why, size_t whylen)
+{
+	int major = version_hex >> 24, minor = (version_hex >> 16) & 0xff;
+	const struct py_offsets *o = py_offsets_for(major, minor);
+	struct py_debug_offsets d;
+	struct elf_file *ef;
+	uint64_t runtime;
+	int err;
+
+	if (o) {
+		*out = *o;
+		return 0;
 	}
-	if (d.free_threaded) {
-		pr_err("CPython debug offsets: free-threaded builds are not supported\n");
+	if (major != 3 || minor < 13) {
+		snprintf(why, whylen, "CPython %d.%d is not supported (3.8 and newer are)", major,
+			 minor);
 		return -ENOTSUP;
 	}
-	CHECK(o->runtime_interp_head, d.runtime_state.interpreters_head);
-	CHECK(o->interp_next, d.interpreter_state.next);
-	CHECK(o->interp_threads_head, d.interpreter_state.threads_head);
-	CHECK(o->tstate_next, d.thread_state.next);
-	CHECK(o->tstate_frame, d.thread_state.current_frame);
-	CHECK(o->tstate_thread_id, d.thread_state.thread_id);
-	CHECK(o->tstate_native_tid, d.thread_state.native_thread_id);
-	CHECK(o->frame_back, d.interpreter_frame.previous);
-	CHECK(o->frame_code, d.interpreter_frame.executable);
-	CHECK(o->frame_lasti, d.interpreter_frame.instr_ptr);
-	CHECK(o->frame_owner, d.interpreter_frame.owner);
-	CHECK(o->code_filename, d.code_object.filename);
-	CHECK(o->code_name, d.code_object.name);
-	CHECK(o->code_qualname, d.code_object.qualname);
-	CHECK(o->code_linetable, d.code_object.linetable);
-	CHECK(o->code_firstlineno, d.code_object.firstlineno);
-	CHECK(o->code_argcount, d.code_object.argcount);
-	CHECK(o->code_adaptive, d.code_object.co_code_adaptive);
-	CHECK(o->ob_type, d.pyobject.ob_type);
-	CHECK(o->bytes_sval, d.bytes_object.ob_sval);
-	CHECK(o->var_size, d.bytes_object.ob_size);
-	CHECK(o->unicode_state, d.unicode_object.state);
-	CHECK(o->unicode_length, d.unicode_object.length);
-	CHECK(o->unicode_ascii_data, d.unicode_object.asciiobject_size);
-	return bad ? -EPROTO : 0;
+	ef = elf_open(path);
+	if (!ef) {
+		err = -errno;
+		snprintf(why, whylen, "can't open %s: %s", path, strerror(errno));
+		return err;
+	}
+	err = py_debug_offsets_read(ef, version_hex, &d, &runtime, why, whylen);
+	if (!err)
+		err = py_offsets_from_debug(&d, out, why, whylen);
+	if (!err)
+		err = resolve_tsskey(ef, &d, runtime, out, why, whylen);
+	elf_close(ef);
+	return err;
 }
 
 int py_offsets_resolve(const struct py_proc *p, struct py_offsets *out)
 {
-	const struct py_offsets *o = py_offsets_for(p->major, p->minor);
-	struct elf_file *ef;
-	struct elf_sym sym;
-	struct dbg313 d;
+	char why[256] = "";
 	int err;
 
-	if (!o) {
-		pr_err("pid %d: CPython %d.%d is not supported (3.8 .. 3.13)\n", p->pid, p->major,
-		       p->minor);
-		return -ENOTSUP;
-	}
-	*out = *o;
-	if (p->minor < 13)
-		return 0;
-
-	ef = elf_open(p->obj_open_path);
-	if (!ef) {
-		err = -errno;
-		pr_err("pid %d: can't open %s: %s\n", p->pid, p->obj_open_path, strerror(errno));
-		return err;
-	}
-	err = elf_find_symbol(ef, "_PyRuntime", &sym);
-	if (!err)
-		err = elf_read_vaddr(ef, sym.value, &d, sizeof(d));
-	if (err) {
-		pr_err("pid %d: can't read _PyRuntime.debug_offsets from %s: %s\n", p->pid,
-		       p->obj_open_path, strerror(-err));
-		goto out;
-	}
-	err = py_offsets_check_debug(o, &d, sizeof(d));
+	err = py_offsets_resolve_elf(p->obj_open_path, p->version_hex, out, why, sizeof(why));
 	if (err)
-		pr_err("pid %d: CPython %d.%d in %s does not match pyhound's offsets; refusing to "
-		       "walk its stacks\n", p->pid, p->major, p->minor, p->obj_path);
-out:
-	elf_close(ef);
+		pr_err("pid %d: CPython %d.%d in %s: %s; its stacks are not walked\n", p->pid,
+		       p->major, p->minor, p->obj_path, why);
 	return err;
 }

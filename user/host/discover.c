@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "cpython/offsets.h"
 #include "host/discover.h"
 #include "host/elf.h"
 #include "lib/log.h"
@@ -22,6 +23,9 @@ struct obj_info {
 	off_t size;
 	time_t mtime;
 	bool valid, has_runtime;
+	bool has_symtab;   /* .symtab present (not stripped) */
+	bool layout_ok;    /* pyhound knows how to walk this interpreter */
+	char why[192];     /* when not: why */
 	int elf_type;
 	uint64_t first_load_vaddr, runtime_vaddr;
 	uint32_t version_hex;
@@ -165,10 +169,13 @@ static void analyse_object(const char *path, const char *name_hint, struct obj_i
 	oi->valid = true;
 	if (!ef)
 		return;
-	if (elf_find_symbol(ef, "_PyRuntime", &sym))
+	/* _PyRuntime by symbol, or (3.10+, a binary that does not export it) its own section */
+	if (!elf_find_symbol(ef, "_PyRuntime", &sym))
+		oi->runtime_vaddr = sym.value;
+	else if (elf_section_addr(ef, ".PyRuntime", &oi->runtime_vaddr))
 		goto out;
 	oi->has_runtime = true;
-	oi->runtime_vaddr = sym.value;
+	oi->has_symtab = elf_has_section(ef, ".symtab");
 	oi->elf_type = elf_type(ef);
 	oi->first_load_vaddr = elf_first_load_vaddr(ef);
 
@@ -201,6 +208,13 @@ static void analyse_object(const char *path, const char *name_hint, struct obj_i
 		fill_version_hex(oi);
 	}
 	elf_foreach_usdt(ef, usdt_cb, oi);
+	/* can its stacks be walked: offsets known (3.8-3.12) or its own _Py_DebugOffsets checked */
+	{
+		struct py_offsets off;
+
+		oi->layout_ok = !py_offsets_resolve_elf(path, oi->version_hex, &off, oi->why,
+							sizeof(oi->why));
+	}
 out:
 	elf_close(ef);
 }
@@ -351,7 +365,15 @@ int py_proc_inspect(pid_t pid, struct py_proc *p)
 	if (n > 10 && !strcmp(exe + n - 10, " (deleted)"))
 		exe[n - 10] = '\0';
 	ms.exe = exe;
-	err = procmaps_foreach(pid, maps_cb, &ms);
+	for (i = 0; i < 3; i++) { /* retried when the maps could not be read to the end */
+		err = procmaps_foreach(pid, maps_cb, &ms);
+		if (err != -EAGAIN)
+			break;
+		memset(&ms, 0, sizeof(ms));
+		ms.pid = pid;
+		ms.p = p;
+		ms.exe = exe;
+	}
 	if (err < 0)
 		return err == -ENOENT ? -ESRCH : err;
 	if (!ms.found)
@@ -361,7 +383,9 @@ int py_proc_inspect(pid_t pid, struct py_proc *p)
 	p->major = oi->major;
 	p->minor = oi->minor;
 	p->micro = oi->micro;
-	p->supported = p->major == 3 && p->minor >= 8 && p->minor <= 13;
+	p->supported = oi->layout_ok;
+	p->stripped = !oi->has_symtab;
+	snprintf(p->unsupported, sizeof(p->unsupported), "%s", oi->layout_ok ? "" : oi->why);
 	p->runtime_addr = p->load_bias + oi->runtime_vaddr;
 	p->usdt_mask = oi->usdt_mask;
 	p->usdt_count = oi->usdt_count;
@@ -417,6 +441,12 @@ int py_proc_scan(py_proc_cb cb, void *ctx)
 const char *py_proc_build(const struct py_proc *p)
 {
 	return p->static_build ? "static" : "shared";
+}
+
+void py_proc_build_flags(const struct py_proc *p, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s,%s%s", py_proc_build(p), p->stripped ? "stripped" : "symbols",
+		 p->usdt_count ? ",usdt" : "");
 }
 
 void py_usdt_names(uint32_t mask, char *buf, size_t len)

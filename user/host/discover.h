@@ -30,7 +30,9 @@ struct py_proc {
 	uint32_t version_hex;
 	int major, minor, micro;
 	bool static_build; /* _PyRuntime is in the main executable (Debian) */
-	bool supported;	   /* 3.8 .. 3.13: stack walking layouts known */
+	bool supported;	   /* stack walking layout known (3.8-3.12) or read and checked (3.13+) */
+	bool stripped;	   /* the object has no .symtab */
+	char unsupported[192]; /* !supported: why, one line */
 	/* the ELF object holding _PyRuntime: its path in the target's mount namespace, a path
 	 * pyhound can open (through /proc/PID/root or map_files), and its identity */
 	char obj_path[PATH_MAX];
@@ -60,6 +62,8 @@ int py_version_from_libname(const char *name, int *major, int *minor);
 
 /* "static" / "shared" and the USDT probe names, for output. */
 const char *py_proc_build(const struct py_proc *p);
+/* "static,stripped,usdt", "shared,symbols", ...: the build, symbols, USDT probes. */
+void py_proc_build_flags(const struct py_proc *p, char *buf, size_t len);
 void py_usdt_names(uint32_t mask, char *buf, size_t len);
 
 /* The process's start time in clock ticks since boot (field 22 of /proc/PID/stat), or 0. */

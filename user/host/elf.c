@@ -108,6 +108,17 @@ bool elf_has_section(struct elf_file *ef, const char *name)
 	return find_section(ef, name, &sh) != NULL;
 }
 
+int elf_section_range(struct elf_file *ef, const char *name, uint64_t *addr, uint64_t *size)
+{
+	GElf_Shdr sh;
+
+	if (!find_section(ef, name, &sh))
+		return -ENOENT;
+	*addr = sh.sh_addr;
+	*size = sh.sh_size;
+	return 0;
+}
+
 int elf_section_addr(struct elf_file *ef, const char *name, uint64_t *addr)
 {
 	GElf_Shdr sh;
@@ -361,4 +372,21 @@ int elf_foreach_rodata_string(struct elf_file *ef, elf_string_cb cb, void *ctx)
 		}
 	}
 	return 0;
+}
+
+int elf_tls_segment(struct elf_file *ef, uint64_t *memsz, uint64_t *align)
+{
+	size_t n, i;
+	GElf_Phdr ph;
+
+	if (elf_getphdrnum(ef->elf, &n))
+		return -EIO;
+	for (i = 0; i < n; i++) {
+		if (!gelf_getphdr(ef->elf, i, &ph) || ph.p_type != PT_TLS)
+			continue;
+		*memsz = ph.p_memsz;
+		*align = ph.p_align ? ph.p_align : 1;
+		return 0;
+	}
+	return -ENOENT;
 }

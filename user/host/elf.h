@@ -57,9 +57,16 @@ int elf_foreach_usdt(struct elf_file *ef, elf_usdt_cb cb, void *ctx);
 typedef int (*elf_string_cb)(const char *s, size_t len, void *ctx);
 int elf_foreach_rodata_string(struct elf_file *ef, elf_string_cb cb, void *ctx);
 
+/* The PT_TLS segment's size in memory and alignment: 0, or -ENOENT. In an executable on x86-64
+ * its block ends at the thread pointer: a TLS symbol of value v is at fsbase + v -
+ * roundup(memsz, align). */
+int elf_tls_segment(struct elf_file *ef, uint64_t *memsz, uint64_t *align);
+
 /* Whether a section of this name exists. */
 bool elf_has_section(struct elf_file *ef, const char *name);
 /* A section's link-time address: 0, or -ENOENT. */
 int elf_section_addr(struct elf_file *ef, const char *name, uint64_t *addr);
+/* A section's link-time address and size: 0, or -ENOENT. */
+int elf_section_range(struct elf_file *ef, const char *name, uint64_t *addr, uint64_t *size);
 
 #endif

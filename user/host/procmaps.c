@@ -49,6 +49,10 @@ int procmaps_foreach(pid_t pid, procmaps_cb cb, void *ctx)
 		if (err)
 			break;
 	}
+	/* a read that failed part-way (the process changing its mappings meanwhile, a signal)
+	 * must not pass for the end of the list */
+	if (!err && ferror(f))
+		err = -EAGAIN;
 	free(line);
 	free(e);
 out_close:

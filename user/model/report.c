@@ -281,9 +281,13 @@ static void print_hot_paths(const struct report *r, const struct rep_proc *rp, F
 	ssize_t n, i;
 	uint32_t k;
 
+	if (!total && !rp->tp.info.supported) {
+		fprintf(f, "\n   Hot paths: stacks of CPython %d.%d not walked: %s\n",
+			rp->tp.info.major, rp->tp.info.minor, rp->tp.info.unsupported);
+		return;
+	}
 	if (!total) {
-		fprintf(f, "\n   Hot paths: no samples (idle, or stacks of CPython %d.%d not "
-			   "supported)\n", rp->tp.info.major, rp->tp.info.minor);
+		fprintf(f, "\n   Hot paths: no samples (idle, or its stacks could not be read)\n");
 		return;
 	}
 	n = profile_top_functions(r->prof, rp->tp.info.pid, REP_TOP_FUNCTIONS, &fs);
