@@ -1,11 +1,15 @@
 # SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 # For test_findings_code.c: reads `pyhound report --json` on stdin and checks, for each
-# "PID:KIND" argument, that the process has exactly one code finding, of that kind, at
-# function FUNC and line LINE (KIND "none": no code finding at all). Prints what is wrong.
+# "PID:KIND:LABEL" argument, that the process has exactly one code finding, of that kind, at
+# function FUNC and line LINE, or exactly one unbatched-I/O finding of that kind on file fds
+# (KIND "none": no code or I/O finding, with >= 50 samples; "noio": none, however many
+# samples). Prints what is wrong.
 import json
 import sys
 
-CODE = {"linear-membership", "string-concat", "nested-loop", "numeric-loop", "deep-recursion"}
+CODE = {"linear-membership", "string-concat", "nested-loop", "numeric-loop", "deep-recursion",
+        "tiny-writes", "tiny-reads"}
+IO = {"tiny-writes", "tiny-reads"}
 func, line = sys.argv[1], int(sys.argv[2])
 r = json.load(sys.stdin)
 procs = {p["pid"]: p for p in r["processes"]}
@@ -18,20 +22,27 @@ for arg in sys.argv[3:]:
         bad += 1
         continue
     got = [f for f in p["findings"] if f["kind"] in CODE]
-    desc = ", ".join("%s %s:%s" % (f["kind"], f["function"], f["line"]) for f in got)
+    desc = ", ".join("%s %s:%s" % (f["kind"], f.get("function"), f.get("line")) for f in got)
     hot = [(h["name"], h["self"], h["hot_line"], [(o["opcode"], o["samples"]) for o in h["hot_line_opcodes"]]) for h in p["hot_functions"][:3]]
-    if p["samples"] < 50:
+    if kind == "noio":  # no finding at all, whatever the samples
+        kind = "none"
+    elif kind not in IO and p["samples"] < 50:
         print("%s: only %d samples" % (label, p["samples"]))
         bad += 1
     elif kind == "none":
         if got:
             print("%s: false finding: %s; hot %s" % (label, desc, hot))
             bad += 1
-    elif len(got) != 1 or got[0]["kind"] != kind or got[0]["function"] != func or got[0]["line"] != line:
+    elif kind in IO and (len(got) != 1 or got[0]["kind"] != kind or got[0]["fd_kind"] != "file"):
+        print("%s: want exactly %s on file fds, got [%s]" % (label, kind, desc))
+        bad += 1
+    elif kind not in IO and (len(got) != 1 or got[0]["kind"] != kind or
+                             got[0]["function"] != func or got[0]["line"] != line):
         print("%s: want exactly %s %s:%d, got [%s]; %d samples; hot %s" % (label, kind, func, line, desc, p["samples"], hot))
         bad += 1
     else:
-        print("%s: ok (%s, %.0f%% of %d samples)" % (label, kind, 100 * got[0]["share"], p["samples"]))
+        print("%s: ok (%s)" % (label, got[0]["message"] if kind in IO else
+                               "%s, %.0f%% of %d samples" % (kind, 100 * got[0]["share"], p["samples"])))
     if kind == "linear-membership":
         h = [h for h in p["hot_functions"] if h["name"] == func and h["hot_line"] == line]
         tot = h[0]["hot_line_on_cpu"] if h else 0

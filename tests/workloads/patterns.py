@@ -6,6 +6,8 @@
 # The line with the problem is marked "# FINDING <kind>": the tests read the line number here.
 import functools
 import operator
+import os
+import socket
 import sys
 import time
 
@@ -81,7 +83,36 @@ def dot(bad):
     return sum(map(operator.mul, map(operator.add, map(operator.mul, a, b), [1.5] * len(a)), a))
 
 
-PATTERNS = {"membership": membership, "nested": nested, "build": build,
+OUT = {}
+
+
+def writes(bad):
+    # 100-byte records to a file: unbuffered (a write syscall each) or buffered
+    f = OUT.get(bad)
+    if f is None:
+        path = "/tmp/pyhound-pat-%d-%s.out" % (os.getpid(), bad)
+        f = OUT[bad] = open(path, "wb", buffering=0 if bad else -1)
+        os.unlink(path)
+    f.seek(0)
+    rec = b"r" * 99 + b"\n"
+    for _ in range(2000):
+        f.write(rec)  # FINDING tiny-writes
+    f.flush()
+
+
+def server(bad):
+    # request/response on a socketpair: whole 50-byte messages, read with large buffers
+    # (HTTP-server style); never "unbatched reads" or "writes"
+    a, b = OUT.get("pair") or OUT.setdefault("pair", socket.socketpair())
+    req, resp = b"q" * 50, b"a" * 50
+    for _ in range(500):
+        a.sendall(req)
+        assert len(b.recv(65536)) == 50
+        b.sendall(resp)
+        assert len(a.recv(65536)) == 50
+
+
+PATTERNS = {"writes": writes, "server": server, "membership": membership, "nested": nested, "build": build,
             "recursion": recursion, "dot": dot}
 
 

@@ -59,7 +59,14 @@ static void add_io_findings(struct rep_proc *rp)
 		char nb[32], tb[32], sname[32];
 		const char *name = syscall_name(io->nr, sname, sizeof(sname));
 
-		if (io->s->calls < TINY_IO_MIN_CALLS || io->median_hi >= TINY_IO_MEDIAN_BYTES)
+		double rate = rp->observed_s > 0 ? io->s->calls / rp->observed_s : 0;
+		double wall = rp->observed_s > 0 && sc ? sc->total_ns / 1e9 / rp->observed_s : 0;
+
+		if (io->kind == FD_KIND_SOCKET || io->s->calls < TINY_IO_MIN_CALLS)
+			continue;
+		if (io->median_hi >= TINY_IO_MEDIAN_BYTES &&
+		    (io->median_hi >= TINY_IO_SMALL_BYTES || rate < TINY_IO_MIN_RATE ||
+		     wall < TINY_IO_MIN_WALL_SHARE))
 			continue;
 		f = &rp->findings[rp->nfindings++];
 		f->kind = wr ? "tiny-writes" : "tiny-reads";
@@ -78,10 +85,10 @@ static void add_io_findings(struct rep_proc *rp)
 		fmt_ns(tb, sizeof(tb), f->syscall_ns);
 		snprintf(f->text, sizeof(f->text),
 			 "%s: %llu %s calls on %s fds moved a median of %s each (%.0f%% under 512 B, "
-			 "%.0f calls/s, %s in %s overall). %s",
+			 "%.0f calls/s, %s in %s overall, %.1f%% of wall time). %s",
 			 wr ? "unbatched writes" : "unbatched reads", (unsigned long long)f->calls,
 			 name, fd_kind_name(f->fd_kind), nb, 100.0 * io->small_share, f->per_second,
-			 tb, name,
+			 tb, name, 100.0 * wall,
 			 wr ? (f->fd_kind == FD_KIND_SOCKET
 				       ? "Batch them: build the message and sendall() one joined buffer "
 					 "(b\"\".join(parts)), or wrap the socket with "
