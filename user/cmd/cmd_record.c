@@ -8,6 +8,7 @@
 #include "cmd/cli.h"
 #include "cmd/commands.h"
 #include "lib/log.h"
+#include "lib/outfile.h"
 #include "out/out_format.h"
 #include "collect/profiler.h"
 #include "host/tracker.h"
@@ -24,7 +25,9 @@ static void record_usage(FILE *f)
 		"Processes started while recording are included. Ctrl-C stops early and writes\n"
 		"what was gathered. CPython 3.8-3.13.\n\n"
 		"Options:\n"
-		"  -o, --output FILE      where to write the profile ('-' for stdout)\n"
+		"  -o, --output FILE      where to write the profile ('-' for stdout); FILE is\n"
+		"                         replaced only by a complete profile (written beside\n"
+		"                         it, then renamed): a failed run leaves it as it was\n"
 		"  -f, --format F         collapsed | svg | speedscope | pprof (default: from the\n"
 		"                         file name: .collapsed/.folded/.txt, .svg, .json, .pb.gz)\n"
 		"  -d, --duration S       how long to sample, in seconds (default 10)\n"
@@ -81,11 +84,11 @@ int cmd_record(int argc, char **argv)
 	double duration = 10;
 	unsigned long freq = 99;
 	uint64_t start;
-	FILE *f = NULL;
+	struct outfile of = { .fd = -1 };
 
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+o:f:d:F:p:hv", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+:o:f:d:F:p:hv", opts, NULL)) != -1) {
 		switch (c) {
 		case 'o': output = optarg; break;
 		case 'f': format = optarg; break;
@@ -121,10 +124,11 @@ int cmd_record(int argc, char **argv)
 		return usage_error("record", "unknown format '%s'", format);
 	if (bpf_prepare())
 		return 1;
-	/* open the output first: a bad path fails before minutes of recording */
-	f = strcmp(output, "-") ? fopen(output, "w") : stdout;
-	if (!f) {
-		pr_err("cannot write %s: %s", output, strerror(errno));
+	/* create the output's temporary file first: a bad path fails before minutes of
+	 * recording, and the file named is replaced only by a complete profile */
+	err = outfile_open(&of, output);
+	if (err) {
+		pr_err("cannot write %s: %s", output, strerror(-err));
 		return 1;
 	}
 	topts.follow = npids == 0;
@@ -159,10 +163,11 @@ int cmd_record(int argc, char **argv)
 	tracker_poll(t, 0);
 	profiler_poll(pr, 0);
 	prof = profiler_profile(pr);
-	err = profile_write(prof, format, f);
-	if (f != stdout && fclose(f) && !err)
-		err = -errno;
-	f = NULL;
+	err = profile_write(prof, format, of.f);
+	if (err) /* a failed write's own errno (ENOSPC, EDQUOT, ...), not stdio's EIO */
+		err = outfile_error(&of, err);
+	if (!err)
+		err = outfile_commit(&of);
 	if (err) {
 		pr_err("writing %s: %s", output, strerror(-err));
 		goto out;
@@ -174,8 +179,7 @@ int cmd_record(int argc, char **argv)
 		print_sampler_stats(stderr, pr);
 	ret = 0;
 out:
-	if (f && f != stdout)
-		fclose(f);
+	outfile_abort(&of); /* after a commit: nothing left to do */
 	profiler_free(pr);
 	tracker_free(t);
 	return ret;

@@ -12,6 +12,8 @@
 #include "collect/profiler.h"
 #include "model/report.h"
 #include "model/findings_code.h"
+#include "model/report_mem.h"
+#include "host/rss.h"
 #include "collect/syscalls_user.h"
 #include "host/tracker.h"
 
@@ -33,6 +35,29 @@ static void report_usage(FILE *f)
 		"or, without them, uprobes on the collection function) and, where the build has\n"
 		"the python:import__* probes, the slowest module imports.\n"
 		"Ctrl-C stops early and prints what was gathered.\n\n"
+		"Hot paths: FILE:HOT_LINE is the function's line with most samples of its own (or,\n"
+		"without any, the line calling on), then (def N) its first line; the top stacks\n"
+		"show the line each frame was executing. A process without samples is\n"
+		"said to be idle (under 3 sample periods of CPU while observed, from\n"
+		"/proc/PID/stat), unsupported (its CPython version), or unreadable (it ran, yet no\n"
+		"stack was read).\n"
+		"Syscalls: the uretprobe syscalls of return probes' trampoline (x86-64, Linux\n"
+		"6.11+; pyhound's GC probes cause them) are probe cost: shown apart, never in the\n"
+		"process's syscall totals or wall share.\n\n"
+		"Findings (kind as in --json), each with its threshold:\n"
+		"  tiny-writes, tiny-reads  >= %d calls of one read/write-family syscall on one fd\n"
+		"                           kind, successful, with a median under %d B per call,\n"
+		"                           or under %d B at >= %d calls/s taking >= %.0f%% of wall\n"
+		"                           time; never on sockets (a small recv is usually a\n"
+		"                           whole message; small sends there are round trips)\n"
+		"  gc-time                  collections took more than %.0f%% of wall time observed\n"
+		"                           and at least %llu ms in all\n"
+		"  gc-long-pause            a gen-2 collection stopped the process for more than\n"
+		"                           %llu ms\n"
+		"Evidence rule: GC findings need the process observed >= %.0f s and >= %d collections\n"
+		"seen (a process watched for a moment shows only its start-up or exit collections;\n"
+		"the report says when a finding was withheld). I/O findings rest on exact counts of\n"
+		"at least %d calls, whatever the time observed.\n\n"
 		"Options:\n"
 		"  -d, --duration S    how long to watch, in seconds (default 10, up to 86400)\n"
 		"  -p, --pid P[,P...]  only these processes (repeatable); each must be CPython\n"
@@ -50,7 +75,9 @@ static void report_usage(FILE *f)
 		"on; none for a process with fewer than %d on-CPU Python samples; a line or a\n"
 		"function's loops must hold at least %.0f%% of those samples):\n"
 		"  linear-membership  %.0f%% of a line's samples on a membership test not\n"
-		"                     specialised for a set/dict (CONTAINS_OP; 3.8: COMPARE_OP in)\n"
+		"                     specialised for a set/dict (CONTAINS_OP; 3.8: COMPARE_OP in),\n"
+		"                     and %.0f%% of its function's own samples (a scan costs many\n"
+		"                     times its loop; a set lookup about as much)\n"
 		"  string-concat      %.0f%% of a line's samples on str += (3.11+:\n"
 		"                     BINARY_OP_INPLACE_ADD_UNICODE / _ADD_UNICODE)\n"
 		"  nested-loop        samples in a loop nested in another loop of one function,\n"
@@ -62,9 +89,14 @@ static void report_usage(FILE *f)
 		"Examples:\n"
 		"  sudo pyhound report --duration 30\n"
 		"  sudo pyhound report --pid 1234 --json > report.json\n",
+		TINY_IO_MIN_CALLS, TINY_IO_MEDIAN_BYTES, TINY_IO_SMALL_BYTES, TINY_IO_MIN_RATE,
+		100 * TINY_IO_MIN_WALL_SHARE, 100 * GC_FINDING_SHARE,
+		GC_FINDING_MIN_NS / 1000000ULL, GC_FINDING_GEN2_NS / 1000000ULL,
+		GC_FINDING_MIN_OBSERVED_S, GC_FINDING_MIN_COLLECTIONS, TINY_IO_MIN_CALLS,
 		CODE_MIN_SAMPLES, 100 * CODE_MIN_SHARE, 100 * CODE_MEMBERSHIP_OP_SHARE,
-		100 * CODE_STRCAT_OP_SHARE, 100 * CODE_NESTED_CMP_SHARE, 100 * CODE_ARITH_SHARE,
-		CODE_RECURSION_DEPTH, 100 * CODE_RECURSION_SHARE);
+		100 * CODE_MEMBERSHIP_FUNC_SHARE, 100 * CODE_STRCAT_OP_SHARE,
+		100 * CODE_NESTED_CMP_SHARE, 100 * CODE_ARITH_SHARE, CODE_RECURSION_DEPTH,
+		100 * CODE_RECURSION_SHARE);
 }
 
 struct report_ctx {
@@ -90,6 +122,20 @@ struct collect_ctx {
 	struct tracked_proc *arr;
 	size_t n;
 };
+
+struct rss_ctx {
+	struct rss_watch *w;
+	double t;
+};
+
+/* one RSS reading of each live tracked process */
+static void sample_rss(const struct tracked_proc *tp, void *ctx)
+{
+	struct rss_ctx *rc = ctx;
+
+	if (!tp->exit_ns)
+		rss_watch_sample(rc->w, tp->info.pid, tp->info.start_ticks, rc->t);
+}
 
 static void collect(const struct tracked_proc *tp, void *ctx)
 {
@@ -132,11 +178,12 @@ int cmd_report(int argc, char **argv)
 	bool as_json = false, stacks = true;
 	unsigned long freq = 99;
 	struct profiler *pr = NULL;
-	uint64_t start, end;
+	uint64_t start, end, rss_last = 0;
+	struct rss_ctx rss = {};
 
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+d:p:F:jhv", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+:d:p:F:jhv", opts, NULL)) != -1) {
 		switch (c) {
 		case 'd':
 			if (parse_seconds(optarg, "duration", 0.1, 86400, &duration))
@@ -226,9 +273,20 @@ int cmd_report(int argc, char **argv)
 	fprintf(stderr, "pyhound: watching %d CPython process%s%s for %.1f s (Ctrl-C to stop "
 			"early)\n", tracker_count(t), tracker_count(t) == 1 ? "" : "es",
 			topts.follow ? " and any that start" : "", duration);
+	rss.w = rss_watch_new(topts.max_procs ? topts.max_procs : 1024);
+	if (!rss.w) {
+		err = -ENOMEM;
+		goto out;
+	}
 	while (!exiting) {
 		uint64_t now = now_ns();
 		int left;
+
+		if (now - rss_last >= 1000000000ull) { /* resident memory once a second */
+			rss_last = now;
+			rss.t = now / 1e9;
+			tracker_foreach(t, sample_rss, &rss);
+		}
 
 		if (now - start >= (uint64_t)(duration * 1e9))
 			break;
@@ -254,6 +312,9 @@ int cmd_report(int argc, char **argv)
 		pr_err("reading the syscall statistics: %s", strerror(-err));
 		goto out;
 	}
+	rss.t = end / 1e9;
+	tracker_foreach(t, sample_rss, &rss); /* the end of the window */
+	tracker_read_cpu(t); /* tells idle processes from unreadable ones */
 	cc.arr = calloc(tracker_count(t) + 1, sizeof(*cc.arr));
 	if (!cc.arr)
 		goto out;
@@ -269,6 +330,11 @@ int cmd_report(int argc, char **argv)
 			pr_err("reading the GC statistics: %s", strerror(-err));
 			goto out;
 		}
+	}
+	err = report_add_mem(&rep, rss.w);
+	if (err) {
+		pr_err("out of memory");
+		goto out;
 	}
 	rep.interrupted = exiting;
 	if (pr) {
@@ -302,6 +368,7 @@ int cmd_report(int argc, char **argv)
 	ret = 0;
 out:
 	report_free(&rep);
+	rss_watch_free(rss.w);
 	free(cc.arr);
 	sc_snapshot_free(&snap);
 	profiler_free(pr);

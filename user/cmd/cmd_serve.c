@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
@@ -528,6 +530,31 @@ static int check_listen(const struct serve_config *c, struct sockaddr_storage *s
 	return 0;
 }
 
+/* HOST:PORT as bound (port 0 in the configuration becomes the port the kernel chose) */
+static void bound_address(const struct http_server *http, const char *configured, char *buf,
+			  size_t len)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	char host[INET6_ADDRSTRLEN] = "";
+	int fd = http_listen_fd(http);
+
+	snprintf(buf, len, "%s", configured);
+	if (fd < 0 || getsockname(fd, (struct sockaddr *)&ss, &sl))
+		return;
+	if (ss.ss_family == AF_INET) {
+		const struct sockaddr_in *a = (const struct sockaddr_in *)&ss;
+
+		if (inet_ntop(AF_INET, &a->sin_addr, host, sizeof(host)))
+			snprintf(buf, len, "%s:%u", host, ntohs(a->sin_port));
+	} else if (ss.ss_family == AF_INET6) {
+		const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)&ss;
+
+		if (inet_ntop(AF_INET6, &a->sin6_addr, host, sizeof(host)))
+			snprintf(buf, len, "[%s]:%u", host, ntohs(a->sin6_port));
+	}
+}
+
 static void do_reload(struct serve *sv, struct http_server *http)
 {
 	struct serve_config nc;
@@ -591,14 +618,14 @@ int cmd_serve(int argc, char **argv)
 	struct sockaddr_storage ss;
 	const char *listen_arg = NULL, *freq_arg = NULL;
 	unsigned int sslen;
-	char err[512];
+	char err[512], bound[sizeof(sv.cfg.listen) + INET6_ADDRSTRLEN];
 	unsigned long v;
 	int c, rc = 1;
 	uint64_t last_age = 0;
 
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+l:c:F:hv", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+:l:c:F:hv", opts, NULL)) != -1) {
 		switch (c) {
 		case 'l': listen_arg = optarg; break;
 		case 'c': sv.config_path = optarg; break;
@@ -735,8 +762,9 @@ int cmd_serve(int argc, char **argv)
 	}
 	install_signal_handlers();
 	signal(SIGHUP, on_hup);
-	pr_warn("serving on %s%s: %d CPython processes", sv.cfg.tls_cert[0] ? "https://" : "http://",
-		sv.cfg.listen, tracker_count(sv.t));
+	bound_address(http, sv.cfg.listen, bound, sizeof(bound));
+	pr_notice("serving on %s%s: %d CPython process%s", sv.cfg.tls_cert[0] ? "https://" : "http://",
+		  bound, tracker_count(sv.t), tracker_count(sv.t) == 1 ? "" : "es");
 	while (!exiting) {
 		struct pollfd pfd = { .fd = tracker_epoll_fd(sv.t), .events = POLLIN };
 		int to = tracker_next_timeout(sv.t);
@@ -806,7 +834,7 @@ int cmd_serve(int argc, char **argv)
 		}
 		pthread_mutex_unlock(&sv.lock);
 	}
-	pr_warn("stopping");
+	pr_notice("stopping");
 	rc = 0;
 out:
 	http_stop(http);

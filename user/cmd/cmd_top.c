@@ -138,8 +138,9 @@ static void draw(struct top_state *st, struct tracker *t, const struct profile *
 	qsort(rows, rc.n, sizeof(rows[0]), st->sort == SORT_CPU ? cmp_cpu : cmp_pid);
 	if (st->tty)
 		fputs("\033[H\033[2J", f);
-	fprintf(f, "pyhound top - %d CPython processes, %llu samples at %u Hz over %.1f s; sort: %s, "
-		   "functions by %s%s\n", rc.n, (unsigned long long)prof->total_samples, freq,
+	fprintf(f, "pyhound top - %d CPython process%s, %llu sample%s at %u Hz over %.1f s; sort: "
+		   "%s, functions by %s%s\n", rc.n, rc.n == 1 ? "" : "es",
+		(unsigned long long)prof->total_samples, prof->total_samples == 1 ? "" : "s", freq,
 		st->interval, st->sort == SORT_CPU ? "cpu" : "pid", st->by_total ? "total" : "self",
 		st->focus ? " (focused: a for all)" : "");
 	lines++;
@@ -226,7 +227,7 @@ int cmd_top(int argc, char **argv)
 
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+i:d:F:p:hv", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+:i:d:F:p:hv", opts, NULL)) != -1) {
 		switch (c) {
 		case 'i':
 			if (parse_seconds(optarg, "interval", 0.2, 3600, &st.interval))

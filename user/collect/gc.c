@@ -35,6 +35,7 @@ struct gc_collector {
 	struct gc_bpf *skel;
 	struct ring_buffer *rb;
 	unsigned int max_procs, imports_per_proc;
+	bool prefer_uprobes;
 	struct gc_bin *bins;
 	size_t nbins;
 	struct gc_pid *pids;
@@ -54,6 +55,7 @@ int gc_open(const struct gc_collector_opts *opts, struct gc_collector **out)
 	if (max > GC_MAX_PROCS)
 		max = GC_MAX_PROCS;
 	c->max_procs = max;
+	c->prefer_uprobes = opts->prefer_uprobes;
 	c->imports_per_proc = opts->imports_per_proc ? opts->imports_per_proc : 32;
 	if (c->imports_per_proc > GC_IMPORTS_MAX)
 		c->imports_per_proc = GC_IMPORTS_MAX;
@@ -115,12 +117,14 @@ int gc_symbol_mode(int minor, const char *name, int *mode)
 		}
 		return -ENOENT;
 	}
-	if (minor >= 10 && minor <= 13) {
+	/* 3.14/3.15 (gdb on sid's -dbg builds): gc_collect_main(tstate, generation, reason) and
+	 * invoke_gc_callback(tstate, phase, generation, ...) as in 3.13, the same _PyGC_Reason */
+	if (minor >= 10 && minor <= 15) {
 		if (!strcmp(name, "gc_collect_main")) {
-			*mode = minor == 13 ? GC_MODE_313 : GC_MODE_ARG2;
+			*mode = minor >= 13 ? GC_MODE_313 : GC_MODE_ARG2;
 			return 0;
 		}
-		if (minor == 13 && (!strcmp(name, "invoke_gc_callback") ||
+		if (minor >= 13 && (!strcmp(name, "invoke_gc_callback") ||
 				    !strncmp(name, "invoke_gc_callback.isra.", 24))) {
 			*mode = GC_MODE_FIX_ARG3;
 			return 0;
@@ -270,7 +274,7 @@ static int attach_uprobes(struct gc_collector *c, struct gc_bin *b, const struct
 		return err;
 	}
 	elf_foreach_symbol(ef, sym_cb, &sp);
-	if (p->minor == 13 && sp.have_main) {
+	if (p->minor >= 13 && sp.have_main) {
 		bool helper = false;
 
 		for (i = 0; i < sp.n; i++)
@@ -341,11 +345,11 @@ static int find_bin(struct gc_collector *c, const struct py_proc *p)
 	memset(b, 0, sizeof(*b));
 	b->dev = p->obj_dev;
 	b->ino = p->obj_inode;
-	if (p->major != 3 || p->minor < 8 || p->minor > 13) {
+	if (p->major != 3 || p->minor < 8 || !p->supported) {
 		snprintf(b->source, sizeof(b->source), "none: CPython %d.%d not supported",
 			 p->major, p->minor);
 	} else if ((p->usdt_mask & (PY_USDT_GC_START | PY_USDT_GC_DONE)) ==
-			   (PY_USDT_GC_START | PY_USDT_GC_DONE) &&
+			   (PY_USDT_GC_START | PY_USDT_GC_DONE) && !c->prefer_uprobes &&
 		   !(err = attach_usdt(c, b, p, why, sizeof(why)))) {
 		snprintf(b->source, sizeof(b->source), "usdt");
 	} else {

@@ -28,6 +28,8 @@ struct gc_collector_opts {
 	unsigned int max_threads;      /* threads with a collection or import in progress */
 	unsigned int ringbuf_kb;       /* import records in flight (default 512 KiB) */
 	unsigned int imports_per_proc; /* longest imports kept per process (default 32) */
+	bool prefer_uprobes;	       /* the collection function's uprobes even where the GC
+					  USDT probes exist (tests of builds that have both) */
 };
 
 struct gc_import {

@@ -168,6 +168,8 @@ static int add_proc(struct tracker *t, const struct py_proc *p, uint64_t seen_ns
 	memset(tp, 0, sizeof(*tp));
 	tp->info = *p;
 	tp->seen_ns = seen_ns;
+	tp->cpu_known = !proc_cpu_ticks(p->pid, p->start_ticks, &tp->cpu_ticks_seen);
+	tp->cpu_ticks_last = tp->cpu_ticks_seen;
 	cgroup_labels(p->pid, tp->unit, sizeof(tp->unit), tp->container_id,
 		      sizeof(tp->container_id));
 	t->st.seen++;
@@ -181,6 +183,10 @@ static void mark_exited(struct tracker *t, struct tracked_proc *tp, uint64_t ts)
 {
 	tp->exited = true;
 	tp->exit_ns = ts;
+	/* until its parent reaps it, an exited process's CPU time is still readable */
+	if (tp->cpu_known &&
+	    proc_cpu_ticks(tp->info.pid, tp->info.start_ticks, &tp->cpu_ticks_last))
+		tp->cpu_known = false;
 	pr_info("PID %d exited", (int)tp->info.pid);
 	FIRE(t, on_exit, tp);
 }
@@ -371,7 +377,11 @@ int tracker_start(struct tracker *t)
 			pid_t pid = t->opts.pids[i];
 
 			err = py_proc_inspect(pid, &p);
-			if (err == -ESRCH) {
+			if (err == -ESRCH && proc_is_zombie(pid)) {
+				pr_err("PID %d has exited (a zombie: its parent has not reaped it)",
+				       (int)pid);
+				return err;
+			} else if (err == -ESRCH) {
 				pr_err("PID %d does not exist (or exited)", (int)pid);
 				return err;
 			} else if (err == -ENOEXEC) {
@@ -444,6 +454,19 @@ void tracker_foreach(const struct tracker *t, tracker_iter cb, void *ctx)
 
 	for (i = 0; i < t->nprocs; i++)
 		cb(&t->procs[i], ctx);
+}
+
+void tracker_read_cpu(struct tracker *t)
+{
+	size_t i;
+
+	for (i = 0; i < t->nprocs; i++) {
+		struct tracked_proc *tp = &t->procs[i];
+
+		if (!tp->exited && tp->cpu_known &&
+		    proc_cpu_ticks(tp->info.pid, tp->info.start_ticks, &tp->cpu_ticks_last))
+			tp->cpu_known = false;
+	}
 }
 
 int tracker_count(const struct tracker *t)

@@ -30,6 +30,10 @@ struct tracked_proc {
 	uint64_t seen_ns; /* CLOCK_MONOTONIC: when tracking started (pyhound start or exec) */
 	uint64_t exit_ns; /* 0 while alive */
 	bool exited;
+	/* utime+stime in clock ticks when tracking started and when last read (at exit, or by
+	 * tracker_read_cpu()); cpu_known when both reads worked */
+	uint64_t cpu_ticks_seen, cpu_ticks_last;
+	bool cpu_known;
 	char unit[128];	      /* systemd unit from the cgroup path, "" if none */
 	char container_id[65]; /* container id from the cgroup path, "" if none */
 };
@@ -64,6 +68,8 @@ int tracker_poll(struct tracker *t, int timeout_ms);
 /* Iterate tracked (and exited) processes in order of discovery. */
 typedef void (*tracker_iter)(const struct tracked_proc *tp, void *ctx);
 void tracker_foreach(const struct tracker *t, tracker_iter cb, void *ctx);
+/* Read the CPU time of every live tracked process now (cpu_ticks_last). */
+void tracker_read_cpu(struct tracker *t);
 const struct tracked_proc *tracker_find(const struct tracker *t, pid_t pid);
 int tracker_count(const struct tracker *t);
 void tracker_get_stats(const struct tracker *t, struct tracker_stats *s);

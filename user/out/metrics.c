@@ -130,6 +130,29 @@ static void write_syscalls(FILE *f, const struct report *r, unsigned int top,
 	}
 }
 
+/* the uretprobe trampoline's syscalls: what return probes cost the process, apart from its
+ * own syscalls */
+static void write_probe_syscalls(FILE *f, const struct report *r)
+{
+	size_t i;
+
+	family(f, "pyhound_probe_syscalls_total", "counter",
+	       "uretprobe syscalls made by return probes' trampoline in the process (pyhound's "
+	       "GC probes, or another tracer's): probe cost, not in pyhound_syscalls_total.");
+	for (i = 0; i < r->nprocs; i++)
+		if (r->procs[i].probe_sc)
+			proc_series(f, "pyhound_probe_syscalls_total", &r->procs[i],
+				    "syscall=\"uretprobe\"", "%llu", r->procs[i].probe_sc->count);
+	family(f, "pyhound_probe_syscall_seconds_total", "counter",
+	       "Time in those uretprobe syscalls, summed over threads: not in "
+	       "pyhound_syscall_seconds_total.");
+	for (i = 0; i < r->nprocs; i++)
+		if (r->procs[i].probe_sc)
+			proc_series(f, "pyhound_probe_syscall_seconds_total", &r->procs[i],
+				    "syscall=\"uretprobe\"", "%.9f",
+				    r->procs[i].probe_sc->total_ns / 1e9);
+}
+
 static void write_io(FILE *f, const struct report *r)
 {
 	size_t i, j, b;
@@ -349,6 +372,7 @@ int metrics_write(FILE *f, const struct report *r, struct metrics_health *h,
 		proc_series(f, "pyhound_python_process_info", rp, extra, "1");
 	}
 	write_syscalls(f, r, top_syscalls, h);
+	write_probe_syscalls(f, r);
 	write_io(f, r);
 	write_health(f, r, h);
 	return ferror(f) ? -EIO : 0;

@@ -278,3 +278,8 @@ void http_stop(struct http_server *s)
 	pthread_mutex_destroy(&s->auth_lock);
 	free(s);
 }
+
+int http_listen_fd(const struct http_server *s)
+{
+	return s ? s->fd : -1;
+}

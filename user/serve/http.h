@@ -41,6 +41,8 @@ struct http_server;
 int http_start(const struct http_opts *o, const struct http_route *routes, int nroutes, void *ctx,
 	       struct http_server **out);
 void http_stop(struct http_server *s);
+/* The listening socket (e.g. for getsockname() after binding port 0), or -1. */
+int http_listen_fd(const struct http_server *s);
 /* Change the credentials of a running server (SIGHUP); strings are copied. */
 int http_set_auth(struct http_server *s, const char *user, const char *hash);
 /* Query-string argument, or NULL. */
