@@ -53,6 +53,8 @@ Test(cli, help_and_version)
 	cr_expect(strstr(out, "gc-time                  collections took more than 2% of wall"),
 		  "%s", out);
 	cr_expect(strstr(out, "gc-long-pause            a gen-2 collection"), "%s", out);
+	cr_expect(strstr(out, "memory-growth            resident memory grew by >= 32 MiB"), "%s",
+		  out);
 	cr_expect(strstr(out, "GC findings need the process observed >= 2 s and >= 3 collections"),
 		  "%s", out);
 	cr_expect(strstr(out, "FILE:HOT_LINE is the function's line with most samples"), "%s",

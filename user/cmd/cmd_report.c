@@ -54,6 +54,8 @@ static void report_usage(FILE *f)
 		"                           and at least %llu ms in all\n"
 		"  gc-long-pause            a gen-2 collection stopped the process for more than\n"
 		"                           %llu ms\n"
+		"  memory-growth            resident memory grew by >= %llu MiB and >= %.0f%% over\n"
+		"                           >= %.0f s of samples, ending within %.0f%% of its peak\n"
 		"Evidence rule: GC findings need the process observed >= %.0f s and >= %d collections\n"
 		"seen (a process watched for a moment shows only its start-up or exit collections;\n"
 		"the report says when a finding was withheld). I/O findings rest on exact counts of\n"
@@ -92,7 +94,8 @@ static void report_usage(FILE *f)
 		TINY_IO_MIN_CALLS, TINY_IO_MEDIAN_BYTES, TINY_IO_SMALL_BYTES, TINY_IO_MIN_RATE,
 		100 * TINY_IO_MIN_WALL_SHARE, 100 * GC_FINDING_SHARE,
 		GC_FINDING_MIN_NS / 1000000ULL, GC_FINDING_GEN2_NS / 1000000ULL,
-		GC_FINDING_MIN_OBSERVED_S, GC_FINDING_MIN_COLLECTIONS, TINY_IO_MIN_CALLS,
+		MEM_GROWTH_MIN_BYTES >> 20, 100 * MEM_GROWTH_MIN_SHARE, MEM_MIN_WINDOW_S,
+		100 * MEM_KEEP, GC_FINDING_MIN_OBSERVED_S, GC_FINDING_MIN_COLLECTIONS, TINY_IO_MIN_CALLS,
 		CODE_MIN_SAMPLES, 100 * CODE_MIN_SHARE, 100 * CODE_MEMBERSHIP_OP_SHARE,
 		100 * CODE_MEMBERSHIP_FUNC_SHARE, 100 * CODE_STRCAT_OP_SHARE,
 		100 * CODE_NESTED_CMP_SHARE, 100 * CODE_ARITH_SHARE, CODE_RECURSION_DEPTH,
