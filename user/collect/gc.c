@@ -26,7 +26,12 @@ struct gc_bin {
 	int live;      /* running processes of this binary: at 0 its probes go */
 	int refs;      /* process records pointing here: at 0 the slot may be reused */
 	bool released; /* probes detached after its last process exited */
+	uint64_t idle_ns; /* when its last process exited (0: a process runs, or released) */
 };
+
+/* a binary's probes go this long after its last process: a binary whose processes come and
+ * go (a CLI run every few seconds) keeps them rather than detach and attach each time */
+#define RELEASE_GRACE_NS (10ULL * 1000000000ULL)
 
 struct gc_pid {
 	pid_t pid;
@@ -304,6 +309,7 @@ static void release_bin(struct gc_collector *c, struct gc_bin *b)
 		b->nlinks = 0;
 	}
 	b->released = true;
+	b->idle_ns = 0;
 }
 
 static int add_link(struct gc_bin *b, struct bpf_link *l)
@@ -575,7 +581,7 @@ int gc_add_proc(struct gc_collector *c, const struct py_proc *p)
 	if (r->bin >= 0) { /* the PID exec'd again */
 		c->bins[r->bin].refs--;
 		if (r->live && --c->bins[r->bin].live <= 0)
-			release_bin(c, &c->bins[r->bin]);
+			c->bins[r->bin].idle_ns = now_ns();
 		r->bin = -1;
 		r->live = false;
 	}
@@ -589,6 +595,7 @@ int gc_add_proc(struct gc_collector *c, const struct py_proc *p)
 	r->live = true;
 	c->bins[b].refs++;
 	c->bins[b].live++;
+	c->bins[b].idle_ns = 0;
 	return 0;
 }
 
@@ -600,7 +607,7 @@ void gc_proc_exited(struct gc_collector *c, pid_t pid)
 		return;
 	r->live = false;
 	if (--c->bins[r->bin].live <= 0)
-		release_bin(c, &c->bins[r->bin]);
+		c->bins[r->bin].idle_ns = now_ns();
 }
 
 int gc_links(const struct gc_collector *c)
@@ -692,6 +699,16 @@ int gc_poll(struct gc_collector *c, int timeout_ms)
 	int err;
 
 	reap_releases(c, false);
+	if (c->nbins) {
+		uint64_t now = now_ns();
+
+		for (size_t i = 0; i < c->nbins; i++) {
+			struct gc_bin *b = &c->bins[i];
+
+			if (b->idle_ns && b->live <= 0 && now - b->idle_ns >= RELEASE_GRACE_NS)
+				release_bin(c, b);
+		}
+	}
 	if (!c->rb)
 		return 0;
 	err = timeout_ms ? ring_buffer__poll(c->rb, timeout_ms) : ring_buffer__consume(c->rb);
@@ -817,7 +834,7 @@ void gc_purge_pid(struct gc_collector *c, pid_t pid)
 			if (r->bin >= 0) {
 				c->bins[r->bin].refs--;
 				if (r->live && --c->bins[r->bin].live <= 0)
-					release_bin(c, &c->bins[r->bin]);
+					c->bins[r->bin].idle_ns = now_ns();
 			}
 			free(r->imp);
 			c->pids[i] = c->pids[--c->npids];
