@@ -342,6 +342,8 @@ static int render(struct serve *sv)
 		metrics_write_cpu(f, &rep, sv->fs, sv->cfg.top_functions, sv->cfg.frequency);
 	if (!err && sv->gc)
 		metrics_write_gc(f, &rep);
+	if (!err)
+		metrics_write_mem(f, &rep);
 	if (!err && sv->calls) {
 		struct metrics_calls mc = { .budget_percent = sv->cfg.calls_budget };
 		double win = calls_window_covered(&sv->win, now_ns()) / 1e9;
