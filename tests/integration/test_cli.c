@@ -328,7 +328,7 @@ Test(cli, serve_prints_the_bound_port_as_information, .timeout = 60)
 	if (l)
 		port = atoi(l + strlen("pyhound: serving on http://127.0.0.1:"));
 	cr_expect(port > 0 && port < 65536, "no bound port: %s", out);
-	/* (other processes on the host may rightly cause warnings: only these two lines here) */
+	/* only the normal events: other processes on the host may warrant real warnings */
 	cr_expect(!strstr(out, "warning: serving"), "normal events logged as warnings: %s", out);
 	snprintf(cmd, sizeof(cmd), "curl -sf --max-time 20 http://127.0.0.1:%d/healthz", port);
 	cr_expect_eq(run_cmd(cmd, out, sizeof(out)), 0, "port %d does not answer: %s", port, out);
