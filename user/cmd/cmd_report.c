@@ -37,7 +37,7 @@ static void report_usage(FILE *f)
 		"Ctrl-C stops early and prints what was gathered.\n\n"
 		"Hot paths: FILE:LINE is the function's first line (where it is defined); the top\n"
 		"stacks show the line each frame was executing. A process without samples is\n"
-		"said to be idle (under 3 sample periods of CPU while observed, from\n"
+		"said to be idle (under " REP_STR(REP_IDLE_PERIODS) " sample periods of CPU while observed, from\n"
 		"/proc/PID/stat), unsupported (its CPython version), or unreadable (it ran, yet no\n"
 		"stack was read).\n"
 		"Syscalls: the uretprobe syscalls of return probes' trampoline (x86-64, Linux\n"
