@@ -328,6 +328,16 @@ static int check_types(struct walker *w, char *why, size_t whylen)
 			return -EPROTO;
 		}
 	}
+	/* the dict keys layout (not in 3.8-3.10's installed headers): list's own type dict must
+	 * read as a dict holding "append". 3.12+ keep static types' dicts per interpreter (tp_dict
+	 * is NULL); their layout is the headers'. */
+	if ((err = rd64(w, w->t_list + (uint64_t)L->tp_dict, &meta)))
+		return err == -ESRCH ? -ESRCH : -EPROTO;
+	if (meta && (heap_dict_lookup_str(w, meta, "append", NULL, &bs) || !plausible(bs))) {
+		snprintf(why, whylen, "layout check failed: list's type dict at 0x%llx does not read "
+			 "as a dict holding 'append'", (unsigned long long)meta);
+		return -EPROTO;
+	}
 	return 0;
 }
 

@@ -241,17 +241,20 @@ static int dict_total(struct walker *w, uint64_t d, uint64_t *bytes, bool *track
 	return 0;
 }
 
-/* tp_dict["__module__"] of a class, as a string. */
-static int class_module(struct walker *w, uint64_t tdict, char *out, size_t cap)
+/* The value under the str key name in the (combined) dict at d: 0 and *val, or -1. *cache
+ * (may be NULL) remembers the key's address: interned names are shared, so later lookups
+ * compare addresses only. */
+int heap_dict_lookup_str(struct walker *w, uint64_t d, const char *name, uint64_t *cache,
+			 uint64_t *val)
 {
 	const struct py_heap_layout *L = w->L;
 	uint8_t b[48];
 	struct keysinfo k;
 	uint8_t *ents;
-	uint64_t n, keyoff, valoff;
+	uint64_t n, keyoff;
 	int ret = -1;
 
-	if (!plausible(tdict) || rd(w, tdict, b, 48) || u64at(b, L->ob_type) != w->t_dict ||
+	if (!plausible(d) || rd(w, d, b, 48) || u64at(b, L->ob_type) != w->t_dict ||
 	    u64at(b, L->dict_values) || read_keys(w, u64at(b, L->dict_keys), &k))
 		return -1;
 	n = k.nentries < MAX_DICT_SCAN ? k.nentries : MAX_DICT_SCAN;
@@ -261,23 +264,34 @@ static int class_module(struct walker *w, uint64_t tdict, char *out, size_t cap)
 	if (!ents || rd(w, k.entries, ents, n * k.entry_size))
 		goto out;
 	keyoff = k.entry_size == 24 ? 8 : 0; /* {hash, key, value} or {key, value} */
-	valoff = keyoff + 8;
 	for (uint64_t i = 0; i < n; i++) {
 		uint64_t key = u64at(ents, (int64_t)(i * k.entry_size + keyoff));
-		char s[16];
+		char s[64];
 
 		if (!key)
 			continue;
-		if (w->module_key ? key != w->module_key
-				  : read_str(w, key, s, sizeof(s)) || strcmp(s, "__module__"))
+		if (cache && *cache ? key != *cache
+				    : read_str(w, key, s, sizeof(s)) || strcmp(s, name))
 			continue;
-		w->module_key = key;
-		ret = read_str(w, u64at(ents, (int64_t)(i * k.entry_size + valoff)), out, cap);
+		if (cache)
+			*cache = key;
+		*val = u64at(ents, (int64_t)(i * k.entry_size + keyoff + 8));
+		ret = 0;
 		break;
 	}
 out:
 	free(ents);
 	return ret;
+}
+
+/* tp_dict["__module__"] of a class, as a string. */
+static int class_module(struct walker *w, uint64_t tdict, char *out, size_t cap)
+{
+	uint64_t v;
+
+	if (heap_dict_lookup_str(w, tdict, "__module__", &w->module_key, &v))
+		return -1;
+	return read_str(w, v, out, cap);
 }
 
 /* ---- types ---- */

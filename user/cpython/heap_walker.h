@@ -86,6 +86,10 @@ static inline int rd64(struct walker *w, uint64_t addr, uint64_t *v)
 struct tinfo *heap_type_get(struct walker *w, uint64_t t);
 /* Storage a dict owns beyond its object (keys when not shared, values when split): 0 or -1. */
 int heap_dict_storage(struct walker *w, uint64_t keys, uint64_t values, uint64_t *bytes);
+/* The value under the str key name in the dict at d (checked as a dict, keys layout included):
+ * 0 and *val, or -1. *cache (may be NULL) keeps the key's address for later lookups. */
+int heap_dict_lookup_str(struct walker *w, uint64_t d, const char *name, uint64_t *cache,
+			 uint64_t *val);
 /* Attribute storage of an instance o of ti (hdr: its GC header and first 48 bytes): bytes
  * counted with the instance, the storage's bytes whoever counts it, attributes held, and whether
  * it has any. 0 or -1 (unreadable). */
