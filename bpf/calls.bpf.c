@@ -98,8 +98,10 @@ static __always_inline struct calls_proc *this_proc(__u32 pid, __u32 hit)
 {
 	struct calls_proc *p = bpf_map_lookup_elem(&calls_procs, &pid);
 
-	if (p)
+	if (p) {
 		count(hit);
+		__sync_fetch_and_add(&p->hits, 1);
+	}
 	return p;
 }
 

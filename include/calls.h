@@ -68,6 +68,7 @@ struct calls_proc {
 	__u16 unicode_length, unicode_state, unicode_ascii_data, unicode_compact_data;
 	__u16 unicode_hash;
 	__u16 pad3;
+	__u64 hits;		/* probe hits in this process (the probes add; its share of the cost) */
 };
 
 struct calls_key {
@@ -154,7 +155,7 @@ enum calls_counter {
 	CC_MAX,
 };
 
-_Static_assert(sizeof(struct calls_proc) == 88, "calls_proc layout");
+_Static_assert(sizeof(struct calls_proc) == 96, "calls_proc layout");
 _Static_assert(sizeof(struct calls_name) == 24 + CALLS_NAME_BYTES + CALLS_FILE_BYTES,
 	       "calls_name layout");
 _Static_assert(sizeof(struct calls_key) == 16, "calls_key layout");
