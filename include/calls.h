@@ -108,6 +108,15 @@ struct calls_frame {
 	__u32 fp, pad;
 };
 
+/* a generator / coroutine started and not yet returned (3.11+): its frame lives in the
+ * generator object, at the same address across suspensions */
+struct calls_gen_key {
+	__u32 pid, pad;
+	__u64 frame;
+};
+
+#define CALLS_MAX_GENS 16384 /* generators / coroutines in progress (LRU: abandoned ones go) */
+
 /* per thread (task storage): a ring of the calls in progress, innermost at depth - 1, and
  * room for what a probe reads (per thread: a probe may be preempted, a per-CPU buffer would be
  * shared with the next thread on the CPU) */
@@ -152,6 +161,7 @@ enum calls_counter {
 	CC_HIT_SEQ,	    /* every probe hit, of any process (picks the timed ones) */
 	CC_TIMED,	    /* probe runs timed (one in 16) */
 	CC_BPF_NS,	    /* nanoseconds the timed runs took */
+	CC_GEN_TIMED,	    /* generators / coroutines timed from first start to final return */
 	CC_MAX,
 };
 

@@ -34,7 +34,10 @@ static void calls_usage(FILE *f)
 		"to keep their cost (hits x measured cost per hit, printed) within --budget percent of\n"
 		"the time; counts are exact inside windows, rates are extrapolated, and the share of\n"
 		"time covered is printed. --budget 100 attaches for the whole run (exact totals).\n"
-		"Names are copied at a function's first call (code made by exec() and freed too).\n\n"
+		"Names are copied at a function's first call (code made by exec() and freed too).\n"
+		"Generators and coroutines (3.11+) are timed from their first start to their final\n"
+		"return, across suspensions; a function without latency shows '-', said why below\n"
+		"the table (JSON: no_latency).\n\n"
 		"Options:\n"
 		"  -d, --duration S    how long to watch (default 10; with --pid, also stops when\n"
 		"                      every process has exited)\n"
@@ -177,6 +180,29 @@ static void sum_usage(const struct tracked_proc *tp, void *ctx)
 		 u.cpu_ns / 1e9, u.cpu_win_ns / 1e9);
 	us->probed++;
 	us->cpu_s += u.cpu_ns / 1e9;
+}
+
+/* Why a function counted has no latency figure (NULL: it has one). */
+static const char *no_latency(const struct calls_collector *c, const struct calls_entry *e,
+			      bool counts_only, double budget)
+{
+	int src;
+
+	if (e->s.timed)
+		return NULL;
+	src = calls_source_of(c, e->pid, NULL, 0);
+	if (counts_only)
+		return "counts only (--counts-only)";
+	if (src == CALLS_SRC_USDT)
+		return "counts only (USDT function__return)";
+	if (budget < 100)
+		return "no call both started and returned inside one window (a call longer than a "
+		       "window, or one that raised)";
+	if (src == CALLS_SRC_EVAL_ENTRY)
+		return "no call returned through RETURN_VALUE after a start seen (raised, still "
+		       "running at the end, or a generator/coroutine resumed across calls: 3.8-3.10 "
+		       "time those only when they return before their caller)";
+	return "no call returned through a probed return (raised, or still running at the end)";
 }
 
 static int cmp_calls(const void *a, const void *b)
@@ -384,6 +410,7 @@ int cmd_calls(int argc, char **argv)
 		struct json j;
 		struct print_ctx pc = { cc.c, as_json ? &j : NULL, copts.counts_only };
 		size_t i;
+		const char *why_none = NULL;
 		struct usage_sum us = { .c = cc.c };
 		long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 		/* a hit's cost in the CPU time of the process it traps in, for rates */
@@ -503,6 +530,7 @@ int cmd_calls(int argc, char **argv)
 				json_u64(&j, "p99_ns", p99);
 				json_u64(&j, "max_ns", e->s.max_ns);
 				json_u64(&j, "total_ns", e->s.total_ns);
+				json_str(&j, "no_latency", no_latency(cc.c, e, copts.counts_only, budget));
 				json_obj_end(&j);
 			} else {
 				char mb[16], pb[16], qb[16], xb[16];
@@ -516,6 +544,8 @@ int cmd_calls(int argc, char **argv)
 					snprintf(xb, sizeof(xb), "%.1fus", e->s.max_ns / 1e3);
 				} else {
 					strcpy(mb, "-"); strcpy(pb, "-"); strcpy(qb, "-"); strcpy(xb, "-");
+					if (!why_none)
+						why_none = no_latency(cc.c, e, copts.counts_only, budget);
 				}
 				char rb[24];
 
@@ -525,6 +555,11 @@ int cmd_calls(int argc, char **argv)
 				       e->file, e->first_line);
 			}
 		}
+		if (!as_json && why_none)
+			printf("\n'-': no latency, e.g. %s; covered windows lasted %.1f ms on "
+			       "average%s\n", why_none, windows ? 1e3 * cov / windows : 0,
+			       copts.counts_only ? "" : " (generators and coroutines on 3.11+ are "
+			       "timed from their first start to their final return)");
 		if (as_json) {
 			json_arr_end(&j);
 			json_obj_begin(&j, "counters");

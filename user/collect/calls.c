@@ -98,7 +98,7 @@ static const char *const counter_names[CC_MAX] = {
 	[CC_ERR_READ] = "err_read",	   [CC_CALIB] = "calibration_hits",
 	[CC_NAMED] = "named_at_first_call", [CC_DROP_NAMES] = "drop_names",
 	[CC_HIT_SEQ] = "hits_all",	   [CC_TIMED] = "timed_runs",
-	[CC_BPF_NS] = "timed_ns",
+	[CC_BPF_NS] = "timed_ns",	   [CC_GEN_TIMED] = "generators_timed",
 };
 
 static uint64_t counter_value(struct calls_collector *c, __u32 k)
@@ -450,15 +450,6 @@ static bool bin_attached(const struct binary *b)
 	return b->nlinks > 0 || b->multi_fd >= 0;
 }
 
-static void detach_binary(struct binary *b)
-{
-	for (; b->nlinks > 0; b->nlinks--)
-		bpf_link__destroy(b->links[b->nlinks - 1]);
-	if (b->multi_fd >= 0)
-		close(b->multi_fd);
-	b->multi_fd = -1;
-}
-
 /* the byte range of a structure a probe reads at once */
 struct span {
 	unsigned int lo, hi;
@@ -759,8 +750,9 @@ static struct proc *find_proc(const struct calls_collector *c, pid_t pid)
 	return NULL;
 }
 
-/* A process is gone: the last one of its binary takes the binary's probes with it (a binary
- * whose processes are all gone is not attached again; it may be deleted by now). */
+/* A process is gone: a binary with no process left is not attached again at the next window
+ * (it may be deleted by now); its links stay until then (a detach waits for an RCU grace
+ * period, not to be done in the poll loop at every exit). */
 static void proc_gone(struct calls_collector *c, struct proc *p)
 {
 	struct binary *b;
@@ -771,9 +763,6 @@ static void proc_gone(struct calls_collector *c, struct proc *p)
 	b = &c->bins[p->bin];
 	if (--b->live > 0)
 		return;
-	if (bin_attached(b))
-		pr_debug("calls: %s: no process left, probes released", b->path);
-	detach_binary(b);
 	b->attach_err = 0;
 }
 
