@@ -18,6 +18,6 @@ status=0
 echo "== unit tests"
 "$UT" -j1 --short-filename || status=1
 echo "== integration tests"
-"$IT" -j1 --short-filename || status=1
+"$IT" -j1 --short-filename --verbose || status=1
 [ $status = 0 ] && echo "all tests passed" || echo "SOME TESTS FAILED"
 exit $status

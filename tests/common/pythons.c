@@ -369,3 +369,23 @@ int wait_exit(pid_t pid, double limit)
 	waitpid(pid, &st, 0);
 	return -1;
 }
+
+pid_t only_child_of(pid_t pid)
+{
+	char f[96];
+	int kid = 0;
+
+	snprintf(f, sizeof(f), "/proc/%d/task/%d/children", (int)pid, (int)pid);
+	for (int i = 0; i < 500 && kid <= 0; i++) {
+		FILE *fp = fopen(f, "r");
+
+		if (fp) {
+			if (fscanf(fp, "%d", &kid) != 1)
+				kid = 0;
+			fclose(fp);
+		}
+		if (kid <= 0)
+			usleep(20000);
+	}
+	return kid > 0 ? kid : 0;
+}

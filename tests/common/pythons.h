@@ -71,6 +71,10 @@ pid_t start_until_ready(const char *cmd, const char *errfile, const char *ready,
 /* Wait up to limit seconds for pid to exit: its exit status, or -1 (then it is killed). */
 int wait_exit(pid_t pid, double limit);
 
+/* The PID of pid's only child (from /proc/PID/task/PID/children), waiting up to 10 s; 0 if
+ * none appeared. */
+pid_t only_child_of(pid_t pid);
+
 /* Run a command line through sh; capture stdout+stderr into buf; returns exit code. */
 int run_cmd(const char *cmd, char *buf, size_t len);
 

@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include "common/pythons.h"
+#include "host/elf.h"
 
 static const char *bin(void)
 {
@@ -48,6 +49,19 @@ Test(cli, help_and_version)
 	snprintf(cmd, sizeof(cmd), "%s report --help", bin());
 	cr_assert_eq(run_cmd(cmd, out, sizeof(out)), 0);
 	cr_assert(strstr(out, "--duration"), "%s", out);
+	/* finding kinds, thresholds and the evidence rule; what the location column is */
+	cr_expect(strstr(out, "tiny-writes, tiny-reads  >= 1000 calls"), "%s", out);
+	cr_expect(strstr(out, "gc-time                  collections took more than 2% of wall"),
+		  "%s", out);
+	cr_expect(strstr(out, "gc-long-pause            a gen-2 collection"), "%s", out);
+	cr_expect(strstr(out, "memory-growth            resident memory grew by >= 32 MiB"), "%s",
+		  out);
+	cr_expect(strstr(out, "GC findings need the process observed >= 2 s and >= 3 collections"),
+		  "%s", out);
+	cr_expect(strstr(out, "FILE:LINE is the function's first line"), "%s", out);
+	snprintf(cmd, sizeof(cmd), "%s calls --help", bin());
+	cr_assert_eq(run_cmd(cmd, out, sizeof(out)), 0);
+	cr_expect(strstr(out, "No latency ('-') for calls seen through USDT"), "%s", out);
 	snprintf(cmd, sizeof(cmd), "%s list --help", bin());
 	cr_assert_eq(run_cmd(cmd, out, sizeof(out)), 0);
 	cr_assert(strstr(out, "--json"), "%s", out);
@@ -216,6 +230,167 @@ Test(cli, list_shows_versions_and_builds, .timeout = 60)
 		child_wait(&c[i], NULL, 0);
 }
 
+/* A bad value is one error line in the flag's unit, then the hint; a missing value is named. */
+Test(cli, bad_values_are_one_line_in_the_flags_unit)
+{
+	static const struct {
+		const char *args, *want;
+	} cases[] = {
+		{ "report --duration abc",
+		  "pyhound: error: invalid --duration 'abc' (expected seconds from 0.1 to 86400)\n"
+		  "Try 'pyhound report --help'.\n" },
+		{ "calls --budget 0",
+		  "pyhound: error: invalid --budget '0' (expected a percentage from 0.001 to 100)\n"
+		  "Try 'pyhound calls --help'.\n" },
+		{ "report --frequency",
+		  "pyhound: error: option '--frequency' needs a value\nTry 'pyhound report --help'.\n" },
+		{ "record -o x.svg -F", "pyhound: error: option '-F' needs a value\n"
+					"Try 'pyhound record --help'.\n" },
+		{ "top --pid 0", "pyhound: error: invalid PID '0' (expected an integer from 1 to "
+				 "4194304)\nTry 'pyhound top --help'.\n" },
+		{ "--nope", "pyhound: error: unknown option '--nope'\nTry 'pyhound --help'.\n" },
+		{ "frobnicate", "pyhound: error: unknown command 'frobnicate'\nTry 'pyhound --help'.\n" },
+	};
+	char cmd[512];
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		snprintf(cmd, sizeof(cmd), "%s %s", bin(), cases[i].args);
+		cr_expect_eq(run_cmd(cmd, out, sizeof(out)), 2, "'%s' should exit 2: %s",
+			     cases[i].args, out);
+		cr_expect_str_eq(out, cases[i].want, "'%s'", cases[i].args);
+	}
+}
+
+/* A --pid list longer than any fixed buffer is read whole: the bad last entry is the one named. */
+Test(cli, long_pid_list_is_not_truncated)
+{
+	char cmd[1024];
+	int i;
+
+	snprintf(cmd, sizeof(cmd), "%s report --pid ", bin());
+	for (i = 0; i < 30; i++) /* 30 x 15 characters: "1" with leading zeros */
+		strcat(cmd, "00000000000001,");
+	strcat(cmd, "12345x");
+	cr_assert_eq(run_cmd(cmd, out, sizeof(out)), 2, "%s", out);
+	cr_assert(strstr(out, "invalid PID '12345x'"), "%s", out);
+}
+
+/* An exited, unreaped Python process has exited: it is not "not running CPython". */
+Test(cli, zombie_python_has_exited, .timeout = 60)
+{
+	char cmd[512];
+	pid_t p = fork();
+	int i;
+
+	if (!p) {
+		execl("/usr/bin/python3.11", "python3.11", "-c", "pass", NULL);
+		_exit(1);
+	}
+
+	for (i = 0; i < 1000; i++) { /* until it is a zombie (not reaped: no waitpid yet) */
+		char f[64], st[256] = "";
+		FILE *sf;
+
+		snprintf(f, sizeof(f), "/proc/%d/stat", (int)p);
+		sf = fopen(f, "r");
+		if (sf) {
+			if (!fgets(st, sizeof(st), sf))
+				st[0] = '\0';
+			fclose(sf);
+		}
+		if (strstr(st, ") Z "))
+			break;
+		usleep(20000);
+	}
+	snprintf(cmd, sizeof(cmd), "%s report -d 1 --pid %d", bin(), (int)p);
+	cr_expect_eq(run_cmd(cmd, out, sizeof(out)), 1, "%s", out);
+	cr_expect(strstr(out, "has exited"), "%s", out);
+	cr_expect(!strstr(out, "not running CPython"), "%s", out);
+	waitpid(p, NULL, 0);
+}
+
+/* serve --listen 127.0.0.1:0 says which port it bound, as information, not a warning; the port
+ * answers. */
+Test(cli, serve_prints_the_bound_port_as_information, .timeout = 60)
+{
+	char cmd[512], *l;
+	pid_t sh;
+	int port = 0;
+
+	snprintf(cmd, sizeof(cmd), "exec %s serve --listen 127.0.0.1:0 2>/tmp/pyhound-port0.err",
+		 bin());
+	unlink("/tmp/pyhound-port0.err");
+	sh = start_until_ready(cmd, "/tmp/pyhound-port0.err", "serving on", 30, out, sizeof(out));
+	cr_assert(sh > 0, "serve did not start: %s", out);
+	l = strstr(out, "pyhound: serving on http://127.0.0.1:");
+	cr_expect(l, "%s", out);
+	if (l)
+		port = atoi(l + strlen("pyhound: serving on http://127.0.0.1:"));
+	cr_expect(port > 0 && port < 65536, "no bound port: %s", out);
+	/* only the normal events: other processes on the host may warrant real warnings */
+	cr_expect(!strstr(out, "warning: serving"), "normal events logged as warnings: %s", out);
+	snprintf(cmd, sizeof(cmd), "curl -sf --max-time 20 http://127.0.0.1:%d/healthz", port);
+	cr_expect_eq(run_cmd(cmd, out, sizeof(out)), 0, "port %d does not answer: %s", port, out);
+	kill(sh, SIGTERM);
+	cr_expect_eq(wait_exit(sh, 20), 0);
+	cr_assert_eq(run_cmd("cat /tmp/pyhound-port0.err", out, sizeof(out)), 0);
+	cr_expect(strstr(out, "pyhound: stopping\n"), "%s", out);
+	cr_expect(!strstr(out, "warning: stopping"), "%s", out);
+}
+
+/* The uretprobe syscalls of pyhound's own GC return probes (pyenv 3.12: uprobe source) are
+ * probe cost: shown apart, in no syscall total; an idle process is said to be idle. */
+Test(cli, probe_syscalls_apart_and_idle_said, .timeout = 120)
+{
+	const char *py = python_for(12, false);
+	char *gcw[] = { (char *)py, "-c",
+			"import gc, sys, time\n"
+			"class N:\n"
+			"    def __init__(s): s.o = s\n"
+			"sys.stdin.readline()\n"
+			"for i in range(200):\n"
+			"    [N() for _ in range(200)]; gc.collect(0); time.sleep(0.002)\n",
+			NULL };
+	char *idle[] = { "/usr/bin/python3.11", "-c", "import sys; sys.stdin.readline()", NULL };
+	struct child g, s;
+	char cmd[1024];
+	int rc;
+
+	cr_assert_eq(child_start(&g, gcw), 0);
+	cr_assert_eq(child_start(&s, idle), 0);
+	usleep(300000);
+	/* "go" to the GC workload once pyhound is attached */
+	snprintf(cmd, sizeof(cmd),
+		 "rm -f /tmp/pyhound-probe.err; exec %s report -d 8 --pid %d,%d --json "
+		 "> /tmp/pyhound-probe.json 2>/tmp/pyhound-probe.err",
+		 bin(), (int)g.pid, (int)s.pid);
+	{
+		pid_t ph = start_until_ready(cmd, "/tmp/pyhound-probe.err", "watching", 60, out,
+					     sizeof(out));
+
+		cr_assert(ph > 0, "pyhound report did not start: %s", out);
+		cr_assert_eq(child_go(&g), 0);
+		cr_assert_eq(wait_exit(ph, 60), 0);
+	}
+	snprintf(cmd, sizeof(cmd),
+		 "[(p[\"probe_syscalls\"][\"count\"] >= sum(p[\"gc\"][\"collections\"]) >= 200 "
+		 "and p[\"probe_syscalls\"][\"count\"] <= 2 * sum(p[\"gc\"][\"collections\"]) + 5 "
+		 "and p[\"gc\"][\"source\"] == \"uprobe\" "
+		 "and not any(x[\"name\"] == \"uretprobe\" for x in p[\"syscalls\"]) "
+		 "and p[\"syscall_ns\"] == sum(x[\"total_ns\"] for x in p[\"syscalls\"])) "
+		 "for p in r[\"processes\"] if p[\"pid\"] == %d] == [True] and "
+		 "[p.get(\"no_samples_reason\") for p in r[\"processes\"] if p[\"pid\"] == %d] == "
+		 "[\"idle\"]", (int)g.pid, (int)s.pid);
+	rc = check_json("/tmp/pyhound-probe.json", cmd);
+	if (rc)
+		run_cmd("cat /tmp/pyhound-probe.json", out, sizeof(out));
+	cr_expect_eq(rc, 0, "probe syscalls / idle: %s", out);
+	child_wait(&g, NULL, 0);
+	child_go(&s);
+	child_wait(&s, NULL, 0);
+}
+
 /* Debian sid's 3.14/3.15, release (static, stripped, USDT) and -dbg (symbols), run chrooted:
  * listed with their version and build, and not unsupported (their own _Py_DebugOffsets read
  * and checked, autoTSSkey / _Py_tss_gilstate found). */
@@ -265,27 +440,6 @@ Test(cli, list_sid_versions_and_builds, .timeout = 60)
 		child_wait(&c[i], NULL, 0);
 }
 
-/* The host PID of pid's only child (from /proc/PID/task/PID/children), waiting up to 10 s. */
-static pid_t child_of_pid(pid_t pid)
-{
-	char f[96];
-	int kid = 0;
-
-	snprintf(f, sizeof(f), "/proc/%d/task/%d/children", (int)pid, (int)pid);
-	for (int i = 0; i < 500 && kid <= 0; i++) {
-		FILE *fp = fopen(f, "r");
-
-		if (fp) {
-			if (fscanf(fp, "%d", &kid) != 1)
-				kid = 0;
-			fclose(fp);
-		}
-		if (kid <= 0)
-			usleep(20000);
-	}
-	return kid;
-}
-
 /* A 3.15 in its own PID namespace, chrooted into the sid root (a container): pyhound lists and
  * samples it under its host PID, with the container's command line. (unshare runs before the
  * chroot so that --mount-proc can make its mount namespace private.) */
@@ -313,7 +467,7 @@ Test(cli, sid_315_in_pid_namespace, .timeout = 90)
 	k = read(c.out_fd, nspid, sizeof(nspid) - 1);
 	nspid[k > 0 ? k : 0] = '\0';
 	cr_assert_eq(atoi(nspid), 1, "not PID 1 in its namespace: '%s'", nspid);
-	host = child_of_pid(c.pid);
+	host = only_child_of(c.pid);
 	cr_assert_gt(host, 1, "no process under unshare %d", (int)c.pid);
 
 	snprintf(cmd, sizeof(cmd), "%s list", bin());
@@ -354,5 +508,122 @@ Test(cli, sid_315_in_pid_namespace, .timeout = 90)
 	cr_expect_gt(spin * 10, on_pid * 9, "only %ld of %ld samples in ns_spin:4", spin, on_pid);
 	cr_expect_eq(other_pid, 0, "samples under another PID (the namespace's?)");
 	kill(host, SIGKILL);
+	child_wait(&c, NULL, 0);
+}
+
+/* A copy of sid's python3.15 whose _Py_DebugOffsets table is patched (file offset of
+ * .PyRuntime + off, 8 bytes of val), in the sid root; returns its path inside the root. */
+static const char *patched_python(const char *name, size_t off, uint64_t val)
+{
+	static char inside[8][128];
+	static int k;
+	char src[PATH_MAX + 32], dst[PATH_MAX + 160], cmd[3 * PATH_MAX];
+	char *in = inside[k++ % 8];
+	struct elf_file *ef;
+	uint64_t addr, foff;
+	FILE *f;
+
+	snprintf(src, sizeof(src), "%s/usr/bin/python3.15", sid_root());
+	snprintf(in, 128, "/tmp/pyhound-%s-python3.15", name);
+	snprintf(dst, sizeof(dst), "%s%s", sid_root(), in);
+	snprintf(cmd, sizeof(cmd), "cp '%s' '%s'", src, dst);
+	cr_assert_eq(system(cmd), 0, "%s", cmd);
+	ef = elf_open(dst);
+	cr_assert_not_null(ef, "%s", dst);
+	cr_assert_eq(elf_section_addr(ef, ".PyRuntime", &addr), 0);
+	cr_assert_eq(elf_vaddr_to_offset(ef, addr, &foff), 0);
+	elf_close(ef);
+	f = fopen(dst, "r+b");
+	cr_assert_not_null(f);
+	cr_assert_eq(fseek(f, (long)(foff + off), SEEK_SET), 0);
+	cr_assert_eq(fwrite(&val, 8, 1, f), 1);
+	fclose(f);
+	return in;
+}
+
+/* Bad input: a 3.15 whose debug-offsets table has a wrong cookie, one that says free-threaded,
+ * one with an offset past its struct. Each is listed as unsupported with one line of reason
+ * (and `record --pid` names it); a good 3.15 beside them is still supported. */
+Test(cli, sid_bad_debug_tables_refused, .timeout = 90)
+{
+	static const struct {
+		const char *name, *reason;
+		size_t off;
+		uint64_t val;
+	} bad[] = {
+		{ "badcookie", "does not start with the _Py_DebugOffsets cookie", 0,
+		  0x7970677562656479ull /* "ydebugpy" */ },
+		{ "freethreaded", "free-threaded build: not supported yet", 16, 1 },
+		/* thread_state.current_frame (3.15 layout: table offset 208) far past the struct */
+		{ "pastsize", "thread_state.current_frame is 100000, past its struct", 208, 100000 },
+	};
+	char *args[] = { "-c", "import sys; print('up', flush=True); sys.stdin.readline()", NULL };
+	struct test_python good[4];
+	struct child c[4];
+	char missing[1024], cmd[512], line[64], buf[16];
+	int n = test_sid_pythons(good, 4, missing, sizeof(missing)), i;
+
+	cr_assert_str_empty(missing, "sid interpreters missing:%s", missing);
+	for (i = 0; i < 4; i++) {
+		struct test_python py = good[n - 1]; /* sid-3.15d's fields; path replaced */
+		char *argv[8];
+
+		if (i < 3)
+			snprintf(py.path, sizeof(py.path), "%s",
+				 patched_python(bad[i].name, bad[i].off, bad[i].val));
+		else
+			snprintf(py.path, sizeof(py.path), "/usr/bin/python3.15");
+		python_argv(&py, argv, args);
+		cr_assert_eq(child_start(&c[i], argv), 0);
+		cr_assert_gt(read(c[i].out_fd, buf, sizeof(buf)), 0, "%s did not start", py.path);
+	}
+	snprintf(cmd, sizeof(cmd), "%s list", bin());
+	cr_assert_eq(run_cmd(cmd, out, sizeof(out)), 0, "%s", out);
+	for (i = 0; i < 4; i++) {
+		char *l, *nl;
+
+		snprintf(line, sizeof(line), "\n%-8d 3.15.", (int)c[i].pid);
+		l = strstr(out, line);
+		cr_expect(l, "PID %d not listed: %s", (int)c[i].pid, out);
+		if (!l)
+			continue;
+		nl = strchr(l + 1, '\n');
+		if (i < 3) {
+			cr_expect(nl && strstr(l, ",unsupported ") && strstr(l, ",unsupported ") < nl,
+				  "%s not marked unsupported: %.200s", bad[i].name, l + 1);
+			cr_expect(nl && !strncmp(nl + 1, "         unsupported: ", 22) &&
+					  strstr(nl, bad[i].reason),
+				  "%s: reason line: %.300s", bad[i].name, nl ? nl + 1 : "");
+		} else {
+			cr_expect(nl && !strstr(l, "unsupported") , "good 3.15: %.200s", l + 1);
+		}
+	}
+	snprintf(cmd, sizeof(cmd), "%s record -d 1 --pid %d -o /tmp/pyhound-bad.collapsed -v",
+		 bin(), (int)c[1].pid);
+	run_cmd(cmd, out, sizeof(out));
+	cr_expect(strstr(out, "stacks not walked: free-threaded build: not supported yet"),
+		  "record: %s", out);
+	for (i = 0; i < 4; i++)
+		child_wait(&c[i], NULL, 0);
+	for (i = 0; i < 3; i++) {
+		snprintf(cmd, sizeof(cmd), "%s/tmp/pyhound-%s-python3.15", sid_root(), bad[i].name);
+		unlink(cmd);
+	}
+}
+
+/* the right plural: one process is "1 CPython process" */
+Test(cli, top_says_one_process, .timeout = 60)
+{
+	char *argv[] = { "/usr/bin/python3.11", "-c", "import sys; sys.stdin.readline()", NULL };
+	struct child c;
+	char cmd[512];
+
+	cr_assert_eq(child_start(&c, argv), 0);
+	usleep(300000);
+	snprintf(cmd, sizeof(cmd), "%s top --pid %d -i 0.5 -d 1.2 < /dev/null", bin(), (int)c.pid);
+	cr_expect_eq(run_cmd(cmd, out, sizeof(out)), 0, "%s", out);
+	cr_expect(strstr(out, "pyhound top - 1 CPython process, "), "%s", out);
+	cr_expect(!strstr(out, "1 CPython processes"), "%s", out);
+	child_go(&c);
 	child_wait(&c, NULL, 0);
 }

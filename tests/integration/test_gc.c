@@ -118,6 +118,8 @@ static pid_t wait_ready(struct gc_child *c)
 	return pid;
 }
 
+static bool force_uprobes; /* attach the GC uprobes even where USDT exists */
+
 struct session {
 	struct tracker *t;
 	struct gc_collector *gc;
@@ -126,7 +128,7 @@ struct session {
 static void attach(struct session *s, pid_t pid)
 {
 	struct tracker_opts to = { .follow = false, .pids = &pid, .npids = 1, .max_procs = 64 };
-	struct gc_collector_opts go = { .max_procs = 64 };
+	struct gc_collector_opts go = { .max_procs = 64, .prefer_uprobes = force_uprobes };
 	struct tracker_hooks h;
 
 	cr_assert_eq(bpf_prepare(), 0, "BPF prerequisites missing");
@@ -150,22 +152,49 @@ static double tol(double ref)
 	return fmax(0.2 * ref, 50000.0); /* 20% or 50 us, whichever is larger */
 }
 
+/* Debian sid's python3.<minor>[d] ("sid14", "sid15d"), run chrooted; fails when missing. */
+static void sid_python(const char *label, struct test_python *out)
+{
+	struct test_python py[4];
+	char missing[1024], want[32];
+	int n = test_sid_pythons(py, 4, missing, sizeof(missing));
+
+	cr_assert_str_empty(missing, "sid interpreters missing:%s", missing);
+	snprintf(want, sizeof(want), "sid-3.%s", label + 3);
+	for (int i = 0; i < n; i++)
+		if (!strcmp(py[i].label, want)) {
+			*out = py[i];
+			return;
+		}
+	cr_assert_fail("no %s in the sid root", want);
+}
+
 static void run_case(const char *minor, const char *want_source)
 {
-	char py[512], dir[] = "/tmp/pyhound-gc-XXXXXX", mod[600];
+	char py[PATH_MAX], dir[PATH_MAX + 32], mod[PATH_MAX + 64], root[PATH_MAX] = "";
+	const char *dir_in; /* the import dir as the target sees it */
 	struct gc_child c;
 	struct session s = {};
 	struct gc_snapshot snap = {};
 	const struct gc_proc_snap *ps;
 	struct wl w;
-	bool debian = !strcmp(minor, "debian");
+	bool debian = !strcmp(minor, "debian"), sid = !strncmp(minor, "sid", 3);
 	FILE *f;
 	int g, st;
 	unsigned long long explicit_n[3] = { N0, N1, N2 };
 
-	if (!need_python(minor, py, sizeof(py)))
+	if (sid) {
+		struct test_python sp;
+
+		sid_python(minor, &sp);
+		snprintf(py, sizeof(py), "%s", sp.path);
+		snprintf(root, sizeof(root), "%s", sp.root);
+	} else if (!need_python(minor, py, sizeof(py))) {
 		return;
+	}
+	snprintf(dir, sizeof(dir), "%s/tmp/pyhound-gc-XXXXXX", root);
 	cr_assert(mkdtemp(dir));
+	dir_in = dir + strlen(root);
 	snprintf(mod, sizeof(mod), "%s/pyhound_slowmod.py", dir);
 	f = fopen(mod, "w");
 	cr_assert(f);
@@ -173,13 +202,14 @@ static void run_case(const char *minor, const char *want_source)
 	fclose(f);
 	{
 		char n0[16], n1[16], n2[16];
-		char *argv[] = { py, WORKLOAD, "--n0", n0, "--n1", n1, "--n2", n2,
-				 "--import-dir", dir, "--import", "pyhound_slowmod", NULL };
+		char *argv[] = { "/usr/sbin/chroot", root, py, (char *)workload("gc_work.py"),
+				 "--n0", n0, "--n1", n1, "--n2", n2, "--import-dir",
+				 (char *)dir_in, "--import", "pyhound_slowmod", NULL };
 
 		snprintf(n0, sizeof(n0), "%d", N0);
 		snprintf(n1, sizeof(n1), "%d", N1);
 		snprintf(n2, sizeof(n2), "%d", N2);
-		cr_assert_eq(spawn(&c, argv), 0);
+		cr_assert_eq(spawn(&c, sid ? argv : argv + 2), 0);
 	}
 	wait_ready(&c);
 	attach(&s, c.pid);
@@ -215,16 +245,17 @@ static void run_case(const char *minor, const char *want_source)
 		  w.max[2]);
 	cr_expect(w.autos[0] > 0, "workload saw no automatic collection");
 	/* the workload's 3 finalizers calling gc.collect() inside a collection: refused by the
-	 * interpreter; only 3.13 enters gc_collect_main for them, and they must not count */
-	cr_expect_eq(ps->s.no_collection, !strcmp(minor, "13") ? 3 : 0,
+	 * interpreter; 3.13+ enters gc_collect_main for them (seen by its uprobe only), and they
+	 * must not count */
+	cr_expect_eq(ps->s.no_collection, !strcmp(minor, "13") || (sid && force_uprobes) ? 3 : 0,
 		     "python %s: %llu calls without a collection", minor, ps->s.no_collection);
 	cr_expect(ps->s.collected[2] >= w.found[2], "python %s: gen-2 collected %llu < %llu",
 		  minor, ps->s.collected[2], w.found[2]);
-	if (debian) {
+	if (debian || sid) { /* Debian's builds have the import USDT probes */
 		size_t i;
 		bool seen = false;
 
-		cr_expect(ps->imports_traced, "imports not traced on Debian's 3.11");
+		cr_expect(ps->imports_traced, "imports not traced on Debian's %s", minor);
 		for (i = 0; i < ps->nimp; i++) {
 			if (strcmp(ps->imports[i].name, "pyhound_slowmod"))
 				continue;
@@ -262,6 +293,14 @@ Test(gc, pyenv_310_uprobe) { run_case("10", "uprobe"); }
 Test(gc, pyenv_311_uprobe) { run_case("11", "uprobe"); }
 Test(gc, pyenv_312_uprobe) { run_case("12", "uprobe"); }
 Test(gc, pyenv_313_uprobe) { run_case("13", "uprobe"); }
+/* Debian sid, chrooted: USDT on the release and the -dbg builds alike (both have the probes) */
+Test(gc, sid_314_usdt) { run_case("sid14", "usdt"); }
+Test(gc, sid_314d_usdt) { run_case("sid14d", "usdt"); }
+Test(gc, sid_315_usdt) { run_case("sid15", "usdt"); }
+Test(gc, sid_315d_usdt) { run_case("sid15d", "usdt"); }
+/* the -dbg builds through uprobes on gc_collect_main/invoke_gc_callback (their symbols) */
+Test(gc, sid_314d_uprobe) { force_uprobes = true; run_case("sid14d", "uprobe"); }
+Test(gc, sid_315d_uprobe) { force_uprobes = true; run_case("sid15d", "uprobe"); }
 
 /* The target's output and exit code, without and with the probes in place. */
 static void run_plain(const char *py, bool traced, char *out, size_t len, int *status)

@@ -85,7 +85,7 @@ static void check_line(struct target *t, const char *line)
 	t->nonascii2 += strstr(line, ";函数 (") ? w : 0;
 }
 
-static void run_batch(struct target *t, int n)
+static void run_batch(struct target *t, int n, int hz)
 {
 	char cmd[2048], line[16384], needle[32];
 	FILE *f;
@@ -106,8 +106,8 @@ static void run_batch(struct target *t, int n)
 		cr_assert(strstr(buf, "ready"), "%s: no ready: %s", t[i].py->label, buf);
 		parse_ids(&t[i], buf);
 	}
-	snprintf(cmd, sizeof(cmd), "%s record -F 499 -d 4 -o /tmp/pyhound-naming.collapsed --pid ",
-		 getenv("PYHOUND") ? getenv("PYHOUND") : "build/pyhound");
+	snprintf(cmd, sizeof(cmd), "%s record -F %d -d 4 -o /tmp/pyhound-naming.collapsed --pid ",
+		 getenv("PYHOUND") ? getenv("PYHOUND") : "build/pyhound", hz);
 	for (i = 0; i < n; i++)
 		snprintf(cmd + strlen(cmd), sizeof(cmd) - strlen(cmd), "%s%d", i ? "," : "",
 			 (int)t[i].c.pid);
@@ -167,8 +167,8 @@ Test(naming, shapes_threads_and_names_on_every_interpreter, .timeout = 180)
 	for (i = 0; i < n; i++)
 		t[i].py = &py[i];
 	/* two batches on two cores: every batch mixes interpreter versions */
-	run_batch(t, n / 2);
-	run_batch(t + n / 2, n - n / 2);
+	run_batch(t, n / 2, 499);
+	run_batch(t + n / 2, n - n / 2, 499);
 	check_targets(py, t, n);
 }
 
@@ -184,6 +184,17 @@ Test(naming, sid_interpreters, .timeout = 120)
 	cr_assert_eq(n, 4);
 	for (i = 0; i < n; i++)
 		t[i].py = &py[i];
-	run_batch(t, n);
+	/* two batches, 3.14 and 3.15 side by side in each */
+	{
+		struct target a[2] = { t[0], t[2] }, b[2] = { t[1], t[3] };
+
+		/* 999 Hz: the coroutine thread gets little CPU on a loaded host */
+		run_batch(a, 2, 999);
+		run_batch(b, 2, 999);
+		t[0] = a[0];
+		t[2] = a[1];
+		t[1] = b[0];
+		t[3] = b[1];
+	}
 	check_targets(py, t, n);
 }

@@ -79,23 +79,28 @@ static void serve_start(struct server *s, const char *extra)
 	cr_assert_fail("pyhound serve did not become ready");
 }
 
-/* SIGTERM: must exit 0 within 2 s. Returns the seconds it took. */
-static double serve_stop(struct server *s)
+/* SIGTERM: must exit 0 within limit seconds. Returns the seconds it took. */
+static double serve_stop_within(struct server *s, double limit)
 {
 	double t0 = mono_seconds();
 	int st = 0;
 
 	kill(s->pid, SIGTERM);
 	while (waitpid(s->pid, &st, WNOHANG) == 0) {
-		if (mono_seconds() - t0 > 5) {
+		if (mono_seconds() - t0 > limit) {
 			kill(s->pid, SIGKILL);
 			waitpid(s->pid, &st, 0);
-			cr_assert_fail("serve did not stop within 5 s of SIGTERM");
+			cr_assert_fail("serve did not stop within %.0f s of SIGTERM", limit);
 		}
 		usleep(5000);
 	}
 	cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 0, "serve exit status %d", st);
 	return mono_seconds() - t0;
+}
+
+static double serve_stop(struct server *s)
+{
+	return serve_stop_within(s, 5);
 }
 
 static int curl(const struct server *s, const char *path, const char *opts)
@@ -457,6 +462,86 @@ Test(serve, gc_metrics, .timeout = 60)
 	child_go(&c);
 	child_wait(&c, NULL, 0);
 	serve_stop(&s);
+}
+
+/* A 3.15 container (its own PID namespace, chrooted into the sid root): its process info,
+ * exact GC collections (USDT) and CPU samples, under its host PID. */
+Test(serve, sid_315_container_metrics, .timeout = 90)
+{
+	static const char code[] = "import gc, sys, time\n"
+				   "print(sys.version.split()[0], flush=True)\n"
+				   "sys.stdin.readline()\n"
+				   "for _ in range(50): gc.collect(2)\n"
+				   "def container_spin():\n"
+				   "    end = time.monotonic() + 60\n"
+				   "    while time.monotonic() < end: pass\n"
+				   "container_spin()\n";
+	char proc_mnt[PATH_MAX + 16], key[512], ver[32] = "";
+	char *argv[] = { "/usr/bin/unshare", "--pid", "--fork", proc_mnt, "/usr/sbin/chroot",
+			 (char *)sid_root(), "/usr/bin/python3.15", "-c", (char *)code, NULL };
+	struct server s;
+	struct child c;
+	pid_t host;
+	ssize_t k;
+
+	snprintf(proc_mnt, sizeof(proc_mnt), "--mount-proc=%s/proc", sid_root());
+	snprintf(key, sizeof(key), "%s/usr/bin/python3.15", sid_root());
+	cr_assert_eq(access(key, X_OK), 0, "%s missing (make sid-root)", key);
+	serve_start(&s, NULL);
+	cr_assert_eq(child_start(&c, argv), 0);
+	k = read(c.out_fd, ver, sizeof(ver) - 1);
+	ver[k > 0 ? k : 0] = '\0';
+	ver[strcspn(ver, "\n")] = '\0';
+	cr_assert(!strncmp(ver, "3.15.", 5), "version '%s'", ver);
+	host = only_child_of(c.pid);
+	cr_assert_gt(host, 1);
+	/* found and its GC probes attached (metrics say its source) before it collects */
+	snprintf(key, sizeof(key), "pyhound_gc_source_info{pid=\"%d\",comm=\"python3.15\","
+		 "python_version=\"%s\",source=\"usdt\"}", (int)host, ver);
+	for (int i = 0; i < 75; i++) {
+		cr_assert_eq(curl(&s, "/metrics", NULL), 0);
+		if (sample(out, key) == 1)
+			break;
+		usleep(200 * 1000);
+	}
+	cr_assert_eq(sample(out, key), 1, "%s not in /metrics within 15 s", key);
+	cr_assert_eq(write(c.in_fd, "\n", 1), 1);
+	/* scrapes until the spin has 20 samples and its own series (bounded: a loaded host) */
+	for (int i = 0; i < 20; i++) {
+		char cpu[256], fn[256];
+
+		usleep(1000 * 1000);
+		cr_assert_eq(curl(&s, "/metrics", NULL), 0);
+		snprintf(cpu, sizeof(cpu), "pyhound_cpu_samples_total{pid=\"%d\",comm=\"python3.15\","
+			 "python_version=\"%s\",state=\"python\"}", (int)host, ver);
+		snprintf(fn, sizeof(fn), "pyhound_function_samples_total{pid=\"%d\",comm=\"python3.15"
+			 "\",python_version=\"%s\",function=\"container_spin\",file=\"<string>\"}",
+			 (int)host, ver);
+		if (sample(out, cpu) > 20 && sample(out, fn) > 0)
+			break;
+	}
+	snprintf(key, sizeof(key), "pyhound_python_process_info{pid=\"%d\",comm=\"python3.15\","
+		 "python_version=\"%s\"", (int)host, ver);
+	cr_expect(strstr(out, key), "no %s in %.3000s", key, out);
+	snprintf(key, sizeof(key), "pyhound_gc_collections_total{pid=\"%d\",comm=\"python3.15\","
+		 "python_version=\"%s\",generation=\"2\"}", (int)host, ver);
+	cr_expect_eq(sample(out, key), 50, "%s", key);
+	snprintf(key, sizeof(key), "pyhound_gc_source_info{pid=\"%d\",comm=\"python3.15\","
+		 "python_version=\"%s\",source=\"usdt\"}", (int)host, ver);
+	cr_expect_eq(sample(out, key), 1, "%s", key);
+	snprintf(key, sizeof(key), "pyhound_cpu_samples_total{pid=\"%d\",comm=\"python3.15\","
+		 "python_version=\"%s\",state=\"python\"}", (int)host, ver);
+	cr_expect_gt(sample(out, key), 20, "%s", key);
+	snprintf(key, sizeof(key), "pyhound_function_samples_total{pid=\"%d\",comm=\"python3.15\","
+		 "python_version=\"%s\",function=\"container_spin\",file=\"<string>\"}",
+		 (int)host, ver);
+	cr_expect_gt(sample(out, key), 0, "%s", key);
+	kill(host, SIGKILL);
+	child_wait(&c, NULL, 0);
+	/* Each uprobe link's release waits for an RCU tasks-trace grace period; with the
+	 * host's other interpreters' GC/import probes that took over 5 s on a loaded 2-core
+	 * host (seen in gc_free), which is not what this test is about: logged, bounded at 30 */
+	cr_log_info("serve stopped in %.2f s", serve_stop_within(&s, 30));
 }
 
 /* value of the first sample whose line starts with prefix (labels may follow), or -1 */

@@ -30,7 +30,11 @@ Test(gc_symbols, modes_per_version)
 	cr_expect_eq(gc_symbol_mode(13, "invoke_gc_callback.isra.0", &m), 0);
 	cr_expect_eq(m, GC_MODE_FIX_ARG3);
 	cr_expect_eq(gc_symbol_mode(7, "collect", &m), -ENOENT);
-	cr_expect_eq(gc_symbol_mode(14, "gc_collect_main", &m), -ENOENT);
+	cr_expect_eq(gc_symbol_mode(14, "gc_collect_main", &m), 0);
+	cr_expect_eq(m, GC_MODE_313);
+	cr_expect_eq(gc_symbol_mode(15, "invoke_gc_callback", &m), 0);
+	cr_expect_eq(m, GC_MODE_FIX_ARG3);
+	cr_expect_eq(gc_symbol_mode(16, "gc_collect_main", &m), -ENOENT);
 }
 
 /* two processes observed for 10 s: one spending 3% in GC with an 80 ms gen-2 pause, one quiet */
@@ -137,5 +141,41 @@ Test(gc_report, json_and_text)
 	cr_expect(strstr(buf, "imports: not traced"));
 	cr_expect(strstr(buf, "imports: none seen"));
 	free(buf);
+	report_free(&r);
+}
+
+/* the evidence rule: no GC finding on a process observed under 2 s, or with under 3
+ * collections, however large its share; the report says why */
+Test(gc_report, findings_need_time_and_collections)
+{
+	struct gc_proc_snap ps[2];
+	struct gc_snapshot gs;
+	struct report r;
+
+	build(&r, &gs, ps, 0);
+	r.procs[0].observed_s = 1.5; /* the same collections in 1.5 s: a bigger share */
+	report_free_gc(&r.procs[0]);
+	report_free_gc(&r.procs[1]);
+	cr_assert_eq(report_add_gc(&r, &gs), 0);
+	cr_expect_eq(r.procs[0].gc->nfindings, 0);
+	cr_expect(strstr(r.procs[0].gc->withheld, "1003 collections in 1.5 s observed is too "
+						  "little evidence (findings need >= 2 s "
+						  "observed and >= 3 collections)"),
+		  "%s", r.procs[0].gc->withheld);
+	report_free(&r);
+
+	/* 10 s observed, but two collections (one a 80 ms gen-2 pause): withheld */
+	memset(ps, 0, sizeof(ps));
+	build(&r, &gs, ps, 0);
+	ps[0].s.count[0] = 1;
+	ps[0].s.count[2] = 1;
+	report_free_gc(&r.procs[0]);
+	report_free_gc(&r.procs[1]);
+	cr_assert_eq(report_add_gc(&r, &gs), 0);
+	cr_expect_eq(r.procs[0].gc->nfindings, 0);
+	cr_expect(strstr(r.procs[0].gc->withheld, "2 collections in 10.0 s"), "%s",
+		  r.procs[0].gc->withheld);
+	cr_expect_str_empty(r.procs[1].gc->withheld, "nothing to withhold: %s",
+			    r.procs[1].gc->withheld);
 	report_free(&r);
 }

@@ -33,10 +33,15 @@ Test(procmaps, parses_file_and_anonymous_lines)
 	cr_assert_eq(procmaps_parse_line("7ffd1000-7ffd2000 r-xp 00001000 00:00 0", &e), 0);
 	cr_expect_str_eq(e.path, "");
 	cr_expect_eq(e.offset, 0x1000);
-	/* paths with spaces and the deleted marker stay whole */
+	/* paths with spaces stay whole; the deleted marker is a flag, the newline escape undone */
 	cr_assert_eq(procmaps_parse_line("1000-2000 r-xp 00000000 08:01 42 /opt/my app/python3 "
 					 "(deleted)", &e), 0);
-	cr_expect_str_eq(e.path, "/opt/my app/python3 (deleted)");
+	cr_expect_str_eq(e.path, "/opt/my app/python3");
+	cr_expect(e.deleted);
+	cr_assert_eq(procmaps_parse_line("1000-2000 r-xp 00000000 08:01 42 /opt/a\\012b/py", &e),
+		     0);
+	cr_expect_str_eq(e.path, "/opt/a\nb/py");
+	cr_expect(!e.deleted);
 	cr_expect_eq(procmaps_parse_line("garbage", &e), -EINVAL);
 	cr_expect_eq(procmaps_parse_line("2000-1000 r-xp 00000000 08:01 42 /x", &e), -EINVAL);
 }

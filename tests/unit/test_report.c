@@ -4,11 +4,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "fdkind.h"
 #include "hist.h"
 #include "lib/histo.h"
 #include "lib/json.h"
 #include "model/report.h"
+#include "out/metrics.h"
+#include "collect/syscall_names.h"
 
 Test(hist, log2_slots)
 {
@@ -166,4 +169,85 @@ Test(report, findings_need_many_small_calls)
 	cr_expect(strstr(buf, "write        file         20000   312.5 KiB           16 B"), "%s",
 		  buf);
 	report_free(&r);
+}
+
+/* The uretprobe trampoline's syscalls are probe cost: apart, in no total or share */
+Test(report, uretprobe_syscalls_are_probe_cost)
+{
+	struct sc_entry sc[2] = {};
+	struct sc_snapshot snap = { .sc = sc, .nsc = 2, .max_stats = 100 };
+	struct tracked_proc tp = { .info = { .pid = 7, .major = 3, .minor = 12, .supported = true } };
+	struct report r;
+	char buf[8192];
+	FILE *f;
+
+	sc[0].key = (struct sc_key){ 7, SC_NR_URETPROBE };
+	sc[0].s.count = 8502;
+	sc[0].s.total_ns = 9000000;
+	sc[1].key = (struct sc_key){ 7, 1 };
+	sc[1].s.count = 10;
+	sc[1].s.total_ns = 1000000;
+	cr_assert_eq(report_build(&r, &snap, &tp, 1, 0, 1000000000ULL), 0);
+	cr_expect_eq(r.procs[0].nsc, 1);
+	cr_expect_eq(r.procs[0].sc[0].nr, 1);
+	cr_expect_eq(r.procs[0].syscall_ns, 1000000);
+	cr_assert(r.procs[0].probe_sc);
+	cr_expect_eq(r.procs[0].probe_sc->count, 8502);
+	f = fmemopen(buf, sizeof(buf), "w");
+	report_print_text(&r, f, 0);
+	fclose(f);
+	cr_expect(strstr(buf, "Probe cost, not in the syscalls below: 8502 uretprobe syscalls, "
+			      "9.00 ms"), "%s", buf);
+	cr_expect(strstr(buf, "(1.00 ms in syscalls summed over threads, 0.1% of wall time"), "%s",
+		  buf);
+	cr_expect(!strstr(buf, "uretprobe    "), "in the syscall table: %s", buf);
+	f = fmemopen(buf, sizeof(buf), "w");
+	report_print_json(&r, f);
+	fclose(f);
+	cr_expect(strstr(buf, "\"probe_syscalls\":{\"syscall\":\"uretprobe\",\"count\":8502,"
+			      "\"total_ns\":9000000}"), "%s", buf);
+	{
+		struct metrics_health h = {};
+		char *mb = NULL;
+		size_t ml = 0;
+
+		f = open_memstream(&mb, &ml);
+		cr_assert_eq(metrics_write(f, &r, &h, 15), 0);
+		fclose(f);
+		cr_expect(strstr(mb, "\npyhound_probe_syscalls_total{pid=\"7\",comm=\"\","
+				     "python_version=\"3.12.0\",syscall=\"uretprobe\"} 8502\n"), "%s", mb);
+		cr_expect(strstr(mb, "\npyhound_probe_syscall_seconds_total{pid=\"7\",comm=\"\","
+				     "python_version=\"3.12.0\",syscall=\"uretprobe\"} 0.009000000\n"),
+			  "%s", mb);
+		cr_expect(strstr(mb, "pyhound_syscalls_total{pid=\"7\",comm=\"\","
+				     "python_version=\"3.12.0\",syscall=\"write\"} 10\n"), "%s", mb);
+		cr_expect(!strstr(mb, "pyhound_syscalls_total{pid=\"7\",comm=\"\","
+				      "python_version=\"3.12.0\",syscall=\"uretprobe\""), "%s", mb);
+		free(mb);
+	}
+	report_free(&r);
+}
+
+/* No samples: unsupported, idle or unreadable, told apart */
+Test(report, no_samples_reason)
+{
+	struct rep_proc rp = { .observed_s = 10 };
+	long tck = sysconf(_SC_CLK_TCK);
+	char why[256];
+
+	rp.tp.info.major = 3;
+	rp.tp.info.minor = 16;
+	cr_expect_str_eq(report_no_samples_reason(&rp, 99, why, sizeof(why)), "unsupported");
+	cr_expect(strstr(why, "CPython 3.16 are not supported"), "%s", why);
+	rp.tp.info.minor = 11;
+	rp.tp.info.supported = true;
+	cr_expect_str_eq(report_no_samples_reason(&rp, 99, why, sizeof(why)), "unknown");
+	rp.tp.cpu_known = true;
+	rp.tp.cpu_ticks_seen = 100;
+	rp.tp.cpu_ticks_last = 100; /* no CPU while observed */
+	cr_expect_str_eq(report_no_samples_reason(&rp, 99, why, sizeof(why)), "idle");
+	cr_expect(strstr(why, "idle: 0 ns of CPU in 10.0 s observed"), "%s", why);
+	rp.tp.cpu_ticks_last = 100 + tck; /* one second of CPU */
+	cr_expect_str_eq(report_no_samples_reason(&rp, 99, why, sizeof(why)), "unreadable");
+	cr_expect(strstr(why, "it used 1.00 s of CPU"), "%s", why);
 }

@@ -12,8 +12,35 @@
 #include <unistd.h>
 #include "cmd/cli.h"
 #include "lib/log.h"
+#include "wall.h"
 
 volatile sig_atomic_t exiting;
+
+/* A parse_* function printed why a value is bad: usage_error() then adds only the hint, so that
+ * a bad value is one error line. */
+static bool value_reported;
+
+/* "--duration" whether the caller wrote "duration" or "--duration" */
+static const char *flag_name(const char *what, char *buf, size_t len)
+{
+	if (!what)
+		return "";
+	if (what[0] == '-' || !strncmp(what, "PID", 3))
+		return what;
+	snprintf(buf, len, "--%s", what);
+	return buf;
+}
+
+static int bad_value(const char *what, const char *s, const char *expected, double min,
+		     double max)
+{
+	char fb[64];
+
+	pr_err("invalid %s '%s' (expected %s from %.15g to %.15g)", flag_name(what, fb, sizeof(fb)),
+	       s ? s : "", expected, min, max);
+	value_reported = true;
+	return -EINVAL;
+}
 
 int parse_uint(const char *s, const char *what, unsigned long min, unsigned long max,
 	       unsigned long *out)
@@ -30,56 +57,108 @@ int parse_uint(const char *s, const char *what, unsigned long min, unsigned long
 	*out = v;
 	return 0;
 bad:
-	pr_err("invalid %s '%s' (expected an integer from %lu to %lu)", what, s ? s : "", min,
-	       max);
-	return -EINVAL;
+	return bad_value(what, s, "an integer", (double)min, (double)max);
 }
 
-int parse_seconds(const char *s, const char *what, double min, double max, double *out)
+/* a finite decimal number within [min, max], optionally followed by suffix */
+static int parse_real(const char *s, const char *suffix, double min, double max, double *out)
 {
 	double v;
 	char *end;
 
 	errno = 0;
 	if (!s || !*s)
-		goto bad;
+		return -EINVAL;
 	v = strtod(s, &end);
-	if (errno || end == s || (*end && strcmp(end, "s")) || !isfinite(v) || v < min || v > max)
-		goto bad;
+	if (errno || end == s || (*end && strcmp(end, suffix)) || !isfinite(v) || v < min ||
+	    v > max)
+		return -EINVAL;
 	*out = v;
 	return 0;
-bad:
-	pr_err("invalid %s '%s' (expected seconds from %g to %g)", what, s ? s : "", min, max);
+}
+
+int parse_seconds(const char *s, const char *what, double min, double max, double *out)
+{
+	if (parse_real(s, "s", min, max, out))
+		return bad_value(what, s, "seconds", min, max);
+	return 0;
+}
+
+int parse_percent(const char *s, const char *what, double min, double max, double *out)
+{
+	if (parse_real(s, "%", min, max, out))
+		return bad_value(what, s, "a percentage", min, max);
+	return 0;
+}
+
+static const char *const mode_names[] = {
+	[PH_MODE_CPU] = "cpu",
+	[PH_MODE_WALL] = "wall",
+	[PH_MODE_GIL] = "gil",
+};
+
+int parse_mode(const char *s, int *mode)
+{
+	for (int i = 0; i < (int)(sizeof(mode_names) / sizeof(mode_names[0])); i++) {
+		if (s && !strcmp(s, mode_names[i])) {
+			*mode = i;
+			return 0;
+		}
+	}
+	pr_err("invalid --mode '%s' (expected cpu, wall or gil)", s ? s : "");
 	return -EINVAL;
+}
+
+const char *mode_name(int mode)
+{
+	return mode >= 0 && mode <= PH_MODE_GIL ? mode_names[mode] : "?";
 }
 
 int parse_pids(const char *s, pid_t *pids, int *n, int cap)
 {
-	char buf[256], *tok, *save = NULL;
+	char *buf, *tok, *save = NULL;
 	unsigned long v;
+	int err = 0;
 
-	snprintf(buf, sizeof(buf), "%s", s);
+	/* the whole list, however long: a fixed buffer would cut a PID in two */
+	buf = strdup(s ? s : "");
+	if (!buf)
+		return -ENOMEM;
+	if (!*buf) {
+		err = bad_value("PID", s, "an integer", 1, 4194304);
+		goto out;
+	}
 	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-		if (parse_uint(tok, "PID", 1, 4194304, &v))
-			return -EINVAL;
+		if (parse_uint(tok, "PID", 1, 4194304, &v)) {
+			err = -EINVAL;
+			goto out;
+		}
 		if (*n >= cap) {
 			pr_err("too many PIDs (at most %d)", cap);
-			return -E2BIG;
+			value_reported = true;
+			err = -E2BIG;
+			goto out;
 		}
 		pids[(*n)++] = (pid_t)v;
 	}
-	return 0;
+out:
+	free(buf);
+	return err;
 }
 
 int usage_error(const char *cmd, const char *fmt, ...)
 {
 	va_list ap;
 
-	fputs("pyhound: error: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "\nTry 'pyhound %s --help'.\n", cmd ? cmd : "");
+	if (!value_reported) {
+		fputs("pyhound: error: ", stderr);
+		va_start(ap, fmt);
+		vfprintf(stderr, fmt, ap);
+		va_end(ap);
+		fputc('\n', stderr);
+	}
+	value_reported = false;
+	fprintf(stderr, "Try 'pyhound%s%s --help'.\n", cmd ? " " : "", cmd ? cmd : "");
 	return EXIT_USAGE;
 }
 

@@ -18,12 +18,19 @@ struct cmd {
 
 extern volatile sig_atomic_t exiting; /* set by SIGINT/SIGTERM; a second signal kills */
 
-/* Parse an unsigned integer / a duration in seconds (may be fractional) within [min, max].
- * On failure print "pyhound: error: invalid <what> '<s>'" and return -EINVAL. */
+/* Parse an unsigned integer / a duration in seconds (may be fractional, optional "s") / a
+ * percentage (optional "%") within [min, max]. On failure print one line, "pyhound: error:
+ * invalid --<what> '<s>' (expected <unit> from <min> to <max>)", and return -EINVAL; a
+ * usage_error() that follows then adds only the "Try ..." hint. */
 int parse_uint(const char *s, const char *what, unsigned long min, unsigned long max,
 	       unsigned long *out);
 int parse_seconds(const char *s, const char *what, double min, double max, double *out);
-/* --pid list: "123" or "123,456"; appends to pids (up to cap). */
+/* --mode cpu|wall|gil -> enum ph_wall_mode (include/wall.h); -EINVAL with a message. */
+int parse_mode(const char *s, int *mode);
+/* "cpu", "wall" or "gil" */
+const char *mode_name(int mode);
+int parse_percent(const char *s, const char *what, double min, double max, double *out);
+/* --pid list of any length: "123" or "123,456"; appends to pids (up to cap). */
 int parse_pids(const char *s, pid_t *pids, int *n, int cap);
 
 /* Print the usage line for a command and return EXIT_USAGE. */

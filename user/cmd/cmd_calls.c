@@ -35,9 +35,10 @@ static void calls_usage(FILE *f)
 		"the time; counts are exact inside windows, rates are extrapolated, and the share of\n"
 		"time covered is printed. --budget 100 attaches for the whole run (exact totals).\n"
 		"Names are copied at a function's first call (code made by exec() and freed too).\n"
-		"Generators and coroutines (3.11+) are timed from their first start to their final\n"
-		"return, across suspensions; a function without latency shows '-', said why below\n"
-		"the table (JSON: no_latency).\n\n"
+		"No latency ('-') for calls seen through USDT, with --counts-only, or whose start\n"
+		"and return were not both seen while the probes were attached (said why under the\n"
+		"table; JSON: no_latency). Generators and coroutines (3.11+) are timed from their\n"
+		"first start to their final return, across suspensions.\n\n"
 		"Options:\n"
 		"  -d, --duration S    how long to watch (default 10; with --pid, also stops when\n"
 		"                      every process has exited)\n"
@@ -286,7 +287,7 @@ int cmd_calls(int argc, char **argv)
 
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+d:p:m:b:cjhv", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+:d:p:m:b:cjhv", opts, NULL)) != -1) {
 		switch (c) {
 		case 'd':
 			if (parse_seconds(optarg, "duration", 0.1, 86400, &duration))
@@ -298,7 +299,7 @@ int cmd_calls(int argc, char **argv)
 			break;
 		case 'm': match = optarg; break;
 		case 'b':
-			if (parse_seconds(optarg, "budget", 0.001, 100, &budget))
+			if (parse_percent(optarg, "--budget", 0.001, 100, &budget))
 				return usage_error("calls", "bad --budget");
 			break;
 		case 'c': copts.counts_only = true; break;

@@ -115,7 +115,7 @@ int cmd_list(int argc, char **argv)
 
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+jhv", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+:jhv", opts, NULL)) != -1) {
 		switch (c) {
 		case 'j': as_json = true; break;
 		case 'v': log_set_verbosity(log_verbosity + 1); break;

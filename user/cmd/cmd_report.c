@@ -11,8 +11,11 @@
 #include "lib/log.h"
 #include "collect/profiler.h"
 #include "model/report.h"
+#include "model/report_mem.h"
+#include "host/rss.h"
 #include "collect/syscalls_user.h"
 #include "host/tracker.h"
+#include "wall.h"
 
 #define MAX_PIDS 64
 
@@ -32,6 +35,27 @@ static void report_usage(FILE *f)
 		"or, without them, uprobes on the collection function) and, where the build has\n"
 		"the python:import__* probes, the slowest module imports.\n"
 		"Ctrl-C stops early and prints what was gathered.\n\n"
+		"Hot paths: FILE:LINE is the function's first line (where it is defined); the top\n"
+		"stacks show the line each frame was executing. A process without samples is\n"
+		"said to be idle (under 3 sample periods of CPU while observed, from\n"
+		"/proc/PID/stat), unsupported (its CPython version), or unreadable (it ran, yet no\n"
+		"stack was read).\n"
+		"Syscalls: the uretprobe syscalls of return probes' trampoline (x86-64, Linux\n"
+		"6.11+; pyhound's GC probes cause them) are probe cost: shown apart, never in the\n"
+		"process's syscall totals or wall share.\n\n"
+		"Findings (kind as in --json), each with its threshold:\n"
+		"  tiny-writes, tiny-reads  >= %d calls of one read/write-family syscall on one fd\n"
+		"                           kind, successful, with a median under %d B per call\n"
+		"  gc-time                  collections took more than %.0f%% of wall time observed\n"
+		"                           and at least %llu ms in all\n"
+		"  gc-long-pause            a gen-2 collection stopped the process for more than\n"
+		"                           %llu ms\n"
+		"  memory-growth            resident memory grew by >= %llu MiB and >= %.0f%% over\n"
+		"                           >= %.0f s of samples, ending within %.0f%% of its peak\n"
+		"Evidence rule: GC findings need the process observed >= %.0f s and >= %d collections\n"
+		"seen (a process watched for a moment shows only its start-up or exit collections;\n"
+		"the report says when a finding was withheld). I/O findings rest on exact counts of\n"
+		"at least %d calls, whatever the time observed.\n\n"
 		"Options:\n"
 		"  -d, --duration S    how long to watch, in seconds (default 10, up to 86400)\n"
 		"  -p, --pid P[,P...]  only these processes (repeatable); each must be CPython\n"
@@ -39,13 +63,20 @@ static void report_usage(FILE *f)
 		"      --max-procs N   bound on tracked processes (default 4096)\n"
 		"      --max-stats N   bound on (process, syscall) entries (default 16384)\n"
 		"  -F, --frequency HZ  stack samples per second per CPU (default 99)\n"
+		"  -m, --mode M        cpu (default), wall (every thread, running or not;\n"
+		"                      off-CPU leaves [gil], [syscall:NAME], [runnable]) or gil\n"
+		"                      (only the thread holding the GIL)\n"
 		"      --no-stacks     do not sample stacks (syscalls and I/O only)\n"
 		"      --no-gc         do not trace garbage collections and imports\n"
 		"  -v                  also print collector health (dropped data, map fill)\n"
 		"  -h, --help          this text\n\n"
 		"Examples:\n"
 		"  sudo pyhound report --duration 30\n"
-		"  sudo pyhound report --pid 1234 --json > report.json\n");
+		"  sudo pyhound report --pid 1234 --json > report.json\n",
+		TINY_IO_MIN_CALLS, TINY_IO_MEDIAN_BYTES, 100 * GC_FINDING_SHARE,
+		GC_FINDING_MIN_NS / 1000000ULL, GC_FINDING_GEN2_NS / 1000000ULL,
+		MEM_GROWTH_MIN_BYTES >> 20, 100 * MEM_GROWTH_MIN_SHARE, MEM_MIN_WINDOW_S,
+		100 * MEM_KEEP, GC_FINDING_MIN_OBSERVED_S, GC_FINDING_MIN_COLLECTIONS, TINY_IO_MIN_CALLS);
 }
 
 struct report_ctx {
@@ -72,6 +103,20 @@ struct collect_ctx {
 	size_t n;
 };
 
+struct rss_ctx {
+	struct rss_watch *w;
+	double t;
+};
+
+/* one RSS reading of each live tracked process */
+static void sample_rss(const struct tracked_proc *tp, void *ctx)
+{
+	struct rss_ctx *rc = ctx;
+
+	if (!tp->exit_ns)
+		rss_watch_sample(rc->w, tp->info.pid, tp->info.start_ticks, rc->t);
+}
+
 static void collect(const struct tracked_proc *tp, void *ctx)
 {
 	struct collect_ctx *cc = ctx;
@@ -88,6 +133,7 @@ int cmd_report(int argc, char **argv)
 		{ "max-procs", required_argument, NULL, 'P' },
 		{ "max-stats", required_argument, NULL, 'S' },
 		{ "frequency", required_argument, NULL, 'F' },
+		{ "mode", required_argument, NULL, 'm' },
 		{ "no-stacks", no_argument, NULL, 'N' },
 		{ "no-gc", no_argument, NULL, 'G' },
 		{ "help", no_argument, NULL, 'h' },
@@ -111,12 +157,14 @@ int cmd_report(int argc, char **argv)
 	unsigned long v;
 	bool as_json = false, stacks = true;
 	unsigned long freq = 99;
+	int mode = PH_MODE_CPU;
 	struct profiler *pr = NULL;
-	uint64_t start, end;
+	uint64_t start, end, rss_last = 0;
+	struct rss_ctx rss = {};
 
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+d:p:F:jhv", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+:d:p:F:m:jhv", opts, NULL)) != -1) {
 		switch (c) {
 		case 'd':
 			if (parse_seconds(optarg, "duration", 0.1, 86400, &duration))
@@ -130,6 +178,10 @@ int cmd_report(int argc, char **argv)
 		case 'F':
 			if (parse_uint(optarg, "--frequency", 1, 10000, &freq))
 				return usage_error("report", "bad --frequency");
+			break;
+		case 'm':
+			if (parse_mode(optarg, &mode))
+				return usage_error("report", "bad --mode");
 			break;
 		case 'N': stacks = false; break;
 		case 'G': no_gc = true; break;
@@ -168,7 +220,7 @@ int cmd_report(int argc, char **argv)
 		goto out;
 	tracker_add_hooks(t, &hooks);
 	if (stacks) {
-		err = profiler_open(t, freq, &pr);
+		err = profiler_open(t, freq, mode, &pr);
 		if (err)
 			goto out;
 	}
@@ -205,9 +257,20 @@ int cmd_report(int argc, char **argv)
 	fprintf(stderr, "pyhound: watching %d CPython process%s%s for %.1f s (Ctrl-C to stop "
 			"early)\n", tracker_count(t), tracker_count(t) == 1 ? "" : "es",
 			topts.follow ? " and any that start" : "", duration);
+	rss.w = rss_watch_new(topts.max_procs ? topts.max_procs : 1024);
+	if (!rss.w) {
+		err = -ENOMEM;
+		goto out;
+	}
 	while (!exiting) {
 		uint64_t now = now_ns();
 		int left;
+
+		if (now - rss_last >= 1000000000ull) { /* resident memory once a second */
+			rss_last = now;
+			rss.t = now / 1e9;
+			tracker_foreach(t, sample_rss, &rss);
+		}
 
 		if (now - start >= (uint64_t)(duration * 1e9))
 			break;
@@ -233,6 +296,9 @@ int cmd_report(int argc, char **argv)
 		pr_err("reading the syscall statistics: %s", strerror(-err));
 		goto out;
 	}
+	rss.t = end / 1e9;
+	tracker_foreach(t, sample_rss, &rss); /* the end of the window */
+	tracker_read_cpu(t); /* tells idle processes from unreadable ones */
 	cc.arr = calloc(tracker_count(t) + 1, sizeof(*cc.arr));
 	if (!cc.arr)
 		goto out;
@@ -248,6 +314,11 @@ int cmd_report(int argc, char **argv)
 			pr_err("reading the GC statistics: %s", strerror(-err));
 			goto out;
 		}
+	}
+	err = report_add_mem(&rep, rss.w);
+	if (err) {
+		pr_err("out of memory");
+		goto out;
 	}
 	rep.interrupted = exiting;
 	if (pr) {
@@ -280,6 +351,7 @@ int cmd_report(int argc, char **argv)
 	ret = 0;
 out:
 	report_free(&rep);
+	rss_watch_free(rss.w);
 	free(cc.arr);
 	sc_snapshot_free(&snap);
 	profiler_free(pr);

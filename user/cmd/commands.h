@@ -9,5 +9,7 @@ int cmd_serve(int argc, char **argv);
 int cmd_record(int argc, char **argv);
 int cmd_top(int argc, char **argv);
 int cmd_calls(int argc, char **argv);
+int cmd_heap(int argc, char **argv);
+int cmd_queries(int argc, char **argv);
 
 #endif

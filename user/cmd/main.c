@@ -13,6 +13,8 @@ static const struct cmd commands[] = {
 	{ "report", cmd_report, "watch for a while, then report syscalls, I/O batching and findings" },
 	{ "serve", cmd_serve, "run as a service with a Prometheus /metrics endpoint" },
 	{ "calls", cmd_calls, "exact Python call counts and per-call latency, within an overhead budget" },
+	{ "queries", cmd_queries, "database queries per Python call site, and N+1 findings" },
+	{ "heap", cmd_heap, "count a process's heap by type, read from outside (no BPF, no stop)" },
 };
 
 static void usage(FILE *f)
@@ -34,7 +36,8 @@ static void usage(FILE *f)
 		   "  sudo pyhound list\n"
 		   "  sudo pyhound report --duration 10\n"
 		   "  sudo pyhound record --duration 30 -o profile.svg\n"
-		   "  sudo pyhound report --pid 1234 --json\n");
+		   "  sudo pyhound report --pid 1234 --json\n"
+		   "  sudo pyhound heap --pid 1234\n");
 }
 
 int main(int argc, char **argv)

@@ -28,6 +28,8 @@ struct gc_collector_opts {
 	unsigned int max_threads;      /* threads with a collection or import in progress */
 	unsigned int ringbuf_kb;       /* import records in flight (default 512 KiB) */
 	unsigned int imports_per_proc; /* longest imports kept per process (default 32) */
+	bool prefer_uprobes;	       /* the collection function's uprobes even where the GC
+					  USDT probes exist (tests of builds that have both) */
 };
 
 struct gc_import {
@@ -74,6 +76,11 @@ const char *gc_source(const struct gc_collector *c, pid_t pid);
 int gc_snapshot(struct gc_collector *c, struct gc_snapshot *snap);
 void gc_snapshot_free(struct gc_snapshot *snap);
 const struct gc_proc_snap *gc_snapshot_find(const struct gc_snapshot *snap, pid_t pid);
+/* A process exited: when it was its binary's last, the binary's probes are destroyed (they
+ * pin the file and hold fds; a later process of the binary attaches them again). */
+void gc_proc_exited(struct gc_collector *c, pid_t pid);
+/* BPF links held now (all binaries). */
+int gc_links(const struct gc_collector *c);
 void gc_purge_pid(struct gc_collector *c, pid_t pid);
 void gc_free(struct gc_collector *c);
 struct bpf_object *gc_bpf_object(const struct gc_collector *c); /* for run-time statistics */

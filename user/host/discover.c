@@ -273,6 +273,52 @@ uint64_t proc_start_ticks(pid_t pid)
 	return v;
 }
 
+int proc_cpu_ticks(pid_t pid, uint64_t start_ticks, uint64_t *ticks)
+{
+	char fname[64], buf[1024], *p;
+	unsigned long long ut, st, start;
+	ssize_t n;
+	int fd;
+
+	snprintf(fname, sizeof(fname), "/proc/%d/stat", (int)pid);
+	fd = open(fname, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -ESRCH;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -ESRCH;
+	buf[n] = '\0';
+	p = strrchr(buf, ')');
+	/* after ") ": state (3) ... utime (14), stime (15) ... starttime (22) */
+	if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu %*d %*d "
+				"%*d %*d %*d %*d %llu", &ut, &st, &start) != 3)
+		return -EINVAL;
+	if (start_ticks && start != start_ticks)
+		return -ESRCH;
+	*ticks = ut + st;
+	return 0;
+}
+
+bool proc_is_zombie(pid_t pid)
+{
+	char fname[64], buf[512], *p;
+	ssize_t n;
+	int fd;
+
+	snprintf(fname, sizeof(fname), "/proc/%d/stat", (int)pid);
+	fd = open(fname, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return false;
+	buf[n] = '\0';
+	p = strrchr(buf, ')'); /* the state follows comm */
+	return p && p[1] == ' ' && (p[2] == 'Z' || p[2] == 'X');
+}
+
 bool proc_alive(pid_t pid, uint64_t start_ticks)
 {
 	uint64_t t = proc_start_ticks(pid);
@@ -326,7 +372,7 @@ static int maps_cb(const struct map_entry *e, void *ctx)
 	/* Open through the target's root so containers work; fall back to map_files when the
 	 * path there is not the mapped file (deleted, replaced, or overlaid). */
 	snprintf(open_path, sizeof(open_path), "/proc/%d/root%s", (int)ms->pid, e->path);
-	if (stat(open_path, &st) || st.st_ino != e->inode)
+	if (e->deleted || stat(open_path, &st) || st.st_ino != e->inode)
 		snprintf(open_path, sizeof(open_path), "/proc/%d/map_files/%lx-%lx", (int)ms->pid,
 			 (unsigned long)e->start, (unsigned long)e->end);
 	if (strlen(open_path) >= sizeof(ms->p->obj_open_path))
@@ -359,8 +405,11 @@ int py_proc_inspect(pid_t pid, struct py_proc *p)
 		return -ESRCH;
 	snprintf(fname, sizeof(fname), "/proc/%d/exe", (int)pid);
 	n = readlink(fname, exe, sizeof(exe) - 1);
-	if (n < 0) /* kernel thread, or gone */
+	if (n < 0) { /* a kernel thread, a zombie (it has exited: no image left), or gone */
+		if (errno == ENOENT && proc_is_zombie(pid))
+			return -ESRCH;
 		return errno == ENOENT ? -ENOEXEC : -errno;
+	}
 	exe[n] = '\0';
 	if (n > 10 && !strcmp(exe + n - 10, " (deleted)"))
 		exe[n - 10] = '\0';

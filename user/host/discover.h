@@ -45,7 +45,7 @@ struct py_proc {
 };
 
 /* Inspect one process. Returns 0 when it runs CPython (p filled), -ESRCH when the process
- * does not exist (or is gone), -ENOEXEC when it is not running CPython, other -errno on
+ * does not exist or has exited (a zombie included), -ENOEXEC when it is not running CPython, other -errno on
  * failure (e.g. -EACCES). */
 int py_proc_inspect(pid_t pid, struct py_proc *p);
 
@@ -69,5 +69,10 @@ void py_usdt_names(uint32_t mask, char *buf, size_t len);
 /* The process's start time in clock ticks since boot (field 22 of /proc/PID/stat), or 0. */
 uint64_t proc_start_ticks(pid_t pid);
 bool proc_alive(pid_t pid, uint64_t start_ticks);
+/* utime+stime of a process (field 14 + 15 of /proc/PID/stat) in clock ticks; -ESRCH when it
+ * is gone or its start time is not start_ticks (0: any). */
+int proc_cpu_ticks(pid_t pid, uint64_t start_ticks, uint64_t *ticks);
+/* The process has exited but is not reaped yet (state Z or X). */
+bool proc_is_zombie(pid_t pid);
 
 #endif

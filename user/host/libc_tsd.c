@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include "host/elf.h"
 #include "host/libc_tsd.h"
 #include "host/procmaps.h"
@@ -171,6 +172,7 @@ out:
 struct find_libc {
 	pid_t pid;
 	char open_path[PATH_MAX + 64];
+	char ldso[PATH_MAX]; /* the dynamic loader's path, as the target sees it */
 	bool found;
 };
 
@@ -181,6 +183,8 @@ static int maps_cb(const struct map_entry *e, void *ctx)
 	struct stat st;
 
 	base = base ? base + 1 : e->path;
+	if (!e->offset && e->path[0] == '/' && !strncmp(base, "ld-linux", 8))
+		snprintf(f->ldso, sizeof(f->ldso), "%s", e->path);
 	if (e->offset || !e->inode || e->path[0] != '/' ||
 	    (strcmp(base, "libc.so.6") && strncmp(base, "libc-2.", 7)))
 		return 0;
@@ -203,6 +207,16 @@ int libc_tsd_for_pid(pid_t pid, struct libc_tsd *out, char *why, size_t whylen)
 	if (err < 0) {
 		say(why, whylen, "can't read the maps of pid %d: %s", (int)pid, strerror(-err));
 		return err;
+	}
+	/* Just exec'd, the loader has not mapped libc yet: glibc installs libc.so.6 beside its
+	 * own ld.so (they must be the same release), which is mapped from the start. */
+	if (!f.found && f.ldso[0]) {
+		char *slash = strrchr(f.ldso, '/');
+
+		*slash = '\0';
+		snprintf(f.open_path, sizeof(f.open_path), "/proc/%d/root%s/libc.so.6", (int)pid,
+			 f.ldso);
+		f.found = !access(f.open_path, R_OK);
 	}
 	if (!f.found) {
 		say(why, whylen, "no glibc (libc.so.6) mapped: pthread keys cannot be read");

@@ -22,6 +22,26 @@ int procmaps_parse_line(const char *line, struct map_entry *e)
 		line++;
 	snprintf(e->path, sizeof(e->path), "%s", line);
 	e->path[strcspn(e->path, "\n")] = '\0';
+	if (e->path[0] == '/') {
+		size_t n = strlen(e->path);
+		char *r, *w;
+
+		/* the kernel marks an unlinked file (seq_path's d_path) */
+		if (n > 10 && !strcmp(e->path + n - 10, " (deleted)")) {
+			e->path[n - 10] = '\0';
+			e->deleted = true;
+		}
+		/* and escapes a newline in the name as the four characters \012 */
+		for (r = w = e->path; *r; r++, w++) {
+			if (!strncmp(r, "\\012", 4)) {
+				*w = '\n';
+				r += 3;
+			} else {
+				*w = *r;
+			}
+		}
+		*w = '\0';
+	}
 	return 0;
 }
 

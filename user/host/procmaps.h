@@ -4,6 +4,7 @@
 #define PYHOUND_PROCMAPS_H
 
 #include <limits.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -11,7 +12,11 @@ struct map_entry {
 	uint64_t start, end, offset, inode;
 	unsigned int dev_major, dev_minor;
 	char perms[5];
-	char path[PATH_MAX]; /* "" for anonymous mappings; as seen in the target's mount namespace */
+	/* "" for anonymous mappings; as seen in the target's mount namespace, with the kernel's
+	 * escape of a newline ("\\012") undone and the " (deleted)" marker removed */
+	char path[PATH_MAX];
+	bool deleted; /* the file was deleted or replaced since it was mapped: open it through
+		       * /proc/PID/map_files, never by path */
 };
 
 /* Parse one line of /proc/PID/maps. Returns 0, or -EINVAL on a malformed line. */

@@ -30,6 +30,10 @@ struct tracked_proc {
 	uint64_t seen_ns; /* CLOCK_MONOTONIC: when tracking started (pyhound start or exec) */
 	uint64_t exit_ns; /* 0 while alive */
 	bool exited;
+	/* utime+stime in clock ticks when tracking started and when last read (at exit, or by
+	 * tracker_read_cpu()); cpu_known when both reads worked */
+	uint64_t cpu_ticks_seen, cpu_ticks_last;
+	bool cpu_known;
 	char unit[128];	      /* systemd unit from the cgroup path, "" if none */
 	char container_id[65]; /* container id from the cgroup path, "" if none */
 };
@@ -51,6 +55,7 @@ struct tracker_stats {
 	uint64_t inspect_failed; /* a process we could not inspect (e.g. permissions) */
 	uint64_t seen;		 /* CPython processes tracked since start */
 	uint64_t forgotten;	 /* exited processes aged out */
+	uint64_t forgotten_over; /* of which for the bound on their number, before their age */
 };
 
 struct tracker;
@@ -64,12 +69,17 @@ int tracker_poll(struct tracker *t, int timeout_ms);
 /* Iterate tracked (and exited) processes in order of discovery. */
 typedef void (*tracker_iter)(const struct tracked_proc *tp, void *ctx);
 void tracker_foreach(const struct tracker *t, tracker_iter cb, void *ctx);
+/* Read the CPU time of every live tracked process now (cpu_ticks_last). */
+void tracker_read_cpu(struct tracker *t);
 const struct tracked_proc *tracker_find(const struct tracker *t, pid_t pid);
 int tracker_count(const struct tracker *t);
 void tracker_get_stats(const struct tracker *t, struct tracker_stats *s);
 /* Forget processes that exited before cutoff_ns: on_forget hooks fire for each (collectors drop
  * their data). Returns how many were forgotten. */
 int tracker_forget_exited(struct tracker *t, uint64_t cutoff_ns);
+/* Forget the earliest exited processes while more than max_exited are kept (on_forget fires
+ * for each). Returns how many were forgotten. */
+int tracker_forget_over(struct tracker *t, unsigned int max_exited);
 struct bpf_object *tracker_bpf_object(const struct tracker *t);
 /* fd that becomes readable when lifecycle events wait (for the caller's own poll loop), and
  * how soon tracker_poll() should run again for pending processes (ms, -1: no hurry). */

@@ -25,11 +25,13 @@ void log_set_verbosity(int v)
 
 static void vlog(enum log_level lvl, const char *fmt, va_list ap)
 {
-	static const char *const tag[] = { "error: ", "warning: ", "", "debug: " };
+	static const char *const tag[] = { "error: ", "warning: ", "", "", "debug: " };
+	/* LOG_ERR, LOG_WARNING, LOG_INFO, LOG_INFO, LOG_DEBUG */
+	static const int prio[] = { 3, 4, 6, 6, 7 };
+	/* the -v count each level needs */
+	static const int need[] = { 0, 0, 0, 1, 2 };
 
-	static const int prio[] = { 3, 4, 6, 7 }; /* LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG */
-
-	if ((int)lvl > log_verbosity + 1)
+	if (need[lvl] > log_verbosity)
 		return;
 	if (journal)
 		fprintf(stderr, "<%d>%s", prio[lvl], lvl == LOG_WARN ? "warning: " : "");

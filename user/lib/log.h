@@ -9,8 +9,10 @@
 enum log_level {
 	LOG_ERROR = 0, /* always shown: "pyhound: error: ..." */
 	LOG_WARN = 1,  /* always shown */
-	LOG_INFO = 2,  /* -v */
-	LOG_DEBUG = 3, /* -vv, also libbpf's info and debug messages */
+	LOG_NOTICE = 2, /* always shown, as information (no "warning:"; journal priority info):
+			 * normal events a service reports, e.g. "serving on ..." */
+	LOG_INFO = 3,  /* -v */
+	LOG_DEBUG = 4, /* -vv, also libbpf's info and debug messages */
 };
 
 extern int log_verbosity; /* 0 default, 1 for -v, 2 for -vv */
@@ -26,6 +28,7 @@ void log_setup_libbpf(void);
 
 #define pr_err(...) log_msg(LOG_ERROR, __VA_ARGS__)
 #define pr_warn(...) log_msg(LOG_WARN, __VA_ARGS__)
+#define pr_notice(...) log_msg(LOG_NOTICE, __VA_ARGS__)
 #define pr_info(...) log_msg(LOG_INFO, __VA_ARGS__)
 #define pr_debug(...) log_msg(LOG_DEBUG, __VA_ARGS__)
 

@@ -3,10 +3,14 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "fdkind.h"
 #include "lib/histo.h"
 #include "lib/json.h"
 #include "model/report.h"
+#include "model/report_mem.h"
+#include "model/report_wall.h"
+#include "wall.h"
 #include "collect/syscall_names.h"
 
 const char *fd_kind_name(unsigned int kind)
@@ -170,6 +174,10 @@ int report_build(struct report *r, struct sc_snapshot *snap, const struct tracke
 		for (j = sc0; j < sc1; j++) {
 			struct rep_syscall *s;
 
+			if (snap->sc[j].key.nr == SC_NR_URETPROBE) { /* probe cost, not the target's */
+				rp->probe_sc = &snap->sc[j].s;
+				continue;
+			}
 			s = &rp->sc[rp->nsc++];
 			s->nr = snap->sc[j].key.nr;
 			s->s = &snap->sc[j].s;
@@ -218,6 +226,7 @@ void report_free(struct report *r)
 		free(r->procs[i].sc);
 		free(r->procs[i].io);
 		report_free_gc(&r->procs[i]);
+		report_free_mem(&r->procs[i]);
 	}
 	free(r->procs);
 	memset(r, 0, sizeof(*r));
@@ -240,6 +249,36 @@ static const char *short_file(const char *f)
 	return s ? s + 1 : f;
 }
 
+const char *report_no_samples_reason(const struct rep_proc *rp, unsigned int freq_hz, char *buf,
+				     size_t len)
+{
+	const struct tracked_proc *tp = &rp->tp;
+	long tck = sysconf(_SC_CLK_TCK);
+	double cpu_s;
+	char cb[32];
+
+	if (!tp->info.supported) {
+		snprintf(buf, len, "stacks of CPython %d.%d are not supported%s%s", tp->info.major,
+			 tp->info.minor, tp->info.unsupported[0] ? ": " : "", tp->info.unsupported);
+		return "unsupported";
+	}
+	if (!tp->cpu_known || tck <= 0 || tp->cpu_ticks_last < tp->cpu_ticks_seen) {
+		snprintf(buf, len, "not sampled on CPU while observed (its CPU time could not be "
+				   "read to tell idle from unreadable stacks)");
+		return "unknown";
+	}
+	cpu_s = (double)(tp->cpu_ticks_last - tp->cpu_ticks_seen) / tck;
+	fmt_ns(cb, sizeof(cb), (uint64_t)(cpu_s * 1e9));
+	if (cpu_s * (freq_hz ? freq_hz : 99) < 3) {
+		snprintf(buf, len, "idle: %s of CPU in %.1f s observed, under 3 sample periods",
+			 cb, rp->observed_s);
+		return "idle";
+	}
+	snprintf(buf, len, "it used %s of CPU in %.1f s observed, yet no stack was read (-v shows "
+			   "the sampler's counters)", cb, rp->observed_s);
+	return "unreadable";
+}
+
 static void print_hot_paths(const struct report *r, const struct rep_proc *rp, FILE *f)
 {
 	const struct prof_stack **stacks = NULL;
@@ -248,27 +287,49 @@ static void print_hot_paths(const struct report *r, const struct rep_proc *rp, F
 	ssize_t n, i;
 	uint32_t k;
 
-	if (!total && !rp->tp.info.supported) {
-		fprintf(f, "\n   Hot paths: stacks of CPython %d.%d not walked: %s\n",
-			rp->tp.info.major, rp->tp.info.minor, rp->tp.info.unsupported);
-		return;
-	}
 	if (!total) {
-		fprintf(f, "\n   Hot paths: no samples (idle, or its stacks could not be read)\n");
+		char why[512];
+
+		report_no_samples_reason(rp, r->prof->frequency_hz, why, sizeof(why));
+		fprintf(f, "\n   Hot paths: no samples: %s\n", why);
 		return;
 	}
 	n = profile_top_functions(r->prof, rp->tp.info.pid, REP_TOP_FUNCTIONS, &fs);
 	for (i = 0; i < (ssize_t)r->prof->nstacks; i++)
 		if (r->prof->stacks[i].pid == rp->tp.info.pid && r->prof->stacks[i].in_syscall)
 			sys += r->prof->stacks[i].count;
-	fprintf(f, "\n   Hot paths (%llu samples at %u Hz while on CPU; %.1f%% of them in "
-		   "syscalls)\n", (unsigned long long)total, r->prof->frequency_hz,
-		100.0 * sys / total);
+	if (r->prof->mode == PH_MODE_WALL) { /* wall: off-CPU samples end in a [..] pseudo-frame */
+		uint64_t off = 0;
+
+		for (i = 0; i < (ssize_t)r->prof->nstacks; i++) {
+			const struct prof_stack *ps = &r->prof->stacks[i];
+
+			if (ps->pid == rp->tp.info.pid && ps->nframes &&
+			    !ps->frames[ps->nframes - 1].file[0])
+				off += ps->count;
+		}
+		fprintf(f, "\n   Hot paths, wall clock (%llu samples at %u Hz per thread, running or "
+			   "not; %.1f%% of them off the CPU: [gil], [syscall:NAME], [runnable])\n",
+			(unsigned long long)total, r->prof->frequency_hz, 100.0 * off / total);
+	} else if (r->prof->mode == PH_MODE_GIL) {
+		fprintf(f, "\n   Hot paths holding the GIL (%llu samples at %u Hz of the thread "
+			   "holding it)\n", (unsigned long long)total, r->prof->frequency_hz);
+	} else {
+		fprintf(f, "\n   Hot paths (%llu samples at %u Hz while on CPU; %.1f%% of them in "
+			   "syscalls)\n", (unsigned long long)total, r->prof->frequency_hz,
+			100.0 * sys / total);
+	}
 	fprintf(f, "   %7s %7s  %-40s %s\n", "SELF%", "TOTAL%", "FUNCTION", "FILE:LINE");
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
+		if (!fs[i].file[0]) { /* wall-mode pseudo-frame */
+			fprintf(f, "   %6.1f%% %6.1f%%  %s\n", 100.0 * fs[i].self / total,
+				100.0 * fs[i].total / total, fs[i].name);
+			continue;
+		}
 		fprintf(f, "   %6.1f%% %6.1f%%  %-40s %s:%d\n", 100.0 * fs[i].self / total,
 			100.0 * fs[i].total / total, fs[i].name, short_file(fs[i].file),
 			fs[i].first_line);
+	}
 	free(fs);
 	n = profile_top_stacks(r->prof, rp->tp.info.pid, REP_TOP_STACKS, &stacks);
 	if (n > 0)
@@ -277,9 +338,13 @@ static void print_hot_paths(const struct report *r, const struct rep_proc *rp, F
 		const struct prof_stack *st = stacks[i];
 
 		fprintf(f, "   %5.1f%%  %s", 100.0 * st->count / total, st->truncated ? "[truncated] " : "");
-		for (k = 0; k < st->nframes; k++)
-			fprintf(f, "%s%s:%d", k ? " > " : "", st->frames[k].name,
-				prof_frame_line(&st->frames[k]));
+		for (k = 0; k < st->nframes; k++) {
+			if (!st->frames[k].file[0]) /* wall-mode pseudo-frame: no line */
+				fprintf(f, "%s%s", k ? " > " : "", st->frames[k].name);
+			else
+				fprintf(f, "%s%s:%d", k ? " > " : "", st->frames[k].name,
+					prof_frame_line(&st->frames[k]));
+		}
 		fprintf(f, "%s\n", st->in_syscall ? " > [syscall]" : "");
 	}
 	free(stacks);
@@ -303,7 +368,17 @@ void report_print_text(const struct report *r, FILE *f, int verbosity)
 			rp->observed_s, rp->tp.exited ? ", exited" : "", p->cmdline);
 		if (r->prof)
 			print_hot_paths(r, rp, f);
+		if (r->prof && r->prof->mode == PH_MODE_WALL)
+			wall_print_text(r->prof, rp->tp.info.pid, f);
 		report_print_gc_text(rp, f);
+		report_print_mem_text(rp, f);
+		if (rp->probe_sc)
+			fprintf(f, "\n   Probe cost, not in the syscalls below: %llu uretprobe syscall%s, "
+				   "%s: the return trampoline of return probes on this process "
+				   "(pyhound's GC probes, or another tracer's)\n",
+				(unsigned long long)rp->probe_sc->count,
+				rp->probe_sc->count == 1 ? "" : "s",
+				fmt_ns(a, sizeof(a), rp->probe_sc->total_ns));
 		if (!rp->nsc) {
 			fprintf(f, "   no syscalls recorded\n");
 			continue;
@@ -419,6 +494,12 @@ void report_print_json(const struct report *r, FILE *f)
 		json_double(&j, "observed_s", rp->observed_s);
 		json_bool(&j, "exited", rp->tp.exited);
 		json_u64(&j, "syscall_ns", rp->syscall_ns);
+		/* return probes' trampoline syscalls: probe cost, not in syscalls/syscall_ns */
+		json_obj_begin(&j, "probe_syscalls");
+		json_str(&j, "syscall", "uretprobe");
+		json_u64(&j, "count", rp->probe_sc ? rp->probe_sc->count : 0);
+		json_u64(&j, "total_ns", rp->probe_sc ? rp->probe_sc->total_ns : 0);
+		json_obj_end(&j);
 		json_arr_begin(&j, "syscalls");
 		for (k = 0; k < rp->nsc; k++) {
 			const struct rep_syscall *s = &rp->sc[k];
@@ -464,6 +545,14 @@ void report_print_json(const struct report *r, FILE *f)
 			uint32_t fr;
 
 			json_u64(&j, "samples", profile_samples(r->prof, p->pid));
+			if (!profile_samples(r->prof, p->pid)) {
+				char why[512];
+
+				json_str(&j, "no_samples_reason",
+					 report_no_samples_reason(rp, r->prof->frequency_hz, why,
+								  sizeof(why)));
+				json_str(&j, "no_samples_message", why);
+			}
 			n = profile_top_functions(r->prof, p->pid, REP_TOP_FUNCTIONS, &fs);
 			json_arr_begin(&j, "hot_functions");
 			for (q = 0; q < n; q++) {
@@ -517,8 +606,14 @@ void report_print_json(const struct report *r, FILE *f)
 			json_obj_end(&j);
 		}
 		report_print_gc_findings_json(rp, &j);
+		report_print_mem_findings_json(rp, &j);
+		if (r->prof && r->prof->mode == PH_MODE_WALL)
+			wall_print_findings_json(r->prof, rp->tp.info.pid, &j);
 		json_arr_end(&j);
+		if (r->prof && r->prof->mode == PH_MODE_WALL)
+			wall_print_json(r->prof, rp->tp.info.pid, &j);
 		report_print_gc_json(rp, &j);
+		report_print_mem_json(rp, &j);
 		json_obj_end(&j);
 	}
 	json_arr_end(&j);

@@ -44,7 +44,10 @@ struct rep_finding {
 struct rep_proc {
 	struct tracked_proc tp;
 	double observed_s;
-	uint64_t syscall_ns;
+	uint64_t syscall_ns; /* the process's own syscalls: probe_sc is not in it */
+	/* syscalls that return probes on the process cause (SC_NR_URETPROBE), kept apart from
+	 * its own: NULL when none were seen */
+	const struct sc_stats *probe_sc;
 	struct rep_syscall *sc;
 	size_t nsc;
 	struct rep_io *io;
@@ -52,6 +55,7 @@ struct rep_proc {
 	struct rep_finding findings[REP_MAX_FINDINGS];
 	int nfindings;
 	struct rep_gc *gc; /* NULL unless report_add_gc() found the process */
+	struct rep_mem *mem; /* NULL unless report_add_mem() has a series for it */
 };
 
 struct report {
@@ -68,6 +72,7 @@ struct report {
 	const struct profile *prof;  /* sampled stacks, or NULL when not sampled */
 	char sampler_health[512];    /* a line on the sampler's counters, for -v */
 	bool has_gc; /* report_add_gc() was called */
+	bool has_mem; /* report_add_mem() was called */
 	uint64_t gc_drops[GC_DROP_MAX];
 };
 
@@ -84,6 +89,13 @@ void report_print_json(const struct report *r, FILE *f);
 
 const char *fd_kind_name(unsigned int kind);
 
+/* Why a process has no stack samples, told apart from what pyhound knows: "unsupported" (its
+ * CPython version), "idle" (its CPU time while observed was under 3 sample periods),
+ * "unreadable" (it ran, yet no stack was read), "unknown" (its CPU time could not be read).
+ * Returns the kind; buf gets a sentence. */
+const char *report_no_samples_reason(const struct rep_proc *rp, unsigned int freq_hz, char *buf,
+				     size_t len);
+
 /* ---- GC pauses and import times (user/report_gc.c, data from user/gc.c) ---- */
 /* a finding when collections take more than this share of wall time ... */
 #define GC_FINDING_SHARE 0.02
@@ -92,6 +104,10 @@ const char *fd_kind_name(unsigned int kind);
 /* evidence needed for the wall-share finding: short-lived processes spend their few
  * milliseconds of life partly in the collections at exit */
 #define GC_FINDING_MIN_NS 10000000ULL
+/* every GC finding also needs the process observed this long and this many collections seen:
+ * a process watched for a moment shows only its start-up (or exit) collections */
+#define GC_FINDING_MIN_OBSERVED_S 2.0
+#define GC_FINDING_MIN_COLLECTIONS 3
 #define REP_GC_FINDINGS 2
 
 struct rep_gc_gen {
@@ -116,6 +132,8 @@ struct rep_gc {
 	const char *finding_kind[REP_GC_FINDINGS]; /* "gc-time", "gc-long-pause" */
 	char findings[REP_GC_FINDINGS][1024];
 	int nfindings;
+	/* "" or why a finding the numbers suggest was not raised (too little evidence) */
+	char withheld[192];
 };
 
 struct json;

@@ -42,11 +42,24 @@ static void add_findings(struct rep_gc *g, double observed_s)
 		"gc.set_threshold(50000, 20, 100)) to collect less often; use __slots__ on "
 		"classes with many instances to shrink what the collector traverses.";
 
+	uint64_t ncoll = g->gen[0].count + g->gen[1].count + g2->count;
+	bool share = g->wall_share > GC_FINDING_SHARE && g->total_ns >= GC_FINDING_MIN_NS;
+	bool pause = g2->max_ns > GC_FINDING_GEN2_NS;
+
 	fmt_ns(tot, sizeof(tot), g->total_ns);
 	fmt_ns(mx, sizeof(mx), g2->max_ns);
 	fmt_ns(gen2, sizeof(gen2), g2->count ? g2->total_ns / g2->count : 0);
-	if (g->wall_share > GC_FINDING_SHARE && g->total_ns >= GC_FINDING_MIN_NS &&
-	    g->nfindings < REP_GC_FINDINGS) {
+	/* the evidence rule (report --help): enough time watched and enough collections seen */
+	if ((share || pause) &&
+	    (observed_s < GC_FINDING_MIN_OBSERVED_S || ncoll < GC_FINDING_MIN_COLLECTIONS)) {
+		snprintf(g->withheld, sizeof(g->withheld),
+			 "no GC finding: %llu collection%s in %.1f s observed is too little evidence "
+			 "(findings need >= %.0f s observed and >= %d collections)",
+			 (unsigned long long)ncoll, ncoll == 1 ? "" : "s", observed_s,
+			 GC_FINDING_MIN_OBSERVED_S, GC_FINDING_MIN_COLLECTIONS);
+		return;
+	}
+	if (share && g->nfindings < REP_GC_FINDINGS) {
 		int i = g->nfindings++;
 
 		g->finding_kind[i] = "gc-time";
@@ -62,7 +75,7 @@ static void add_findings(struct rep_gc *g, double observed_s)
 					: 0.0,
 			 mx, gen2, (unsigned long long)g->collected, remedies);
 	}
-	if (g2->max_ns > GC_FINDING_GEN2_NS && g->nfindings < REP_GC_FINDINGS) {
+	if (pause && g->nfindings < REP_GC_FINDINGS) {
 		int i = g->nfindings++;
 
 		g->finding_kind[i] = "gc-long-pause";
@@ -198,6 +211,8 @@ void report_print_gc_text(const struct rep_proc *rp, FILE *f)
 	}
 	for (k = 0; k < g->nfindings; k++)
 		fprintf(f, "   ! %s\n", g->findings[k]);
+	if (g->withheld[0])
+		fprintf(f, "   (%s)\n", g->withheld);
 }
 
 void report_print_gc_health_text(const struct report *r, FILE *f, int verbosity)
@@ -252,6 +267,8 @@ void report_print_gc_json(const struct rep_proc *rp, struct json *j)
 	json_double(j, "wall_share", g->wall_share);
 	json_u64(j, "objects_unreachable", g->collected);
 	json_u64(j, "auto_calls_without_collection", g->no_collection);
+	if (g->withheld[0])
+		json_str(j, "findings_withheld", g->withheld);
 	json_arr_begin(j, "generations");
 	for (k = 0; k < GC_GENS; k++) {
 		const struct rep_gc_gen *gg = &g->gen[k];

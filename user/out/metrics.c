@@ -8,6 +8,7 @@
 #include "fdkind.h"
 #include "model/funcstats.h"
 #include "lib/histo.h"
+#include "lib/utf8.h"
 #include "out/metrics.h"
 #include "collect/syscall_names.h"
 
@@ -16,16 +17,23 @@ static const unsigned int io_bucket_slots[] = { 0, 2, 4, 6, 8, 10, 12, 14, 16, 1
 
 void metrics_label_value(FILE *f, const char *s)
 {
+	const unsigned char *p = (const unsigned char *)s;
+
 	fputc('"', f);
-	for (; *s; s++) {
-		if (*s == '\\')
+	while (*p) {
+		int n = utf8_seq_len(p);
+
+		if (*p == '\\')
 			fputs("\\\\", f);
-		else if (*s == '"')
+		else if (*p == '"')
 			fputs("\\\"", f);
-		else if (*s == '\n')
+		else if (*p == '\n')
 			fputs("\\n", f);
+		else if (!n) /* Prometheus refuses the whole scrape for one invalid byte */
+			fputs(UTF8_REPLACEMENT, f);
 		else
-			fputc(*s, f);
+			fwrite(p, 1, n, f);
+		p += n ? n : 1;
 	}
 	fputc('"', f);
 }
@@ -128,6 +136,29 @@ static void write_syscalls(FILE *f, const struct report *r, unsigned int top,
 			}
 		}
 	}
+}
+
+/* the uretprobe trampoline's syscalls: what return probes cost the process, apart from its
+ * own syscalls */
+static void write_probe_syscalls(FILE *f, const struct report *r)
+{
+	size_t i;
+
+	family(f, "pyhound_probe_syscalls_total", "counter",
+	       "uretprobe syscalls made by return probes' trampoline in the process (pyhound's "
+	       "GC probes, or another tracer's): probe cost, not in pyhound_syscalls_total.");
+	for (i = 0; i < r->nprocs; i++)
+		if (r->procs[i].probe_sc)
+			proc_series(f, "pyhound_probe_syscalls_total", &r->procs[i],
+				    "syscall=\"uretprobe\"", "%llu", r->procs[i].probe_sc->count);
+	family(f, "pyhound_probe_syscall_seconds_total", "counter",
+	       "Time in those uretprobe syscalls, summed over threads: not in "
+	       "pyhound_syscall_seconds_total.");
+	for (i = 0; i < r->nprocs; i++)
+		if (r->procs[i].probe_sc)
+			proc_series(f, "pyhound_probe_syscall_seconds_total", &r->procs[i],
+				    "syscall=\"uretprobe\"", "%.9f",
+				    r->procs[i].probe_sc->total_ns / 1e9);
 }
 
 static void write_io(FILE *f, const struct report *r)
@@ -349,6 +380,7 @@ int metrics_write(FILE *f, const struct report *r, struct metrics_health *h,
 		proc_series(f, "pyhound_python_process_info", rp, extra, "1");
 	}
 	write_syscalls(f, r, top_syscalls, h);
+	write_probe_syscalls(f, r);
 	write_io(f, r);
 	write_health(f, r, h);
 	return ferror(f) ? -EIO : 0;
@@ -605,4 +637,9 @@ void metrics_write_calls(FILE *f, const struct report *r, struct callstats *cs,
 	       "Duration of the calls counted that returned through a probed return (not for "
 	       "usdt sources, which count only).");
 	callstats_foreach(cs, calls_cb, &c);
+}
+
+void metrics_proc_labels(FILE *f, const struct rep_proc *rp)
+{
+	proc_labels(f, rp);
 }

@@ -29,7 +29,7 @@ struct metrics_health {
 		const char *name;
 		uint64_t value;
 		bool lost; /* a sample was lost for this reason (also in pyhound_dropped_total) */
-	} sampler[16];
+	} sampler[24];
 	int nsampler;
 	bool calls; /* the call collector runs: calls_counters are its counters (enum calls_counter) */
 	uint64_t calls_counters[CC_MAX];
@@ -61,5 +61,10 @@ void metrics_write_calls(FILE *f, const struct report *r, struct callstats *cs,
 
 /* Write s as a label value (escapes \\, \" and newlines). */
 void metrics_label_value(FILE *f, const char *s);
+/* The labels identifying a process's series: pid, comm, python_version, unit, container_id. */
+void metrics_proc_labels(FILE *f, const struct rep_proc *rp);
+/* pyhound_process_resident_bytes{kind}: each live process's resident memory now
+ * (user/out/metrics_mem.c). */
+void metrics_write_mem(FILE *f, const struct report *r);
 
 #endif

@@ -1,0 +1,66 @@
+#!/bin/bash
+# SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+# `pyhound queries` overhead on the worst case: a SQLite point-query loop (bench/queries_point.py:
+# N x SELECT ... WHERE k = ? with fetchone, stdlib sqlite3, a file database) with no tracer
+# ("base") and with `pyhound queries --pid P` ("on"), alternating within each round (order
+# rotated per round), on Debian's python3.11 and a pyenv 3.12. Reports the median of the
+# workload's own CPU and wall time per condition, their ratio to base, and the cost per query:
+# (on CPU - base CPU) / N. Each query here is 2 sqlite3_step calls (the row, then SQLITE_DONE
+# at fetchone's end or the reset of the next execute), so 4-5 probe hits and one stack walk.
+#
+# Usage: bench/queries.sh [PYHOUND] [ROUNDS] [N]   (root; defaults build/pyhound 3 200000)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PYHOUND=${1:-build/pyhound}
+ROUNDS=${2:-3}
+N=${3:-200000}
+PYENV_ROOT=${PYENV_ROOT:-/root/.pyenv}
+PYS=(/usr/bin/python3.11 $(ls -d "$PYENV_ROOT"/versions/3.12.*/bin/python3.12 2>/dev/null | tail -1))
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
+. bench/lib/workload.sh
+
+start_tracer() { # condition
+	local log=$TMP/tr.err
+	: >"$log"
+	case $1 in
+	base) TP= ; return 0 ;;
+	on) "$PYHOUND" queries --pid "$WPID" --duration 600 >"$TMP/tr.out" 2>"$log" & ;;
+	esac
+	TP=$!
+	until grep -q "following the database queries" "$log" 2>/dev/null; do
+		kill -0 "$TP" 2>/dev/null || { echo "$1 failed: $(tail -3 "$log")" >&2; exit 1; }
+		sleep 0.05
+	done
+}
+
+for py in "${PYS[@]}"; do
+	"$py" bench/queries_point.py 20000 "$TMP/kv.db" >/dev/null # warm caches
+	for r in $(seq "$ROUNDS"); do
+		set -- base on
+		[ $((r % 2)) = 0 ] && set -- on base
+		for c in "$@"; do
+			start_workload "$py" bench/queries_point.py wait "$N" "$TMP/kv.db"
+			start_tracer "$c"
+			finish_workload "$(basename "$py").$c"
+			stop_tracer
+			if [ "$c" = on ]; then
+				grep -o '^[0-9]* queries' "$TMP/tr.out" | awk '{print $1}' \
+					>>"$TMP/$(basename "$py").seen" || true
+			fi
+		done
+	done
+done
+
+printf '%-11s %-5s %-4s %6s %9s %9s %8s %10s\n' python cond time rounds median_s base_s ratio ns/query
+for py in "${PYS[@]}"; do
+	tag=$(basename "$py")
+	for m in cpu wall; do
+		b=$(median "$TMP/$tag.base.$m")
+		v=$(median "$TMP/$tag.on.$m")
+		awk -v t="$tag" -v m="$m" -v r="$ROUNDS" -v b="$b" -v v="$v" -v n="$N" 'BEGIN {
+			printf "%-11s %-5s %-4s %6d %9.4f %9.4f %8.2f %10.0f\n", t, "on", m, r, v, b,
+				v / b, (v - b) / n * 1e9}'
+	done
+	echo "  queries pyhound counted per run: $(sort -u "$TMP/$tag.seen" | tr '\n' ' ')(N=$N)"
+done

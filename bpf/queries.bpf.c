@@ -1,0 +1,426 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* Database queries at the client library, with the Python stack that issued each one.
+ * SQLite: sqlite3_prepare* tells the SQL of a statement handle (one Q_EV_TEXT record); an
+ * execution starts at the first sqlite3_step of a handle not executing (the Python stack is
+ * walked there and kept with it in the active map), adds up the time inside each step and the
+ * rows (SQLITE_ROW), and ends at SQLITE_DONE, an error, sqlite3_reset or sqlite3_finalize: one
+ * Q_EV_QUERY record. libpq: PQexec, PQexecParams, PQexecPrepared and PQprepare are timed from
+ * the call to their result, the stack walked at the return (the same Python stack as the
+ * call). Probes are attached per library file for every process (pid -1); only tracked
+ * CPython processes are looked at. */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_tracing.h>
+#include "procwatch.h"
+#include "queries.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+#include "tracked.bpf.h"
+
+/* enum q_stat counters */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, Q_STAT_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} qstats SEC(".maps");
+
+static __always_inline void qcount(__u32 what)
+{
+	__u64 *v = bpf_map_lookup_elem(&qstats, &what);
+
+	if (v)
+		(*v)++;
+}
+
+/* the walker's skipped-frame counter has no use here */
+static __always_inline void count_n(__u32 stat, __u64 n)
+{
+}
+
+static __always_inline long py_read(void *ctx, void *dst, __u32 size, __u64 addr)
+{
+	return bpf_probe_read_user(dst, size, (const void *)addr);
+}
+
+#include "pystack.bpf.h"
+
+/* PID -> offsets and addresses of its interpreter; sized by userspace (max processes) */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u32);
+	__type(value, struct py_proc_info);
+} proc_info SEC(".maps");
+
+struct stmt_key {
+	__u32 pid;
+	__u32 pad;
+	__u64 stmt;
+};
+
+/* SQLite statements executing now: (pid, handle) -> the record being built. Sized by userspace
+ * (at most Q_MAX_ACTIVE); full: the execution is not timed (Q_DROP_ACTIVE_FULL). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, struct stmt_key);
+	__type(value, struct q_query_event);
+} active SEC(".maps");
+
+/* a call in progress on a thread: what its return probe needs */
+struct call_args {
+	__u64 ts;
+	__u64 a1, a2, a3; /* prepare: sql, nbyte, ppStmt; step: stmt; libpq: text, name */
+	__u32 fn;	  /* enum q_func */
+	__u32 pad;
+};
+
+/* thread -> call in progress (SQLite and libpq calls do not nest on a thread); LRU so that a
+ * thread killed mid-call cannot leak an entry */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32);
+	__type(value, struct call_args);
+} calls SEC(".maps");
+
+/* records to userspace; size set by userspace */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 4 << 20);
+} events SEC(".maps");
+
+/* an empty record to copy into the active map (too big for the stack) */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct q_query_event);
+} qscratch SEC(".maps");
+
+/* when this CPU last woke the reader */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} last_wake SEC(".maps");
+
+#define WAKE_EVERY_NS 2000000 /* at most one wake-up per CPU per 2 ms */
+
+/* Wake the reader for the first record after a quiet spell, or when the buffer is a quarter
+ * full: a wake-up per record (the default while the reader keeps up) cost several microseconds
+ * per query. Userspace also reads every few milliseconds (queries_poll), so the records of a
+ * process are read while it still runs (its frames are named from its memory). */
+static __always_inline __u64 rb_flags(void)
+{
+	__u32 zero = 0;
+	__u64 now = bpf_ktime_get_ns(), *last = bpf_map_lookup_elem(&last_wake, &zero);
+
+	if (last && now - *last > WAKE_EVERY_NS) {
+		*last = now;
+		return BPF_RB_FORCE_WAKEUP;
+	}
+	return bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >
+			       bpf_ringbuf_query(&events, BPF_RB_RING_SIZE) / 4 ?
+		       BPF_RB_FORCE_WAKEUP :
+		       BPF_RB_NO_WAKEUP;
+}
+
+static __always_inline bool tracked(__u32 pid)
+{
+	struct tracked *tr = bpf_map_lookup_elem(&tracked_pids, &pid);
+
+	return tr && tr->state == TRACKED_PYTHON;
+}
+
+/* Walk the current thread's Python stack into q (innermost Q_FRAMES frames). */
+static __always_inline void walk_into(struct q_query_event *q, __u32 pid)
+{
+	struct py_proc_info *info = bpf_map_lookup_elem(&proc_info, &pid);
+	struct task_struct *task;
+	struct walk_state *w;
+	__u64 fsbase, tstate;
+	__u32 err = 0, n;
+
+	q->nframes = 0;
+	q->depth = 0;
+	if (!info) {
+		qcount(Q_DROP_NO_INFO);
+		q->walk_err = SMP_ERR_NO_INFO;
+		return;
+	}
+	task = (struct task_struct *)bpf_get_current_task();
+	fsbase = BPF_CORE_READ(task, thread.fsbase);
+	err = py_tstate(NULL, info, fsbase, &tstate);
+	w = err ? NULL : py_walk(NULL, info, tstate, &err);
+	qcount(Q_STAT_WALKS);
+	if (!w) {
+		q->walk_err = err;
+		qcount(Q_STAT_WALK_FAILED);
+		return;
+	}
+	q->walk_err = 0;
+	n = w->n;
+	q->depth = w->truncated ? 0 : n;
+	if (n > Q_FRAMES)
+		n = Q_FRAMES;
+	for (__u32 i = 0; i < Q_FRAMES; i++) {
+		if (i >= n)
+			break;
+		q->frames[i] = w->s.frames[i];
+	}
+	q->nframes = n;
+}
+
+/* the record without its unused frames */
+static __always_inline __u64 query_size(const struct q_query_event *q)
+{
+	__u32 n = q->nframes;
+
+	if (n > Q_FRAMES)
+		n = Q_FRAMES;
+	return Q_QUERY_HDR_SIZE + (__u64)n * sizeof(struct ph_frame);
+}
+
+static __always_inline void save_call(__u32 fn, __u64 a1, __u64 a2, __u64 a3)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct call_args c = { .ts = bpf_ktime_get_ns(), .a1 = a1, .a2 = a2, .a3 = a3, .fn = fn };
+
+	bpf_map_update_elem(&calls, &tid, &c, BPF_ANY);
+}
+
+/* ---- SQLite ---- */
+
+SEC("uprobe")
+int BPF_KPROBE(sqlite_prepare, void *db, const char *sql, int nbyte, __u64 a4, __u64 a5)
+{
+	__u64 fn = bpf_get_attach_cookie(ctx);
+
+	if (!tracked(bpf_get_current_pid_tgid() >> 32))
+		return 0;
+	/* ppStmt: 4th argument, 5th for _v3 (prepFlags before it) */
+	save_call(fn, (__u64)sql, (__u64)(__s64)nbyte, fn == Q_FN_SQLITE_PREPARE_V3 ? a5 : a4);
+	return 0;
+}
+
+SEC("uretprobe")
+int BPF_KRETPROBE(sqlite_prepare_ret, int rc)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 tid = (__u32)id, pid = id >> 32;
+	struct call_args *c = bpf_map_lookup_elem(&calls, &tid);
+	struct q_text_event *e;
+	__u64 stmt = 0;
+	long len;
+
+	if (!c)
+		return 0;
+	if (c->fn != Q_FN_SQLITE_PREPARE && c->fn != Q_FN_SQLITE_PREPARE_V3)
+		goto out;
+	if (rc != 0 || bpf_probe_read_user(&stmt, sizeof(stmt), (const void *)c->a3) || !stmt)
+		goto out;
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		qcount(Q_DROP_RINGBUF);
+		goto out;
+	}
+	e->type = Q_EV_TEXT;
+	e->pid = pid;
+	e->handle = stmt;
+	e->lib = Q_LIB_SQLITE;
+	e->name[0] = 0;
+	e->pad = 0;
+	len = bpf_probe_read_user_str(e->text, sizeof(e->text), (const void *)c->a1);
+	if (len < 1) {
+		len = 1;
+		e->text[0] = 0;
+	}
+	len -= 1;
+	e->truncated = len >= Q_TEXT_LEN - 1;
+	/* nbyte >= 0: the SQL is at most nbyte bytes */
+	if ((__s64)c->a2 >= 0 && (__s64)c->a2 < len) {
+		len = c->a2;
+		e->truncated = 0;
+	}
+	e->len = len & (Q_TEXT_LEN - 1);
+	bpf_ringbuf_submit(e, rb_flags());
+	qcount(Q_STAT_TEXTS);
+out:
+	bpf_map_delete_elem(&calls, &tid);
+	return 0;
+}
+
+SEC("uprobe")
+int BPF_KPROBE(sqlite_step, void *stmt)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 pid = id >> 32, zero = 0;
+	struct stmt_key k = { .pid = pid, .stmt = (__u64)stmt };
+	struct q_query_event *q;
+
+	if (!tracked(pid))
+		return 0;
+	q = bpf_map_lookup_elem(&active, &k);
+	if (!q) {
+		/* the first step of an execution: walk the stack that issued it */
+		q = bpf_map_lookup_elem(&qscratch, &zero);
+		if (!q)
+			return 0;
+		q->type = Q_EV_QUERY;
+		q->pid = pid;
+		q->tid = (__u32)id;
+		q->lib = Q_LIB_SQLITE;
+		q->handle = (__u64)stmt;
+		q->dur_ns = 0;
+		q->rows = 0;
+		q->end = Q_END_DONE;
+		walk_into(q, pid);
+		q->start_ns = bpf_ktime_get_ns();
+		if (bpf_map_update_elem(&active, &k, q, BPF_NOEXIST)) {
+			qcount(Q_DROP_ACTIVE_FULL);
+			return 0;
+		}
+	}
+	save_call(Q_FN_SQLITE_STEP, (__u64)stmt, 0, 0);
+	return 0;
+}
+
+static __always_inline void sqlite_end(struct stmt_key *k, struct q_query_event *q, __u32 end)
+{
+	q->end = end;
+	if (bpf_ringbuf_output(&events, q, query_size(q), rb_flags()))
+		qcount(Q_DROP_RINGBUF);
+	else
+		qcount(Q_STAT_QUERIES);
+	bpf_map_delete_elem(&active, k);
+}
+
+SEC("uretprobe")
+int BPF_KRETPROBE(sqlite_step_ret, int rc)
+{
+	__u64 id = bpf_get_current_pid_tgid(), now = bpf_ktime_get_ns();
+	__u32 tid = (__u32)id, pid = id >> 32;
+	struct call_args *c = bpf_map_lookup_elem(&calls, &tid);
+	struct q_query_event *q;
+	struct stmt_key k = { .pid = pid };
+
+	if (!c)
+		return 0;
+	if (c->fn != Q_FN_SQLITE_STEP) {
+		bpf_map_delete_elem(&calls, &tid);
+		return 0;
+	}
+	k.stmt = c->a1;
+	q = bpf_map_lookup_elem(&active, &k);
+	if (!q) {
+		qcount(Q_STAT_END_ORPHAN);
+		bpf_map_delete_elem(&calls, &tid);
+		return 0;
+	}
+	q->dur_ns += now - c->ts;
+	bpf_map_delete_elem(&calls, &tid);
+	if ((rc & 0xff) == 100) { /* SQLITE_ROW */
+		q->rows++;
+		return 0;
+	}
+	sqlite_end(&k, q, rc == 101 ? Q_END_DONE : Q_END_ERROR); /* SQLITE_DONE */
+	return 0;
+}
+
+/* sqlite3_reset / sqlite3_finalize: an execution still returning rows ends here */
+SEC("uprobe")
+int BPF_KPROBE(sqlite_reset, void *stmt)
+{
+	__u32 pid = bpf_get_current_pid_tgid() >> 32;
+	struct stmt_key k = { .pid = pid, .stmt = (__u64)stmt };
+	struct q_query_event *q;
+
+	if (!stmt)
+		return 0;
+	q = bpf_map_lookup_elem(&active, &k);
+	if (q)
+		sqlite_end(&k, q, Q_END_RESET);
+	return 0;
+}
+
+/* ---- libpq (synchronous calls) ---- */
+
+SEC("uprobe")
+int BPF_KPROBE(pq_call, void *conn, const char *a, const char *b)
+{
+	__u64 fn = bpf_get_attach_cookie(ctx);
+
+	if (!tracked(bpf_get_current_pid_tgid() >> 32))
+		return 0;
+	save_call(fn, (__u64)a, (__u64)b, 0);
+	return 0;
+}
+
+SEC("uretprobe")
+int BPF_KRETPROBE(pq_call_ret, void *res)
+{
+	__u64 id = bpf_get_current_pid_tgid(), now = bpf_ktime_get_ns();
+	__u32 tid = (__u32)id, pid = id >> 32, zero = 0;
+	struct call_args *c = bpf_map_lookup_elem(&calls, &tid);
+	struct q_text_event *t;
+	struct q_query_event *q;
+	long len;
+
+	if (!c)
+		return 0;
+	if (c->fn < Q_FN_PQ_EXEC || c->fn > Q_FN_PQ_PREPARE)
+		goto out;
+	/* the text first (the query record names it by this thread's last text) */
+	t = bpf_ringbuf_reserve(&events, sizeof(*t), 0);
+	if (!t) {
+		qcount(Q_DROP_RINGBUF);
+		goto out;
+	}
+	t->type = Q_EV_TEXT;
+	t->pid = pid;
+	t->handle = tid; /* libpq: the thread whose next query record this text belongs to */
+	t->lib = Q_LIB_PQ;
+	t->pad = 0;
+	t->name[0] = 0;
+	t->text[0] = 0;
+	if (c->fn == Q_FN_PQ_EXEC_PREPARED || c->fn == Q_FN_PQ_PREPARE)
+		bpf_probe_read_user_str(t->name, sizeof(t->name), (const void *)c->a1);
+	len = 0;
+	if (c->fn != Q_FN_PQ_EXEC_PREPARED)
+		len = bpf_probe_read_user_str(t->text, sizeof(t->text),
+					      (const void *)(c->fn == Q_FN_PQ_PREPARE ? c->a2 :
+											  c->a1));
+	if (len < 1)
+		len = 1;
+	len -= 1;
+	t->truncated = len >= Q_TEXT_LEN - 1;
+	t->len = len & (Q_TEXT_LEN - 1);
+	bpf_ringbuf_submit(t, rb_flags());
+	qcount(Q_STAT_TEXTS);
+
+	q = bpf_map_lookup_elem(&qscratch, &zero);
+	if (!q)
+		goto out;
+	q->type = Q_EV_QUERY;
+	q->pid = pid;
+	q->tid = tid;
+	q->lib = Q_LIB_PQ;
+	q->handle = c->fn;
+	q->start_ns = c->ts;
+	q->dur_ns = now - c->ts;
+	q->rows = 0;
+	q->end = res ? Q_END_DONE : Q_END_ERROR;
+	walk_into(q, pid);
+	if (bpf_ringbuf_output(&events, q, query_size(q), rb_flags()))
+		qcount(Q_DROP_RINGBUF);
+	else
+		qcount(Q_STAT_QUERIES);
+out:
+	bpf_map_delete_elem(&calls, &tid);
+	return 0;
+}

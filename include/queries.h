@@ -1,0 +1,102 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* Database queries seen at the client library (bpf/queries.bpf.c): SQLite statement executions
+ * (sqlite3_prepare* gives a statement handle its SQL text; an execution runs from its first
+ * sqlite3_step after prepare/reset until SQLITE_DONE, an error, reset or finalize) and libpq
+ * calls (PQexec & co.: from the call to its result). One ring buffer, tagged records. */
+#ifndef PYHOUND_QUERIES_H
+#define PYHOUND_QUERIES_H
+
+#ifndef __VMLINUX_H__
+#include <linux/types.h>
+#endif
+#include "sampler.h"
+
+#define Q_TEXT_LEN 1024	  /* SQL bytes sent per statement (NUL included); longer is truncated */
+#define Q_FRAMES 32	  /* innermost Python frames kept per query */
+#define Q_MAX_ACTIVE 65536 /* hard cap on statements executing at once (all processes) */
+#define Q_MAX_PROCS 65536  /* hard cap on the proc_info map */
+
+/* attach cookie: which library function a probe is on */
+enum q_func {
+	Q_FN_SQLITE_PREPARE = 1, /* sqlite3_prepare, _v2, _v3 (db, sql, nbyte, [flags,] ppStmt, tail) */
+	Q_FN_SQLITE_PREPARE_V3,	 /* the one with prepFlags: ppStmt is the 5th argument */
+	Q_FN_SQLITE_STEP,
+	Q_FN_SQLITE_RESET,
+	Q_FN_SQLITE_FINALIZE,
+	Q_FN_PQ_EXEC,	       /* PQexec(conn, query): the result is its return */
+	Q_FN_PQ_EXEC_PARAMS,   /* PQexecParams(conn, command, ...) */
+	Q_FN_PQ_EXEC_PREPARED, /* PQexecPrepared(conn, stmtName, ...) */
+	Q_FN_PQ_PREPARE,       /* PQprepare(conn, stmtName, query, ...) */
+	Q_FN_PQ_SEND_QUERY,    /* PQsendQuery / PQsendQueryParams(conn, command, ...) */
+	Q_FN_PQ_SEND_PREPARED, /* PQsendQueryPrepared(conn, stmtName, ...) */
+	Q_FN_PQ_GET_RESULT,    /* PQgetResult(conn): NULL ends an asynchronous query */
+};
+
+enum q_event_type {
+	Q_EV_TEXT = 1,	/* a statement handle's SQL text (SQLite prepare, libpq PQprepare) */
+	Q_EV_QUERY = 2, /* one execution finished */
+};
+
+enum q_lib {
+	Q_LIB_SQLITE = 1,
+	Q_LIB_PQ = 2,
+};
+
+enum q_end {
+	Q_END_DONE = 0,	    /* SQLITE_DONE, or libpq's result */
+	Q_END_ERROR = 1,    /* sqlite3_step returned an error code, or libpq a NULL result */
+	Q_END_RESET = 2,    /* reset or finalized while rows were still pending */
+};
+
+/* Q_EV_TEXT: the SQL of a statement handle (or a libpq prepared statement's name + query) */
+struct q_text_event {
+	__u32 type; /* Q_EV_TEXT */
+	__u32 pid;
+	__u64 handle; /* sqlite3_stmt*; libpq: 0 (the text names itself) */
+	__u32 lib;    /* enum q_lib */
+	__u32 len;    /* bytes in text, without the NUL */
+	__u32 truncated;
+	__u32 pad;
+	char name[64]; /* libpq prepared statement name, "" otherwise */
+	char text[Q_TEXT_LEN];
+};
+
+/* Q_EV_QUERY: one execution. SQLite: handle is the statement (its text came in a Q_EV_TEXT);
+ * dur_ns is the time inside sqlite3_step, summed over the execution's steps. libpq: the text
+ * follows in text[] (or name[] for a prepared statement); dur_ns from the call to its result. */
+struct q_query_event {
+	__u32 type; /* Q_EV_QUERY */
+	__u32 pid, tid;
+	__u32 lib; /* enum q_lib */
+	__u64 handle;
+	__u64 start_ns; /* CLOCK_MONOTONIC at the execution's first step / the call */
+	__u64 dur_ns;
+	__u64 rows;   /* SQLITE_ROW results; libpq: 0 (not read) */
+	__u32 end;    /* enum q_end */
+	__u32 nframes;
+	__u32 walk_err;	 /* enum ph_sampler_stat when the stack could not be walked, else 0 */
+	__u32 depth;	 /* Python frames on the stack (frames[] holds the innermost Q_FRAMES of
+			  * them); 0: deeper than the walker's bound (PH_MAX_FRAMES), unknown */
+	struct ph_frame frames[Q_FRAMES]; /* innermost first */
+};
+
+#define Q_QUERY_HDR_SIZE 64 /* records are sent without their unused frames */
+
+/* per-CPU counters (index in the stats map) */
+enum q_stat {
+	Q_STAT_QUERIES = 0,  /* executions sent */
+	Q_STAT_TEXTS,	     /* statement texts sent */
+	Q_STAT_WALKS,	     /* Python stacks walked */
+	Q_STAT_WALK_FAILED,  /* stack not walked (no tstate, read error, ...): query kept */
+	Q_DROP_RINGBUF,	     /* ring buffer full: a record lost */
+	Q_DROP_ACTIVE_FULL,  /* active map full: an execution not timed */
+	Q_DROP_NO_INFO,	     /* tracked process not registered with the collector yet */
+	Q_STAT_END_ORPHAN,   /* a step returned without its entry (attached mid-call) */
+	Q_STAT_MAX,
+};
+
+_Static_assert(sizeof(struct q_text_event) == 32 + 64 + Q_TEXT_LEN, "q_text_event layout");
+_Static_assert(sizeof(struct q_query_event) == Q_QUERY_HDR_SIZE + 24 * Q_FRAMES,
+	       "q_query_event layout");
+
+#endif

@@ -1,0 +1,315 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* pyhound heap against real processes: on Debian's python3.11 and every pyenv 3.8-3.13, a
+ * workload holding 200,000 instances of a class without __slots__, 50,000 with __slots__ and a
+ * dict of 100,000 lists is counted exactly and its bytes match what the workload measured of
+ * itself (sys.getsizeof over gc.get_objects(), tracemalloc for attribute storage) within 10%
+ * (tests/workloads/heap_check.py); the __slots__ finding names the first class only; --diff sees
+ * a growing list; refusals (3.14+, not CPython, gone, bad options) are one line and exit 1/2; a
+ * target killed mid-walk gives one line and exit 1; and CPython's test_gc (and test_weakref)
+ * pass, output unchanged, with censuses taken against the test process over and over. */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include "common/pythons.h"
+
+static const char *bin(void)
+{
+	const char *b = getenv("PYHOUND");
+
+	return b && *b ? b : "build/pyhound";
+}
+
+/* Read one line from fd (up to len-1 bytes) within limit seconds: its length, or -1. */
+static int read_line(int fd, char *buf, size_t len, double limit)
+{
+	double end = mono_seconds() + limit;
+	size_t n = 0;
+
+	while (n < len - 1 && mono_seconds() < end) {
+		fd_set fds;
+		struct timeval tv = { 0, 200000 };
+		ssize_t r;
+
+		FD_ZERO(&fds);
+		FD_SET(fd, &fds);
+		if (select(fd + 1, &fds, NULL, NULL, &tv) <= 0)
+			continue;
+		r = read(fd, buf + n, 1);
+		if (r <= 0)
+			return -1;
+		if (buf[n] == '\n') {
+			buf[n] = 0;
+			return (int)n;
+		}
+		n++;
+	}
+	return -1;
+}
+
+static void check_census(const struct test_python *py)
+{
+	char *args[] = { (char *)workload("heap_work.py"), NULL };
+	char *argv[8], truth[512], cmd[2048], out[8192], json[96];
+	struct child c;
+	int rc, st;
+
+	python_argv(py, argv, args);
+	cr_assert_eq(child_start(&c, argv), 0, "%s: cannot start the workload", py->label);
+	cr_assert_gt(read_line(c.out_fd, truth, sizeof(truth), 120), 0, "%s: no truth line",
+		     py->label);
+	cr_assert(!strncmp(truth, "truth ", 6), "%s: %s", py->label, truth);
+	snprintf(json, sizeof(json), "/tmp/pyhound-heap-%d.json", (int)c.pid);
+	snprintf(cmd, sizeof(cmd), "%s heap --pid %d --json > %s", bin(), (int)c.pid, json);
+	rc = run_cmd(cmd, out, sizeof(out));
+	cr_expect_eq(rc, 0, "%s: pyhound heap failed (%d): %s", py->label, rc, out);
+	if (!rc) {
+		snprintf(cmd, sizeof(cmd), "/usr/bin/python3.11 %s %s '%s'",
+			 workload("heap_check.py"), json, truth);
+		rc = run_cmd(cmd, out, sizeof(out));
+		cr_log_info("%s:\n%s", py->label, out);
+		cr_expect_eq(rc, 0, "%s: census does not match the workload:\n%s", py->label, out);
+	}
+	unlink(json);
+	st = child_wait(&c, out, sizeof(out)); /* closes stdin: the workload returns */
+	cr_expect_eq(st, 0, "%s: workload exit %d", py->label, st);
+}
+
+Test(heap, census_every_python, .timeout = 900)
+{
+	struct test_python pys[16];
+	char missing[256] = "";
+	int n = test_pythons(pys, 16, missing, sizeof(missing));
+
+	cr_assert(!missing[0], "interpreters missing: %s", missing);
+	cr_assert_geq(n, 7);
+	for (int i = 0; i < n; i++)
+		check_census(&pys[i]);
+}
+
+Test(heap, text_and_findings, .timeout = 300)
+{
+	char *args[] = { (char *)workload("heap_work.py"), NULL };
+	char *argv[] = { (char *)python_for(12, false), args[0], NULL };
+	char truth[512], cmd[512], out[16384], *f;
+	struct child c;
+
+	cr_assert_eq(child_start(&c, argv), 0);
+	cr_assert_gt(read_line(c.out_fd, truth, sizeof(truth), 120), 0);
+	snprintf(cmd, sizeof(cmd), "%s heap --pid %d --top 5", bin(), (int)c.pid);
+	cr_expect_eq(run_cmd(cmd, out, sizeof(out)), 0, "%s", out);
+	cr_expect(strstr(out, "CPython 3.12"), "%s", out);
+	cr_expect(strstr(out, "200000 ") && strstr(out, "__main__.Plain\n"), "%s", out);
+	cr_expect(strstr(out, "skipped: 0 objects"), "%s", out);
+	f = strstr(out, "Findings");
+	cr_assert_not_null(f, "no findings:\n%s", out);
+	cr_expect(strstr(f, "! __slots__: 200000 instances of __main__.Plain"), "%s", out);
+	cr_expect(!strstr(f, "Slotted"), "a __slots__ class was named in a finding:\n%s", out);
+	/* --top 0: every type; Slotted is in the table */
+	snprintf(cmd, sizeof(cmd), "%s heap --pid %d --top 0", bin(), (int)c.pid);
+	cr_expect_eq(run_cmd(cmd, out, sizeof(out)), 0, "%s", out);
+	cr_expect(strstr(out, "__main__.Slotted\n") && !strstr(out, "more types"), "%s", out);
+	cr_expect_eq(child_wait(&c, out, sizeof(out)), 0);
+}
+
+Test(heap, diff_sees_growth, .timeout = 300)
+{
+	char *argv[] = { (char *)python_for(11, true), (char *)workload("heap_work.py"), "grow",
+			 NULL };
+	char line[256], cmd[512], out[16384];
+	struct child c;
+
+	cr_assert_eq(child_start(&c, argv), 0);
+	cr_assert_gt(read_line(c.out_fd, line, sizeof(line), 60), 0);
+	cr_assert_eq(child_go(&c), 0);
+	snprintf(cmd, sizeof(cmd), "%s heap --pid %d --diff 2 --top 5", bin(), (int)c.pid);
+	cr_expect_eq(run_cmd(cmd, out, sizeof(out)), 0, "%s", out);
+	cr_expect(strstr(out, "Changes over 2.0 s"), "%s", out);
+	/* 20,000 lists every 0.1 s: far more than 10,000 more lists in 2 s, whatever the load */
+	cr_expect(strstr(out, "! growth: list grew from"), "%s", out);
+	cr_expect(strstr(out, "! growth: one list (at 0x"), "the holding list's growth:\n%s", out);
+	kill(c.pid, SIGKILL);
+	child_wait(&c, out, sizeof(out));
+}
+
+Test(heap, refusals)
+{
+	struct test_python sid[8];
+	char missing[256] = "", cmd[1024], out[4096], pbuf[64];
+	int n = test_sid_pythons(sid, 8, missing, sizeof(missing));
+	pid_t p;
+
+	/* bad options: usage, exit 2 */
+	snprintf(cmd, sizeof(cmd), "%s heap", bin());
+	cr_expect_eq(run_cmd(cmd, out, sizeof(out)), 2, "%s", out);
+	cr_expect(strstr(out, "--pid is required"), "%s", out);
+	snprintf(cmd, sizeof(cmd), "%s heap --pid 1 --top x", bin());
+	cr_expect_eq(run_cmd(cmd, out, sizeof(out)), 2, "%s", out);
+	/* a process that is not CPython, and one that does not exist: exit 1, one line */
+	snprintf(cmd, sizeof(cmd), "%s heap --pid %d", bin(), (int)getpid());
+	cr_expect_eq(run_cmd(cmd, out, sizeof(out)), 1, "%s", out);
+	cr_expect(strstr(out, "is not running CPython") && !strchr(strchr(out, '\n') + 1, '\n'),
+		  "%s", out);
+	snprintf(cmd, sizeof(cmd), "%s heap --pid 4194000", bin());
+	cr_expect_eq(run_cmd(cmd, out, sizeof(out)), 1, "%s", out);
+	cr_expect(strstr(out, "no such process"), "%s", out);
+	/* 3.14 and 3.15 (Debian sid, chrooted): refused with the reason */
+	cr_assert(!missing[0], "sid interpreters missing: %s", missing);
+	for (int i = 0; i < n; i++) {
+		char *args[] = { "-c", "import time; print('ready', flush=True); time.sleep(60)",
+				 NULL };
+		char *argv[8];
+		struct child c;
+
+		python_argv(&sid[i], argv, args);
+		cr_assert_eq(child_start(&c, argv), 0);
+		cr_assert_gt(read_line(c.out_fd, pbuf, sizeof(pbuf), 60), 0);
+		/* the chroot execs the interpreter: c.pid is the Python process */
+		p = c.pid;
+		snprintf(cmd, sizeof(cmd), "%s heap --pid %d", bin(), (int)p);
+		cr_expect_eq(run_cmd(cmd, out, sizeof(out)), 1, "%s: %s", sid[i].label, out);
+		cr_expect(strstr(out, "incremental collector") || strstr(out, "free-threaded"),
+			  "%s: %s", sid[i].label, out);
+		kill(c.pid, SIGKILL);
+		child_wait(&c, out, sizeof(out));
+	}
+}
+
+/* A large heap walked while the target is killed: either the census completed first, or one
+ * line says the process exited; never a crash or a partial table. */
+Test(heap, target_exits_mid_walk, .timeout = 300)
+{
+	char *argv[] = { (char *)python_for(12, false), "-c",
+			 "import sys\nx=[[i] for i in range(3000000)]\nprint('ready',flush=True)\n"
+			 "sys.stdin.readline()", NULL };
+	int mid = 0;
+
+	for (int attempt = 0; attempt < 6 && !mid; attempt++) {
+		char line[64], cmd[512], out[8192], errf[64];
+		struct child c;
+		pid_t ph;
+		int st, rc;
+
+		cr_assert_eq(child_start(&c, argv), 0);
+		cr_assert_gt(read_line(c.out_fd, line, sizeof(line), 120), 0);
+		snprintf(errf, sizeof(errf), "/tmp/pyhound-heap-exit-%d.err", (int)c.pid);
+		snprintf(cmd, sizeof(cmd), "exec %s heap --pid %d > /dev/null 2> %s", bin(),
+			 (int)c.pid, errf);
+		ph = fork();
+		cr_assert_geq(ph, 0);
+		if (!ph) {
+			execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+			_exit(127);
+		}
+		usleep(40000 + 40000 * attempt);
+		kill(c.pid, SIGKILL);
+		cr_assert_eq(waitpid(ph, &st, 0), ph);
+		rc = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+		snprintf(cmd, sizeof(cmd), "cat %s", errf);
+		run_cmd(cmd, out, sizeof(out));
+		unlink(errf);
+		cr_log_info("attempt %d: exit %d: %s", attempt, rc, out);
+		cr_expect(rc == 0 || rc == 1, "pyhound heap exit %d: %s", rc, out);
+		if (rc == 1) {
+			/* killed during the walk, or (on a loaded host) before or while pyhound
+			 * inspected it */
+			cr_expect(strstr(out, "exited") || strstr(out, "no such process"), "%s", out);
+			cr_expect(!strchr(out, '\n') || !strchr(strchr(out, '\n') + 1, '\n'),
+				  "more than one line: %s", out);
+			mid += strstr(out, "exited during the heap walk") != NULL;
+		}
+		child_wait(&c, out, sizeof(out));
+	}
+	cr_expect(mid, "no attempt killed the target during the walk");
+}
+
+/* CPython's own test_gc (and test_weakref on one interpreter) with a census taken against the
+ * test process every ~0.2 s (test_gc collects most of the time: many censuses find a list
+ * changing under every walk and say so; each must still exit 0): the tests pass and report the
+ * same as without pyhound. */
+#define RESULT_LINES "grep -E '^(Tests result|Result|== Tests result|All [0-9]+ tests? OK)'"
+
+/* baseline: run the tests once without pyhound first (test_weakref's threaded tests take about
+ * 90 s here, so it is compared with a plain success instead) */
+static void check_regrtest(const char *python, const char *tests, bool baseline)
+{
+	char cmd[2048], out[8192], base[8192] = "", log[96], hp[96];
+	pid_t sh;
+	int censuses = 0, ok = 0, failed = 0, last_failed = 0, rc, r;
+	char fail[512] = "";
+
+	if (baseline) {
+		snprintf(cmd, sizeof(cmd), "%s -m test %s 2>&1 | " RESULT_LINES, python, tests);
+		rc = run_cmd(cmd, base, sizeof(base));
+		cr_assert_eq(rc, 0);
+		cr_assert(strstr(base, "SUCCESS"), "%s %s fails without pyhound: %s", python, tests,
+			  base);
+	}
+
+	snprintf(log, sizeof(log), "/tmp/pyhound-heap-regr-%d.log", (int)getpid());
+	snprintf(cmd, sizeof(cmd), "exec %s %s %s > %s 2>&1", python, workload("regrtest_wait.py"),
+		 tests, log);
+	{
+		char *argv[] = { "/bin/sh", "-c", cmd, NULL };
+		struct child c;
+
+		cr_assert_eq(child_start(&c, argv), 0);
+		sh = c.pid;
+		usleep(300000);
+		cr_assert_eq(child_go(&c), 0);
+		while (waitpid(sh, &rc, WNOHANG) == 0) {
+			snprintf(hp, sizeof(hp), "%s heap --pid %d --top 3 -v", bin(), (int)sh);
+			snprintf(cmd, sizeof(cmd), "{ %s > /dev/null; }", hp);
+			r = run_cmd(cmd, out, sizeof(out));
+
+			censuses++;
+			if (r == 0) {
+				ok++;
+			} else {
+				/* only while the process exits (the last census): one line, exit 1 */
+				cr_expect(r == 1 && strchr(out, '\n') == out + strlen(out) - 1,
+					  "census %d: exit %d: %s", censuses, r, out);
+				failed++;
+				last_failed = censuses;
+				snprintf(fail, sizeof(fail), "%s", out);
+			}
+			usleep(200000);
+		}
+		close(c.in_fd);
+		close(c.out_fd);
+	}
+	cr_expect(WIFEXITED(rc) && WEXITSTATUS(rc) == 0, "%s %s exit status %d under censuses",
+		  python, tests, rc);
+	snprintf(cmd, sizeof(cmd), RESULT_LINES " %s", log);
+	run_cmd(cmd, out, sizeof(out));
+	if (baseline)
+		cr_expect_str_eq(out, base, "output differs under censuses");
+	else
+		cr_expect(strstr(out, "SUCCESS") && !strstr(out, "FAIL"), "%s", out);
+	cr_log_info("%s %s: %d censuses, %d complete%s%s", python, tests, censuses, ok,
+		    failed ? "; the last: " : "", fail);
+	cr_expect(failed == 0 || (failed == 1 && last_failed == censuses),
+		  "%d censuses failed before the process exited; the last at %d of %d: %s", failed,
+		  last_failed, censuses, fail);
+	cr_expect_geq(ok, 3, "only %d of %d censuses completed", ok, censuses);
+	unlink(log);
+}
+
+Test(heap, regrtest_gc_debian_3_11, .timeout = 600)
+{
+	check_regrtest(python_for(11, true), "test_gc", true);
+}
+
+Test(heap, regrtest_gc_pyenv_3_12, .timeout = 600)
+{
+	check_regrtest(python_for(12, false), "test_gc", true);
+}
+
+Test(heap, regrtest_weakref_pyenv_3_12, .timeout = 900)
+{
+	check_regrtest(python_for(12, false), "test_weakref", false);
+}

@@ -1,0 +1,213 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* Database queries on real interpreters and a real SQLite: the stdlib sqlite3 module of every
+ * interpreter test_pythons() finds, running a billing job written as an N+1 (1 + 500 queries)
+ * and with one JOIN. Drives the tracker and the queries collector through the C API so the
+ * job starts only once the probes are in place; checks exact counts against the workload's own
+ * count of queries, the call sites, and the N+1 finding (present for the N+1, absent for the
+ * JOIN). One `pyhound queries --json` run checks the command end to end. */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include "cmd/cli.h"
+#include "collect/queries_user.h"
+#include "common/pythons.h"
+#include "host/tracker.h"
+#include "lib/log.h"
+
+#define WORKLOAD "tests/workloads/queries_n1.py"
+#define NCUST 500
+#define Q_ORDERS "SELECT total FROM orders WHERE customer_id = ?"
+#define Q_CUSTOMERS "SELECT id, name FROM customers ORDER BY id"
+#define Q_JOIN "SELECT c.id, o.total FROM customers c JOIN orders o ON o.customer_id = c.id " \
+	       "ORDER BY c.id"
+
+struct session {
+	struct tracker *t;
+	struct queries *q;
+};
+
+static void attach(struct session *s, pid_t pid)
+{
+	struct tracker_opts to = { .follow = false, .pids = &pid, .npids = 1, .max_procs = 64 };
+	struct queries_opts qo = { .max_procs = 64 };
+	struct tracker_hooks h;
+
+	cr_assert_eq(bpf_prepare(), 0, "BPF prerequisites missing");
+	cr_assert_eq(tracker_open(&to, &s->t), 0);
+	qo.tracked_fd = tracker_map_fd(s->t);
+	cr_assert_eq(queries_open(&qo, &s->q), 0);
+	h = queries_tracker_hooks(s->q);
+	cr_assert_eq(tracker_add_hooks(s->t, &h), 0);
+	cr_assert_eq(queries_attach(s->q), 0);
+	cr_assert_eq(tracker_start(s->t), 0);
+}
+
+static void detach(struct session *s)
+{
+	queries_free(s->q);
+	tracker_free(s->t);
+	memset(s, 0, sizeof(*s));
+}
+
+static void read_line(int fd, char *buf, size_t len)
+{
+	size_t n = 0;
+
+	while (n + 1 < len) {
+		char c;
+		ssize_t r = read(fd, &c, 1);
+
+		if (r <= 0 || c == '\n')
+			break;
+		buf[n++] = c;
+	}
+	buf[n] = 0;
+}
+
+/* Run the job under the collector until it exits; its own count of queries. */
+static int run_job(const struct test_python *py, const char *mode, struct session *s)
+{
+	char db[] = "/tmp/pyhound-queries-XXXXXX", dbfile[64], line[256], n[16];
+	char *args[] = { (char *)workload("queries_n1.py"), (char *)mode, dbfile, n, NULL };
+	char *argv[16];
+	struct child c;
+	double deadline;
+	int issued = -1, st = 0;
+	pid_t w = 0;
+
+	cr_assert(mkdtemp(db));
+	snprintf(dbfile, sizeof(dbfile), "%s/shop.db", db);
+	snprintf(n, sizeof(n), "%d", NCUST);
+	python_argv(py, argv, args);
+	cr_assert_eq(child_start(&c, argv), 0);
+	read_line(c.out_fd, line, sizeof(line));
+	cr_assert_str_eq(line, "ready", "%s: workload did not start: %s", py->label, line);
+	attach(s, c.pid);
+	cr_assert_eq(child_go(&c), 0);
+	deadline = mono_seconds() + 120;
+	while (mono_seconds() < deadline) {
+		tracker_poll(s->t, 0);
+		queries_poll(s->q, 50);
+		w = waitpid(c.pid, &st, WNOHANG);
+		if (w == c.pid)
+			break;
+	}
+	if (w != c.pid) {
+		kill(c.pid, SIGKILL);
+		waitpid(c.pid, &st, 0);
+		cr_assert_fail("%s: the job did not finish in 120 s", py->label);
+	}
+	tracker_poll(s->t, 0);
+	queries_poll(s->q, 0);
+	querystats_flush(queries_stats(s->q));
+	read_line(c.out_fd, line, sizeof(line));
+	close(c.out_fd);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "%s: job failed", py->label);
+	cr_assert_eq(sscanf(line, "{\"issued\": %d", &issued), 1, "%s: job said %s", py->label,
+		     line);
+	snprintf(dbfile, sizeof(dbfile), "rm -rf %s", db);
+	run_cmd(dbfile, line, sizeof(line));
+	return issued;
+}
+
+static const struct qs_entry *find_entry(struct querystats *qs, const char *stmt)
+{
+	size_t n;
+	const struct qs_entry *e = querystats_entries(qs, &n);
+
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(e[i].stmt, stmt))
+			return &e[i];
+	return NULL;
+}
+
+static void check_n1(const struct test_python *py)
+{
+	struct session s = {};
+	int issued = run_job(py, "n1", &s);
+	struct querystats *qs = queries_stats(s.q);
+	const struct qs_entry *o = find_entry(qs, Q_ORDERS), *c = find_entry(qs, Q_CUSTOMERS);
+	const struct qs_n1 *x;
+	size_t nn1;
+
+	cr_assert_eq(issued, 1 + NCUST, "%s: the job issued %d queries", py->label, issued);
+	cr_assert(o && c, "%s: statements not seen", py->label);
+	cr_expect_eq(o->count, NCUST, "%s: %llu per-customer queries", py->label,
+		     (unsigned long long)o->count);
+	cr_expect_eq(o->rows, 3 * NCUST, "%s: rows %llu", py->label, (unsigned long long)o->rows);
+	cr_expect_str_eq(o->site.name, "orders_for", "%s", py->label);
+	cr_expect_str_eq(o->parent.name, "billing_n1", "%s", py->label);
+	cr_expect_eq(c->count, 1, "%s", py->label);
+	cr_expect_eq(c->rows, NCUST, "%s", py->label);
+	cr_expect_str_eq(c->site.name, "load_customers", "%s", py->label);
+	x = querystats_n1(qs, &nn1);
+	cr_assert_eq(nn1, 1, "%s: %zu N+1 findings", py->label, nn1);
+	cr_expect_str_eq(x->stmt, Q_ORDERS);
+	cr_expect_str_eq(x->site.name, "orders_for", "%s", py->label);
+	cr_expect_str_eq(x->parent.name, "billing_n1", "%s", py->label);
+	cr_expect_eq(x->queries, NCUST, "%s: %llu", py->label, (unsigned long long)x->queries);
+	cr_expect_eq(x->min_per_call, NCUST);
+	cr_expect_eq(x->max_per_call, NCUST);
+	cr_expect_eq(x->parent_calls, 1, "%s: %llu calls", py->label,
+		     (unsigned long long)x->parent_calls);
+	cr_expect_eq(x->other_queries, 1, "%s: %llu other", py->label,
+		     (unsigned long long)x->other_queries);
+	cr_expect(x->query_ns > 0 && x->query_ns <= x->span_ns, "%s", py->label);
+	detach(&s);
+}
+
+static void check_join(const struct test_python *py)
+{
+	struct session s = {};
+	int issued = run_job(py, "join", &s);
+	struct querystats *qs = queries_stats(s.q);
+	const struct qs_entry *j = find_entry(qs, Q_JOIN);
+	size_t nn1, ne;
+
+	cr_assert_eq(issued, 1, "%s", py->label);
+	cr_assert(j, "%s: the JOIN not seen", py->label);
+	cr_expect_eq(j->count, 1, "%s", py->label);
+	cr_expect_eq(j->rows, 3 * NCUST, "%s", py->label);
+	cr_expect_str_eq(j->site.name, "billing_join", "%s", py->label);
+	querystats_entries(qs, &ne);
+	cr_expect_eq(ne, 1, "%s: %zu statements", py->label, ne);
+	querystats_n1(qs, &nn1);
+	cr_expect_eq(nn1, 0, "%s: %zu N+1 findings for one JOIN", py->label, nn1);
+	detach(&s);
+}
+
+static int pythons(struct test_python *py, int cap)
+{
+	char missing[512] = "";
+	int n = test_pythons(py, cap, missing, sizeof(missing));
+
+	cr_assert(n > 0, "no interpreter: %s", missing);
+	return n;
+}
+
+Test(queries, sqlite_n1_every_python, .timeout = 600)
+{
+	struct test_python py[16];
+	int n = pythons(py, 16);
+
+	for (int i = 0; i < n; i++) {
+		cr_log_info("%s: N+1 job", py[i].label);
+		check_n1(&py[i]);
+	}
+}
+
+Test(queries, sqlite_join_every_python, .timeout = 600)
+{
+	struct test_python py[16];
+	int n = pythons(py, 16);
+
+	for (int i = 0; i < n; i++) {
+		cr_log_info("%s: JOIN job", py[i].label);
+		check_join(&py[i]);
+	}
+}

@@ -1,0 +1,304 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* Database queries on a real PostgreSQL server (Debian's postgresql, started by the test as
+ * the postgres user on a private socket directory and port, stopped at the end) through
+ * psycopg2 (libpq) under Debian's python3.11: the billing job as an N+1 (exact counts 500 and
+ * 1, the functions, the statement) and with one JOIN (no finding); and a Flask app under
+ * gunicorn whose /report endpoint is an N+1, driven by a bounded number of requests: the
+ * finding names its view function, with exact per-request counts. */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include "cmd/cli.h"
+#include "collect/queries_user.h"
+#include "common/pythons.h"
+#include "host/tracker.h"
+
+#define PG_BIN "/usr/lib/postgresql/15/bin"
+#define PY "/usr/bin/python3.11"
+#define NCUST 500
+#define Q_ORDERS "SELECT total FROM orders WHERE customer_id = ?"
+#define Q_CUSTOMERS "SELECT id, name FROM customers ORDER BY id"
+
+struct pg {
+	char dir[64];
+	int port;
+};
+
+static void pg_start(struct pg *pg)
+{
+	char cmd[1024], out[4096];
+	int rc = -1;
+
+	snprintf(pg->dir, sizeof(pg->dir), "/tmp/pyhound-pg-XXXXXX");
+	cr_assert(mkdtemp(pg->dir));
+	snprintf(cmd, sizeof(cmd), "chown postgres %s && runuser -u postgres -- %s/initdb -D %s/data "
+		 "-A trust -U postgres", pg->dir, PG_BIN, pg->dir);
+	cr_assert_eq(run_cmd(cmd, out, sizeof(out)), 0, "initdb failed: %s", out);
+	for (int attempt = 0; attempt < 5 && rc; attempt++) {
+		pg->port = 20000 + (getpid() * 7 + attempt * 131) % 20000;
+		snprintf(cmd, sizeof(cmd), "runuser -u postgres -- %s/pg_ctl -D %s/data -l %s/log -w "
+			 "-t 120 -o \"-k %s -p %d -c listen_addresses=''\" start", PG_BIN, pg->dir,
+			 pg->dir, pg->dir, pg->port);
+		rc = run_cmd(cmd, out, sizeof(out));
+	}
+	cr_assert_eq(rc, 0, "pg_ctl start failed: %s", out);
+}
+
+static void pg_stop(struct pg *pg)
+{
+	char cmd[512], out[1024];
+
+	snprintf(cmd, sizeof(cmd), "runuser -u postgres -- %s/pg_ctl -D %s/data -m fast -w stop; "
+		 "rm -rf %s", PG_BIN, pg->dir, pg->dir);
+	run_cmd(cmd, out, sizeof(out));
+}
+
+struct session {
+	struct tracker *t;
+	struct queries *q;
+};
+
+static void attach(struct session *s, pid_t pid)
+{
+	struct tracker_opts to = { .follow = false, .pids = &pid, .npids = 1, .max_procs = 64 };
+	struct queries_opts qo = { .max_procs = 64 };
+	struct tracker_hooks h;
+
+	cr_assert_eq(bpf_prepare(), 0, "BPF prerequisites missing");
+	cr_assert_eq(tracker_open(&to, &s->t), 0);
+	qo.tracked_fd = tracker_map_fd(s->t);
+	cr_assert_eq(queries_open(&qo, &s->q), 0);
+	h = queries_tracker_hooks(s->q);
+	cr_assert_eq(tracker_add_hooks(s->t, &h), 0);
+	cr_assert_eq(queries_attach(s->q), 0);
+	cr_assert_eq(tracker_start(s->t), 0);
+}
+
+static void detach(struct session *s)
+{
+	queries_free(s->q);
+	tracker_free(s->t);
+}
+
+static void read_line(int fd, char *buf, size_t len)
+{
+	size_t n = 0;
+
+	while (n + 1 < len) {
+		char c;
+
+		if (read(fd, &c, 1) <= 0 || c == '\n')
+			break;
+		buf[n++] = c;
+	}
+	buf[n] = 0;
+}
+
+static int run_job(struct pg *pg, const char *mode, struct session *s)
+{
+	char port[16], n[16], line[256];
+	char *argv[] = { PY, (char *)workload("queries_pg.py"), (char *)mode, pg->dir, port, n,
+			 NULL };
+	struct child c;
+	double deadline;
+	int issued = -1, st = 0;
+	pid_t w = 0;
+
+	snprintf(port, sizeof(port), "%d", pg->port);
+	snprintf(n, sizeof(n), "%d", NCUST);
+	cr_assert_eq(child_start(&c, argv), 0);
+	read_line(c.out_fd, line, sizeof(line));
+	cr_assert_str_eq(line, "ready", "workload did not start: %s", line);
+	attach(s, c.pid);
+	cr_assert_eq(child_go(&c), 0);
+	deadline = mono_seconds() + 120;
+	while (mono_seconds() < deadline) {
+		tracker_poll(s->t, 0);
+		queries_poll(s->q, 50);
+		w = waitpid(c.pid, &st, WNOHANG);
+		if (w == c.pid)
+			break;
+	}
+	if (w != c.pid) {
+		kill(c.pid, SIGKILL);
+		waitpid(c.pid, &st, 0);
+		cr_assert_fail("the job did not finish in 120 s");
+	}
+	tracker_poll(s->t, 0);
+	queries_poll(s->q, 0);
+	querystats_flush(queries_stats(s->q));
+	read_line(c.out_fd, line, sizeof(line));
+	close(c.out_fd);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "job failed");
+	cr_assert_eq(sscanf(line, "{\"issued\": %d", &issued), 1, "job said %s", line);
+	return issued;
+}
+
+static const struct qs_entry *find_entry(struct querystats *qs, const char *stmt)
+{
+	size_t n;
+	const struct qs_entry *e = querystats_entries(qs, &n);
+
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(e[i].stmt, stmt))
+			return &e[i];
+	return NULL;
+}
+
+Test(queries_pg, psycopg2_n1_and_join, .timeout = 300)
+{
+	struct pg pg;
+	struct session s = {};
+	const struct qs_entry *o, *c;
+	const struct qs_n1 *x;
+	size_t nn1, ne;
+	int issued;
+
+	pg_start(&pg);
+	issued = run_job(&pg, "n1", &s);
+	cr_expect_eq(issued, 1 + NCUST);
+	o = find_entry(queries_stats(s.q), Q_ORDERS);
+	c = find_entry(queries_stats(s.q), Q_CUSTOMERS);
+	cr_expect(o && c, "statements not seen");
+	if (o && c) {
+		cr_expect_eq(o->count, NCUST, "%llu", (unsigned long long)o->count);
+		cr_expect_eq(o->lib, Q_LIB_PQ);
+		cr_expect_str_eq(o->site.name, "orders_for");
+		cr_expect_str_eq(o->parent.name, "billing_n1");
+		cr_expect_eq(c->count, 1);
+		cr_expect_str_eq(c->site.name, "load_customers");
+	}
+	x = querystats_n1(queries_stats(s.q), &nn1);
+	cr_expect_eq(nn1, 1, "%zu N+1 findings", nn1);
+	if (nn1 == 1) {
+		cr_expect_str_eq(x->stmt, Q_ORDERS);
+		cr_expect_str_eq(x->site.name, "orders_for");
+		cr_expect_str_eq(x->parent.name, "billing_n1");
+		cr_expect_eq(x->queries, NCUST);
+		cr_expect_eq(x->max_per_call, NCUST);
+		cr_expect_eq(x->min_per_call, NCUST);
+		cr_expect_eq(x->parent_calls, 1);
+		cr_expect_eq(x->other_queries, 1);
+	}
+	detach(&s);
+
+	memset(&s, 0, sizeof(s));
+	issued = run_job(&pg, "join", &s);
+	cr_expect_eq(issued, 1);
+	querystats_entries(queries_stats(s.q), &ne);
+	querystats_n1(queries_stats(s.q), &nn1);
+	cr_expect_eq(ne, 1, "%zu statements for one JOIN", ne);
+	cr_expect_eq(nn1, 0, "%zu N+1 findings for one JOIN", nn1);
+	detach(&s);
+	pg_stop(&pg);
+}
+
+/* the first child of pid (gunicorn's worker), or 0 */
+static pid_t first_child(pid_t pid)
+{
+	char path[64];
+	FILE *f;
+	int c = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int)pid, (int)pid);
+	f = fopen(path, "r");
+	if (!f)
+		return 0;
+	if (fscanf(f, "%d", &c) != 1)
+		c = 0;
+	fclose(f);
+	return c;
+}
+
+static uint64_t count_of(struct querystats *qs, const char *stmt)
+{
+	size_t n;
+	const struct qs_entry *e = querystats_entries(qs, &n);
+	uint64_t sum = 0;
+
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(e[i].stmt, stmt))
+			sum += e[i].count;
+	return sum;
+}
+
+#define APP_CUST 40
+#define APP_REPORTS 15
+#define APP_HEALTH 15
+
+Test(queries_pg, gunicorn_flask_n1_endpoint_named, .timeout = 300)
+{
+	struct pg pg;
+	struct session s = {};
+	char cmd[PATH_MAX + 1024], buf[8192], errfile[128], dir[PATH_MAX];
+	const struct qs_n1 *x;
+	pid_t master, worker = 0;
+	double deadline;
+	size_t nn1;
+	int hport, rc;
+
+	pg_start(&pg);
+	/* the tables */
+	snprintf(cmd, sizeof(cmd), "echo | %s %s join %s %d %d", PY, workload("queries_pg.py"),
+		 pg.dir, pg.port, NCUST);
+	cr_assert_eq(run_cmd(cmd, buf, sizeof(buf)), 0, "%s", buf);
+	snprintf(dir, sizeof(dir), "%s", workload("queries_app.py"));
+	*strrchr(dir, '/') = 0;
+	snprintf(errfile, sizeof(errfile), "%s/gunicorn.err", pg.dir);
+	hport = 30000 + getpid() % 20000;
+	snprintf(cmd, sizeof(cmd), "cd %s && PYHOUND_PG_SOCK=%s PYHOUND_PG_PORT=%d "
+		 "PYHOUND_APP_CUSTOMERS=%d exec %s -m gunicorn -w 1 -b 127.0.0.1:%d "
+		 "queries_app:app 2>%s", dir, pg.dir, pg.port, APP_CUST, PY, hport, errfile);
+	master = start_until_ready(cmd, errfile, "Booting worker", 120, buf, sizeof(buf));
+	cr_assert(master > 0, "gunicorn did not start: %s", buf);
+	deadline = mono_seconds() + 60;
+	while (!worker && mono_seconds() < deadline) {
+		worker = first_child(master);
+		usleep(50000);
+	}
+	cr_assert(worker > 0, "no gunicorn worker");
+	/* one request first: the app is imported and connected (libpq mapped) */
+	snprintf(cmd, sizeof(cmd), "curl -sf -m 60 --retry 20 --retry-connrefused --retry-delay 1 "
+		 "http://127.0.0.1:%d/health", hport);
+	rc = run_cmd(cmd, buf, sizeof(buf));
+	cr_assert_eq(rc, 0, "first request failed: %s", buf);
+	attach(&s, worker);
+	/* the bounded load: requests one after another, both endpoints interleaved */
+	snprintf(cmd, sizeof(cmd), "for i in $(seq %d); do curl -sf -m 60 -o /dev/null "
+		 "http://127.0.0.1:%d/report || exit 1; curl -sf -m 60 -o /dev/null "
+		 "http://127.0.0.1:%d/health || exit 1; done", APP_REPORTS, hport, hport);
+	rc = run_cmd(cmd, buf, sizeof(buf));
+	cr_expect_eq(rc, 0, "load failed: %s", buf);
+	deadline = mono_seconds() + 60;
+	while (mono_seconds() < deadline &&
+	       (count_of(queries_stats(s.q), Q_ORDERS) < APP_REPORTS * APP_CUST ||
+		count_of(queries_stats(s.q), "SELECT ?") < APP_HEALTH)) {
+		tracker_poll(s.t, 0);
+		queries_poll(s.q, 50);
+	}
+	querystats_flush(queries_stats(s.q));
+	cr_expect_eq(count_of(queries_stats(s.q), Q_ORDERS), APP_REPORTS * APP_CUST);
+	cr_expect_eq(count_of(queries_stats(s.q), "SELECT ?"), APP_HEALTH);
+	x = querystats_n1(queries_stats(s.q), &nn1);
+	cr_expect_eq(nn1, 1, "%zu N+1 findings", nn1);
+	if (nn1 == 1) {
+		cr_expect_str_eq(x->parent.name, "customer_report", "named %s", x->parent.name);
+		cr_expect_str_eq(x->site.name, "orders_for");
+		cr_expect_str_eq(x->stmt, Q_ORDERS);
+		cr_expect_eq(x->parent_calls, APP_REPORTS, "%llu calls",
+			     (unsigned long long)x->parent_calls);
+		cr_expect_eq(x->min_per_call, APP_CUST);
+		cr_expect_eq(x->max_per_call, APP_CUST);
+		cr_expect_eq(x->other_queries, APP_REPORTS);
+	}
+	detach(&s);
+	kill(master, SIGTERM);
+	if (wait_exit(master, 30) < 0)
+		kill(master, SIGKILL);
+	pg_stop(&pg);
+}

@@ -1,0 +1,73 @@
+# SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+"""The billing job of queries_n1.py on PostgreSQL through psycopg2 (autocommit: no BEGIN):
+N+1 (1 query for the customers, then one per customer) or one JOIN. Builds the tables,
+prints "ready", waits for a line on stdin, runs the job once and prints its own count of
+queries as JSON.
+
+usage: queries_pg.py n1|join SOCKDIR PORT [CUSTOMERS]
+"""
+import json
+import sys
+
+import psycopg2
+
+MODE, SOCK, PORT = sys.argv[1], sys.argv[2], int(sys.argv[3])
+N = int(sys.argv[4]) if len(sys.argv) > 4 else 500
+issued = 0
+
+
+def setup(cur):
+    cur.execute("DROP TABLE IF EXISTS orders; DROP TABLE IF EXISTS customers")
+    cur.execute("CREATE TABLE customers (id INTEGER PRIMARY KEY, name TEXT)")
+    cur.execute("CREATE TABLE orders (id SERIAL PRIMARY KEY, customer_id INTEGER, "
+                "total INTEGER)")
+    cur.execute("CREATE INDEX ON orders (customer_id)")
+    cur.execute("INSERT INTO customers SELECT i, 'c' || i FROM generate_series(0, %s) i",
+                (N - 1,))
+    cur.execute("INSERT INTO orders (customer_id, total) SELECT i %% %s, i "
+                "FROM generate_series(0, %s) i", (N, 3 * N - 1))
+
+
+def load_customers(cur):
+    global issued
+    issued += 1
+    cur.execute("SELECT id, name FROM customers ORDER BY id")
+    return cur.fetchall()
+
+
+def orders_for(cur, cid):
+    global issued
+    issued += 1
+    cur.execute("SELECT total FROM orders WHERE customer_id = %s", (cid,))
+    return cur.fetchall()
+
+
+def billing_n1(cur):
+    total = 0
+    customers = load_customers(cur)
+    for cid, _name in customers:
+        total += sum(t for (t,) in orders_for(cur, cid))
+    return total
+
+
+def billing_join(cur):
+    global issued
+    issued += 1
+    cur.execute("SELECT c.id, o.total FROM customers c JOIN orders o "
+                "ON o.customer_id = c.id ORDER BY c.id")
+    return sum(t for (_c, t) in cur.fetchall())
+
+
+def main():
+    conn = psycopg2.connect(host=SOCK, port=PORT, user="postgres", dbname="postgres")
+    conn.autocommit = True
+    cur = conn.cursor()
+    setup(cur)
+    print("ready", flush=True)
+    sys.stdin.readline()
+    total = billing_n1(cur) if MODE == "n1" else billing_join(cur)
+    conn.close()
+    print(json.dumps({"issued": issued, "total": total}), flush=True)
+
+
+main()

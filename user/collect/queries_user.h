@@ -1,0 +1,75 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* The queries collector (bpf/queries.bpf.c): database client libraries found in each tracked
+ * process's mappings get uprobes once per library file (device, inode), for all processes;
+ * queries come back with the Python stack that issued them and are aggregated in a querystats
+ * (user/model/querystats.h).
+ *
+ *   queries_open(&opts, &q)            before tracker_start(); reuses tracked_pids
+ *   tracker_add_hooks(t, &(queries_tracker_hooks(q)))
+ *   queries_attach(q)                  the ring buffer
+ *   loop: queries_poll(q, ms)          records, and a rescan of mappings every second
+ *   queries_stats(q) at the end; queries_free(q). */
+#ifndef PYHOUND_QUERIES_USER_H
+#define PYHOUND_QUERIES_USER_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include "host/discover.h"
+#include "host/tracker.h"
+#include "model/querystats.h"
+#include "../../include/queries.h"
+
+struct queries_opts {
+	int tracked_fd;		 /* the tracker's tracked_pids map */
+	unsigned int max_procs;	 /* proc_info entries (<= Q_MAX_PROCS) */
+	unsigned int max_active; /* SQLite statements executing at once (<= Q_MAX_ACTIVE) */
+	unsigned int ringbuf_kb; /* default 4096 */
+	unsigned int n1_min;	 /* repeats per call that make an N+1 (default QS_N1_MIN) */
+};
+
+/* a client library file seen in some process */
+struct queries_lib {
+	int lib; /* enum q_lib */
+	uint64_t dev, ino;
+	char path[PATH_MAX]; /* as the first process that mapped it sees it */
+	pid_t first_pid;
+	bool attached;
+	int probes;
+	char status[192]; /* "attached: N probes", or "skipped: <reason>" */
+};
+
+enum queries_counter {
+	QC_UNKNOWN_TEXT = 0, /* a query whose statement text was never seen (prepared earlier) */
+	QC_TEXTS_RESET,	     /* the text table filled up and was cleared */
+	QC_BAD_RECORDS,
+	QC_UNKNOWN_FRAMES,
+	QC_PROCS_REFUSED,    /* tracked processes whose stacks cannot be walked */
+	QC_COUNTER_MAX,
+};
+
+struct queries;
+
+int queries_open(const struct queries_opts *opts, struct queries **out);
+struct tracker_hooks queries_tracker_hooks(struct queries *q);
+/* Register a process and attach to the libraries it has mapped. 0 or -errno (not walked). */
+int queries_add_process(struct queries *q, const struct py_proc *p);
+int queries_attach(struct queries *q);
+int queries_poll(struct queries *q, int timeout_ms);
+/* Look for libraries loaded since (dlopen of _sqlite3 at "import sqlite3"). */
+void queries_rescan(struct queries *q);
+struct querystats *queries_stats(struct queries *q);
+const struct queries_lib *queries_libs(const struct queries *q, size_t *n);
+void queries_bpf_stats(struct queries *q, uint64_t out[Q_STAT_MAX]);
+uint64_t queries_counter(const struct queries *q, enum queries_counter c);
+const char *queries_counter_name(enum queries_counter c);
+const char *queries_bpf_stat_name(unsigned int s);
+void queries_free(struct queries *q);
+struct bpf_object *queries_bpf_object(const struct queries *q);
+
+/* Which library a mapped file is, from its file name: Q_LIB_SQLITE for libsqlite3.so*,
+ * Q_LIB_PQ for libpq.so*, 0 otherwise. */
+int queries_lib_kind(const char *path);
+
+#endif
