@@ -211,3 +211,60 @@ Test(queries, sqlite_join_every_python, .timeout = 600)
 		check_join(&py[i]);
 	}
 }
+
+/* pyhound report on the N+1 job (Debian's 3.11): a Queries section with the n-plus-one finding,
+ * and SQLite's small pread64s attributed to the queries instead of an "unbatched reads"
+ * finding (1 + 1200 queries: one pread64 of the database header per query). */
+Test(queries, report_section_and_sqlite_reads, .timeout = 300)
+{
+	struct test_python py[16];
+	int n = pythons(py, 16), i;
+	char db[] = "/tmp/pyhound-qreport-XXXXXX", dbfile[64], line[256], cmd[2048], buf[4096];
+	char jsonf[96], errf[96], *args[] = { (char *)workload("queries_n1.py"), "n1", dbfile,
+					       "1200", NULL };
+	char *argv[16];
+	struct child c;
+	pid_t ph;
+	int st = 0;
+
+	for (i = 0; i < n && !py[i].debian; i++)
+		;
+	cr_assert(i < n, "Debian's python3.11 not found");
+	cr_assert(mkdtemp(db));
+	snprintf(dbfile, sizeof(dbfile), "%s/shop.db", db);
+	snprintf(jsonf, sizeof(jsonf), "%s/report.json", db);
+	snprintf(errf, sizeof(errf), "%s/report.err", db);
+	python_argv(&py[i], argv, args);
+	cr_assert_eq(child_start(&c, argv), 0);
+	read_line(c.out_fd, line, sizeof(line));
+	cr_assert_str_eq(line, "ready");
+	snprintf(cmd, sizeof(cmd), "exec %s report --pid %d --duration 200 --no-stacks --json "
+		 ">%s 2>%s", getenv("PYHOUND") ? getenv("PYHOUND") : "build/pyhound", (int)c.pid,
+		 jsonf, errf);
+	ph = start_until_ready(cmd, errf, "watching", 60, buf, sizeof(buf));
+	cr_assert(ph > 0, "pyhound report did not start: %s", buf);
+	cr_assert_eq(child_go(&c), 0);
+	waitpid(c.pid, &st, 0);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	close(c.out_fd);
+	usleep(500000);
+	kill(ph, SIGINT);
+	cr_assert_eq(wait_exit(ph, 60), 0, "pyhound report failed");
+	snprintf(cmd, sizeof(cmd),
+		 "python3 -c 'import json,sys\n"
+		 "r = json.load(open(sys.argv[1]))\n"
+		 "p = r[\"processes\"][0]\n"
+		 "n1 = [f for f in p[\"findings\"] if f[\"kind\"] == \"n-plus-one\"]\n"
+		 "assert len(n1) == 1, n1\n"
+		 "f = n1[0]\n"
+		 "assert (f[\"queries\"], f[\"parent_calls\"], f[\"per_call_max\"]) == (1200, 1, 1200), f\n"
+		 "assert (f[\"function\"], f[\"parent_function\"]) == (\"orders_for\", \"billing_n1\"), f\n"
+		 "assert f[\"statement\"] == \"%s\", f\n"
+		 "bad = [f for f in p[\"findings\"] if f[\"kind\"] == \"tiny-reads\" and f[\"syscall\"] == \"pread64\"]\n"
+		 "assert not bad, bad\n"
+		 "assert p[\"queries\"][\"sqlite_preads_attributed\"] >= 1000, p[\"queries\"]\n"
+		 "print(\"ok\")' %s", Q_ORDERS, jsonf);
+	cr_expect_eq(run_cmd(cmd, buf, sizeof(buf)), 0, "%s", buf);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", db);
+	run_cmd(cmd, buf, sizeof(buf));
+}

@@ -8,6 +8,7 @@
 #include "cmd/cli.h"
 #include "cmd/commands.h"
 #include "collect/gc_user.h"
+#include "collect/queries_user.h"
 #include "lib/log.h"
 #include "collect/profiler.h"
 #include "model/report.h"
@@ -31,6 +32,11 @@ static void report_usage(FILE *f)
 		"share of wall time, objects found unreachable; from the python:gc__* USDT probes\n"
 		"or, without them, uprobes on the collection function) and, where the build has\n"
 		"the python:import__* probes, the slowest module imports.\n"
+		"Queries: the top SQLite and PostgreSQL (libpq) statements by time, with the Python\n"
+		"function and line that issued them, and N+1 findings (one call site running the\n"
+		"same statement %d+ times per call of its caller; see 'pyhound queries --help').\n"
+		"Each query costs about 5 us of probes and a stack walk: --no-queries for\n"
+		"processes running many very cheap queries.\n"
 		"Ctrl-C stops early and prints what was gathered.\n\n"
 		"Hot paths: FILE:LINE is the function's first line (where it is defined); the top\n"
 		"stacks show the line each frame was executing. A process without samples is\n"
@@ -60,12 +66,13 @@ static void report_usage(FILE *f)
 		"  -F, --frequency HZ  stack samples per second per CPU (default 99)\n"
 		"      --no-stacks     do not sample stacks (syscalls and I/O only)\n"
 		"      --no-gc         do not trace garbage collections and imports\n"
+		"      --no-queries    do not follow database queries\n"
 		"  -v                  also print collector health (dropped data, map fill)\n"
 		"  -h, --help          this text\n\n"
 		"Examples:\n"
 		"  sudo pyhound report --duration 30\n"
 		"  sudo pyhound report --pid 1234 --json > report.json\n",
-		TINY_IO_MIN_CALLS, TINY_IO_MEDIAN_BYTES, 100 * GC_FINDING_SHARE,
+		QS_N1_MIN, TINY_IO_MIN_CALLS, TINY_IO_MEDIAN_BYTES, 100 * GC_FINDING_SHARE,
 		GC_FINDING_MIN_NS / 1000000ULL, GC_FINDING_GEN2_NS / 1000000ULL,
 		GC_FINDING_MIN_OBSERVED_S, GC_FINDING_MIN_COLLECTIONS, TINY_IO_MIN_CALLS);
 }
@@ -112,6 +119,7 @@ int cmd_report(int argc, char **argv)
 		{ "frequency", required_argument, NULL, 'F' },
 		{ "no-stacks", no_argument, NULL, 'N' },
 		{ "no-gc", no_argument, NULL, 'G' },
+		{ "no-queries", no_argument, NULL, 'Q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{},
@@ -125,7 +133,8 @@ int cmd_report(int argc, char **argv)
 	struct sc_snapshot snap = {};
 	struct gc_snapshot gsnap = {};
 	struct gc_collector_opts gopts = {};
-	bool no_gc = false;
+	bool no_gc = false, no_queries = false;
+	struct queries *qc = NULL;
 	struct report rep = {};
 	pid_t pids[MAX_PIDS];
 	int npids = 0, c, err, ret = 1;
@@ -155,6 +164,7 @@ int cmd_report(int argc, char **argv)
 			break;
 		case 'N': stacks = false; break;
 		case 'G': no_gc = true; break;
+		case 'Q': no_queries = true; break;
 		case 'P':
 			if (parse_uint(optarg, "--max-procs", 1, 65536, &v))
 				return usage_error("report", "bad --max-procs");
@@ -208,6 +218,20 @@ int cmd_report(int argc, char **argv)
 		if (err)
 			goto out;
 	}
+	if (!no_queries) {
+		struct queries_opts qo = { .tracked_fd = tracker_map_fd(t),
+					   .max_procs = topts.max_procs };
+		struct tracker_hooks qh;
+
+		err = queries_open(&qo, &qc);
+		if (err)
+			goto out;
+		qh = queries_tracker_hooks(qc);
+		tracker_add_hooks(t, &qh);
+		err = queries_attach(qc);
+		if (err)
+			goto out;
+	}
 	install_signal_handlers();
 	/* attach the syscall programs first: a process found by the scan is then counted from
 	 * the moment it is marked tracked */
@@ -245,6 +269,8 @@ int cmd_report(int argc, char **argv)
 		}
 		if (rc.gc)
 			gc_poll(rc.gc, 0);
+		if (qc)
+			queries_poll(qc, 0);
 	}
 	tracker_poll(t, 0); /* late exit events */
 	if (pr)
@@ -271,6 +297,11 @@ int cmd_report(int argc, char **argv)
 			pr_err("reading the GC statistics: %s", strerror(-err));
 			goto out;
 		}
+	}
+	if (qc) {
+		queries_poll(qc, 0);
+		querystats_flush(queries_stats(qc));
+		report_add_queries(&rep, queries_stats(qc));
 	}
 	rep.interrupted = exiting;
 	if (pr) {
@@ -308,6 +339,7 @@ out:
 	profiler_free(pr);
 	gc_snapshot_free(&gsnap);
 	gc_free(rc.gc);
+	queries_free(qc);
 	sc_free(rc.sc);
 	tracker_free(t);
 	return ret;

@@ -337,10 +337,11 @@ void report_print_text(const struct report *r, FILE *f, int verbosity)
 		if (r->prof)
 			print_hot_paths(r, rp, f);
 		report_print_gc_text(rp, f);
+		report_print_queries_text(r, rp, f);
 		if (rp->probe_sc)
 			fprintf(f, "\n   Probe cost, not in the syscalls below: %llu uretprobe syscall%s, "
 				   "%s: the return trampoline of return probes on this process "
-				   "(pyhound's GC probes, or another tracer's)\n",
+				   "(pyhound's GC or query probes, or another tracer's)\n",
 				(unsigned long long)rp->probe_sc->count,
 				rp->probe_sc->count == 1 ? "" : "s",
 				fmt_ns(a, sizeof(a), rp->probe_sc->total_ns));
@@ -571,8 +572,10 @@ void report_print_json(const struct report *r, FILE *f)
 			json_obj_end(&j);
 		}
 		report_print_gc_findings_json(rp, &j);
+		report_print_queries_findings_json(r, rp, &j);
 		json_arr_end(&j);
 		report_print_gc_json(rp, &j);
+		report_print_queries_json(r, rp, &j);
 		json_obj_end(&j);
 	}
 	json_arr_end(&j);
