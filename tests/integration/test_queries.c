@@ -268,3 +268,71 @@ Test(queries, report_section_and_sqlite_reads, .timeout = 300)
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", db);
 	run_cmd(cmd, buf, sizeof(buf));
 }
+
+/* pyhound serve with queries = yes: the N+1 job's queries as pyhound_queries_total and
+ * pyhound_query_seconds by fingerprint and function, the N+1 counter by caller, and the
+ * exposition accepted by promtool. */
+Test(queries, serve_metrics, .timeout = 300)
+{
+	struct test_python py[16];
+	int n = pythons(py, 16), i, port = 20000 + getpid() % 20000;
+	char db[] = "/tmp/pyhound-qserve-XXXXXX", dbfile[64], line[256], cmd[2048], buf[8192];
+	char conf[96], errf[96], *args[] = { (char *)workload("queries_n1.py"), "n1", dbfile,
+					      "200", NULL };
+	char *argv[16];
+	struct child c;
+	pid_t ph;
+	int st = 0;
+	unsigned long long v = 0;
+
+	for (i = 0; i < n && !py[i].debian; i++)
+		;
+	cr_assert(i < n, "Debian's python3.11 not found");
+	cr_assert(mkdtemp(db));
+	snprintf(dbfile, sizeof(dbfile), "%s/shop.db", db);
+	snprintf(conf, sizeof(conf), "%s/pyhound.conf", db);
+	snprintf(errf, sizeof(errf), "%s/serve.err", db);
+	snprintf(cmd, sizeof(cmd), "printf 'queries = yes\\ntop_queries = 5\\n' > %s", conf);
+	cr_assert_eq(run_cmd(cmd, buf, sizeof(buf)), 0);
+	python_argv(&py[i], argv, args);
+	cr_assert_eq(child_start(&c, argv), 0);
+	read_line(c.out_fd, line, sizeof(line));
+	cr_assert_str_eq(line, "ready");
+	snprintf(cmd, sizeof(cmd), "exec %s serve --listen 127.0.0.1:%d --config %s 2>%s",
+		 getenv("PYHOUND") ? getenv("PYHOUND") : "build/pyhound", port, conf, errf);
+	ph = start_until_ready(cmd, errf, "serving on", 60, buf, sizeof(buf));
+	cr_assert(ph > 0, "pyhound serve did not start: %s", buf);
+	/* the process was tracked and its library probed at serve's start ("serving on") */
+	cr_assert_eq(child_go(&c), 0);
+	waitpid(c.pid, &st, 0);
+	close(c.out_fd);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	for (double t0 = mono_seconds(); mono_seconds() - t0 < 30 && v != 200;) {
+		usleep(500000);
+		snprintf(cmd, sizeof(cmd), "curl -s 127.0.0.1:%d/metrics | grep "
+			 "'^pyhound_queries_total{pid=\"%d\",' | grep 'function=\"orders_for\"' | "
+			 "awk '{print $2}'", port, (int)c.pid);
+		if (run_cmd(cmd, buf, sizeof(buf)) == 0)
+			v = strtoull(buf, NULL, 10);
+	}
+	cr_expect_eq(v, 200, "pyhound_queries_total of orders_for: %llu", v);
+	snprintf(cmd, sizeof(cmd), "curl -s 127.0.0.1:%d/metrics | grep "
+		 "'^pyhound_query_seconds_count{pid=\"%d\",' | grep 'function=\"load_customers\"' | "
+		 "awk '{print $2}'", port, (int)c.pid);
+	cr_expect_eq(run_cmd(cmd, buf, sizeof(buf)), 0);
+	cr_expect_eq(strtoull(buf, NULL, 10), 1, "load_customers count: %s", buf);
+	/* the N+1 counter: its call closes at the next query or never in serve (no flush) --
+	 * the job's last call stays open, so it is checked only as present-or-absent, never
+	 * wrong */
+	snprintf(cmd, sizeof(cmd), "curl -s 127.0.0.1:%d/metrics | grep "
+		 "'^pyhound_query_n_plus_one_total{pid=\"%d\",' | grep -v "
+		 "'function=\"orders_for\",parent=\"billing_n1\"} 200$' | wc -l", port, (int)c.pid);
+	cr_expect_eq(run_cmd(cmd, buf, sizeof(buf)), 0);
+	cr_expect_eq(atoi(buf), 0, "unexpected N+1 series: %s", buf);
+	snprintf(cmd, sizeof(cmd), "curl -s 127.0.0.1:%d/metrics | promtool check metrics", port);
+	cr_expect_eq(run_cmd(cmd, buf, sizeof(buf)), 0, "promtool: %s", buf);
+	kill(ph, SIGTERM);
+	cr_expect_eq(wait_exit(ph, 30), 0, "serve did not stop cleanly");
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", db);
+	run_cmd(cmd, buf, sizeof(buf));
+}

@@ -630,3 +630,8 @@ void metrics_write_calls(FILE *f, const struct report *r, struct callstats *cs,
 	       "usdt sources, which count only).");
 	callstats_foreach(cs, calls_cb, &c);
 }
+
+void metrics_proc_labels(FILE *f, const struct rep_proc *rp)
+{
+	proc_labels(f, rp);
+}

@@ -61,5 +61,12 @@ void metrics_write_calls(FILE *f, const struct report *r, struct callstats *cs,
 
 /* Write s as a label value (escapes \\, \" and newlines). */
 void metrics_label_value(FILE *f, const char *s);
+/* pid, comm, python_version[, unit][, container_id]: the labels of a process's series */
+void metrics_proc_labels(FILE *f, const struct rep_proc *rp);
+/* Database queries (user/out/metrics_queries.c): per process, the top N (statement
+ * fingerprint, function) by time, the rest as "other"; N+1 queries. */
+struct querystats;
+void metrics_write_queries(FILE *f, const struct report *r, const struct querystats *qs,
+			   unsigned int top_n);
 
 #endif
