@@ -336,3 +336,52 @@ Test(queries, serve_metrics, .timeout = 300)
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", db);
 	run_cmd(cmd, buf, sizeof(buf));
 }
+
+/* A "libsqlite3" without the functions pyhound probes (here a stand-in with none, loaded with
+ * ctypes): pyhound list names it with the reason, and the queries collector skips it without
+ * probing anything in it while it still follows the real one. */
+Test(queries, library_without_symbols_listed_and_skipped, .timeout = 120)
+{
+	char dir[] = "/tmp/pyhound-qlib-XXXXXX", lib[96], src[96], cmd[1024], buf[8192], line[64];
+	char code[512];
+	char *argv[] = { (char *)python_for(12, false), "-c", code, NULL };
+	struct child c;
+	struct session s = {};
+	size_t nl;
+	const struct queries_lib *l;
+	bool fake = false, real = false;
+
+	cr_assert(mkdtemp(dir));
+	snprintf(src, sizeof(src), "%s/empty.c", dir);
+	snprintf(lib, sizeof(lib), "%s/libsqlite3.so.0", dir);
+	snprintf(cmd, sizeof(cmd), "echo 'int pyhound_not_sqlite(void) { return 0; }' > %s && "
+		 "cc -shared -fPIC -o %s %s", src, lib, src);
+	cr_assert_eq(run_cmd(cmd, buf, sizeof(buf)), 0, "%s", buf);
+	snprintf(code, sizeof(code), "import ctypes, sqlite3, sys\nctypes.CDLL('%s')\n"
+		 "print('ready', flush=True)\nsys.stdin.readline()\n", lib);
+	cr_assert_eq(child_start(&c, argv), 0);
+	read_line(c.out_fd, line, sizeof(line));
+	cr_assert_str_eq(line, "ready");
+	snprintf(cmd, sizeof(cmd), "%s list -v | grep -A12 '^%d ' | grep 'database client %s'",
+		 getenv("PYHOUND") ? getenv("PYHOUND") : "build/pyhound", (int)c.pid, lib);
+	cr_expect_eq(run_cmd(cmd, buf, sizeof(buf)), 0, "list -v: %s", buf);
+	cr_expect(strstr(buf, "skipped: no function symbol sqlite3_prepare_v2"), "%s", buf);
+	attach(&s, c.pid);
+	l = queries_libs(s.q, &nl);
+	for (size_t i = 0; i < nl; i++) {
+		if (strstr(l[i].path, dir)) {
+			fake = true;
+			cr_expect(!l[i].attached && strstr(l[i].status, "skipped: no function symbol"),
+				  "%s: %s", l[i].path, l[i].status);
+		} else if (l[i].lib == Q_LIB_SQLITE) {
+			real = true;
+			cr_expect(l[i].attached, "%s: %s", l[i].path, l[i].status);
+		}
+	}
+	cr_expect(fake && real, "libraries seen: %zu", nl);
+	detach(&s);
+	child_go(&c);
+	child_wait(&c, buf, sizeof(buf));
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	run_cmd(cmd, buf, sizeof(buf));
+}
