@@ -385,3 +385,47 @@ Test(queries, library_without_symbols_listed_and_skipped, .timeout = 120)
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	run_cmd(cmd, buf, sizeof(buf));
 }
+
+/* Huge statements: cut at the collector's bound (1023 bytes), normalised (the IN list folded)
+ * and marked "...", each execution still counted. */
+Test(queries, huge_statement_truncated_and_counted, .timeout = 120)
+{
+	static const char code[] =
+		"import sqlite3, sys\n"
+		"db = sqlite3.connect(':memory:')\n"
+		"db.execute('CREATE TABLE t (x INTEGER)')\n"
+		"print('ready', flush=True)\n"
+		"sys.stdin.readline()\n"
+		"q = 'SELECT count(*) FROM t WHERE x IN (' + ', '.join(str(i) for i in range(2000)) + ')'\n"
+		"for _ in range(3):\n"
+		"    db.execute(q).fetchall()\n"
+		"print('done', flush=True)\n";
+	char *argv[] = { (char *)python_for(12, false), "-c", (char *)code, NULL };
+	char line[64];
+	struct child c;
+	struct session s = {};
+	const struct qs_entry *e;
+	size_t n;
+	int st = 0;
+	pid_t w = 0;
+
+	cr_assert_eq(child_start(&c, argv), 0);
+	read_line(c.out_fd, line, sizeof(line));
+	cr_assert_str_eq(line, "ready");
+	attach(&s, c.pid);
+	cr_assert_eq(child_go(&c), 0);
+	for (double t0 = mono_seconds(); mono_seconds() - t0 < 60 && w != c.pid;) {
+		tracker_poll(s.t, 0);
+		queries_poll(s.q, 50);
+		w = waitpid(c.pid, &st, WNOHANG);
+	}
+	cr_assert_eq(w, c.pid, "the workload did not finish");
+	queries_poll(s.q, 0);
+	close(c.out_fd);
+	e = querystats_entries(queries_stats(s.q), &n);
+	cr_assert_eq(n, 1, "%zu statements", n);
+	cr_expect_str_eq(e->stmt, "SELECT count(*) FROM t WHERE x IN (...)...");
+	cr_expect_eq(e->count, 3);
+	cr_expect_str_eq(e->site.name, "<module>");
+	detach(&s);
+}
