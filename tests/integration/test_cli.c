@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include "common/pythons.h"
+#include "host/elf.h"
 
 static const char *bin(void)
 {
@@ -53,6 +54,8 @@ Test(cli, help_and_version)
 	cr_expect(strstr(out, "gc-time                  collections took more than 2% of wall"),
 		  "%s", out);
 	cr_expect(strstr(out, "gc-long-pause            a gen-2 collection"), "%s", out);
+	cr_expect(strstr(out, "memory-growth            resident memory grew by >= 32 MiB"), "%s",
+		  out);
 	cr_expect(strstr(out, "GC findings need the process observed >= 2 s and >= 3 collections"),
 		  "%s", out);
 	cr_expect(strstr(out, "FILE:LINE is the function's first line"), "%s", out);
@@ -505,6 +508,106 @@ Test(cli, sid_315_in_pid_namespace, .timeout = 90)
 	cr_expect_eq(other_pid, 0, "samples under another PID (the namespace's?)");
 	kill(host, SIGKILL);
 	child_wait(&c, NULL, 0);
+}
+
+/* A copy of sid's python3.15 whose _Py_DebugOffsets table is patched (file offset of
+ * .PyRuntime + off, 8 bytes of val), in the sid root; returns its path inside the root. */
+static const char *patched_python(const char *name, size_t off, uint64_t val)
+{
+	static char inside[8][128];
+	static int k;
+	char src[PATH_MAX + 32], dst[PATH_MAX + 160], cmd[3 * PATH_MAX];
+	char *in = inside[k++ % 8];
+	struct elf_file *ef;
+	uint64_t addr, foff;
+	FILE *f;
+
+	snprintf(src, sizeof(src), "%s/usr/bin/python3.15", sid_root());
+	snprintf(in, 128, "/tmp/pyhound-%s-python3.15", name);
+	snprintf(dst, sizeof(dst), "%s%s", sid_root(), in);
+	snprintf(cmd, sizeof(cmd), "cp '%s' '%s'", src, dst);
+	cr_assert_eq(system(cmd), 0, "%s", cmd);
+	ef = elf_open(dst);
+	cr_assert_not_null(ef, "%s", dst);
+	cr_assert_eq(elf_section_addr(ef, ".PyRuntime", &addr), 0);
+	cr_assert_eq(elf_vaddr_to_offset(ef, addr, &foff), 0);
+	elf_close(ef);
+	f = fopen(dst, "r+b");
+	cr_assert_not_null(f);
+	cr_assert_eq(fseek(f, (long)(foff + off), SEEK_SET), 0);
+	cr_assert_eq(fwrite(&val, 8, 1, f), 1);
+	fclose(f);
+	return in;
+}
+
+/* Bad input: a 3.15 whose debug-offsets table has a wrong cookie, one that says free-threaded,
+ * one with an offset past its struct. Each is listed as unsupported with one line of reason
+ * (and `record --pid` names it); a good 3.15 beside them is still supported. */
+Test(cli, sid_bad_debug_tables_refused, .timeout = 90)
+{
+	static const struct {
+		const char *name, *reason;
+		size_t off;
+		uint64_t val;
+	} bad[] = {
+		{ "badcookie", "does not start with the _Py_DebugOffsets cookie", 0,
+		  0x7970677562656479ull /* "ydebugpy" */ },
+		{ "freethreaded", "free-threaded build: not supported yet", 16, 1 },
+		/* thread_state.current_frame (3.15 layout: table offset 208) far past the struct */
+		{ "pastsize", "thread_state.current_frame is 100000, past its struct", 208, 100000 },
+	};
+	char *args[] = { "-c", "import sys; print('up', flush=True); sys.stdin.readline()", NULL };
+	struct test_python good[4];
+	struct child c[4];
+	char missing[1024], cmd[512], line[64], buf[16];
+	int n = test_sid_pythons(good, 4, missing, sizeof(missing)), i;
+
+	cr_assert_str_empty(missing, "sid interpreters missing:%s", missing);
+	for (i = 0; i < 4; i++) {
+		struct test_python py = good[n - 1]; /* sid-3.15d's fields; path replaced */
+		char *argv[8];
+
+		if (i < 3)
+			snprintf(py.path, sizeof(py.path), "%s",
+				 patched_python(bad[i].name, bad[i].off, bad[i].val));
+		else
+			snprintf(py.path, sizeof(py.path), "/usr/bin/python3.15");
+		python_argv(&py, argv, args);
+		cr_assert_eq(child_start(&c[i], argv), 0);
+		cr_assert_gt(read(c[i].out_fd, buf, sizeof(buf)), 0, "%s did not start", py.path);
+	}
+	snprintf(cmd, sizeof(cmd), "%s list", bin());
+	cr_assert_eq(run_cmd(cmd, out, sizeof(out)), 0, "%s", out);
+	for (i = 0; i < 4; i++) {
+		char *l, *nl;
+
+		snprintf(line, sizeof(line), "\n%-8d 3.15.", (int)c[i].pid);
+		l = strstr(out, line);
+		cr_expect(l, "PID %d not listed: %s", (int)c[i].pid, out);
+		if (!l)
+			continue;
+		nl = strchr(l + 1, '\n');
+		if (i < 3) {
+			cr_expect(nl && strstr(l, ",unsupported ") && strstr(l, ",unsupported ") < nl,
+				  "%s not marked unsupported: %.200s", bad[i].name, l + 1);
+			cr_expect(nl && !strncmp(nl + 1, "         unsupported: ", 22) &&
+					  strstr(nl, bad[i].reason),
+				  "%s: reason line: %.300s", bad[i].name, nl ? nl + 1 : "");
+		} else {
+			cr_expect(nl && !strstr(l, "unsupported") , "good 3.15: %.200s", l + 1);
+		}
+	}
+	snprintf(cmd, sizeof(cmd), "%s record -d 1 --pid %d -o /tmp/pyhound-bad.collapsed -v",
+		 bin(), (int)c[1].pid);
+	run_cmd(cmd, out, sizeof(out));
+	cr_expect(strstr(out, "stacks not walked: free-threaded build: not supported yet"),
+		  "record: %s", out);
+	for (i = 0; i < 4; i++)
+		child_wait(&c[i], NULL, 0);
+	for (i = 0; i < 3; i++) {
+		snprintf(cmd, sizeof(cmd), "%s/tmp/pyhound-%s-python3.15", sid_root(), bad[i].name);
+		unlink(cmd);
+	}
 }
 
 /* the right plural: one process is "1 CPython process" */

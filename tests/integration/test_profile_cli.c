@@ -198,7 +198,7 @@ Test(top, plain_text_when_not_a_terminal, .timeout = 60)
 	snprintf(cmd, sizeof(cmd), "%s top -d 2.5 --pid %d < /dev/null", bin(), (int)p);
 	cr_assert_eq(run_cmd(cmd, out, sizeof(out)), 0, "%s", out);
 	cr_expect_null(strstr(out, "\033["), "escape codes when not on a terminal");
-	cr_expect(strstr(out, "pyhound top - 1 CPython processes"), "%s", out);
+	cr_expect(strstr(out, "pyhound top - 1 CPython process, "), "%s", out);
 	snprintf(pidcol, sizeof(pidcol), "%8d python3.13", (int)p);
 	cr_expect(strstr(out, pidcol), "%s", out);
 	cr_expect(strstr(out, "hot_leaf (hot_loop.py:8)"), "%s", out);

@@ -12,6 +12,8 @@
 #include "lib/log.h"
 #include "collect/profiler.h"
 #include "model/report.h"
+#include "model/report_mem.h"
+#include "host/rss.h"
 #include "collect/syscalls_user.h"
 #include "host/tracker.h"
 
@@ -53,6 +55,8 @@ static void report_usage(FILE *f)
 		"                           and at least %llu ms in all\n"
 		"  gc-long-pause            a gen-2 collection stopped the process for more than\n"
 		"                           %llu ms\n"
+		"  memory-growth            resident memory grew by >= %llu MiB and >= %.0f%% over\n"
+		"                           >= %.0f s of samples, ending within %.0f%% of its peak\n"
 		"Evidence rule: GC findings need the process observed >= %.0f s and >= %d collections\n"
 		"seen (a process watched for a moment shows only its start-up or exit collections;\n"
 		"the report says when a finding was withheld). I/O findings rest on exact counts of\n"
@@ -74,7 +78,8 @@ static void report_usage(FILE *f)
 		"  sudo pyhound report --pid 1234 --json > report.json\n",
 		QS_N1_MIN, TINY_IO_MIN_CALLS, TINY_IO_MEDIAN_BYTES, 100 * GC_FINDING_SHARE,
 		GC_FINDING_MIN_NS / 1000000ULL, GC_FINDING_GEN2_NS / 1000000ULL,
-		GC_FINDING_MIN_OBSERVED_S, GC_FINDING_MIN_COLLECTIONS, TINY_IO_MIN_CALLS);
+		MEM_GROWTH_MIN_BYTES >> 20, 100 * MEM_GROWTH_MIN_SHARE, MEM_MIN_WINDOW_S,
+		100 * MEM_KEEP, GC_FINDING_MIN_OBSERVED_S, GC_FINDING_MIN_COLLECTIONS, TINY_IO_MIN_CALLS);
 }
 
 struct report_ctx {
@@ -100,6 +105,20 @@ struct collect_ctx {
 	struct tracked_proc *arr;
 	size_t n;
 };
+
+struct rss_ctx {
+	struct rss_watch *w;
+	double t;
+};
+
+/* one RSS reading of each live tracked process */
+static void sample_rss(const struct tracked_proc *tp, void *ctx)
+{
+	struct rss_ctx *rc = ctx;
+
+	if (!tp->exit_ns)
+		rss_watch_sample(rc->w, tp->info.pid, tp->info.start_ticks, rc->t);
+}
 
 static void collect(const struct tracked_proc *tp, void *ctx)
 {
@@ -143,7 +162,8 @@ int cmd_report(int argc, char **argv)
 	bool as_json = false, stacks = true;
 	unsigned long freq = 99;
 	struct profiler *pr = NULL;
-	uint64_t start, end;
+	uint64_t start, end, rss_last = 0;
+	struct rss_ctx rss = {};
 
 	optind = 1;
 	opterr = 0;
@@ -251,9 +271,20 @@ int cmd_report(int argc, char **argv)
 	fprintf(stderr, "pyhound: watching %d CPython process%s%s for %.1f s (Ctrl-C to stop "
 			"early)\n", tracker_count(t), tracker_count(t) == 1 ? "" : "es",
 			topts.follow ? " and any that start" : "", duration);
+	rss.w = rss_watch_new(topts.max_procs ? topts.max_procs : 1024);
+	if (!rss.w) {
+		err = -ENOMEM;
+		goto out;
+	}
 	while (!exiting) {
 		uint64_t now = now_ns();
 		int left;
+
+		if (now - rss_last >= 1000000000ull) { /* resident memory once a second */
+			rss_last = now;
+			rss.t = now / 1e9;
+			tracker_foreach(t, sample_rss, &rss);
+		}
 
 		if (now - start >= (uint64_t)(duration * 1e9))
 			break;
@@ -281,6 +312,8 @@ int cmd_report(int argc, char **argv)
 		pr_err("reading the syscall statistics: %s", strerror(-err));
 		goto out;
 	}
+	rss.t = end / 1e9;
+	tracker_foreach(t, sample_rss, &rss); /* the end of the window */
 	tracker_read_cpu(t); /* tells idle processes from unreadable ones */
 	cc.arr = calloc(tracker_count(t) + 1, sizeof(*cc.arr));
 	if (!cc.arr)
@@ -297,6 +330,11 @@ int cmd_report(int argc, char **argv)
 			pr_err("reading the GC statistics: %s", strerror(-err));
 			goto out;
 		}
+	}
+	err = report_add_mem(&rep, rss.w);
+	if (err) {
+		pr_err("out of memory");
+		goto out;
 	}
 	if (qc) {
 		queries_poll(qc, 0);
@@ -334,6 +372,7 @@ int cmd_report(int argc, char **argv)
 	ret = 0;
 out:
 	report_free(&rep);
+	rss_watch_free(rss.w);
 	free(cc.arr);
 	sc_snapshot_free(&snap);
 	profiler_free(pr);

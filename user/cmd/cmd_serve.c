@@ -348,6 +348,8 @@ static int render(struct serve *sv)
 		metrics_write_cpu(f, &rep, sv->fs, sv->cfg.top_functions, sv->cfg.frequency);
 	if (!err && sv->gc)
 		metrics_write_gc(f, &rep);
+	if (!err)
+		metrics_write_mem(f, &rep);
 	if (!err && sv->queries)
 		metrics_write_queries(f, &rep, queries_stats(sv->queries), sv->cfg.top_queries);
 	if (!err && sv->calls) {

@@ -8,6 +8,7 @@
 #include "lib/histo.h"
 #include "lib/json.h"
 #include "model/report.h"
+#include "model/report_mem.h"
 #include "collect/syscall_names.h"
 
 const char *fd_kind_name(unsigned int kind)
@@ -223,6 +224,7 @@ void report_free(struct report *r)
 		free(r->procs[i].sc);
 		free(r->procs[i].io);
 		report_free_gc(&r->procs[i]);
+		report_free_mem(&r->procs[i]);
 	}
 	free(r->procs);
 	memset(r, 0, sizeof(*r));
@@ -337,6 +339,7 @@ void report_print_text(const struct report *r, FILE *f, int verbosity)
 		if (r->prof)
 			print_hot_paths(r, rp, f);
 		report_print_gc_text(rp, f);
+		report_print_mem_text(rp, f);
 		report_print_queries_text(r, rp, f);
 		if (rp->probe_sc)
 			fprintf(f, "\n   Probe cost, not in the syscalls below: %llu uretprobe syscall%s, "
@@ -572,6 +575,10 @@ void report_print_json(const struct report *r, FILE *f)
 			json_obj_end(&j);
 		}
 		report_print_gc_findings_json(rp, &j);
+		report_print_mem_findings_json(rp, &j);
+		json_arr_end(&j);
+		report_print_gc_json(rp, &j);
+		report_print_mem_json(rp, &j);
 		report_print_queries_findings_json(r, rp, &j);
 		json_arr_end(&j);
 		report_print_gc_json(rp, &j);

@@ -55,6 +55,7 @@ struct rep_proc {
 	struct rep_finding findings[REP_MAX_FINDINGS];
 	int nfindings;
 	struct rep_gc *gc; /* NULL unless report_add_gc() found the process */
+	struct rep_mem *mem; /* NULL unless report_add_mem() has a series for it */
 	/* pread64 calls on files of a process whose SQLite queries were followed: SQLite's page
 	 * reads, attributed to its queries instead of an "unbatched reads" finding */
 	uint64_t sqlite_preads;
@@ -74,6 +75,7 @@ struct report {
 	const struct profile *prof;  /* sampled stacks, or NULL when not sampled */
 	char sampler_health[512];    /* a line on the sampler's counters, for -v */
 	bool has_gc; /* report_add_gc() was called */
+	bool has_mem; /* report_add_mem() was called */
 	const struct querystats *queries; /* report_add_queries(), or NULL */
 	uint64_t gc_drops[GC_DROP_MAX];
 };

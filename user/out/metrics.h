@@ -61,8 +61,11 @@ void metrics_write_calls(FILE *f, const struct report *r, struct callstats *cs,
 
 /* Write s as a label value (escapes \\, \" and newlines). */
 void metrics_label_value(FILE *f, const char *s);
-/* pid, comm, python_version[, unit][, container_id]: the labels of a process's series */
+/* The labels identifying a process's series: pid, comm, python_version, unit, container_id. */
 void metrics_proc_labels(FILE *f, const struct rep_proc *rp);
+/* pyhound_process_resident_bytes{kind}: each live process's resident memory now
+ * (user/out/metrics_mem.c). */
+void metrics_write_mem(FILE *f, const struct report *r);
 /* Database queries (user/out/metrics_queries.c): per process, the top N (statement
  * fingerprint, function) by time, the rest as "other"; N+1 queries. */
 struct querystats;

@@ -1,0 +1,124 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* pyhound serve's pyhound_process_resident_bytes{kind} against the workload's own
+ * /proc/self/status readings (tests/workloads/mem_grow.py, idle after keeping 160 MiB). */
+#include <criterion/criterion.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include "common/pythons.h"
+
+static char out[1 << 20];
+
+static const char *bin(void)
+{
+	const char *b = getenv("PYHOUND");
+
+	return b && *b ? b : "build/pyhound";
+}
+
+static int free_port(void)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET };
+	socklen_t len = sizeof(a);
+	int fd = socket(AF_INET, SOCK_STREAM, 0), port;
+
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	cr_assert(fd >= 0);
+	cr_assert_eq(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	getsockname(fd, (struct sockaddr *)&a, &len);
+	port = ntohs(a.sin_port);
+	close(fd);
+	return port;
+}
+
+static int read_line(int fd, char *buf, size_t len, double limit)
+{
+	double end = mono_seconds() + limit;
+	size_t n = 0;
+
+	while (n < len - 1 && mono_seconds() < end) {
+		fd_set fds;
+		struct timeval tv = { 0, 200000 };
+
+		FD_ZERO(&fds);
+		FD_SET(fd, &fds);
+		if (select(fd + 1, &fds, NULL, NULL, &tv) <= 0)
+			continue;
+		if (read(fd, buf + n, 1) <= 0)
+			return -1;
+		if (buf[n] == '\n') {
+			buf[n] = 0;
+			return (int)n;
+		}
+		n++;
+	}
+	return -1;
+}
+
+/* the value of the resident_bytes series of pid and kind, or -1 */
+static double resident(const char *text, pid_t pid, const char *kind)
+{
+	char pidl[32], kindl[32];
+	const char *p = text;
+
+	snprintf(pidl, sizeof(pidl), "pid=\"%d\"", (int)pid);
+	snprintf(kindl, sizeof(kindl), "kind=\"%s\"}", kind);
+	while ((p = strstr(p, "\npyhound_process_resident_bytes{"))) {
+		const char *eol = strchr(p + 1, '\n'), *lab = strstr(p, pidl), *k = strstr(p, kindl);
+
+		if (lab && k && (!eol || (lab < eol && k < eol)))
+			return atof(strchr(k, ' ') + 1);
+		p++;
+	}
+	return -1;
+}
+
+Test(serve_mem, resident_bytes_match_the_workload, .timeout = 120)
+{
+	char *argv[] = { (char *)python_for(12, false), (char *)workload("mem_grow.py"), "grow",
+			 NULL };
+	char line[256], cmd[512], errf[64], buf[4096];
+	unsigned long long ba, bf, bs, aa, af, as;
+	double anon = -1, file = -1;
+	struct child c;
+	pid_t sv;
+	int port = free_port();
+
+	cr_assert_eq(child_start(&c, argv), 0);
+	cr_assert_gt(read_line(c.out_fd, line, sizeof(line), 60), 0);
+	cr_assert_eq(write(c.in_fd, "go\n", 3), 3);
+	cr_assert_gt(read_line(c.out_fd, line, sizeof(line), 60), 0);
+	cr_assert_eq(sscanf(line, "before %llu %llu %llu after %llu %llu %llu", &ba, &bf, &bs, &aa,
+			    &af, &as), 6, "%s", line);
+	snprintf(errf, sizeof(errf), "/tmp/pyhound-serve-mem-%d.err", port);
+	snprintf(cmd, sizeof(cmd), "exec %s serve --listen 127.0.0.1:%d 2>%s", bin(), port, errf);
+	sv = start_until_ready(cmd, errf, "serving on", 30, buf, sizeof(buf));
+	cr_assert_gt(sv, 0, "serve did not start: %s", buf);
+	for (int i = 0; i < 50 && anon < 0; i++) {
+		snprintf(cmd, sizeof(cmd), "curl -s -m 10 http://127.0.0.1:%d/metrics", port);
+		if (!run_cmd(cmd, out, sizeof(out))) {
+			anon = resident(out, c.pid, "anon");
+			file = resident(out, c.pid, "file");
+		}
+		if (anon < 0)
+			usleep(200000);
+	}
+	kill(sv, SIGTERM);
+	cr_expect_eq(wait_exit(sv, 10), 0);
+	unlink(errf);
+	cr_assert_geq(anon, 0, "no pyhound_process_resident_bytes series for PID %d", (int)c.pid);
+	cr_log_info("anon %.0f (workload %llu), file %.0f (workload %llu)", anon, aa, file, af);
+	cr_expect(anon >= (double)aa - 4 * 1048576.0 && anon <= (double)aa + 4 * 1048576.0,
+		  "anon %.0f, the workload read %llu", anon, aa);
+	cr_expect(file >= (double)af - 4 * 1048576.0 && file <= (double)af + 4 * 1048576.0,
+		  "file %.0f, the workload read %llu", file, af);
+	cr_expect(resident(out, c.pid, "shmem") >= 0);
+	cr_expect(strstr(out, "# TYPE pyhound_process_resident_bytes gauge"));
+	child_wait(&c, buf, sizeof(buf));
+}
