@@ -576,12 +576,10 @@ void report_print_json(const struct report *r, FILE *f)
 		}
 		report_print_gc_findings_json(rp, &j);
 		report_print_mem_findings_json(rp, &j);
-		json_arr_end(&j);
-		report_print_gc_json(rp, &j);
-		report_print_mem_json(rp, &j);
 		report_print_queries_findings_json(r, rp, &j);
 		json_arr_end(&j);
 		report_print_gc_json(rp, &j);
+		report_print_mem_json(rp, &j);
 		report_print_queries_json(r, rp, &j);
 		json_obj_end(&j);
 	}
