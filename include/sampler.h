@@ -49,7 +49,21 @@ enum ph_sample_flags {
 	PH_SAMPLE_TRUNCATED = 1, /* more than PH_MAX_FRAMES frames: the outermost are missing */
 	PH_SAMPLE_IN_SYSCALL = 2, /* interrupted in the kernel inside a syscall, not running Python
 				     (kernel mode for an interrupt, fault or preemption is not) */
+	PH_SAMPLE_WALL = 4,	  /* from the wall-clock sampler: thread state in PH_WALL_STATE() */
+	PH_SAMPLE_GIL_HELD = 8,	  /* wall: the thread held the GIL (locked, last_holder) */
 };
+
+/* wall samples: flags bits 8-11 hold enum ph_wall_state, bits 16-31 the syscall number */
+enum ph_wall_state {
+	PH_WALL_ONCPU = 0,    /* running on a CPU (Python, or the kernel on its behalf) */
+	PH_WALL_RUNNABLE = 1, /* ready, waiting for a CPU */
+	PH_WALL_GIL = 2,      /* blocked on a futex inside the interpreter's GIL */
+	PH_WALL_SYSCALL = 3,  /* blocked in a syscall (the number in PH_WALL_SYSCALL_NR()) */
+	PH_WALL_BLOCKED = 4,  /* off the CPU, not in a syscall (page fault, stopped) */
+};
+#define PH_WALL_FLAGS(state, nr) (((__u32)(state) & 0xf) << 8 | ((__u32)(nr) & 0xffff) << 16)
+#define PH_WALL_STATE(flags) (((flags) >> 8) & 0xf)
+#define PH_WALL_SYSCALL_NR(flags) ((flags) >> 16)
 
 /* One sample; frames are leaf (innermost) first. Only nframes frames are sent. */
 struct ph_sample {
@@ -74,6 +88,13 @@ enum ph_sampler_stat {
 	SMP_ERR_TSTATE_MISMATCH, /* tstate->thread_id != fsbase */
 	SMP_ERR_READ,	      /* a read of the frame chain failed: sample dropped */
 	SMP_ERR_BAD_CODE,     /* frame code is not a code object: sample dropped */
+	SMP_THINNED,	      /* ticks (of any process) discarded by random thinning: the event
+				 runs faster than the rate (not an error) */
+	SMP_WALL_TICKS,	      /* wall mode: task-iterator runs */
+	SMP_WALL_THREADS,     /* wall mode: threads of tracked processes looked at */
+	SMP_WALL_NOT_HOLDER,  /* gil mode: threads skipped, not holding the GIL */
+	SMP_WALL_DISPLACED,   /* wall: runnable only because the sampling thread took its CPU:
+				 sampled as running */
 	SMP_STAT_MAX,
 };
 

@@ -215,9 +215,9 @@ Test(heap, target_exits_mid_walk, .timeout = 300)
 		cr_log_info("attempt %d: exit %d: %s", attempt, rc, out);
 		cr_expect(rc == 0 || rc == 1, "pyhound heap exit %d: %s", rc, out);
 		if (rc == 1) {
-			cr_expect(strstr(out, "exited during the heap walk") ||
-					  strstr(out, "no such process"),
-				  "%s", out);
+			/* killed during the walk, or (on a loaded host) before or while pyhound
+			 * inspected it */
+			cr_expect(strstr(out, "exited") || strstr(out, "no such process"), "%s", out);
 			cr_expect(!strchr(out, '\n') || !strchr(strchr(out, '\n') + 1, '\n'),
 				  "more than one line: %s", out);
 			mid += strstr(out, "exited during the heap walk") != NULL;

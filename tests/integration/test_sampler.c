@@ -3,6 +3,8 @@
  * Debian's static /usr/bin/python3.11, and Debian sid's python3.14/3.15 (release, -dbg) run
  * chrooted in the sid root (always: a missing root fails):
  *  - shares: a()/b()/c() burning 60/30/10% of a process's CPU are measured within 3 points;
+ *  - unaliased: a workload whose cycle equals the 99 Hz sampling period (50/35/15% of its CPU in
+ *    three functions, by its own clock) is measured within 3 points at 99 Hz;
  *  - shapes: a call from a method (qualname on 3.11+) with correct lines, and a 300-deep
  *    recursion reported truncated.
  * A missing interpreter fails the test unless PYHOUND_ALLOW_MISSING_PYTHON=1. */
@@ -10,6 +12,7 @@
 #include <errno.h>
 #include <glob.h>
 #include <limits.h>
+#include <math.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -135,6 +138,9 @@ struct burner {
 	const struct interp *py;
 	/* shares */
 	uint64_t total, in_a, in_b, in_c, in_syscall;
+	/* unaliased: samples in alias_a/b/c, and the workload's own CPU seconds in each */
+	uint64_t al[3];
+	double own[3];
 	/* shapes */
 	uint64_t method_inner, method_inner_ok, deep, deep_truncated, deep_full, deep_ok;
 	uint64_t init, init_ok;
@@ -236,6 +242,14 @@ static void run_for(struct sampler *s, double seconds)
 		;
 }
 
+static double mono_now(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return t.tv_sec + t.tv_nsec / 1e9;
+}
+
 static bool ends_with(const char *s, const char *suffix)
 {
 	size_t a = strlen(s), b = strlen(suffix);
@@ -304,8 +318,12 @@ static double env_num(const char *name, double def)
 Test(sampler, shares, .timeout = 240)
 {
 	struct interp py[MAX_PY];
+	/* oversample 1: every tick kept, periods still jittered. This test is about naming the
+	 * right function, and the 100 ms cycle cannot alias at 1499 Hz; systematic sampling
+	 * keeps its error well under the binomial error of thinned (Poisson) sampling, which
+	 * sampler/unaliased covers with enough samples for it. */
 	struct sampler_opts o = { .freq_hz = (unsigned int)env_num("PYHOUND_SHARES_HZ", SHARES_HZ),
-				  .cb = shares_cb };
+				  .cb = shares_cb, .oversample = 1 };
 	double seconds = env_num("PYHOUND_SHARES_SECONDS", SHARES_SECONDS);
 	struct sampler *s;
 	char script[PATH_MAX];
@@ -345,6 +363,137 @@ Test(sampler, shares, .timeout = 240)
 	}
 	fflush(stdout);
 	cr_expect_eq(failures, 0, "shares out of 60/30/10 +-3 points (or < 300 samples)");
+	sampler_free(s);
+}
+
+/* ---- unaliased ---- */
+
+static void alias_cb(void *ctx, pid_t pid, pid_t tid, const struct prof_frame *f, uint32_t n,
+		     bool truncated, bool in_syscall)
+{
+	static const char *const names[3] = { "alias_a", "alias_b", "alias_c" };
+	struct burner *c = child_of(pid);
+
+	if (!c)
+		return;
+	c->total++;
+	for (uint32_t i = 0; i < n; i++)
+		for (int k = 0; k < 3; k++)
+			if (!strcmp(f[i].name, names[k]) && ends_with(f[i].file, "/alias/main.py"))
+				c->al[k]++;
+}
+
+static uint64_t alias_min_samples(int first, int last)
+{
+	uint64_t m = UINT64_MAX;
+
+	for (int i = first; i < last; i++) {
+		struct burner *c = &children[i];
+		uint64_t n = c->al[0] + c->al[1] + c->al[2];
+
+		m = n < m ? n : m;
+	}
+	return m;
+}
+
+/* SIGUSR1: the workload finishes its cycle and prints "own a=S b=S c=S" */
+static void alias_stop(struct burner *c)
+{
+	char buf[256];
+	size_t got = 0;
+
+	cr_assert_eq(kill(c->pid, SIGUSR1), 0);
+	while (got < sizeof(buf) - 1) {
+		struct pollfd p = { .fd = c->out_fd, .events = POLLIN };
+		ssize_t n;
+
+		cr_assert_gt(poll(&p, 1, 20000), 0, "%s: no \"own\" line", c->py->label);
+		n = read(c->out_fd, buf + got, sizeof(buf) - 1 - got);
+		if (n <= 0)
+			break;
+		got += n;
+		buf[got] = 0;
+		if (strchr(buf, '\n'))
+			break;
+	}
+	buf[got] = 0;
+	cr_assert_eq(sscanf(buf, "own a=%lf b=%lf c=%lf", &c->own[0], &c->own[1], &c->own[2]), 3,
+		     "%s: bad output '%s'", c->py->label, buf);
+	waitpid(c->pid, NULL, 0);
+	close(c->out_fd);
+	c->pid = -c->pid;
+}
+
+/* At the nominal 99 Hz; PYHOUND_ALIAS_FIXED=1 runs the sampler of old (fixed period, every
+ * tick kept) to show the defect (expected to fail on a quiet host). Two workloads at a time
+ * (one per CPU) until each has ALIAS_SAMPLES samples in its three functions: with +-3 points
+ * that is 3.5 standard deviations of a binomial share (0.85 points at 50%). A busy host gives
+ * fewer within ALIAS_BATCH_LIMIT: the bound then widens to 3.5 standard deviations for the
+ * samples obtained (a locked phase is off by 10-35 points, still caught); fewer than
+ * ALIAS_MIN_SAMPLES fails. */
+#define ALIAS_SAMPLES 3500
+#define ALIAS_MIN_SAMPLES 300
+#define ALIAS_BATCH_LIMIT 90.0 /* seconds */
+
+Test(sampler, unaliased, .timeout = 900)
+{
+	static const double share[3] = { 50, 35, 15 };
+	struct interp py[MAX_PY];
+	bool fixed = getenv("PYHOUND_ALIAS_FIXED") && !strcmp(getenv("PYHOUND_ALIAS_FIXED"), "1");
+	struct sampler_opts o = { .freq_hz = 99, .cb = alias_cb, .oversample = fixed ? 1 : 0,
+				  .fixed_period = fixed };
+	struct sampler_stats st;
+	struct sampler *s;
+	char script[PATH_MAX];
+	int npy = add_sid_interps(py, find_interps(py)), failures = 0;
+
+	log_setup_libbpf();
+	snprintf(script, sizeof(script), "%s", workload("alias/main.py"));
+	cr_assert_eq(sampler_open(&o, -1, &s), 0);
+	cr_assert_eq(sampler_attach(s), 0);
+	for (int first = 0; first < npy; first += 2) {
+		int last = first + 2 < npy ? first + 2 : npy, base = nchildren;
+		double t0 = mono_now();
+
+		for (int i = first; i < last; i++)
+			register_child(s, spawn(&py[i], script, "600"));
+		while (alias_min_samples(base, nchildren) < ALIAS_SAMPLES &&
+		       mono_now() - t0 < ALIAS_BATCH_LIMIT)
+			run_for(s, 1.0);
+		for (int i = base; i < nchildren; i++)
+			alias_stop(&children[i]);
+	}
+	cr_assert_eq(sampler_stats(s, &st), 0);
+	printf("unaliased: %s; thinned %llu, kept %llu, period changes %llu (failed %llu)\n",
+	       fixed ? "FIXED period (the sampler of old)" : "thinned and jittered",
+	       (unsigned long long)st.bpf[SMP_THINNED], (unsigned long long)st.bpf[SMP_SAMPLES],
+	       (unsigned long long)st.jitters, (unsigned long long)st.jitter_errors);
+	cr_expect_eq(st.jitter_errors, 0);
+	for (int i = 0; i < nchildren; i++) {
+		struct burner *c = &children[i];
+		uint64_t n = c->al[0] + c->al[1] + c->al[2];
+		double own = c->own[0] + c->own[1] + c->own[2], got[3], want[3];
+		bool ok = n >= ALIAS_MIN_SAMPLES && own > 0;
+		double bound = 3;
+
+		for (int k = 0; k < 3; k++) {
+			got[k] = n ? 100.0 * c->al[k] / n : 0;
+			want[k] = own > 0 ? 100.0 * c->own[k] / own : share[k];
+		}
+		if (n && n < ALIAS_SAMPLES)
+			bound = fmax(3, 350.0 * sqrt(0.25 / n)); /* 3.5 sd at the widest, p = 0.5 */
+		for (int k = 0; k < 3; k++)
+			ok = ok && got[k] >= want[k] - bound && got[k] <= want[k] + bound;
+		printf("unaliased %-12s samples %5llu  a %5.1f%% (own %4.1f)  b %5.1f%% (own %4.1f)  "
+		       "c %5.1f%% (own %4.1f)  bound +-%.1f%s  %s\n", c->py->label,
+		       (unsigned long long)n, got[0], want[0], got[1], want[1], got[2], want[2],
+		       bound, n < ALIAS_SAMPLES ? " (busy host: fewer samples)" : "",
+		       ok ? "ok" : "FAIL");
+		failures += !ok;
+	}
+	fflush(stdout);
+	cr_expect_eq(failures, 0, "shares out of the workload's own +-3 points (wider with fewer "
+		     "than %d samples; fewer than %d fail)", ALIAS_SAMPLES, ALIAS_MIN_SAMPLES);
 	sampler_free(s);
 }
 

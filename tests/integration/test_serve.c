@@ -495,7 +495,16 @@ Test(serve, sid_315_container_metrics, .timeout = 90)
 	cr_assert(!strncmp(ver, "3.15.", 5), "version '%s'", ver);
 	host = only_child_of(c.pid);
 	cr_assert_gt(host, 1);
-	usleep(800 * 1000); /* found and its probes attached */
+	/* found and its GC probes attached (metrics say its source) before it collects */
+	snprintf(key, sizeof(key), "pyhound_gc_source_info{pid=\"%d\",comm=\"python3.15\","
+		 "python_version=\"%s\",source=\"usdt\"}", (int)host, ver);
+	for (int i = 0; i < 75; i++) {
+		cr_assert_eq(curl(&s, "/metrics", NULL), 0);
+		if (sample(out, key) == 1)
+			break;
+		usleep(200 * 1000);
+	}
+	cr_assert_eq(sample(out, key), 1, "%s not in /metrics within 15 s", key);
 	cr_assert_eq(write(c.in_fd, "\n", 1), 1);
 	/* scrapes until the spin has 20 samples and its own series (bounded: a loaded host) */
 	for (int i = 0; i < 20; i++) {

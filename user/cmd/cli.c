@@ -12,6 +12,7 @@
 #include <unistd.h>
 #include "cmd/cli.h"
 #include "lib/log.h"
+#include "wall.h"
 
 volatile sig_atomic_t exiting;
 
@@ -88,6 +89,29 @@ int parse_percent(const char *s, const char *what, double min, double max, doubl
 	if (parse_real(s, "%", min, max, out))
 		return bad_value(what, s, "a percentage", min, max);
 	return 0;
+}
+
+static const char *const mode_names[] = {
+	[PH_MODE_CPU] = "cpu",
+	[PH_MODE_WALL] = "wall",
+	[PH_MODE_GIL] = "gil",
+};
+
+int parse_mode(const char *s, int *mode)
+{
+	for (int i = 0; i < (int)(sizeof(mode_names) / sizeof(mode_names[0])); i++) {
+		if (s && !strcmp(s, mode_names[i])) {
+			*mode = i;
+			return 0;
+		}
+	}
+	pr_err("invalid --mode '%s' (expected cpu, wall or gil)", s ? s : "");
+	return -EINVAL;
+}
+
+const char *mode_name(int mode)
+{
+	return mode >= 0 && mode <= PH_MODE_GIL ? mode_names[mode] : "?";
 }
 
 int parse_pids(const char *s, pid_t *pids, int *n, int cap)

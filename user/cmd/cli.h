@@ -25,6 +25,10 @@ extern volatile sig_atomic_t exiting; /* set by SIGINT/SIGTERM; a second signal 
 int parse_uint(const char *s, const char *what, unsigned long min, unsigned long max,
 	       unsigned long *out);
 int parse_seconds(const char *s, const char *what, double min, double max, double *out);
+/* --mode cpu|wall|gil -> enum ph_wall_mode (include/wall.h); -EINVAL with a message. */
+int parse_mode(const char *s, int *mode);
+/* "cpu", "wall" or "gil" */
+const char *mode_name(int mode);
 int parse_percent(const char *s, const char *what, double min, double max, double *out);
 /* --pid list of any length: "123" or "123,456"; appends to pids (up to cap). */
 int parse_pids(const char *s, pid_t *pids, int *n, int cap);

@@ -313,6 +313,24 @@ static void json_diff(struct json *j, double secs, const struct heap_growth *g, 
 
 /* ---- command ---- */
 
+/* The process is gone or a zombie (its memory already released). */
+static bool proc_gone(pid_t pid)
+{
+	char path[64], buf[512], *rp;
+	FILE *f;
+	size_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return true;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = 0;
+	rp = strrchr(buf, ')'); /* the state follows the command name, which may hold ')' */
+	return !rp || rp[1] != ' ' || rp[2] == 'Z' || rp[2] == 'X';
+}
+
 static int take(const struct py_proc *p, const struct heap_opts *o, struct heap_census *c)
 {
 	char why[256] = "";
@@ -398,6 +416,10 @@ int cmd_heap(int argc, char **argv)
 	if (!pid)
 		return usage_error("heap", "--pid is required");
 	err = py_proc_inspect((pid_t)pid, &p);
+	if (err && err != -ESRCH && proc_gone((pid_t)pid)) {
+		pr_err("PID %lu exited while it was being inspected", pid);
+		return 1;
+	}
 	if (err == -ESRCH) {
 		pr_err("PID %lu: no such process", pid);
 		return 1;

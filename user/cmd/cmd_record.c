@@ -12,6 +12,7 @@
 #include "out/out_format.h"
 #include "collect/profiler.h"
 #include "host/tracker.h"
+#include "wall.h"
 
 #define MAX_PIDS 64
 
@@ -19,7 +20,7 @@ static void record_usage(FILE *f)
 {
 	fprintf(f,
 		"Usage: pyhound record -o FILE [--format F] [--duration S] [--frequency HZ]\n"
-		"                      [--pid P ...] [-v]\n\n"
+		"                      [--mode cpu|wall|gil] [--pid P ...] [-v]\n\n"
 		"Sample the Python stacks of every CPython process on this host (or only --pid\n"
 		"ones) from CPU-clock perf events, walked inside the kernel, and write a profile.\n"
 		"Processes started while recording are included. Ctrl-C stops early and writes\n"
@@ -32,6 +33,11 @@ static void record_usage(FILE *f)
 		"                         file name: .collapsed/.folded/.txt, .svg, .json, .pb.gz)\n"
 		"  -d, --duration S       how long to sample, in seconds (default 10)\n"
 		"  -F, --frequency HZ     samples per second per CPU (default 99, 1-10000)\n"
+		"  -m, --mode M           cpu (default): threads on a CPU, from CPU-clock events;\n"
+		"                         wall: every thread at HZ, running or not; a thread off\n"
+		"                         the CPU ends in [gil] (waiting for the GIL),\n"
+		"                         [syscall:NAME] (blocked in it), [runnable] (waiting for\n"
+		"                         a CPU) or [blocked]; gil: only the thread holding the GIL\n"
 		"  -p, --pid P[,P...]     only these processes (repeatable); each must be CPython\n"
 		"  -v                     also print sampler counters (drops, failed walks)\n"
 		"  -h, --help             this text\n\n"
@@ -60,6 +66,14 @@ void print_sampler_stats(FILE *f, struct profiler *pr)
 		(unsigned long long)st.s.received, (unsigned long long)st.s.unknown_frames,
 		(unsigned long long)st.procs_added, (unsigned long long)st.procs_refused,
 		(unsigned long long)st.profile_full);
+	if (st.s.wall_runs)
+		fprintf(f, "pyhound: wall-clock sampler: runs=%llu avg_run_us=%.1f late=%llu "
+			   "failed=%llu gil_unknown=%llu\n", (unsigned long long)st.s.wall_runs,
+			st.s.wall_run_ns / 1e3 / st.s.wall_runs, (unsigned long long)st.s.wall_late,
+			(unsigned long long)st.s.wall_errors, (unsigned long long)st.s.gil_unknown);
+	else if (st.s.jitters || st.s.jitter_errors)
+		fprintf(f, "pyhound: sampler period changes=%llu failed=%llu\n",
+			(unsigned long long)st.s.jitters, (unsigned long long)st.s.jitter_errors);
 }
 
 int cmd_record(int argc, char **argv)
@@ -70,6 +84,7 @@ int cmd_record(int argc, char **argv)
 		{ "duration", required_argument, NULL, 'd' },
 		{ "frequency", required_argument, NULL, 'F' },
 		{ "pid", required_argument, NULL, 'p' },
+		{ "mode", required_argument, NULL, 'm' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{},
@@ -80,7 +95,7 @@ int cmd_record(int argc, char **argv)
 	struct tracker *t = NULL;
 	struct profile *prof;
 	pid_t pids[MAX_PIDS];
-	int npids = 0, c, err, ret = 1;
+	int npids = 0, c, err, ret = 1, mode = PH_MODE_CPU;
 	double duration = 10;
 	unsigned long freq = 99;
 	uint64_t start;
@@ -88,7 +103,7 @@ int cmd_record(int argc, char **argv)
 
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+:o:f:d:F:p:hv", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+:o:f:d:F:p:m:hv", opts, NULL)) != -1) {
 		switch (c) {
 		case 'o': output = optarg; break;
 		case 'f': format = optarg; break;
@@ -103,6 +118,10 @@ int cmd_record(int argc, char **argv)
 		case 'p':
 			if (parse_pids(optarg, pids, &npids, MAX_PIDS))
 				return usage_error("record", "bad --pid");
+			break;
+		case 'm':
+			if (parse_mode(optarg, &mode))
+				return usage_error("record", "bad --mode");
 			break;
 		case 'v': log_set_verbosity(log_verbosity + 1); break;
 		case 'h': record_usage(stdout); return 0;
@@ -137,7 +156,7 @@ int cmd_record(int argc, char **argv)
 	err = tracker_open(&topts, &t);
 	if (err)
 		goto out;
-	err = profiler_open(t, freq, &pr);
+	err = profiler_open(t, freq, mode, &pr);
 	if (err)
 		goto out;
 	install_signal_handlers();
@@ -147,9 +166,11 @@ int cmd_record(int argc, char **argv)
 	err = profiler_attach(pr);
 	if (err)
 		goto out;
-	fprintf(stderr, "pyhound: recording %d CPython process%s%s at %lu Hz for %.1f s (Ctrl-C to "
-		"stop early)\n", tracker_count(t), tracker_count(t) == 1 ? "" : "es",
-		topts.follow ? " and any that start" : "", freq, duration);
+	fprintf(stderr, "pyhound: recording %d CPython process%s%s at %lu Hz%s for %.1f s (Ctrl-C "
+		"to stop early)\n", tracker_count(t), tracker_count(t) == 1 ? "" : "es",
+		topts.follow ? " and any that start" : "", freq,
+		mode == PH_MODE_WALL ? " per thread (wall clock)" :
+		mode == PH_MODE_GIL ? " per thread (GIL holders)" : "", duration);
 	start = now_ns();
 	while (!exiting && now_ns() - start < (uint64_t)(duration * 1e9)) {
 		err = tracker_poll(t, 0);

@@ -16,6 +16,7 @@
 #include "host/rss.h"
 #include "collect/syscalls_user.h"
 #include "host/tracker.h"
+#include "wall.h"
 
 #define MAX_PIDS 64
 
@@ -68,6 +69,9 @@ static void report_usage(FILE *f)
 		"      --max-procs N   bound on tracked processes (default 4096)\n"
 		"      --max-stats N   bound on (process, syscall) entries (default 16384)\n"
 		"  -F, --frequency HZ  stack samples per second per CPU (default 99)\n"
+		"  -m, --mode M        cpu (default), wall (every thread, running or not;\n"
+		"                      off-CPU leaves [gil], [syscall:NAME], [runnable]) or gil\n"
+		"                      (only the thread holding the GIL)\n"
 		"      --no-stacks     do not sample stacks (syscalls and I/O only)\n"
 		"      --no-gc         do not trace garbage collections and imports\n"
 		"      --no-queries    do not follow database queries\n"
@@ -136,6 +140,7 @@ int cmd_report(int argc, char **argv)
 		{ "max-procs", required_argument, NULL, 'P' },
 		{ "max-stats", required_argument, NULL, 'S' },
 		{ "frequency", required_argument, NULL, 'F' },
+		{ "mode", required_argument, NULL, 'm' },
 		{ "no-stacks", no_argument, NULL, 'N' },
 		{ "no-gc", no_argument, NULL, 'G' },
 		{ "no-queries", no_argument, NULL, 'Q' },
@@ -161,13 +166,14 @@ int cmd_report(int argc, char **argv)
 	unsigned long v;
 	bool as_json = false, stacks = true;
 	unsigned long freq = 99;
+	int mode = PH_MODE_CPU;
 	struct profiler *pr = NULL;
 	uint64_t start, end, rss_last = 0;
 	struct rss_ctx rss = {};
 
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+:d:p:F:jhv", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+:d:p:F:m:jhv", opts, NULL)) != -1) {
 		switch (c) {
 		case 'd':
 			if (parse_seconds(optarg, "duration", 0.1, 86400, &duration))
@@ -181,6 +187,10 @@ int cmd_report(int argc, char **argv)
 		case 'F':
 			if (parse_uint(optarg, "--frequency", 1, 10000, &freq))
 				return usage_error("report", "bad --frequency");
+			break;
+		case 'm':
+			if (parse_mode(optarg, &mode))
+				return usage_error("report", "bad --mode");
 			break;
 		case 'N': stacks = false; break;
 		case 'G': no_gc = true; break;
@@ -220,7 +230,7 @@ int cmd_report(int argc, char **argv)
 		goto out;
 	tracker_add_hooks(t, &hooks);
 	if (stacks) {
-		err = profiler_open(t, freq, &pr);
+		err = profiler_open(t, freq, mode, &pr);
 		if (err)
 			goto out;
 	}

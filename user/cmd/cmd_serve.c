@@ -329,7 +329,7 @@ static int render(struct serve *sv)
 
 		profiler_get_stats(sv->pr, &ps);
 		sv->health.nsampler = 0;
-		for (k = 0; k < SMP_STAT_MAX && k < 16; k++) {
+		for (k = 0; k < SMP_STAT_MAX && k < 24; k++) {
 			sv->health.sampler[k].name = sampler_stat_name(k);
 			sv->health.sampler[k].value = ps.s.bpf[k];
 			sv->health.sampler[k].lost = k == SMP_DROP_RINGBUF || k == SMP_ERR_READ ||
@@ -712,7 +712,7 @@ int cmd_serve(int argc, char **argv)
 			goto out;
 	}
 	sv.fs = funcstats_new();
-	if (!sv.fs || profiler_open(sv.t, sv.cfg.frequency, &sv.pr))
+	if (!sv.fs || profiler_open(sv.t, sv.cfg.frequency, PH_MODE_CPU, &sv.pr))
 		goto out;
 	profiler_set_sink(sv.pr, on_sample, &sv);
 	sv.stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);

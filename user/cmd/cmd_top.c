@@ -14,6 +14,7 @@
 #include "lib/log.h"
 #include "collect/profiler.h"
 #include "host/tracker.h"
+#include "wall.h"
 
 #define MAX_PIDS 64
 #define MAX_ROWS 256
@@ -41,10 +42,12 @@ struct row {
 static void top_usage(FILE *f)
 {
 	fprintf(f,
-		"Usage: pyhound top [--interval S] [--duration S] [--frequency HZ] [--pid P ...]\n\n"
+		"Usage: pyhound top [--interval S] [--duration S] [--frequency HZ] [--mode M]\n"
+		"                  [--pid P ...]\n\n"
 		"A live view of every CPython process on this host, refreshed every interval:\n"
-		"PID, command, threads, CPU%% (from stack samples while on CPU) and its top Python\n"
-		"functions by self and total samples over the last interval.\n\n"
+		"PID, command, threads, CPU%% (from stack samples while on CPU; with --mode wall,\n"
+		"WALL%%: threads sampled, 100%% a thread; --mode gil, GIL%%: time the GIL is held)\n"
+		"and its top Python functions by self and total samples over the last interval.\n\n"
 		"Keys (on a terminal): c sort processes by CPU, p by PID; s order functions by\n"
 		"self, t by total; f focus the next process (more of its functions), a all\n"
 		"processes; q quit. When stdout is not a terminal, plain text is printed every\n"
@@ -53,6 +56,9 @@ static void top_usage(FILE *f)
 		"  -i, --interval S       refresh every S seconds (default 1)\n"
 		"  -d, --duration S       stop after S seconds (default: until q or Ctrl-C)\n"
 		"  -F, --frequency HZ     samples per second per CPU (default 99)\n"
+		"  -m, --mode M           cpu (default), wall (every thread, running or not;\n"
+		"                         off-CPU leaves [gil], [syscall:NAME], [runnable]) or gil\n"
+		"                         (only the thread holding the GIL)\n"
 		"  -p, --pid P[,P...]     only these processes\n"
 		"  -h, --help             this text\n\n"
 		"Example:\n  sudo pyhound top\n");
@@ -144,8 +150,10 @@ static void draw(struct top_state *st, struct tracker *t, const struct profile *
 		st->interval, st->sort == SORT_CPU ? "cpu" : "pid", st->by_total ? "total" : "self",
 		st->focus ? " (focused: a for all)" : "");
 	lines++;
-	fprintf(f, "%8s %-15s %4s %6s  %6s %6s  %s\n", "PID", "COMMAND", "THR", "CPU%", "SELF%",
-		"TOTAL%", "FUNCTION (FILE:LINE)");
+	/* samples per (rate x interval): CPUs busy; threads (wall); share of time the GIL is held */
+	fprintf(f, "%8s %-15s %4s %6s  %6s %6s  %s\n", "PID", "COMMAND", "THR",
+		prof->mode == PH_MODE_WALL ? "WALL%" : prof->mode == PH_MODE_GIL ? "GIL%" : "CPU%",
+		"SELF%", "TOTAL%", "FUNCTION (FILE:LINE)");
 	lines++;
 	for (i = 0; i < rc.n && lines < maxlines; i++) {
 		struct prof_func_stat *fs = NULL;
@@ -166,9 +174,15 @@ static void draw(struct top_state *st, struct tracker *t, const struct profile *
 		for (k = 0; k < n && k < want && lines < maxlines; k++) {
 			const char *file = strrchr(fs[k].file, '/');
 
-			fprintf(f, "%8s %-15s %4s %6s  %5.1f%% %5.1f%%  %s (%s:%d)\n", "", "", "", "",
-				100.0 * fs[k].self / r->samples, 100.0 * fs[k].total / r->samples,
-				fs[k].name, file ? file + 1 : fs[k].file, fs[k].first_line);
+			if (!fs[k].file[0]) /* a wall-mode pseudo-frame: [gil], [syscall:NAME], ... */
+				fprintf(f, "%8s %-15s %4s %6s  %5.1f%% %5.1f%%  %s\n", "", "", "", "",
+					100.0 * fs[k].self / r->samples,
+					100.0 * fs[k].total / r->samples, fs[k].name);
+			else
+				fprintf(f, "%8s %-15s %4s %6s  %5.1f%% %5.1f%%  %s (%s:%d)\n", "", "",
+					"", "", 100.0 * fs[k].self / r->samples,
+					100.0 * fs[k].total / r->samples, fs[k].name,
+					file ? file + 1 : fs[k].file, fs[k].first_line);
 			lines++;
 		}
 		free(fs);
@@ -207,6 +221,7 @@ int cmd_top(int argc, char **argv)
 		{ "interval", required_argument, NULL, 'i' },
 		{ "duration", required_argument, NULL, 'd' },
 		{ "frequency", required_argument, NULL, 'F' },
+		{ "mode", required_argument, NULL, 'm' },
 		{ "pid", required_argument, NULL, 'p' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "verbose", no_argument, NULL, 'v' },
@@ -222,12 +237,13 @@ int cmd_top(int argc, char **argv)
 	int npids = 0, c, ret = 1;
 	double duration = 0;
 	unsigned long freq = 99;
+	int mode = PH_MODE_CPU;
 	uint64_t start, next;
 	bool raw = false;
 
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+:i:d:F:p:hv", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+:i:d:F:p:m:hv", opts, NULL)) != -1) {
 		switch (c) {
 		case 'i':
 			if (parse_seconds(optarg, "interval", 0.2, 3600, &st.interval))
@@ -240,6 +256,10 @@ int cmd_top(int argc, char **argv)
 		case 'F':
 			if (parse_uint(optarg, "--frequency", 1, 10000, &freq))
 				return usage_error("top", "bad --frequency");
+			break;
+		case 'm':
+			if (parse_mode(optarg, &mode))
+				return usage_error("top", "bad --mode");
 			break;
 		case 'p':
 			if (parse_pids(optarg, pids, &npids, MAX_PIDS))
@@ -267,7 +287,7 @@ int cmd_top(int argc, char **argv)
 	topts.follow = npids == 0;
 	topts.pids = pids;
 	topts.npids = npids;
-	if (tracker_open(&topts, &t) || profiler_open(t, freq, &pr))
+	if (tracker_open(&topts, &t) || profiler_open(t, freq, mode, &pr))
 		goto out;
 	install_signal_handlers();
 	if (tracker_start(t) || profiler_attach(pr))

@@ -21,6 +21,7 @@ struct profiler {
 	struct sampler *s;
 	struct profile *prof;
 	unsigned int freq;
+	int mode;
 	uint64_t start_ns;
 	profiler_sink sink;
 	void *sink_ctx;
@@ -102,10 +103,28 @@ static void on_gone(const struct tracked_proc *tp, void *ctx)
 	sampler_remove_process(p->s, tp->info.pid);
 }
 
-int profiler_open(struct tracker *t, unsigned int freq_hz, struct profiler **out)
+/* Benchmark knobs (bench/sampler.sh): PYHOUND_SAMPLER_OVERSAMPLE=N (event ticks per kept
+ * sample, 1: none) and PYHOUND_SAMPLER_FIXED=1 (no random period changes: the sampler of old). */
+static void sampling_env(struct sampler_opts *so)
+{
+	const char *o = getenv("PYHOUND_SAMPLER_OVERSAMPLE"), *f = getenv("PYHOUND_SAMPLER_FIXED");
+
+	if (o && *o) {
+		long v = strtol(o, NULL, 10);
+
+		if (v >= 1 && v <= 64)
+			so->oversample = v;
+	}
+	so->fixed_period = f && !strcmp(f, "1");
+	if ((o && *o) || so->fixed_period)
+		pr_info("sampler: benchmark settings oversample=%u fixed_period=%d", so->oversample,
+			so->fixed_period);
+}
+
+int profiler_open(struct tracker *t, unsigned int freq_hz, int mode, struct profiler **out)
 {
 	struct profiler *p = calloc(1, sizeof(*p));
-	struct sampler_opts so = { .freq_hz = freq_hz, .cb = on_sample };
+	struct sampler_opts so = { .freq_hz = freq_hz, .cb = on_sample, .mode = mode };
 	struct tracker_hooks h = { .on_add = on_add, .on_exit = on_gone, .on_reject = NULL };
 	int err;
 
@@ -113,6 +132,8 @@ int profiler_open(struct tracker *t, unsigned int freq_hz, struct profiler **out
 		return -ENOMEM;
 	p->t = t;
 	p->freq = freq_hz ? freq_hz : 99;
+	p->mode = mode;
+	sampling_env(&so);
 	p->tids = calloc(TID_CACHE, sizeof(*p->tids));
 	p->prof = profile_new(0, p->freq);
 	if (!p->tids || !p->prof) {
@@ -120,6 +141,7 @@ int profiler_open(struct tracker *t, unsigned int freq_hz, struct profiler **out
 		goto err_free;
 	}
 	profile_set_max_stacks(p->prof, MAX_STACKS);
+	p->prof->mode = mode;
 	so.ctx = p;
 	so.freq_hz = p->freq;
 	err = sampler_open(&so, tracker_map_fd(t), &p->s);
@@ -177,6 +199,7 @@ struct profile *profiler_restart(struct profiler *p)
 	if (!n)
 		return NULL;
 	profile_set_max_stacks(n, MAX_STACKS);
+	n->mode = p->mode;
 	p->prof = n;
 	p->start_ns = now_ns();
 	return old;
@@ -189,6 +212,11 @@ void profiler_get_stats(struct profiler *p, struct profiler_stats *st)
 	st->procs_added = p->added;
 	st->procs_refused = p->refused;
 	st->profile_full = p->full;
+}
+
+int profiler_mode(const struct profiler *p)
+{
+	return p->mode;
 }
 
 unsigned int profiler_frequency(const struct profiler *p)

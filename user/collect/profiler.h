@@ -24,8 +24,9 @@ struct profiler_stats {
 };
 
 /* Open the sampler on the tracker's map and hook into the tracker. Call between tracker_open()
- * and tracker_start(). */
-int profiler_open(struct tracker *t, unsigned int freq_hz, struct profiler **out);
+ * and tracker_start(). mode: enum ph_wall_mode (PH_MODE_CPU, PH_MODE_WALL, PH_MODE_GIL). */
+int profiler_open(struct tracker *t, unsigned int freq_hz, int mode, struct profiler **out);
+int profiler_mode(const struct profiler *p);
 int profiler_attach(struct profiler *p);
 int profiler_poll(struct profiler *p, int timeout_ms);
 void profiler_set_sink(struct profiler *p, profiler_sink fn, void *ctx);

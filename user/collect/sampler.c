@@ -4,7 +4,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -15,8 +17,21 @@
 #include "procwatch.h"
 #include "sampler.skel.h"
 #include "collect/sampler.h"
+#include "collect/syscall_names.h"
+#include "collect/wall_sampler.h"
 
-#define CODE_TYPE_CACHE 32 /* distinct interpreter binaries / libpythons; replaced round-robin */
+#define CODE_TYPE_CACHE 32
+/* Unaliased sampling (see bpf/sampler.bpf.c): the CPU-clock event runs at oversample x the rate
+ * (at most MAX_TICK_HZ per CPU, oversample at most MAX_OVERSAMPLE) and ticks are kept with
+ * probability 1/oversample; every JITTER_MIN_MS..JITTER_MAX_MS (at random) each event gets a new
+ * period, its tick rate drawn uniformly within +-JITTER_PCT% of oversample x rate (the mean
+ * rate is unchanged), which also restarts it at a new phase. */
+#define PH_SYSCALL_FRAMES 512 /* x86_64 syscall numbers named in pseudo-frames */
+#define MAX_OVERSAMPLE 8
+#define MAX_TICK_HZ 8000
+#define JITTER_PCT 30
+#define JITTER_MIN_MS 100
+#define JITTER_MAX_MS 300 /* distinct interpreter binaries / libpythons; replaced round-robin */
 
 struct code_type_cache {
 	bool valid;
@@ -32,12 +47,18 @@ struct sampler {
 	int nlinks;
 	bool own_tracked;
 	unsigned int freq;
+	unsigned int oversample; /* event ticks per kept sample (1: no thinning) */
+	bool fixed_period;	 /* no jitter (benchmarks: the aliasing sampler of old) */
+	uint64_t next_jitter_ns; /* when to draw new periods; 0: never (fixed period) */
+	uint64_t rng;
 	sampler_cb cb;
 	void *ctx;
 	struct sampler_stats st;
 	struct code_type_cache code_type[CODE_TYPE_CACHE];
 	unsigned int code_type_next;
-	struct prof_frame frames[PH_MAX_FRAMES];
+	struct wall_sampler *wall; /* wall and gil modes */
+	char *syscall_frames[PH_SYSCALL_FRAMES]; /* "[syscall:NAME]" by number, made on first use */
+	struct prof_frame frames[PH_MAX_FRAMES + 1]; /* + a wall sample's pseudo-frame */
 };
 
 static const char *const stat_names[SMP_STAT_MAX] = {
@@ -52,11 +73,40 @@ static const char *const stat_names[SMP_STAT_MAX] = {
 	[SMP_ERR_TSTATE_MISMATCH] = "err_tstate_mismatch",
 	[SMP_ERR_READ] = "err_read",
 	[SMP_ERR_BAD_CODE] = "err_bad_code",
+	[SMP_THINNED] = "thinned",
+	[SMP_WALL_TICKS] = "wall_ticks",
+	[SMP_WALL_THREADS] = "wall_threads",
+	[SMP_WALL_NOT_HOLDER] = "gil_not_holder",
+	[SMP_WALL_DISPLACED] = "wall_displaced",
 };
 
 const char *sampler_stat_name(unsigned int stat)
 {
 	return stat < SMP_STAT_MAX && stat_names[stat] ? stat_names[stat] : "?";
+}
+
+/* The leaf pseudo-frame of a wall sample of a thread off the CPU, or NULL (on a CPU). */
+static const char *wall_leaf(struct sampler *s, uint32_t flags)
+{
+	unsigned int nr = PH_WALL_SYSCALL_NR(flags);
+	char name[48], buf[32];
+
+	switch (PH_WALL_STATE(flags)) {
+	case PH_WALL_RUNNABLE: return "[runnable]";
+	case PH_WALL_GIL: return "[gil]";
+	case PH_WALL_BLOCKED: return "[blocked]";
+	case PH_WALL_SYSCALL:
+		if (nr >= PH_SYSCALL_FRAMES)
+			return "[syscall:?]";
+		if (!s->syscall_frames[nr]) {
+			snprintf(name, sizeof(name), "[syscall:%s]", syscall_name(nr, buf, sizeof(buf)));
+			s->syscall_frames[nr] = strdup(name);
+			if (!s->syscall_frames[nr])
+				return "[syscall:?]";
+		}
+		return s->syscall_frames[nr];
+	default: return NULL;
+	}
 }
 
 static int handle_sample(void *ctx, void *data, size_t size)
@@ -83,6 +133,14 @@ static int handle_sample(void *ctx, void *data, size_t size)
 			s->st.unknown_frames++;
 		out++;
 	}
+	if (smp->flags & PH_SAMPLE_WALL) {
+		const char *leaf = wall_leaf(s, smp->flags);
+
+		if (leaf) {
+			s->frames[out] = (struct prof_frame){ .name = leaf, .file = "" };
+			out++;
+		}
+	}
 	s->st.received++;
 	if (s->cb)
 		s->cb(s->ctx, smp->pid, smp->tid, s->frames, out,
@@ -108,6 +166,15 @@ int sampler_open(const struct sampler_opts *opts, int tracked_fd, struct sampler
 	if (!s)
 		return -ENOMEM;
 	s->freq = opts->freq_hz ? opts->freq_hz : 99;
+	s->oversample = opts->oversample;
+	s->fixed_period = opts->fixed_period;
+	if (!s->oversample) {
+		s->oversample = MAX_TICK_HZ / s->freq;
+		if (s->oversample > MAX_OVERSAMPLE)
+			s->oversample = MAX_OVERSAMPLE;
+		if (!s->oversample)
+			s->oversample = 1;
+	}
 	s->cb = opts->cb;
 	s->ctx = opts->ctx;
 	s->sym = symbolizer_new();
@@ -121,6 +188,8 @@ int sampler_open(const struct sampler_opts *opts, int tracked_fd, struct sampler
 		pr_err("can't open the sampler BPF object: %s\n", strerror(errno));
 		goto err_free;
 	}
+	if (s->oversample > 1)
+		s->skel->rodata->targ_keep_below = (__u32)((1ull << 32) / s->oversample - 1);
 	bpf_map__set_max_entries(s->skel->maps.proc_info, max_procs);
 	bpf_map__set_max_entries(s->skel->maps.samples, rb_bytes);
 	if (tracked_fd >= 0) {
@@ -138,6 +207,18 @@ int sampler_open(const struct sampler_opts *opts, int tracked_fd, struct sampler
 		pr_err("can't load the sampler BPF program: %s\n", strerror(-err));
 		goto err_skel;
 	}
+	if (opts->mode != PH_MODE_CPU) {
+		struct wall_maps m = {
+			.tracked_fd = bpf_map__fd(s->skel->maps.tracked_pids),
+			.proc_info_fd = bpf_map__fd(s->skel->maps.proc_info),
+			.samples_fd = bpf_map__fd(s->skel->maps.samples),
+			.stats_fd = bpf_map__fd(s->skel->maps.stats),
+		};
+
+		err = wall_open(opts->mode, max_procs, &m, &s->wall);
+		if (err)
+			goto err_skel;
+	}
 	s->rb = ring_buffer__new(bpf_map__fd(s->skel->maps.samples), handle_sample, s, NULL);
 	if (!s->rb) {
 		err = -errno;
@@ -147,6 +228,7 @@ int sampler_open(const struct sampler_opts *opts, int tracked_fd, struct sampler
 	*out = s;
 	return 0;
 err_skel:
+	wall_free(s->wall);
 	sampler_bpf__destroy(s->skel);
 err_free:
 	symbolizer_free(s->sym);
@@ -211,6 +293,13 @@ int sampler_add_process(struct sampler *s, const struct py_proc *p)
 	err = symbolizer_add_process(s->sym, p->pid, &info.off);
 	if (err)
 		return err;
+	if (s->wall) {
+		err = wall_add_process(s->wall, p);
+		if (err) {
+			symbolizer_remove_process(s->sym, p->pid);
+			return err;
+		}
+	}
 	if (bpf_map_update_elem(bpf_map__fd(s->skel->maps.proc_info), &pid, &info, BPF_ANY)) {
 		err = -errno;
 		pr_err("pid %d: can't register with the sampler: %s\n", p->pid, strerror(errno));
@@ -242,6 +331,8 @@ int sampler_remove_process(struct sampler *s, pid_t pid)
 		err = -errno;
 	if (s->own_tracked)
 		bpf_map_delete_elem(sampler_tracked_fd(s), &key);
+	if (s->wall)
+		wall_remove_process(s->wall, pid);
 	/* samples already queued for pid are named as "<unknown>" from here on */
 	symbolizer_remove_process(s->sym, pid);
 	return err;
@@ -293,15 +384,77 @@ bad:
 	return -EINVAL;
 }
 
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+/* xorshift64*: good enough to pick periods; seeded from the clock and the PID */
+static uint64_t next_rand(struct sampler *s)
+{
+	s->rng ^= s->rng >> 12;
+	s->rng ^= s->rng << 25;
+	s->rng ^= s->rng >> 27;
+	return s->rng * 0x2545F4914F6CDD1Dull;
+}
+
+/* Period in ns of one event tick: 1 / (oversample x rate), jittered unless fixed. */
+static uint64_t tick_period_ns(struct sampler *s)
+{
+	double hz = (double)s->freq * s->oversample;
+
+	if (s->next_jitter_ns) {
+		double u = (next_rand(s) >> 11) * (1.0 / 9007199254740992.0); /* [0, 1) */
+
+		hz *= 1.0 + (2.0 * u - 1.0) * JITTER_PCT / 100.0;
+	}
+	return (uint64_t)(1e9 / hz);
+}
+
+static void schedule_jitter(struct sampler *s, uint64_t now)
+{
+	s->next_jitter_ns = now + (JITTER_MIN_MS + next_rand(s) % (JITTER_MAX_MS - JITTER_MIN_MS +
+								   1)) * 1000000ull;
+}
+
+/* New random period (and phase) for every event; failures are counted, sampling goes on. */
+static void jitter_periods(struct sampler *s, uint64_t now)
+{
+	for (int i = 0; i < s->nlinks; i++) {
+		__u64 period = tick_period_ns(s);
+
+		if (ioctl(s->pfds[i], PERF_EVENT_IOC_PERIOD, &period))
+			s->st.jitter_errors++;
+		else
+			s->st.jitters++;
+	}
+	schedule_jitter(s, now);
+}
+
 int sampler_attach(struct sampler *s)
 {
 	bool *online = NULL;
 	int ncpus, err, i;
 
+	if (s->wall) {
+		err = wall_start(s->wall, s->freq);
+		if (!err)
+			pr_debug("sampler: wall-clock task iterator at %u Hz (Poisson)\n", s->freq);
+		return err;
+	}
 	err = parse_cpu_list("/sys/devices/system/cpu/online", &online, &ncpus);
 	if (err) {
 		pr_err("can't read the online CPUs: %s\n", strerror(-err));
 		return err;
+	}
+	if (!s->fixed_period) {
+		s->rng = mono_ns() ^ ((uint64_t)getpid() << 32) ^ (uintptr_t)s;
+		if (!s->rng)
+			s->rng = 1;
+		schedule_jitter(s, mono_ns());
 	}
 	s->links = calloc(ncpus, sizeof(*s->links));
 	s->pfds = malloc(ncpus * sizeof(*s->pfds));
@@ -314,8 +467,7 @@ int sampler_attach(struct sampler *s)
 			.type = PERF_TYPE_SOFTWARE,
 			.config = PERF_COUNT_SW_CPU_CLOCK,
 			.size = sizeof(attr),
-			.freq = 1,
-			.sample_freq = s->freq,
+			.sample_period = tick_period_ns(s),
 		};
 		struct bpf_link *l;
 		int fd;
@@ -339,7 +491,8 @@ int sampler_attach(struct sampler *s)
 		s->links[s->nlinks] = l;
 		s->pfds[s->nlinks++] = fd;
 	}
-	pr_debug("sampler: attached on %d CPUs at %u Hz\n", s->nlinks, s->freq);
+	pr_debug("sampler: attached on %d CPUs at %u Hz (event at %u Hz, %s period)\n", s->nlinks,
+		 s->freq, s->freq * s->oversample, s->fixed_period ? "fixed" : "jittered");
 	err = 0;
 out:
 	free(online);
@@ -348,7 +501,23 @@ out:
 
 int sampler_poll(struct sampler *s, int timeout_ms)
 {
-	return ring_buffer__poll(s->rb, timeout_ms);
+	int n;
+
+	if (s->wall) {
+		/* wall samples come without wakeups: wait, then read what is there */
+		if (timeout_ms > 0)
+			usleep(timeout_ms * 1000);
+		return ring_buffer__consume(s->rb);
+	}
+	n = ring_buffer__poll(s->rb, timeout_ms);
+
+	if (!s->fixed_period && s->nlinks && !s->wall) {
+		uint64_t now = mono_ns();
+
+		if (now >= s->next_jitter_ns)
+			jitter_periods(s, now);
+	}
+	return n;
 }
 
 int sampler_stats(struct sampler *s, struct sampler_stats *st)
@@ -370,6 +539,16 @@ int sampler_stats(struct sampler *s, struct sampler_stats *st)
 	}
 	free(vals);
 	symbolizer_get_stats(s->sym, &s->st.sym);
+	if (s->wall) {
+		struct wall_stats ws;
+
+		wall_get_stats(s->wall, &ws);
+		s->st.wall_runs = ws.runs;
+		s->st.wall_run_ns = ws.run_ns;
+		s->st.wall_late = ws.late;
+		s->st.wall_errors = ws.errors;
+		s->st.gil_unknown = ws.gil_unknown;
+	}
 	*st = s->st;
 	return 0;
 }
@@ -378,6 +557,9 @@ void sampler_free(struct sampler *s)
 {
 	if (!s)
 		return;
+	wall_free(s->wall);
+	for (int i = 0; i < PH_SYSCALL_FRAMES; i++)
+		free(s->syscall_frames[i]);
 	for (int i = 0; i < s->nlinks; i++) {
 		bpf_link__destroy(s->links[i]);
 		close(s->pfds[i]);

@@ -18,6 +18,7 @@
 #include "host/discover.h"
 #include "stack/profile.h"
 #include "../../include/sampler.h" /* the BPF-shared records (same name as this file) */
+#include "wall.h"
 #include "cpython/symbolize.h"
 
 /* One named sample. frames: root (outermost) first, leaf last; valid during the call only. */
@@ -28,6 +29,14 @@ struct sampler_opts {
 	unsigned int freq_hz;	 /* samples per second per CPU; 0: 99 */
 	unsigned int max_procs;	 /* proc_info map size; 0: 4096 (hard cap PH_MAX_PROCS) */
 	unsigned int ringbuf_kb; /* ring buffer size; 0: 8192, rounded up to a power of two */
+	/* Unaliased sampling: the CPU-clock event ticks oversample x faster and BPF keeps a tick
+	 * with probability 1/oversample; 0: min(8, 8000 / freq_hz), at least 1. */
+	unsigned int oversample;
+	bool fixed_period; /* no random period changes (to measure the aliasing of old) */
+	/* enum ph_wall_mode: PH_MODE_CPU (perf events), PH_MODE_WALL (every thread, a task
+	 * iterator; off-CPU threads get a leaf pseudo-frame [gil], [syscall:NAME], [runnable] or
+	 * [blocked]), PH_MODE_GIL (only the thread holding the GIL) */
+	int mode;
 	sampler_cb cb;
 	void *ctx;
 };
@@ -37,6 +46,12 @@ struct sampler_stats {
 	uint64_t received;	    /* samples delivered to the callback */
 	uint64_t bad_records;	    /* malformed ring buffer records */
 	uint64_t unknown_frames;    /* frames the symbolizer could not name */
+	uint64_t jitters;	    /* random period changes applied (one per CPU event) */
+	uint64_t jitter_errors;	    /* ... that failed (the event keeps its period) */
+	uint64_t wall_runs, wall_run_ns; /* wall/gil: task-iterator runs and their time */
+	uint64_t wall_late;	    /* ... started more than a period late (host busy) */
+	uint64_t wall_errors;	    /* ... that failed */
+	uint64_t gil_unknown;	    /* processes without a known GIL location */
 	struct symbolizer_stats sym;
 };
 
@@ -52,7 +67,8 @@ int sampler_add_process(struct sampler *s, const struct py_proc *p);
 int sampler_remove_process(struct sampler *s, pid_t pid);
 /* Open and attach one CPU-clock perf event per online CPU. 0 or -errno. */
 int sampler_attach(struct sampler *s);
-/* Deliver pending samples through the callback, waiting up to timeout_ms. Returns the number
+/* Deliver pending samples through the callback, waiting up to timeout_ms; also gives the
+ * events new random periods when due (unless fixed_period). Returns the number
  * of samples handled (>= 0) or -errno; -EINTR is not an error for the caller's loop. */
 int sampler_poll(struct sampler *s, int timeout_ms);
 /* Fill st; 0 or -errno. */

@@ -9,6 +9,8 @@
 #include "lib/json.h"
 #include "model/report.h"
 #include "model/report_mem.h"
+#include "model/report_wall.h"
+#include "wall.h"
 #include "collect/syscall_names.h"
 
 const char *fd_kind_name(unsigned int kind)
@@ -296,14 +298,38 @@ static void print_hot_paths(const struct report *r, const struct rep_proc *rp, F
 	for (i = 0; i < (ssize_t)r->prof->nstacks; i++)
 		if (r->prof->stacks[i].pid == rp->tp.info.pid && r->prof->stacks[i].in_syscall)
 			sys += r->prof->stacks[i].count;
-	fprintf(f, "\n   Hot paths (%llu samples at %u Hz while on CPU; %.1f%% of them in "
-		   "syscalls)\n", (unsigned long long)total, r->prof->frequency_hz,
-		100.0 * sys / total);
+	if (r->prof->mode == PH_MODE_WALL) { /* wall: off-CPU samples end in a [..] pseudo-frame */
+		uint64_t off = 0;
+
+		for (i = 0; i < (ssize_t)r->prof->nstacks; i++) {
+			const struct prof_stack *ps = &r->prof->stacks[i];
+
+			if (ps->pid == rp->tp.info.pid && ps->nframes &&
+			    !ps->frames[ps->nframes - 1].file[0])
+				off += ps->count;
+		}
+		fprintf(f, "\n   Hot paths, wall clock (%llu samples at %u Hz per thread, running or "
+			   "not; %.1f%% of them off the CPU: [gil], [syscall:NAME], [runnable])\n",
+			(unsigned long long)total, r->prof->frequency_hz, 100.0 * off / total);
+	} else if (r->prof->mode == PH_MODE_GIL) {
+		fprintf(f, "\n   Hot paths holding the GIL (%llu samples at %u Hz of the thread "
+			   "holding it)\n", (unsigned long long)total, r->prof->frequency_hz);
+	} else {
+		fprintf(f, "\n   Hot paths (%llu samples at %u Hz while on CPU; %.1f%% of them in "
+			   "syscalls)\n", (unsigned long long)total, r->prof->frequency_hz,
+			100.0 * sys / total);
+	}
 	fprintf(f, "   %7s %7s  %-40s %s\n", "SELF%", "TOTAL%", "FUNCTION", "FILE:LINE");
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
+		if (!fs[i].file[0]) { /* wall-mode pseudo-frame */
+			fprintf(f, "   %6.1f%% %6.1f%%  %s\n", 100.0 * fs[i].self / total,
+				100.0 * fs[i].total / total, fs[i].name);
+			continue;
+		}
 		fprintf(f, "   %6.1f%% %6.1f%%  %-40s %s:%d\n", 100.0 * fs[i].self / total,
 			100.0 * fs[i].total / total, fs[i].name, short_file(fs[i].file),
 			fs[i].first_line);
+	}
 	free(fs);
 	n = profile_top_stacks(r->prof, rp->tp.info.pid, REP_TOP_STACKS, &stacks);
 	if (n > 0)
@@ -312,9 +338,13 @@ static void print_hot_paths(const struct report *r, const struct rep_proc *rp, F
 		const struct prof_stack *st = stacks[i];
 
 		fprintf(f, "   %5.1f%%  %s", 100.0 * st->count / total, st->truncated ? "[truncated] " : "");
-		for (k = 0; k < st->nframes; k++)
-			fprintf(f, "%s%s:%d", k ? " > " : "", st->frames[k].name,
-				prof_frame_line(&st->frames[k]));
+		for (k = 0; k < st->nframes; k++) {
+			if (!st->frames[k].file[0]) /* wall-mode pseudo-frame: no line */
+				fprintf(f, "%s%s", k ? " > " : "", st->frames[k].name);
+			else
+				fprintf(f, "%s%s:%d", k ? " > " : "", st->frames[k].name,
+					prof_frame_line(&st->frames[k]));
+		}
 		fprintf(f, "%s\n", st->in_syscall ? " > [syscall]" : "");
 	}
 	free(stacks);
@@ -338,6 +368,8 @@ void report_print_text(const struct report *r, FILE *f, int verbosity)
 			rp->observed_s, rp->tp.exited ? ", exited" : "", p->cmdline);
 		if (r->prof)
 			print_hot_paths(r, rp, f);
+		if (r->prof && r->prof->mode == PH_MODE_WALL)
+			wall_print_text(r->prof, rp->tp.info.pid, f);
 		report_print_gc_text(rp, f);
 		report_print_mem_text(rp, f);
 		report_print_queries_text(r, rp, f);
@@ -577,7 +609,11 @@ void report_print_json(const struct report *r, FILE *f)
 		report_print_gc_findings_json(rp, &j);
 		report_print_mem_findings_json(rp, &j);
 		report_print_queries_findings_json(r, rp, &j);
+		if (r->prof && r->prof->mode == PH_MODE_WALL)
+			wall_print_findings_json(r->prof, rp->tp.info.pid, &j);
 		json_arr_end(&j);
+		if (r->prof && r->prof->mode == PH_MODE_WALL)
+			wall_print_json(r->prof, rp->tp.info.pid, &j);
 		report_print_gc_json(rp, &j);
 		report_print_mem_json(rp, &j);
 		report_print_queries_json(r, rp, &j);

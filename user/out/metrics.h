@@ -29,7 +29,7 @@ struct metrics_health {
 		const char *name;
 		uint64_t value;
 		bool lost; /* a sample was lost for this reason (also in pyhound_dropped_total) */
-	} sampler[16];
+	} sampler[24];
 	int nsampler;
 	bool calls; /* the call collector runs: calls_counters are its counters (enum calls_counter) */
 	uint64_t calls_counters[CC_MAX];

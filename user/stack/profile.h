@@ -31,6 +31,9 @@ struct prof_stack {
 struct profile {
 	double duration_s;
 	unsigned int frequency_hz;
+	/* enum ph_wall_mode (include/wall.h): 0 CPU samples; 1 wall (every thread at
+	 * frequency_hz, off-CPU ones ending in a [..] pseudo-frame); 2 GIL holders only */
+	int mode;
 	uint64_t total_samples;
 	size_t nstacks, cap;
 	struct prof_stack *stacks;

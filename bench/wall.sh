@@ -1,0 +1,151 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+# bench/wall.sh (issue 11): what unaliased sampling and the wall/GIL modes cost.
+#
+# Part A, thinning: pyhound record -F 99 for WINDOW s with one busy python3.12, default
+# (event at 8 x 99 Hz, 1 tick in 8 kept, periods jittered) and PYHOUND_SAMPLER_OVERSAMPLE=1
+# PYHOUND_SAMPLER_FIXED=1 (the sampler of old: 99 Hz, every tick kept). BPF run time of the
+# perf-event program from the kernel's statistics (kernel.bpf_stats_enabled, on for part A
+# only and restored): ticks, ns per tick, BPF CPU per second; thinned ticks and kept samples
+# from -v; pyhound's own CPU (/proc utime+stime).
+#
+# Part B, wall mode: PROCS processes of 8 threads (bench/workloads/threads8.py: one thread
+# runs a fixed integer loop, 7 sleep 20 ms at a time), per round interleaving no pyhound,
+# record --mode cpu, --mode wall, --mode gil (all -F 99); each process's loop time, pyhound's
+# CPU over the run, the wall sampler's run count and mean run time (-v).
+#
+# Usage: bench/wall.sh [ROUNDS]   (default 3; root; build/pyhound built)
+# Environment: PYHOUND, PY (default pyenv 3.12), WINDOW (part A seconds, default 10), PROCS
+#   (default 20), ITER (loop iterations, default 3000000), PARTS ("A B"), OUT.
+set -euo pipefail
+
+ROUNDS=${1:-3}
+HERE=$(cd "$(dirname "$0")" && pwd)
+ROOT=$(dirname "$HERE")
+PYHOUND=${PYHOUND:-$ROOT/build/pyhound}
+PY=${PY:-$(ls -d /root/.pyenv/versions/3.12.*/bin/python3.12 | tail -1)}
+WINDOW=${WINDOW:-10}
+PROCS=${PROCS:-20}
+ITER=${ITER:-3000000}
+PARTS=${PARTS:-A B}
+OUT=${OUT:-/var/tmp/pyhound-bench2/wall-$(date -u +%Y%m%dT%H%M%S)}
+TICK=$(getconf CLK_TCK)
+
+[ "$(id -u)" = 0 ] || { echo "wall.sh: needs root" >&2; exit 1; }
+[ -x "$PYHOUND" ] || { echo "wall.sh: $PYHOUND not built (make)" >&2; exit 1; }
+mkdir -p "$OUT"
+BG=()
+STATS0=$(cat /proc/sys/kernel/bpf_stats_enabled)
+cleanup() {
+	for p in "${BG[@]}"; do kill "$p" 2>/dev/null || true; done
+	echo "$STATS0" >/proc/sys/kernel/bpf_stats_enabled
+}
+trap cleanup EXIT
+
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+
+# start pyhound in the background; waits for its "recording" line
+start_pyhound() { # log args...
+	local log=$1
+	shift
+	"$PYHOUND" "$@" 2>"$log" &
+	PH=$!
+	BG+=("$PH")
+	for _ in $(seq 1 200); do
+		grep -q recording "$log" && return 0
+		sleep 0.05
+	done
+	echo "wall.sh: pyhound did not start: $(cat "$log")" >&2
+	exit 1
+}
+
+if [[ " $PARTS " == *" A "* ]]; then
+	echo "# part A: thinning (F=99, ${WINDOW}s, 1 busy process)" | tee "$OUT/thinning.txt"
+	printf "%-8s %10s %10s %12s %10s %10s %12s\n" setting ticks ns/tick bpf_us_per_s thinned \
+		samples pyhound_cpu_s | tee -a "$OUT/thinning.txt"
+	echo 1 >/proc/sys/kernel/bpf_stats_enabled
+	"$PY" -c "while True: pass" &
+	BUSY=$!
+	BG+=("$BUSY")
+	for r in $(seq 1 "$ROUNDS"); do
+		for setting in thinned fixed; do
+			envs=()
+			[ $setting = fixed ] && envs=(PYHOUND_SAMPLER_OVERSAMPLE=1 PYHOUND_SAMPLER_FIXED=1)
+			log=$OUT/a-$setting-$r.err
+			env "${envs[@]}" "$PYHOUND" record -F 99 -d $((WINDOW + 1)) -v --pid "$BUSY" \
+				-o /dev/null -f collapsed 2>"$log" &
+			PH=$!
+			BG+=("$PH")
+			for _ in $(seq 1 200); do grep -q recording "$log" && break; sleep 0.05; done
+			c0=$(cpu_ticks "$PH")
+			s0=$(bpftool prog show name sample_cpu -j | python3 -c \
+				'import json,sys; d=json.load(sys.stdin); d=d if isinstance(d,dict) else d[0]; print(d.get("run_cnt",0), d.get("run_time_ns",0))')
+			sleep "$WINDOW"
+			s1=$(bpftool prog show name sample_cpu -j | python3 -c \
+				'import json,sys; d=json.load(sys.stdin); d=d if isinstance(d,dict) else d[0]; print(d.get("run_cnt",0), d.get("run_time_ns",0))')
+			c1=$(cpu_ticks "$PH")
+			wait "$PH"
+			read -r n0 t0 <<<"$s0"
+			read -r n1 t1 <<<"$s1"
+			thinned=$(grep -o 'thinned=[0-9]*' "$log" | cut -d= -f2)
+			samples=$(grep -o ' samples=[0-9]*' "$log" | cut -d= -f2)
+			awk -v s=$setting -v n=$((n1 - n0)) -v t=$((t1 - t0)) -v th="${thinned:-0}" \
+				-v sm="${samples:-0}" -v c=$((c1 - c0)) -v w="$WINDOW" -v hz="$TICK" \
+				'BEGIN { printf "%-8s %10d %10.0f %12.1f %10d %10d %12.2f\n", s, n,
+					 n ? t / n : 0, t / w / 1000, th, sm, c / hz }' |
+				tee -a "$OUT/thinning.txt"
+		done
+	done
+	kill "$BUSY"
+	echo "$STATS0" >/proc/sys/kernel/bpf_stats_enabled
+fi
+
+if [[ " $PARTS " == *" B "* ]]; then
+	echo "# part B: $PROCS processes x 8 threads, loop of $ITER iterations in one thread each" |
+		tee "$OUT/wall.txt"
+	printf "%-6s %5s %12s %12s %14s %10s %12s\n" mode round loop_med_s loop_sum_s pyhound_cpu_s \
+		wall_runs avg_run_us | tee -a "$OUT/wall.txt"
+	for r in $(seq 1 "$ROUNDS"); do
+		for mode in none cpu wall gil; do
+			pids=()
+			fifos=()
+			for i in $(seq 1 "$PROCS"); do
+				f=$OUT/in-$i
+				rm -f "$f"
+				mkfifo "$f"
+				"$PY" "$HERE/workloads/threads8.py" "$ITER" <"$f" >"$OUT/b-$i.out" &
+				pids+=($!)
+				BG+=($!)
+				exec {fd}>"$f"
+				fifos+=("$fd")
+			done
+			for i in $(seq 1 "$PROCS"); do
+				until grep -q ready "$OUT/b-$i.out" 2>/dev/null; do sleep 0.05; done
+			done
+			PH=
+			if [ $mode != none ]; then
+				start_pyhound "$OUT/b-$mode-$r.err" record --mode $mode -F 99 -d 3600 -v \
+					-o /dev/null -f collapsed
+				sleep 1
+				c0=$(cpu_ticks "$PH")
+			fi
+			for fd in "${fifos[@]}"; do echo go >&"$fd"; exec {fd}>&-; done
+			for p in "${pids[@]}"; do wait "$p"; done
+			cpu=0
+			if [ -n "$PH" ]; then
+				c1=$(cpu_ticks "$PH")
+				cpu=$(awk -v a="$c0" -v b="$c1" -v hz="$TICK" 'BEGIN { print (b - a) / hz }')
+				kill -INT "$PH"
+				wait "$PH" || true
+			fi
+			runs=$(grep -o 'runs=[0-9]*' "$OUT/b-$mode-$r.err" 2>/dev/null | cut -d= -f2 || true)
+			avg=$(grep -o 'avg_run_us=[0-9.]*' "$OUT/b-$mode-$r.err" 2>/dev/null | cut -d= -f2 || true)
+			cat "$OUT"/b-*.out | grep -o 'loop_s=[0-9.]*' | cut -d= -f2 | sort -n |
+				awk -v m=$mode -v r="$r" -v c="$cpu" -v runs="${runs:--}" -v avg="${avg:--}" \
+				'{ v[NR] = $1; s += $1 } END { printf "%-6s %5d %12.3f %12.2f %14.2f %10s %12s\n",
+					m, r, v[int((NR + 1) / 2)], s, c, runs, avg }' | tee -a "$OUT/wall.txt"
+			rm -f "$OUT"/b-*.out "$OUT"/in-*
+		done
+	done
+fi
+echo "results in $OUT"
