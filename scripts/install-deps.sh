@@ -5,7 +5,7 @@
 set -eu
 PKGS="make gcc clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config
       libcriterion-dev python3.11 python3.11-minimal util-linux procps
-      libxml2-utils golang-go libmicrohttpd-dev libcapstone-dev libcrypt-dev prometheus wrk
+      libxml2-utils golang-go libmicrohttpd-dev libgnutls28-dev libcapstone-dev libcrypt-dev prometheus wrk
       systemd perl curl openssl tmux libpython3.11-testsuite debootstrap gdb
       postgresql python3-psycopg2 python3-psycopg gunicorn python3-flask"
 missing=""

@@ -58,7 +58,12 @@ Test(cli, help_and_version)
 		  out);
 	cr_expect(strstr(out, "GC findings need the process observed >= 2 s and >= 3 collections"),
 		  "%s", out);
-	cr_expect(strstr(out, "FILE:LINE is the function's first line"), "%s", out);
+	cr_expect(strstr(out, "FILE:HOT_LINE is the function's line with most samples"), "%s",
+		  out);
+	/* the code findings and the opcode view */
+	cr_expect(strstr(out, "linear-membership  70% of a line's samples"), "%s", out);
+	cr_expect(strstr(out, "deep-recursion     a function calling itself"), "%s", out);
+	cr_expect(strstr(out, "--opcodes"), "%s", out);
 	snprintf(cmd, sizeof(cmd), "%s calls --help", bin());
 	cr_assert_eq(run_cmd(cmd, out, sizeof(out)), 0);
 	cr_expect(strstr(out, "No latency ('-') for calls seen through USDT"), "%s", out);

@@ -12,6 +12,7 @@
 #include "lib/log.h"
 #include "collect/profiler.h"
 #include "model/report.h"
+#include "model/findings_code.h"
 #include "model/report_mem.h"
 #include "host/rss.h"
 #include "collect/syscalls_user.h"
@@ -23,7 +24,7 @@
 static void report_usage(FILE *f)
 {
 	fprintf(f,
-		"Usage: pyhound report [--duration S] [--pid P ...] [--json] [-v]\n\n"
+		"Usage: pyhound report [--duration S] [--pid P ...] [--json] [--opcodes] [-v]\n\n"
 		"Watch every CPython process on this host (or only --pid ones) for S seconds, then\n"
 		"print per process: its hot paths (top functions by self and total CPU samples,\n"
 		"with file:line, and the top stacks), the syscalls it spent time in (count, total, average, p50/p99,\n"
@@ -41,8 +42,9 @@ static void report_usage(FILE *f)
 		"Each query costs about 5 us of probes and a stack walk: --no-queries for\n"
 		"processes running many very cheap queries.\n"
 		"Ctrl-C stops early and prints what was gathered.\n\n"
-		"Hot paths: FILE:LINE is the function's first line (where it is defined); the top\n"
-		"stacks show the line each frame was executing. A process without samples is\n"
+		"Hot paths: FILE:HOT_LINE is the function's line with most samples of its own (or,\n"
+		"without any, the line calling on), then (def N) its first line; the top stacks\n"
+		"show the line each frame was executing. A process without samples is\n"
 		"said to be idle (under 3 sample periods of CPU while observed, from\n"
 		"/proc/PID/stat), unsupported (its CPython version), or unreadable (it ran, yet no\n"
 		"stack was read).\n"
@@ -51,7 +53,10 @@ static void report_usage(FILE *f)
 		"process's syscall totals or wall share.\n\n"
 		"Findings (kind as in --json), each with its threshold:\n"
 		"  tiny-writes, tiny-reads  >= %d calls of one read/write-family syscall on one fd\n"
-		"                           kind, successful, with a median under %d B per call\n"
+		"                           kind, successful, with a median under %d B per call,\n"
+		"                           or under %d B at >= %d calls/s taking >= %.0f%% of wall\n"
+		"                           time; never on sockets (a small recv is usually a\n"
+		"                           whole message; small sends there are round trips)\n"
 		"  gc-time                  collections took more than %.0f%% of wall time observed\n"
 		"                           and at least %llu ms in all\n"
 		"  gc-long-pause            a gen-2 collection stopped the process for more than\n"
@@ -75,15 +80,37 @@ static void report_usage(FILE *f)
 		"      --no-stacks     do not sample stacks (syscalls and I/O only)\n"
 		"      --no-gc         do not trace garbage collections and imports\n"
 		"      --no-queries    do not follow database queries\n"
+		"      --opcodes       under each hot function, the instructions its hot line's\n"
+		"                      samples sat on (e.g. CONTAINS_OP 91%%; always in --json)\n"
 		"  -v                  also print collector health (dropped data, map fill)\n"
 		"  -h, --help          this text\n\n"
+		"Findings in the code (from the sampled stacks and the instruction each sample sat\n"
+		"on; none for a process with fewer than %d on-CPU Python samples; a line or a\n"
+		"function's loops must hold at least %.0f%% of those samples):\n"
+		"  linear-membership  %.0f%% of a line's samples on a membership test not\n"
+		"                     specialised for a set/dict (CONTAINS_OP; 3.8: COMPARE_OP in),\n"
+		"                     and %.0f%% of its function's own samples (a scan costs many\n"
+		"                     times its loop; a set lookup about as much)\n"
+		"  string-concat      %.0f%% of a line's samples on str += (3.11+:\n"
+		"                     BINARY_OP_INPLACE_ADD_UNICODE / _ADD_UNICODE)\n"
+		"  nested-loop        samples in a loop nested in another loop of one function,\n"
+		"                     %.0f%% of them on comparisons\n"
+		"  numeric-loop       %.0f%% of a function's in-loop samples on arithmetic, typed\n"
+		"                     int/float (3.11+) or not only + (which may join strings)\n"
+		"  deep-recursion     a function calling itself, %d+ levels deep (median) in %.0f%%\n"
+		"                     of the samples, its own time mostly outside loops\n\n"
 		"Examples:\n"
 		"  sudo pyhound report --duration 30\n"
 		"  sudo pyhound report --pid 1234 --json > report.json\n",
-		QS_N1_MIN, TINY_IO_MIN_CALLS, TINY_IO_MEDIAN_BYTES, 100 * GC_FINDING_SHARE,
+		QS_N1_MIN, TINY_IO_MIN_CALLS, TINY_IO_MEDIAN_BYTES, TINY_IO_SMALL_BYTES, TINY_IO_MIN_RATE,
+		100 * TINY_IO_MIN_WALL_SHARE, 100 * GC_FINDING_SHARE,
 		GC_FINDING_MIN_NS / 1000000ULL, GC_FINDING_GEN2_NS / 1000000ULL,
 		MEM_GROWTH_MIN_BYTES >> 20, 100 * MEM_GROWTH_MIN_SHARE, MEM_MIN_WINDOW_S,
-		100 * MEM_KEEP, GC_FINDING_MIN_OBSERVED_S, GC_FINDING_MIN_COLLECTIONS, TINY_IO_MIN_CALLS);
+		100 * MEM_KEEP, GC_FINDING_MIN_OBSERVED_S, GC_FINDING_MIN_COLLECTIONS, TINY_IO_MIN_CALLS,
+		CODE_MIN_SAMPLES, 100 * CODE_MIN_SHARE, 100 * CODE_MEMBERSHIP_OP_SHARE,
+		100 * CODE_MEMBERSHIP_FUNC_SHARE, 100 * CODE_STRCAT_OP_SHARE,
+		100 * CODE_NESTED_CMP_SHARE, 100 * CODE_ARITH_SHARE, CODE_RECURSION_DEPTH,
+		100 * CODE_RECURSION_SHARE);
 }
 
 struct report_ctx {
@@ -144,6 +171,7 @@ int cmd_report(int argc, char **argv)
 		{ "no-stacks", no_argument, NULL, 'N' },
 		{ "no-gc", no_argument, NULL, 'G' },
 		{ "no-queries", no_argument, NULL, 'Q' },
+		{ "opcodes", no_argument, NULL, 'O' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{},
@@ -157,7 +185,7 @@ int cmd_report(int argc, char **argv)
 	struct sc_snapshot snap = {};
 	struct gc_snapshot gsnap = {};
 	struct gc_collector_opts gopts = {};
-	bool no_gc = false, no_queries = false;
+	bool no_gc = false, opcodes = false, no_queries = false;
 	struct queries *qc = NULL;
 	struct report rep = {};
 	pid_t pids[MAX_PIDS];
@@ -195,6 +223,7 @@ int cmd_report(int argc, char **argv)
 		case 'N': stacks = false; break;
 		case 'G': no_gc = true; break;
 		case 'Q': no_queries = true; break;
+		case 'O': opcodes = true; break;
 		case 'P':
 			if (parse_uint(optarg, "--max-procs", 1, 65536, &v))
 				return usage_error("report", "bad --max-procs");
@@ -358,6 +387,7 @@ int cmd_report(int argc, char **argv)
 		size_t off = 0;
 
 		rep.prof = profiler_profile(pr);
+		rep.opcodes = opcodes;
 		profiler_get_stats(pr, &ps);
 		for (i = 0; i < SMP_STAT_MAX && off < sizeof(rep.sampler_health); i++)
 			if (ps.s.bpf[i])

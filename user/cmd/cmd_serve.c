@@ -43,6 +43,12 @@
  * entries here): space the calls so that they take at most 1/20 of the time */
 #define CALLS_RESOLVE_SHARE 20
 
+#define MAX_FOLDED 256
+struct folded {
+	char comm[16];
+	uint64_t procs, python, syscall, syscalls, syscall_ns;
+};
+
 static volatile sig_atomic_t reload;
 
 static void on_hup(int sig)
@@ -50,10 +56,15 @@ static void on_hup(int sig)
 	reload = 1;
 }
 
-/* an on-demand profile being gathered for /profile */
+/* an on-demand profile being gathered for /profile; its connection waits suspended, holding
+ * no HTTP thread, and the main loop answers it when its time is up */
 struct profile_req {
 	struct profile *prof;
 	pid_t pid; /* 0: all */
+	uint64_t until;
+	unsigned long secs;
+	const char *format;
+	struct http_deferred *d;
 	struct profile_req *next;
 };
 
@@ -73,6 +84,11 @@ struct serve {
 	struct funcstats *fs;
 	struct gc_collector *gc;
 	struct profile_req *reqs;
+	unsigned int nreqs;
+	uint64_t profiles_refused; /* 429: max_profiles already running */
+	struct http_server *http;
+	struct folded folded[MAX_FOLDED + 1]; /* the last: comm="other" */
+	size_t nfolded;
 	/* exact calls (calls_budget > 0; else calls is NULL) */
 	struct calls_collector *calls;
 	struct calls_window win;
@@ -102,8 +118,10 @@ static void serve_usage(FILE *f)
 		"             an on-demand CPU profile of the next N seconds\n"
 		"  /          an index of the endpoints\n\n"
 		"Memory is bounded whatever the number of processes: exited processes are aged out\n"
-		"after process_max_age seconds, and per-process series are capped (top_syscalls,\n"
-		"top_functions, top_calls).\n"
+		"after process_max_age seconds (at most max_exited are kept; what they counted\n"
+		"stays in pyhound_forgotten_*_total by command), and per-process series are capped\n"
+		"(top_syscalls, top_functions, top_calls). Profiles hold no HTTP thread\n"
+		"(max_profiles at once, 429 beyond); slow clients are cut after header_timeout.\n"
 		"Exact call counts are off by default: every probe hit costs the target about 2 us.\n"
 		"calls_budget = PCT (e.g. 0.5 or 1) attaches the call probes in windows whose cost\n"
 		"stays near PCT percent of the time (100: attached throughout, exact totals); calls\n"
@@ -122,16 +140,118 @@ static void serve_usage(FILE *f)
 		"max_stats, top_syscalls, top_functions, top_calls, calls_budget, queries (yes/no:\n"
 		"database queries per statement and function, about 5 us per query; off by\n"
 		"default), top_queries, process_max_age,\n"
-		"cache_seconds, "
-"basic_auth_user, basic_auth_hash (crypt(3)/bcrypt, e.g. from\n"
+		"max_exited, cache_seconds, max_profiles, max_connections, max_connections_per_ip,\n"
+		"header_timeout, basic_auth_user, basic_auth_hash (crypt(3)/bcrypt, e.g. from\n"
 		"'htpasswd -nB'), tls_cert, tls_key. See deploy/pyhound.conf.\n\n"
 		"Example:\n  sudo pyhound serve --listen 127.0.0.1:9464\n"
 		"  curl -s localhost:9464/metrics | grep pyhound_syscall_seconds_total\n");
 }
 
+/* What forgotten processes counted, per command (comm), so that totals stay monotonic once
+ * their per-PID series go; bounded: past MAX_FOLDED commands, comm="other". */
+
+static void fold(struct serve *sv, const struct tracked_proc *tp)
+{
+	struct folded *f = NULL;
+	uint64_t a, b;
+	size_t i;
+
+	for (i = 0; i < sv->nfolded; i++)
+		if (!strcmp(sv->folded[i].comm, tp->info.comm)) {
+			f = &sv->folded[i];
+			break;
+		}
+	if (!f && sv->nfolded < MAX_FOLDED) {
+		f = &sv->folded[sv->nfolded++];
+		snprintf(f->comm, sizeof(f->comm), "%s", tp->info.comm);
+	} else if (!f) {
+		f = &sv->folded[MAX_FOLDED]; /* "other" */
+		snprintf(f->comm, sizeof(f->comm), "other");
+	}
+	f->procs++;
+	funcstats_totals(sv->fs, tp->info.pid, &a, &b);
+	f->python += a;
+	f->syscall += b;
+	sc_pid_totals(sv->sc, tp->info.pid, &a, &b);
+	f->syscalls += a;
+	f->syscall_ns += b;
+}
+
+static void write_folded(FILE *f, const struct serve *sv)
+{
+	static const char *const fam[][2] = {
+		{ "pyhound_forgotten_processes_total",
+		  "Exited processes whose per-PID series were dropped (process_max_age or "
+		  "max_exited), by command; what they counted is in the pyhound_forgotten_* "
+		  "families." },
+		{ "pyhound_forgotten_cpu_samples_total",
+		  "CPU samples of forgotten processes, by command and state." },
+		{ "pyhound_forgotten_syscalls_total", "Syscalls of forgotten processes, by command." },
+		{ "pyhound_forgotten_syscall_seconds_total",
+		  "Time in syscalls of forgotten processes, by command." },
+	};
+	size_t i, n = sv->nfolded + (sv->folded[MAX_FOLDED].procs ? 1 : 0);
+
+	for (int k = 0; k < 4; k++) {
+		fprintf(f, "# HELP %s %s\n# TYPE %s counter\n", fam[k][0], fam[k][1], fam[k][0]);
+		for (i = 0; i < n; i++) {
+			const struct folded *x = i < sv->nfolded ? &sv->folded[i] :
+								   &sv->folded[MAX_FOLDED];
+
+			if (k == 1) {
+				fprintf(f, "%s{comm=", fam[k][0]);
+				metrics_label_value(f, x->comm);
+				fprintf(f, ",state=\"python\"} %llu\n", (unsigned long long)x->python);
+				fprintf(f, "%s{comm=", fam[k][0]);
+				metrics_label_value(f, x->comm);
+				fprintf(f, ",state=\"syscall\"} %llu\n",
+					(unsigned long long)x->syscall);
+				continue;
+			}
+			fprintf(f, "%s{comm=", fam[k][0]);
+			metrics_label_value(f, x->comm);
+			if (k == 3)
+				fprintf(f, "} %.9f\n", x->syscall_ns / 1e9);
+			else
+				fprintf(f, "} %llu\n",
+					(unsigned long long)(k == 0 ? x->procs : x->syscalls));
+		}
+	}
+}
+
+/* the exporter's own resources: links, HTTP clients refused or cut, profiles (lock held) */
+static void write_serve_health(FILE *f, struct serve *sv)
+{
+	struct http_stats hs = {};
+
+	if (sv->http)
+		http_get_stats(sv->http, &hs);
+	fprintf(f, "# HELP pyhound_bpf_links BPF links held now, by collector (the GC probes of a "
+		   "binary go with its last process).\n# TYPE pyhound_bpf_links gauge\n");
+	if (sv->gc)
+		fprintf(f, "pyhound_bpf_links{collector=\"gc\"} %d\n", gc_links(sv->gc));
+	fprintf(f, "# HELP pyhound_http_connections HTTP connections open now.\n"
+		   "# TYPE pyhound_http_connections gauge\npyhound_http_connections %llu\n",
+		(unsigned long long)hs.connections);
+	fprintf(f, "# HELP pyhound_http_refused_total HTTP requests and connections refused or cut, "
+		   "by reason.\n# TYPE pyhound_http_refused_total counter\n"
+		   "pyhound_http_refused_total{reason=\"header_timeout\"} %llu\n"
+		   "pyhound_http_refused_total{reason=\"bad_credentials\"} %llu\n"
+		   "pyhound_http_refused_total{reason=\"auth_queue_full\"} %llu\n"
+		   "pyhound_http_refused_total{reason=\"max_profiles\"} %llu\n",
+		(unsigned long long)hs.timed_out, (unsigned long long)hs.auth_failed,
+		(unsigned long long)hs.auth_busy, (unsigned long long)sv->profiles_refused);
+	fprintf(f, "# HELP pyhound_profiles_running /profile requests being gathered now.\n"
+		   "# TYPE pyhound_profiles_running gauge\npyhound_profiles_running %u\n",
+		sv->nreqs);
+}
+
 static void forget(const struct tracked_proc *tp, void *ctx)
 {
 	struct serve *sv = ctx;
+
+	if (tp->exited)
+		fold(sv, tp);
 
 	sc_purge_pid(sv->sc, tp->info.pid);
 	funcstats_forget(sv->fs, tp->info.pid);
@@ -346,6 +466,10 @@ static int render(struct serve *sv)
 	err = metrics_write(f, &rep, &sv->health, sv->cfg.top_syscalls);
 	if (!err)
 		metrics_write_cpu(f, &rep, sv->fs, sv->cfg.top_functions, sv->cfg.frequency);
+	if (!err) {
+		write_folded(f, sv);
+		write_serve_health(f, sv);
+	}
 	if (!err && sv->gc)
 		metrics_write_gc(f, &rep);
 	if (!err)
@@ -416,19 +540,17 @@ static void h_profile(struct http_req *req, struct http_resp *resp, void *ctx)
 	struct serve *sv = ctx;
 	const char *qs = http_query(req, "seconds"), *qp = http_query(req, "pid");
 	const char *qf = http_query(req, "format"), *format = qf ? qf : "collapsed";
-	struct profile_req r = {}, **pp;
+	struct profile_req *r;
 	unsigned long secs = 10, pid = 0;
-	char *end, *buf = NULL;
-	size_t len = 0;
-	uint64_t until;
-	FILE *f;
-	int err;
+	char *end;
 
-	if (qs && (secs = strtoul(qs, &end, 10), *end || !*qs || secs < 1 || secs > 300)) {
+	if (qs && (secs = strtoul(qs, &end, 10), *end || !*qs || *qs == '-' || *qs == '+' ||
+		   secs < 1 || secs > 300)) {
 		http_text(resp, 400, "bad seconds '%s': an integer from 1 to 300\n", qs);
 		return;
 	}
-	if (qp && (pid = strtoul(qp, &end, 10), *end || !*qp || pid < 1 || pid > 4194304)) {
+	if (qp && (pid = strtoul(qp, &end, 10), *end || !*qp || *qp == '-' || *qp == '+' ||
+		   pid < 1 || pid > 4194304)) {
 		http_text(resp, 400, "bad pid '%s'\n", qp);
 		return;
 	}
@@ -437,6 +559,8 @@ static void h_profile(struct http_req *req, struct http_resp *resp, void *ctx)
 		http_text(resp, 400, "bad format '%s': collapsed, pprof, svg or speedscope\n", format);
 		return;
 	}
+	format = !strcmp(format, "svg") ? "svg" : !strcmp(format, "pprof") ? "pprof" :
+		 !strcmp(format, "speedscope") ? "speedscope" : "collapsed";
 	pthread_mutex_lock(&sv->lock);
 	if (pid) {
 		const struct tracked_proc *tp = tracker_find(sv->t, (pid_t)pid);
@@ -448,45 +572,94 @@ static void h_profile(struct http_req *req, struct http_resp *resp, void *ctx)
 			return;
 		}
 	}
-	r.prof = profile_new(secs, profiler_frequency(sv->pr));
-	r.pid = pid;
-	if (r.prof) {
-		r.next = sv->reqs;
-		sv->reqs = &r;
+	if (sv->nreqs >= sv->cfg.max_profiles || exiting) {
+		sv->profiles_refused++;
+		pthread_mutex_unlock(&sv->lock);
+		http_text(resp, 429, "%u profiles are being taken already (max_profiles); retry "
+			  "later\n", sv->cfg.max_profiles);
+		return;
 	}
-	pthread_mutex_unlock(&sv->lock);
-	if (!r.prof) {
+	r = calloc(1, sizeof(*r));
+	if (r)
+		r->prof = profile_new(secs, profiler_frequency(sv->pr));
+	if (!r || !r->prof) {
+		pthread_mutex_unlock(&sv->lock);
+		free(r);
 		http_text(resp, 500, "out of memory\n");
 		return;
 	}
-	until = now_ns() + secs * 1000000000ULL;
-	while (!exiting && now_ns() < until)
-		usleep(50000);
-	pthread_mutex_lock(&sv->lock);
-	for (pp = &sv->reqs; *pp; pp = &(*pp)->next)
-		if (*pp == &r) {
-			*pp = r.next;
-			break;
-		}
+	r->pid = pid;
+	r->secs = secs;
+	r->format = format;
+	r->until = now_ns() + secs * 1000000000ULL;
+	r->d = http_defer(req);
+	r->next = sv->reqs;
+	sv->reqs = r;
+	sv->nreqs++;
 	pthread_mutex_unlock(&sv->lock);
-	r.prof->duration_s = secs;
+}
+
+/* Answer a profile request (taken off the list; no lock needed) */
+static void profile_answer(struct profile_req *r, bool stopping)
+{
+	struct http_resp resp = {};
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f;
+	int err;
+
+	if (stopping) {
+		http_text(&resp, 503, "pyhound is stopping\n");
+		goto out;
+	}
+	r->prof->duration_s = r->secs;
 	f = open_memstream(&buf, &len);
-	err = f ? profile_write(r.prof, format, f) : -ENOMEM;
+	err = f ? profile_write(r->prof, r->format, f) : -ENOMEM;
 	if (f && fclose(f) && !err)
 		err = -EIO;
-	profile_free(r.prof);
 	if (err) {
 		free(buf);
-		http_text(resp, 500, "cannot write the profile: %s\n", strerror(-err));
-		return;
+		http_text(&resp, 500, "cannot write the profile: %s\n", strerror(-err));
+		goto out;
 	}
-	resp->status = 200;
-	resp->body = buf;
-	resp->len = len;
-	resp->content_type = !strcmp(format, "svg")	     ? "image/svg+xml"
-			     : !strcmp(format, "pprof")	     ? "application/octet-stream"
-			     : !strcmp(format, "speedscope") ? "application/json"
-							     : "text/plain; charset=utf-8";
+	resp.status = 200;
+	resp.body = buf;
+	resp.len = len;
+	resp.content_type = !strcmp(r->format, "svg")	     ? "image/svg+xml"
+			    : !strcmp(r->format, "pprof")      ? "application/octet-stream"
+			    : !strcmp(r->format, "speedscope") ? "application/json"
+							       : "text/plain; charset=utf-8";
+out:
+	http_complete(r->d, &resp);
+	profile_free(r->prof);
+	free(r);
+}
+
+/* Answer the profiles whose time is up (all when stopping); the nearest deadline left, or 0 */
+static uint64_t profiles_due(struct serve *sv, uint64_t now, bool stopping)
+{
+	struct profile_req **pp = &sv->reqs, *done = NULL, *r;
+	uint64_t next = 0;
+
+	pthread_mutex_lock(&sv->lock);
+	while ((r = *pp)) {
+		if (stopping || now >= r->until) {
+			*pp = r->next;
+			r->next = done;
+			done = r;
+			sv->nreqs--;
+			continue;
+		}
+		if (!next || r->until < next)
+			next = r->until;
+		pp = &r->next;
+	}
+	pthread_mutex_unlock(&sv->lock);
+	while ((r = done)) { /* written outside the lock: scrapes go on meanwhile */
+		done = r->next;
+		profile_answer(r, stopping);
+	}
+	return next;
 }
 
 static void h_healthz(struct http_req *req, struct http_resp *resp, void *ctx)
@@ -581,8 +754,11 @@ static void do_reload(struct serve *sv, struct http_server *http)
 	}
 	if (strcmp(nc.listen, sv->cfg.listen) || strcmp(nc.tls_cert, sv->cfg.tls_cert) ||
 	    strcmp(nc.tls_key, sv->cfg.tls_key) || nc.max_procs != sv->cfg.max_procs ||
-	    nc.max_stats != sv->cfg.max_stats)
-		pr_warn("listen, tls_*, max_procs and max_stats take effect at restart");
+	    nc.max_stats != sv->cfg.max_stats || nc.max_connections != sv->cfg.max_connections ||
+	    nc.max_connections_per_ip != sv->cfg.max_connections_per_ip ||
+	    nc.header_timeout != sv->cfg.header_timeout)
+		pr_warn("listen, tls_*, max_procs, max_stats, max_connections*, header_timeout "
+			"take effect at restart");
 	if (nc.calls_budget != sv->cfg.calls_budget && !(sv->calls && nc.calls_budget > 0)) {
 		pr_warn("calls_budget: turning exact call counting on or off takes effect at restart");
 		nc.calls_budget = sv->cfg.calls_budget;
@@ -600,6 +776,8 @@ static void do_reload(struct serve *sv, struct http_server *http)
 		sv->cfg.calls_budget = nc.calls_budget;
 	}
 	sv->cfg.process_max_age = nc.process_max_age;
+	sv->cfg.max_exited = nc.max_exited;
+	sv->cfg.max_profiles = nc.max_profiles;
 	sv->cfg.cache_seconds = nc.cache_seconds;
 	snprintf(sv->cfg.basic_auth_user, sizeof(sv->cfg.basic_auth_user), "%s", nc.basic_auth_user);
 	snprintf(sv->cfg.basic_auth_hash, sizeof(sv->cfg.basic_auth_hash), "%s", nc.basic_auth_hash);
@@ -631,7 +809,7 @@ int cmd_serve(int argc, char **argv)
 	char err[512], bound[sizeof(sv.cfg.listen) + INET6_ADDRSTRLEN];
 	unsigned long v;
 	int c, rc = 1;
-	uint64_t last_age = 0;
+	uint64_t last_age = 0, profile_next = 0;
 
 	optind = 1;
 	opterr = 0;
@@ -651,6 +829,14 @@ int cmd_serve(int argc, char **argv)
 		return usage_error("serve", "unexpected argument '%s'", argv[optind]);
 	if (log_journal_detected())
 		log_use_journal(true);
+	{ /* max_connections sockets plus BPF links and maps: the hard limit, not 1024 */
+		struct rlimit rl;
+
+		if (!getrlimit(RLIMIT_NOFILE, &rl) && rl.rlim_cur < rl.rlim_max) {
+			rl.rlim_cur = rl.rlim_max;
+			setrlimit(RLIMIT_NOFILE, &rl);
+		}
+	}
 	/* renders run on the HTTP threads: keep them from each growing a malloc arena */
 	mallopt(M_ARENA_MAX, 2);
 	config_defaults(&sv.cfg);
@@ -769,6 +955,9 @@ int cmd_serve(int argc, char **argv)
 			.auth_hash = sv.cfg.basic_auth_hash,
 			.tls_cert = sv.cfg.tls_cert,
 			.tls_key = sv.cfg.tls_key,
+			.max_connections = sv.cfg.max_connections,
+			.max_connections_per_ip = sv.cfg.max_connections_per_ip,
+			.header_timeout = sv.cfg.header_timeout,
 		};
 
 		/* the HTTP threads inherit a mask without the signals, so they reach this thread */
@@ -781,6 +970,7 @@ int cmd_serve(int argc, char **argv)
 		pthread_sigmask(SIG_SETMASK, &old, NULL);
 		if (err[0])
 			goto out;
+		sv.http = http;
 	}
 	install_signal_handlers();
 	signal(SIGHUP, on_hup);
@@ -794,6 +984,13 @@ int cmd_serve(int argc, char **argv)
 
 		if (to < 0)
 			to = 200;
+		if (profile_next) { /* a profile's time is up then */
+			now = now_ns();
+			if (profile_next <= now)
+				to = 0;
+			else if (profile_next - now < (uint64_t)to * 1000000ULL)
+				to = (int)((profile_next - now + 999999) / 1000000);
+		}
 		if (sv.calls) { /* the window's next step and the next resolve */
 			uint64_t until = sv.calls_resolved + sv.calls_resolve_gap;
 
@@ -852,15 +1049,19 @@ int cmd_serve(int argc, char **argv)
 			uint64_t age = sv.cfg.process_max_age * 1000000000ULL;
 
 			tracker_forget_exited(sv.t, now > age ? now - age : 0);
+			/* a storm of short-lived processes: the oldest go before their age */
+			tracker_forget_over(sv.t, sv.cfg.max_exited);
 			/* samples live on in funcstats and in /profile requests: keep the
 			 * profiler's own profile small */
 			profile_free(profiler_restart(sv.pr));
 		}
 		pthread_mutex_unlock(&sv.lock);
+		profile_next = profiles_due(&sv, now_ns(), false);
 	}
 	pr_notice("stopping");
 	rc = 0;
 out:
+	profiles_due(&sv, now_ns(), true); /* no connection stays suspended */
 	http_stop(http);
 	profiler_free(sv.pr);
 	funcstats_free(sv.fs);

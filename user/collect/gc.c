@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #include <errno.h>
 #include <elf.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,11 +21,16 @@ struct gc_bin {
 	char source[GC_SOURCE_LEN];
 	bool imports;
 	struct bpf_link *links[BIN_LINKS];
+	bool usdt[BIN_LINKS]; /* a libbpf USDT link (its destroy is not thread-safe) */
 	int nlinks;
+	int live;      /* running processes of this binary: at 0 its probes go */
+	int refs;      /* process records pointing here: at 0 the slot may be reused */
+	bool released; /* probes detached after its last process exited */
 };
 
 struct gc_pid {
 	pid_t pid;
+	bool live;
 	int bin; /* index in bins, -1 while unknown */
 	uint64_t nimports, imports_ns;
 	struct gc_import *imp; /* longest first, up to imports_per_proc */
@@ -40,6 +46,23 @@ struct gc_collector {
 	size_t nbins;
 	struct gc_pid *pids;
 	size_t npids, cap;
+	/* libbpf's USDT attach and detach share spec-id bookkeeping without a lock: every USDT
+	 * attach (main thread) and USDT link destroy (release threads) holds usdt_lock */
+	pthread_mutex_t usdt_lock;
+	struct gc_release *releases; /* binaries' probes being destroyed in the background */
+	int links;		     /* links held (attached, or not yet destroyed) */
+};
+
+/* the probes of a binary whose last process exited, destroyed on their own thread: each destroy
+ * waits for an RCU grace period, and the caller holds serve's lock */
+struct gc_release {
+	struct gc_collector *c;
+	struct bpf_link *links[BIN_LINKS];
+	bool usdt[BIN_LINKS];
+	int n;
+	pthread_t th;
+	bool done;
+	struct gc_release *next;
 };
 
 int gc_open(const struct gc_collector_opts *opts, struct gc_collector **out)
@@ -54,6 +77,7 @@ int gc_open(const struct gc_collector_opts *opts, struct gc_collector **out)
 		return -ENOMEM;
 	if (max > GC_MAX_PROCS)
 		max = GC_MAX_PROCS;
+	pthread_mutex_init(&c->usdt_lock, NULL);
 	c->max_procs = max;
 	c->prefer_uprobes = opts->prefer_uprobes;
 	c->imports_per_proc = opts->imports_per_proc ? opts->imports_per_proc : 32;
@@ -177,6 +201,111 @@ static void put_links(struct gc_bin *b)
 		bpf_link__destroy(b->links[--b->nlinks]);
 }
 
+struct destroy_arg {
+	struct gc_collector *c;
+	struct bpf_link *l;
+};
+
+static void *destroy_link(void *arg)
+{
+	struct destroy_arg *a = arg;
+
+	bpf_link__destroy(a->l);
+	__atomic_sub_fetch(&a->c->links, 1, __ATOMIC_RELAXED);
+	return NULL;
+}
+
+/* Destroy links: each destroy removes its breakpoints and then waits for an RCU grace period
+ * (~0.1-0.4 s), so one after another 4 links x 200 binaries take minutes. Perf-event uprobe
+ * links share no state: one thread each, and the waits overlap. libbpf's USDT links return
+ * spec ids to a shared list without a lock: those go one at a time, under usdt_lock. */
+static void destroy_links(struct gc_collector *c, struct bpf_link **links, const bool *usdt,
+			  int n)
+{
+	pthread_t *th = calloc(n ? n : 1, sizeof(*th));
+	bool *started = calloc(n ? n : 1, sizeof(*started));
+	struct destroy_arg *args = calloc(n ? n : 1, sizeof(*args));
+	int i;
+
+	for (i = 0; i < n; i++) {
+		if (usdt[i] || !th || !started || !args)
+			continue;
+		args[i] = (struct destroy_arg){ c, links[i] };
+		started[i] = !pthread_create(&th[i], NULL, destroy_link, &args[i]);
+	}
+	for (i = 0; i < n; i++) {
+		if (started && started[i])
+			continue;
+		if (usdt[i])
+			pthread_mutex_lock(&c->usdt_lock);
+		bpf_link__destroy(links[i]);
+		if (usdt[i])
+			pthread_mutex_unlock(&c->usdt_lock);
+		__atomic_sub_fetch(&c->links, 1, __ATOMIC_RELAXED);
+	}
+	for (i = 0; i < n && started; i++)
+		if (started[i])
+			pthread_join(th[i], NULL);
+	free(th);
+	free(started);
+	free(args);
+}
+
+static void *release_thread(void *arg)
+{
+	struct gc_release *r = arg;
+
+	destroy_links(r->c, r->links, r->usdt, r->n);
+	__atomic_store_n(&r->done, true, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+/* join the release threads that have finished (all when wait) */
+static void reap_releases(struct gc_collector *c, bool wait)
+{
+	struct gc_release **pp = &c->releases, *r;
+
+	while ((r = *pp)) {
+		if (!wait && !__atomic_load_n(&r->done, __ATOMIC_ACQUIRE)) {
+			pp = &r->next;
+			continue;
+		}
+		pthread_join(r->th, NULL);
+		*pp = r->next;
+		free(r);
+	}
+}
+
+/* the last process of b exited: its probes go (they pin the file and cost fds), off the
+ * caller's thread */
+static void release_bin(struct gc_collector *c, struct gc_bin *b)
+{
+	struct gc_release *r;
+
+	if (!b->nlinks)
+		return;
+	reap_releases(c, false);
+	pr_debug("GC: releasing the %d probes of binary %llu:%llu (no process left)", b->nlinks,
+		 (unsigned long long)b->dev, (unsigned long long)b->ino);
+	r = calloc(1, sizeof(*r));
+	if (r) {
+		r->c = c;
+		r->n = b->nlinks;
+		memcpy(r->links, b->links, sizeof(r->links));
+		memcpy(r->usdt, b->usdt, sizeof(r->usdt));
+	}
+	if (r && !pthread_create(&r->th, NULL, release_thread, r)) {
+		r->next = c->releases;
+		c->releases = r;
+		b->nlinks = 0;
+	} else {
+		free(r);
+		destroy_links(c, b->links, b->usdt, b->nlinks);
+		b->nlinks = 0;
+	}
+	b->released = true;
+}
+
 static int add_link(struct gc_bin *b, struct bpf_link *l)
 {
 	int err = libbpf_get_error(l);
@@ -189,8 +318,18 @@ static int add_link(struct gc_bin *b, struct bpf_link *l)
 		bpf_link__destroy(l);
 		return -E2BIG;
 	}
+	b->usdt[b->nlinks] = false;
 	b->links[b->nlinks++] = l;
 	return 0;
+}
+
+static int add_usdt_link(struct gc_bin *b, struct bpf_link *l)
+{
+	int err = add_link(b, l);
+
+	if (!err)
+		b->usdt[b->nlinks - 1] = true;
+	return err;
 }
 
 /* Prove every site of the named USDT probes a probe point's nop before attaching (the notes
@@ -216,11 +355,11 @@ static int attach_usdt(struct gc_collector *c, struct gc_bin *b, const struct py
 	err = check_usdt(path, names, 2, why, whylen);
 	if (err)
 		return err;
-	err = add_link(b, bpf_program__attach_usdt(c->skel->progs.gc_start_usdt, -1, path,
-						   "python", "gc__start", NULL));
+	err = add_usdt_link(b, bpf_program__attach_usdt(c->skel->progs.gc_start_usdt, -1, path,
+							"python", "gc__start", NULL));
 	if (!err)
-		err = add_link(b, bpf_program__attach_usdt(c->skel->progs.gc_done_usdt, -1, path,
-							   "python", "gc__done", NULL));
+		err = add_usdt_link(b, bpf_program__attach_usdt(c->skel->progs.gc_done_usdt, -1,
+								path, "python", "gc__done", NULL));
 	if (err) {
 		put_links(b);
 		return err;
@@ -244,12 +383,13 @@ static void attach_imports(struct gc_collector *c, struct gc_bin *b, const struc
 		pr_warn("import probes of %s not attached: %s", p->obj_path, why);
 		return;
 	}
-	err = add_link(b, bpf_program__attach_usdt(c->skel->progs.import_start_usdt, -1, path,
-						   "python", "import__find__load__start", NULL));
+	err = add_usdt_link(b, bpf_program__attach_usdt(c->skel->progs.import_start_usdt, -1,
+							path, "python",
+							"import__find__load__start", NULL));
 	if (!err)
-		err = add_link(b, bpf_program__attach_usdt(c->skel->progs.import_done_usdt, -1,
-							   path, "python",
-							   "import__find__load__done", NULL));
+		err = add_usdt_link(b, bpf_program__attach_usdt(c->skel->progs.import_done_usdt, -1,
+								path, "python",
+								"import__find__load__done", NULL));
 	if (err) {
 		while (b->nlinks > n)
 			bpf_link__destroy(b->links[--b->nlinks]);
@@ -329,20 +469,50 @@ static int attach_uprobes(struct gc_collector *c, struct gc_bin *b, const struct
 	return 0;
 }
 
+static int attach_usdt_locked(struct gc_collector *c, struct gc_bin *b, const struct py_proc *p,
+			      char *why, size_t whylen)
+{
+	int err;
+
+	pthread_mutex_lock(&c->usdt_lock);
+	err = attach_usdt(c, b, p, why, whylen);
+	pthread_mutex_unlock(&c->usdt_lock);
+	return err;
+}
+
 static int find_bin(struct gc_collector *c, const struct py_proc *p)
 {
 	struct gc_bin *b;
-	size_t i;
+	size_t i, slot = c->nbins;
 	int err = 0;
 	char why[320] = "";
 
 	for (i = 0; i < c->nbins; i++)
-		if (c->bins[i].dev == p->obj_dev && c->bins[i].ino == p->obj_inode)
+		if (c->bins[i].dev == p->obj_dev && c->bins[i].ino == p->obj_inode &&
+		    !(c->bins[i].released && !c->bins[i].refs))
+			break;
+	if (i < c->nbins) {
+		b = &c->bins[i];
+		if (!b->released)
 			return i;
-	if (c->nbins >= MAX_BINS)
-		return -E2BIG;
-	b = &c->bins[c->nbins];
-	memset(b, 0, sizeof(*b));
+		/* a process of a binary whose probes went with its last process: attach again */
+		slot = i;
+	} else {
+		/* a slot no process points to any more, before a new one */
+		for (i = 0; i < c->nbins && slot == c->nbins; i++)
+			if (c->bins[i].released && !c->bins[i].refs)
+				slot = i;
+		if (slot >= MAX_BINS)
+			return -E2BIG;
+	}
+	b = &c->bins[slot];
+	{
+		int refs = slot < c->nbins && b->dev == p->obj_dev && b->ino == p->obj_inode ?
+				   b->refs : 0;
+
+		memset(b, 0, sizeof(*b));
+		b->refs = refs;
+	}
 	b->dev = p->obj_dev;
 	b->ino = p->obj_inode;
 	if (p->major != 3 || p->minor < 8 || !p->supported) {
@@ -350,7 +520,7 @@ static int find_bin(struct gc_collector *c, const struct py_proc *p)
 			 p->major, p->minor);
 	} else if ((p->usdt_mask & (PY_USDT_GC_START | PY_USDT_GC_DONE)) ==
 			   (PY_USDT_GC_START | PY_USDT_GC_DONE) && !c->prefer_uprobes &&
-		   !(err = attach_usdt(c, b, p, why, sizeof(why)))) {
+		   !(err = attach_usdt_locked(c, b, p, why, sizeof(why)))) {
 		snprintf(b->source, sizeof(b->source), "usdt");
 	} else {
 		if ((p->usdt_mask & PY_USDT_GC_START) && err)
@@ -360,10 +530,15 @@ static int find_bin(struct gc_collector *c, const struct py_proc *p)
 			snprintf(b->source, sizeof(b->source), "none: USDT site refused (not a "
 				 "proved nop), no symbols for uprobes");
 	}
+	pthread_mutex_lock(&c->usdt_lock);
 	attach_imports(c, b, p);
+	pthread_mutex_unlock(&c->usdt_lock);
+	__atomic_add_fetch(&c->links, b->nlinks, __ATOMIC_RELAXED);
 	pr_info("GC source for %s: %s%s", p->obj_path, b->source,
 		b->imports ? ", imports traced" : "");
-	return c->nbins++;
+	if (slot == c->nbins)
+		c->nbins++;
+	return slot;
 }
 
 static struct gc_pid *pid_rec(struct gc_collector *c, pid_t pid, bool create)
@@ -397,6 +572,13 @@ int gc_add_proc(struct gc_collector *c, const struct py_proc *p)
 
 	if (!r)
 		return -ENOMEM;
+	if (r->bin >= 0) { /* the PID exec'd again */
+		c->bins[r->bin].refs--;
+		if (r->live && --c->bins[r->bin].live <= 0)
+			release_bin(c, &c->bins[r->bin]);
+		r->bin = -1;
+		r->live = false;
+	}
 	b = find_bin(c, p);
 	if (b < 0) {
 		pr_warn("GC collector: too many distinct interpreter binaries; PID %d not traced",
@@ -404,12 +586,36 @@ int gc_add_proc(struct gc_collector *c, const struct py_proc *p)
 		return 0;
 	}
 	r->bin = b;
+	r->live = true;
+	c->bins[b].refs++;
+	c->bins[b].live++;
 	return 0;
+}
+
+void gc_proc_exited(struct gc_collector *c, pid_t pid)
+{
+	struct gc_pid *r = pid_rec(c, pid, false);
+
+	if (!r || !r->live || r->bin < 0)
+		return;
+	r->live = false;
+	if (--c->bins[r->bin].live <= 0)
+		release_bin(c, &c->bins[r->bin]);
+}
+
+int gc_links(const struct gc_collector *c)
+{
+	return __atomic_load_n(&c->links, __ATOMIC_RELAXED);
 }
 
 static void on_add(const struct tracked_proc *tp, void *ctx)
 {
 	gc_add_proc(ctx, &tp->info);
+}
+
+static void on_exit_(const struct tracked_proc *tp, void *ctx)
+{
+	gc_proc_exited(ctx, tp->info.pid);
 }
 
 static void on_reject(const struct tracked_proc *tp, void *ctx)
@@ -419,7 +625,8 @@ static void on_reject(const struct tracked_proc *tp, void *ctx)
 
 struct tracker_hooks gc_tracker_hooks(struct gc_collector *c)
 {
-	return (struct tracker_hooks){ .on_add = on_add, .on_reject = on_reject, .ctx = c };
+	return (struct tracker_hooks){ .on_add = on_add, .on_exit = on_exit_,
+				       .on_reject = on_reject, .ctx = c };
 }
 
 static void keep_import(struct gc_collector *c, struct gc_pid *r, const struct gc_import_event *e)
@@ -484,6 +691,7 @@ int gc_poll(struct gc_collector *c, int timeout_ms)
 {
 	int err;
 
+	reap_releases(c, false);
 	if (!c->rb)
 		return 0;
 	err = timeout_ms ? ring_buffer__poll(c->rb, timeout_ms) : ring_buffer__consume(c->rb);
@@ -604,7 +812,14 @@ void gc_purge_pid(struct gc_collector *c, pid_t pid)
 	bpf_map_delete_elem(bpf_map__fd(c->skel->maps.gc_stats), &key);
 	for (i = 0; i < c->npids; i++)
 		if (c->pids[i].pid == pid) {
-			free(c->pids[i].imp);
+			struct gc_pid *r = &c->pids[i];
+
+			if (r->bin >= 0) {
+				c->bins[r->bin].refs--;
+				if (r->live && --c->bins[r->bin].live <= 0)
+					release_bin(c, &c->bins[r->bin]);
+			}
+			free(r->imp);
 			c->pids[i] = c->pids[--c->npids];
 			break;
 		}
@@ -617,13 +832,30 @@ void gc_free(struct gc_collector *c)
 	if (!c)
 		return;
 	ring_buffer__free(c->rb);
-	for (i = 0; i < c->nbins; i++)
-		put_links(&c->bins[i]);
+	reap_releases(c, true);
+	{ /* every binary's links at once (see destroy_links) */
+		struct bpf_link **all = calloc(MAX_BINS * BIN_LINKS, sizeof(*all));
+		bool *usdt = calloc(MAX_BINS * BIN_LINKS, sizeof(*usdt));
+		int n = 0;
+
+		for (i = 0; all && usdt && i < c->nbins; i++) {
+			memcpy(all + n, c->bins[i].links, c->bins[i].nlinks * sizeof(*all));
+			memcpy(usdt + n, c->bins[i].usdt, c->bins[i].nlinks * sizeof(*usdt));
+			n += c->bins[i].nlinks;
+			c->bins[i].nlinks = 0;
+		}
+		destroy_links(c, all, usdt, n);
+		free(all);
+		free(usdt);
+		for (i = 0; i < c->nbins; i++) /* without memory for the above */
+			put_links(&c->bins[i]);
+	}
 	for (i = 0; i < c->npids; i++)
 		free(c->pids[i].imp);
 	free(c->pids);
 	free(c->bins);
 	gc_bpf__destroy(c->skel);
+	pthread_mutex_destroy(&c->usdt_lock);
 	free(c);
 }
 

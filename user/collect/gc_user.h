@@ -76,6 +76,11 @@ const char *gc_source(const struct gc_collector *c, pid_t pid);
 int gc_snapshot(struct gc_collector *c, struct gc_snapshot *snap);
 void gc_snapshot_free(struct gc_snapshot *snap);
 const struct gc_proc_snap *gc_snapshot_find(const struct gc_snapshot *snap, pid_t pid);
+/* A process exited: when it was its binary's last, the binary's probes are destroyed (they
+ * pin the file and hold fds; a later process of the binary attaches them again). */
+void gc_proc_exited(struct gc_collector *c, pid_t pid);
+/* BPF links held now (all binaries). */
+int gc_links(const struct gc_collector *c);
 void gc_purge_pid(struct gc_collector *c, pid_t pid);
 void gc_free(struct gc_collector *c);
 struct bpf_object *gc_bpf_object(const struct gc_collector *c); /* for run-time statistics */

@@ -73,6 +73,13 @@ static void on_sample(void *ctx, pid_t pid, pid_t tid, const struct prof_frame *
 	snprintf(process, sizeof(process), "%s (%d)", tp ? tp->info.comm : "?", (int)pid);
 	if (profile_add(p->prof, pid, tid, process, thread, frames, n, truncated, in_syscall, 1))
 		p->full++;
+	if (n && !in_syscall && frames[n - 1].file && frames[n - 1].file[0]) { /* Python leaf */
+		const char *op;
+		int depth;
+
+		sampler_leaf(p->s, &op, &depth);
+		prof_lineops_add(p->prof, pid, &frames[n - 1], op, depth, 1);
+	}
 	if (p->sink)
 		p->sink(p->sink_ctx, pid, tid, process, thread, frames, n, truncated, in_syscall);
 }

@@ -59,6 +59,9 @@ struct sampler {
 	struct wall_sampler *wall; /* wall and gil modes */
 	char *syscall_frames[PH_SYSCALL_FRAMES]; /* "[syscall:NAME]" by number, made on first use */
 	struct prof_frame frames[PH_MAX_FRAMES + 1]; /* + a wall sample's pseudo-frame */
+	char op[48];	/* the leaf's instruction label (sampler_leaf) */
+	bool has_op;
+	int op_depth;
 };
 
 static const char *const stat_names[SMP_STAT_MAX] = {
@@ -121,6 +124,7 @@ static int handle_sample(void *ctx, void *data, size_t size)
 		return 0;
 	}
 	n = smp->nframes;
+	s->has_op = false;
 	/* BPF records the leaf first; the callback wants the root first */
 	for (uint32_t i = n; i-- > 0;) {
 		const struct ph_frame *f = &smp->frames[i];
@@ -131,12 +135,16 @@ static int handle_sample(void *ctx, void *data, size_t size)
 			continue; /* interpreter-internal shim */
 		if (err < 0)
 			s->st.unknown_frames++;
+		/* the leaf: which instruction it sat on */
+		if (i == 0 && !err)
+			s->has_op = !symbolizer_op(s->sym, s->op, sizeof(s->op), &s->op_depth);
 		out++;
 	}
 	if (smp->flags & PH_SAMPLE_WALL) {
 		const char *leaf = wall_leaf(s, smp->flags);
 
 		if (leaf) {
+			s->has_op = false; /* the leaf is not Python code running */
 			s->frames[out] = (struct prof_frame){ .name = leaf, .file = "" };
 			out++;
 		}
@@ -575,4 +583,10 @@ void sampler_free(struct sampler *s)
 struct bpf_object *sampler_bpf_object(const struct sampler *s)
 {
 	return s->skel->obj;
+}
+
+void sampler_leaf(const struct sampler *s, const char **op, int *loop_depth)
+{
+	*op = s->has_op ? s->op : NULL;
+	*loop_depth = s->has_op ? s->op_depth : 0;
 }

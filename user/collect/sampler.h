@@ -76,6 +76,9 @@ int sampler_stats(struct sampler *s, struct sampler_stats *st);
 const char *sampler_stat_name(unsigned int stat); /* enum ph_sampler_stat -> "samples", ... */
 int sampler_tracked_fd(const struct sampler *s);  /* the tracked_pids map in use */
 void sampler_free(struct sampler *s);
+/* During the callback: the instruction the sample's leaf frame sat on (NULL: unknown) and the
+ * loops around it in its function. */
+void sampler_leaf(const struct sampler *s, const char **op, int *loop_depth);
 struct bpf_object *sampler_bpf_object(const struct sampler *s); /* for run-time statistics */
 
 #endif

@@ -261,6 +261,18 @@ static void retired_drop_pid(struct retired *r, pid_t pid)
 	r->nio = j;
 }
 
+void sc_pid_totals(const struct sc_collector *c, pid_t pid, uint64_t *calls, uint64_t *ns)
+{
+	size_t i;
+
+	*calls = *ns = 0;
+	for (i = 0; i < c->ret.nsc; i++)
+		if (c->ret.sc[i].key.pid == (unsigned int)pid) {
+			*calls += c->ret.sc[i].s.count;
+			*ns += c->ret.sc[i].s.total_ns;
+		}
+}
+
 void sc_purge_pid(struct sc_collector *c, pid_t pid)
 {
 	retired_drop_pid(&c->ret, pid);

@@ -45,6 +45,8 @@ void sc_snapshot_free(struct sc_snapshot *snap);
 /* Forget everything recorded for pid (a process that turned out not to be CPython, or aged
  * out). The kernel maps are cleaned at the next sc_flush() (or snapshot). */
 void sc_purge_pid(struct sc_collector *c, pid_t pid);
+/* An exited (retired) process's syscalls and time in them so far. */
+void sc_pid_totals(const struct sc_collector *c, pid_t pid, uint64_t *calls, uint64_t *ns);
 void sc_free(struct sc_collector *c);
 /* A process exited: move its entries out of the kernel maps (which then hold live processes
  * only) into userspace, where snapshots still include them until sc_purge_pid(). The retired

@@ -4,7 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/uio.h>
+#include <time.h>
 #include "lib/log.h"
+#include "cpython/opcodes.h"
 #include "cpython/symbolize.h"
 
 #define SYM_BUCKETS 16384	/* hash buckets for cached code objects */
@@ -13,6 +15,8 @@
 #define MAX_STR_CHARS 1024	/* longer names/filenames are cut */
 #define MAX_LINETABLE (1 << 20) /* longer line tables are not read (line reported as 0) */
 #define CODE_READ_SIZE 256	/* > every PyCodeObject field we use, 3.8-3.13 */
+#define BC_MAX_BYTES (64u << 10) /* longer bytecode is not read (no opcode or loop depth) */
+#define BC_REFRESH_NS 1000000000ull /* 3.11+: re-read the adaptive copy after this long */
 
 struct sym_entry {
 	struct sym_entry *next;
@@ -24,6 +28,12 @@ struct sym_entry {
 	size_t linetable_len;
 	int minor;
 	bool skip;
+	/* bytecode as it runs, read on first use (3.11+: the adaptive copy, re-read after
+	 * BC_REFRESH_NS as it specialises), and the loop depth of each code unit */
+	uint8_t *bc, *depth;
+	size_t bc_len;
+	uint64_t bc_ns;
+	bool bc_failed;
 };
 
 struct sym_proc {
@@ -36,6 +46,9 @@ struct symbolizer {
 	struct sym_proc *procs;
 	size_t nprocs, cap;
 	struct symbolizer_stats st;
+	struct sym_entry *last; /* the entry of the last frame resolved (symbolizer_op) */
+	struct sym_proc *last_proc;
+	int32_t last_instr;
 };
 
 /* ---- pure decoders ---- */
@@ -326,11 +339,15 @@ static void entry_free(struct sym_entry *e)
 	free(e->name);
 	free(e->file);
 	free(e->linetable);
+	free(e->bc);
+	free(e->depth);
 	free(e);
 }
 
 static void cache_drop(struct symbolizer *sym, bool all, pid_t pid)
 {
+	sym->last = NULL;
+	sym->last_proc = NULL;
 	for (size_t b = 0; b < SYM_BUCKETS; b++) {
 		struct sym_entry **pp = &sym->buckets[b];
 
@@ -443,6 +460,120 @@ static int load_entry(pid_t pid, const struct py_offsets *o, struct sym_entry *e
 	return 0;
 }
 
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+/* The code object's bytecode as it runs: 3.11+ the adaptive copy inside the code object
+ * (Py_SIZE(code) code units at co_code_adaptive, read with the header so the fingerprint is
+ * checked again), re-read after BC_REFRESH_NS; 3.8-3.10 the co_code bytes object (immutable). */
+static int load_bytecode(struct symbolizer *sym, const struct py_offsets *o, struct sym_entry *e)
+{
+	uint64_t now = mono_ns();
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	int err;
+
+	if (e->bc_failed)
+		return -EIO;
+	if (e->bc && (e->minor < 11 || now - e->bc_ns < BC_REFRESH_NS))
+		return 0;
+	if (o->code_adaptive != PY_OFF_NONE) {
+		int64_t units;
+		size_t hdr = o->code_adaptive;
+
+		err = read_mem(e->pid, e->code + o->var_size, &units, sizeof(units));
+		if (err)
+			goto fail;
+		if (units <= 0 || (uint64_t)units > BC_MAX_BYTES / 2) {
+			err = -E2BIG;
+			goto fail;
+		}
+		len = (size_t)units * 2;
+		buf = malloc(hdr + len);
+		if (!buf) {
+			err = -ENOMEM;
+			goto fail;
+		}
+		err = read_mem(e->pid, e->code, buf, hdr + len);
+		if (err)
+			goto fail;
+		if (get_u32(buf, o->code_firstlineno) != e->first_line ||
+		    get_u64(buf, o->code_name) != e->name_ptr) {
+			err = -ESTALE;
+			goto fail;
+		}
+		memmove(buf, buf + hdr, len);
+	} else if (o->code_code != PY_OFF_NONE) {
+		uint64_t ptr;
+
+		err = read_mem(e->pid, e->code + o->code_code, &ptr, sizeof(ptr));
+		if (!err)
+			err = read_bytes(e->pid, o, ptr, &buf, &len);
+		if (err)
+			goto fail;
+		if (len > BC_MAX_BYTES) {
+			err = -E2BIG;
+			goto fail;
+		}
+	} else {
+		err = -ENOTSUP;
+		goto fail;
+	}
+	if (e->bc && e->bc_len == len) { /* a refresh: same code, newer specialisations */
+		free(e->bc);
+		e->bc = buf;
+		e->bc_ns = now;
+		return 0;
+	}
+	free(e->bc);
+	free(e->depth);
+	e->bc = buf;
+	e->bc_len = len;
+	e->bc_ns = now;
+	e->depth = malloc(len / 2 ? len / 2 : 1);
+	if (!e->depth || py_loop_depths(py_optab_for(e->minor), e->bc, len, e->depth)) {
+		free(e->depth);
+		e->depth = NULL;
+	}
+	return 0;
+fail:
+	free(buf);
+	if (e->bc) { /* keep the copy we had: an earlier read was good */
+		e->bc_ns = now;
+		return 0;
+	}
+	e->bc_failed = true;
+	sym->st.bytecode_errors++;
+	return err;
+}
+
+int symbolizer_op(struct symbolizer *sym, char *buf, size_t len, int *loop_depth)
+{
+	struct sym_entry *e = sym->last;
+	const struct py_optab *t;
+	int32_t instr = sym->last_instr;
+
+	if (!e || !sym->last_proc)
+		return -ENOENT;
+	t = py_optab_for(e->minor);
+	if (!t || load_bytecode(sym, &sym->last_proc->off, e) || !e->bc) {
+		sym->st.op_unknown++;
+		return -ENOENT;
+	}
+	if (py_op_label(t, e->bc, e->bc_len, instr, buf, len, NULL)) {
+		sym->st.op_unknown++;
+		return -ENOENT;
+	}
+	*loop_depth = e->depth && (size_t)instr / 2 < e->bc_len / 2 ? e->depth[instr / 2] : 0;
+	sym->st.ops++;
+	return 0;
+}
+
 int symbolizer_frame(struct symbolizer *sym, pid_t pid, uint64_t code, uint64_t name_ptr,
 		     uint32_t first_line, int32_t instr, struct prof_frame *out)
 {
@@ -452,6 +583,8 @@ int symbolizer_frame(struct symbolizer *sym, pid_t pid, uint64_t code, uint64_t 
 	int err;
 
 	sym->st.lookups++;
+	sym->last = NULL;
+	sym->last_proc = NULL;
 	for (e = sym->buckets[b]; e; e = e->next)
 		if (e->pid == pid && e->code == code && e->name_ptr == name_ptr &&
 		    e->first_line == first_line)
@@ -500,6 +633,12 @@ int symbolizer_frame(struct symbolizer *sym, pid_t pid, uint64_t code, uint64_t 
 				     : 0;
 	if (out->line < 0)
 		out->line = 0;
+	p = find_proc(sym, pid);
+	if (p && !e->skip && py_optab_for(e->minor)) {
+		sym->last = e;
+		sym->last_proc = p;
+		sym->last_instr = instr;
+	}
 	return e->skip ? 1 : 0;
 unknown:
 	out->name = "<unknown>";

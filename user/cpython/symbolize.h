@@ -19,6 +19,8 @@ struct symbolizer_stats {
 	uint64_t read_errors; /* code object, string or line table unreadable */
 	uint64_t stale;	      /* fingerprint mismatch: code object freed and its address reused */
 	uint64_t entries;     /* cached code objects now */
+	uint64_t bytecode_errors; /* code objects whose bytecode could not be read */
+	uint64_t ops, op_unknown; /* leaf instructions named / not (not an instruction start) */
 };
 
 struct symbolizer *symbolizer_new(void);
@@ -34,6 +36,11 @@ void symbolizer_remove_process(struct symbolizer *sym, pid_t pid);
  * the next call into the symbolizer that may evict (add/remove/resolve) -- copy them to keep. */
 int symbolizer_frame(struct symbolizer *sym, pid_t pid, uint64_t code, uint64_t name_ptr,
 		     uint32_t first_line, int32_t instr, struct prof_frame *out);
+/* The instruction the frame last resolved by symbolizer_frame() (call it right after) sat on,
+ * e.g. "CONTAINS_OP", "BINARY_OP_ADD_INT", "COMPARE_OP in" (user/cpython/opcodes.h), read
+ * from the code object's bytecode as it runs, and the number of loops around it in its
+ * function (*loop_depth). 0 with buf filled, or -ENOENT. */
+int symbolizer_op(struct symbolizer *sym, char *buf, size_t len, int *loop_depth);
 void symbolizer_get_stats(const struct symbolizer *sym, struct symbolizer_stats *st);
 
 /* Line executing at byte offset instr of a code object whose line table is tab[0..len) and

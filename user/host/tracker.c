@@ -10,6 +10,7 @@
 #include "host/cgroup.h"
 #include "host/elf.h"
 #include "lib/log.h"
+#include "lib/utf8.h"
 #include "procwatch.h"
 #include "procwatch.skel.h"
 #include "host/tracker.h"
@@ -167,11 +168,16 @@ static int add_proc(struct tracker *t, const struct py_proc *p, uint64_t seen_ns
 	tp = &t->procs[t->nprocs++];
 	memset(tp, 0, sizeof(*tp));
 	tp->info = *p;
+	/* names any local user chooses: every output must stay valid UTF-8 */
+	utf8_sanitize(tp->info.comm, sizeof(tp->info.comm));
+	utf8_sanitize(tp->info.cmdline, sizeof(tp->info.cmdline));
 	tp->seen_ns = seen_ns;
 	tp->cpu_known = !proc_cpu_ticks(p->pid, p->start_ticks, &tp->cpu_ticks_seen);
 	tp->cpu_ticks_last = tp->cpu_ticks_seen;
 	cgroup_labels(p->pid, tp->unit, sizeof(tp->unit), tp->container_id,
 		      sizeof(tp->container_id));
+	utf8_sanitize(tp->unit, sizeof(tp->unit));
+	utf8_sanitize(tp->container_id, sizeof(tp->container_id));
 	t->st.seen++;
 	pr_info("tracking PID %d (CPython %d.%d, %s): %s", (int)p->pid, p->major, p->minor,
 		py_proc_build(p), p->cmdline);
@@ -520,6 +526,37 @@ int tracker_forget_exited(struct tracker *t, uint64_t cutoff_ns)
 	}
 	t->nprocs = j;
 	t->st.forgotten += n;
+	return n;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+int tracker_forget_over(struct tracker *t, unsigned int max_exited)
+{
+	size_t i, nexited = 0;
+	uint64_t *ts;
+	int n;
+
+	for (i = 0; i < t->nprocs; i++)
+		nexited += t->procs[i].exited;
+	if (nexited <= max_exited)
+		return 0;
+	ts = malloc(nexited * sizeof(*ts));
+	if (!ts)
+		return -ENOMEM;
+	for (i = nexited = 0; i < t->nprocs; i++)
+		if (t->procs[i].exited)
+			ts[nexited++] = t->procs[i].exit_ns;
+	qsort(ts, nexited, sizeof(*ts), cmp_u64);
+	/* the earliest exits first (ties at the cut go too) */
+	n = tracker_forget_exited(t, ts[nexited - max_exited - 1] + 1);
+	free(ts);
+	t->st.forgotten_over += n;
 	return n;
 }
 

@@ -55,6 +55,7 @@ struct tracker_stats {
 	uint64_t inspect_failed; /* a process we could not inspect (e.g. permissions) */
 	uint64_t seen;		 /* CPython processes tracked since start */
 	uint64_t forgotten;	 /* exited processes aged out */
+	uint64_t forgotten_over; /* of which for the bound on their number, before their age */
 };
 
 struct tracker;
@@ -76,6 +77,9 @@ void tracker_get_stats(const struct tracker *t, struct tracker_stats *s);
 /* Forget processes that exited before cutoff_ns: on_forget hooks fire for each (collectors drop
  * their data). Returns how many were forgotten. */
 int tracker_forget_exited(struct tracker *t, uint64_t cutoff_ns);
+/* Forget the earliest exited processes while more than max_exited are kept (on_forget fires
+ * for each). Returns how many were forgotten. */
+int tracker_forget_over(struct tracker *t, unsigned int max_exited);
 struct bpf_object *tracker_bpf_object(const struct tracker *t);
 /* fd that becomes readable when lifecycle events wait (for the caller's own poll loop), and
  * how soon tracker_poll() should run again for pending processes (ms, -1: no hurry). */

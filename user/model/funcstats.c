@@ -181,3 +181,16 @@ void funcstats_forget(struct funcstats *fs, pid_t pid)
 			return;
 		}
 }
+
+void funcstats_totals(const struct funcstats *fs, pid_t pid, uint64_t *python, uint64_t *syscall)
+{
+	size_t i;
+
+	*python = *syscall = 0;
+	for (i = 0; i < fs->n; i++)
+		if (fs->procs[i].pid == pid) {
+			*python = fs->procs[i].python;
+			*syscall = fs->procs[i].syscall;
+			return;
+		}
+}

@@ -37,5 +37,7 @@ int funcstats_add(struct funcstats *fs, pid_t pid, const char *name, const char 
 void funcstats_foreach(struct funcstats *fs, unsigned int top_n,
 		       void (*cb)(const struct fs_proc_view *v, void *ctx), void *ctx);
 void funcstats_forget(struct funcstats *fs, pid_t pid);
+/* A process's samples so far (0 when unknown). */
+void funcstats_totals(const struct funcstats *fs, pid_t pid, uint64_t *python, uint64_t *syscall);
 
 #endif

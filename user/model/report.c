@@ -8,6 +8,7 @@
 #include "lib/histo.h"
 #include "lib/json.h"
 #include "model/report.h"
+#include "model/findings_code.h"
 #include "model/report_mem.h"
 #include "model/report_wall.h"
 #include "wall.h"
@@ -62,7 +63,14 @@ static void add_io_findings(struct rep_proc *rp)
 		char nb[32], tb[32], sname[32];
 		const char *name = syscall_name(io->nr, sname, sizeof(sname));
 
-		if (io->s->calls < TINY_IO_MIN_CALLS || io->median_hi >= TINY_IO_MEDIAN_BYTES)
+		double rate = rp->observed_s > 0 ? io->s->calls / rp->observed_s : 0;
+		double wall = rp->observed_s > 0 && sc ? sc->total_ns / 1e9 / rp->observed_s : 0;
+
+		if (io->kind == FD_KIND_SOCKET || io->s->calls < TINY_IO_MIN_CALLS)
+			continue;
+		if (io->median_hi >= TINY_IO_MEDIAN_BYTES &&
+		    (io->median_hi >= TINY_IO_SMALL_BYTES || rate < TINY_IO_MIN_RATE ||
+		     wall < TINY_IO_MIN_WALL_SHARE))
 			continue;
 		f = &rp->findings[rp->nfindings++];
 		f->kind = wr ? "tiny-writes" : "tiny-reads";
@@ -81,10 +89,10 @@ static void add_io_findings(struct rep_proc *rp)
 		fmt_ns(tb, sizeof(tb), f->syscall_ns);
 		snprintf(f->text, sizeof(f->text),
 			 "%s: %llu %s calls on %s fds moved a median of %s each (%.0f%% under 512 B, "
-			 "%.0f calls/s, %s in %s overall). %s",
+			 "%.0f calls/s, %s in %s overall, %.1f%% of wall time). %s",
 			 wr ? "unbatched writes" : "unbatched reads", (unsigned long long)f->calls,
 			 name, fd_kind_name(f->fd_kind), nb, 100.0 * io->small_share, f->per_second,
-			 tb, name,
+			 tb, name, 100.0 * wall,
 			 wr ? (f->fd_kind == FD_KIND_SOCKET
 				       ? "Batch them: build the message and sendall() one joined buffer "
 					 "(b\"\".join(parts)), or wrap the socket with "
@@ -249,6 +257,38 @@ static const char *short_file(const char *f)
 	return s ? s + 1 : f;
 }
 
+#define REP_LINE_OPS 6
+
+/* report --opcodes: the instructions the hot line's samples sat on */
+static void print_line_ops(const struct report *r, const struct rep_proc *rp,
+			   const struct prof_func_stat *fs, FILE *f)
+{
+	struct line_op ops[REP_LINE_OPS];
+	uint64_t tot;
+	int n = line_ops(r->prof, rp->tp.info.pid, fs->name, fs->file, fs->first_line,
+			 fs->hot_line, ops, REP_LINE_OPS, &tot);
+
+	if (n <= 0 || !tot)
+		return;
+	fprintf(f, "   %17s line %d (%llu samples on CPU, loop depth %d):", "", fs->hot_line,
+		(unsigned long long)tot, ops[0].loop_depth);
+	for (int k = 0; k < n; k++)
+		fprintf(f, "%s %s %.0f%%", k ? "," : "", ops[k].op, 100.0 * ops[k].count / tot);
+	fprintf(f, "\n");
+}
+
+static void print_code_findings(const struct report *r, const struct rep_proc *rp, FILE *f)
+{
+	struct code_finding cf[CODE_MAX_FINDINGS];
+	int n = code_findings(r->prof, rp->tp.info.pid, cf, CODE_MAX_FINDINGS);
+
+	if (n <= 0)
+		return;
+	fprintf(f, "   Findings in the code\n");
+	for (int k = 0; k < n; k++)
+		fprintf(f, "   ! %s\n", cf[k].text);
+}
+
 const char *report_no_samples_reason(const struct rep_proc *rp, unsigned int freq_hz, char *buf,
 				     size_t len)
 {
@@ -319,16 +359,21 @@ static void print_hot_paths(const struct report *r, const struct rep_proc *rp, F
 			   "syscalls)\n", (unsigned long long)total, r->prof->frequency_hz,
 			100.0 * sys / total);
 	}
-	fprintf(f, "   %7s %7s  %-40s %s\n", "SELF%", "TOTAL%", "FUNCTION", "FILE:LINE");
+	fprintf(f, "   %7s %7s  %-40s %s\n", "SELF%", "TOTAL%", "FUNCTION",
+		"FILE:HOT_LINE (def LINE)");
+	if (n > 0)
+		profile_set_hot_lines(r->prof, rp->tp.info.pid, fs, n);
 	for (i = 0; i < n; i++) {
 		if (!fs[i].file[0]) { /* wall-mode pseudo-frame */
 			fprintf(f, "   %6.1f%% %6.1f%%  %s\n", 100.0 * fs[i].self / total,
 				100.0 * fs[i].total / total, fs[i].name);
 			continue;
 		}
-		fprintf(f, "   %6.1f%% %6.1f%%  %-40s %s:%d\n", 100.0 * fs[i].self / total,
+		fprintf(f, "   %6.1f%% %6.1f%%  %-40s %s:%d (def %d)\n", 100.0 * fs[i].self / total,
 			100.0 * fs[i].total / total, fs[i].name, short_file(fs[i].file),
-			fs[i].first_line);
+			fs[i].hot_line ? fs[i].hot_line : fs[i].first_line, fs[i].first_line);
+		if (r->opcodes && fs[i].hot_line)
+			print_line_ops(r, rp, &fs[i], f);
 	}
 	free(fs);
 	n = profile_top_stacks(r->prof, rp->tp.info.pid, REP_TOP_STACKS, &stacks);
@@ -348,6 +393,8 @@ static void print_hot_paths(const struct report *r, const struct rep_proc *rp, F
 		fprintf(f, "%s\n", st->in_syscall ? " > [syscall]" : "");
 	}
 	free(stacks);
+	if (r->prof->mode == PH_MODE_CPU) /* the findings read on-CPU samples */
+		print_code_findings(r, rp, f);
 }
 
 void report_print_text(const struct report *r, FILE *f, int verbosity)
@@ -448,6 +495,54 @@ void report_print_text(const struct report *r, FILE *f, int verbosity)
 	if (verbosity >= 1 && r->sampler_health[0])
 		fprintf(f, "Sampler health: %s\n", r->sampler_health);
 	report_print_gc_health_text(r, f, verbosity);
+}
+
+static void json_line_ops(const struct report *r, pid_t pid, const struct prof_func_stat *fs,
+			  struct json *j)
+{
+	struct line_op ops[REP_LINE_OPS];
+	uint64_t tot = 0;
+	int n = fs->hot_line ? line_ops(r->prof, pid, fs->name, fs->file, fs->first_line,
+					fs->hot_line, ops, REP_LINE_OPS, &tot)
+			     : 0;
+
+	json_u64(j, "hot_line_on_cpu", tot);
+	json_arr_begin(j, "hot_line_opcodes");
+	for (int k = 0; k < n; k++) {
+		json_obj_begin(j, NULL);
+		json_str(j, "opcode", ops[k].op);
+		json_u64(j, "samples", ops[k].count);
+		json_double(j, "share", tot ? (double)ops[k].count / tot : 0);
+		json_i64(j, "loop_depth", ops[k].loop_depth);
+		json_obj_end(j);
+	}
+	json_arr_end(j);
+}
+
+static void json_code_findings(const struct report *r, pid_t pid, struct json *j)
+{
+	struct code_finding cf[CODE_MAX_FINDINGS];
+	int n = code_findings(r->prof, pid, cf, CODE_MAX_FINDINGS);
+
+	for (int k = 0; k < n; k++) {
+		json_obj_begin(j, NULL);
+		json_str(j, "kind", cf[k].kind);
+		json_str(j, "function", cf[k].name);
+		json_str(j, "file", cf[k].file);
+		json_i64(j, "line", cf[k].line);
+		json_i64(j, "first_line", cf[k].first_line);
+		json_u64(j, "samples", cf[k].samples);
+		json_u64(j, "evidence_samples", cf[k].evidence);
+		json_double(j, "share", cf[k].share);
+		if (cf[k].op)
+			json_str(j, "opcode", cf[k].op);
+		json_double(j, "opcode_share", cf[k].op_share);
+		json_i64(j, "loop_depth", cf[k].loop_depth);
+		if (cf[k].recursion_depth)
+			json_i64(j, "recursion_depth", cf[k].recursion_depth);
+		json_str(j, "message", cf[k].text);
+		json_obj_end(j);
+	}
 }
 
 static void hist_json(struct json *j, const char *key, const unsigned long long *slots,
@@ -555,6 +650,8 @@ void report_print_json(const struct report *r, FILE *f)
 				json_str(&j, "no_samples_message", why);
 			}
 			n = profile_top_functions(r->prof, p->pid, REP_TOP_FUNCTIONS, &fs);
+			if (n > 0)
+				profile_set_hot_lines(r->prof, p->pid, fs, n);
 			json_arr_begin(&j, "hot_functions");
 			for (q = 0; q < n; q++) {
 				json_obj_begin(&j, NULL);
@@ -564,6 +661,9 @@ void report_print_json(const struct report *r, FILE *f)
 				json_u64(&j, "self", fs[q].self);
 				json_u64(&j, "self_in_syscall", fs[q].self_syscall);
 				json_u64(&j, "total", fs[q].total);
+				json_i64(&j, "hot_line", fs[q].hot_line);
+				json_u64(&j, "hot_line_self", fs[q].hot_line_self);
+				json_line_ops(r, p->pid, &fs[q], &j);
 				json_obj_end(&j);
 			}
 			json_arr_end(&j);
@@ -611,6 +711,8 @@ void report_print_json(const struct report *r, FILE *f)
 		report_print_queries_findings_json(r, rp, &j);
 		if (r->prof && r->prof->mode == PH_MODE_WALL)
 			wall_print_findings_json(r->prof, rp->tp.info.pid, &j);
+		if (r->prof && r->prof->mode == PH_MODE_CPU)
+			json_code_findings(r, p->pid, &j);
 		json_arr_end(&j);
 		if (r->prof && r->prof->mode == PH_MODE_WALL)
 			wall_print_json(r->prof, rp->tp.info.pid, &j);

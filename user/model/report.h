@@ -17,6 +17,14 @@
  * median call moving fewer than this many bytes */
 #define TINY_IO_MIN_CALLS 1000
 #define TINY_IO_MEDIAN_BYTES 64
+/* ... or, with a median call under TINY_IO_SMALL_BYTES, at least TINY_IO_MIN_RATE calls per
+ * second and that syscall taking TINY_IO_MIN_WALL_SHARE of the wall time observed (two
+ * million 100-byte writes at 37% of wall time are a finding). Never on sockets: a small
+ * recv is usually a whole message (pyhound does not see the size asked for) and small sends
+ * on a request/response socket are round trips, not unbuffered output. */
+#define TINY_IO_SMALL_BYTES 512
+#define TINY_IO_MIN_RATE 1000
+#define TINY_IO_MIN_WALL_SHARE 0.05
 
 struct rep_syscall {
 	unsigned int nr;
@@ -73,6 +81,7 @@ struct report {
 	size_t nsc_total, nio_total; /* entries in the kernel's maps, all processes */
 	uint64_t retired_dropped;    /* exited processes' entries dropped at the bound */
 	const struct profile *prof;  /* sampled stacks, or NULL when not sampled */
+	bool opcodes;		     /* text: the hot lines' instructions (report --opcodes) */
 	char sampler_health[512];    /* a line on the sampler's counters, for -v */
 	bool has_gc; /* report_add_gc() was called */
 	bool has_mem; /* report_add_mem() was called */

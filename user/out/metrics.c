@@ -8,6 +8,7 @@
 #include "fdkind.h"
 #include "model/funcstats.h"
 #include "lib/histo.h"
+#include "lib/utf8.h"
 #include "out/metrics.h"
 #include "collect/syscall_names.h"
 
@@ -16,16 +17,23 @@ static const unsigned int io_bucket_slots[] = { 0, 2, 4, 6, 8, 10, 12, 14, 16, 1
 
 void metrics_label_value(FILE *f, const char *s)
 {
+	const unsigned char *p = (const unsigned char *)s;
+
 	fputc('"', f);
-	for (; *s; s++) {
-		if (*s == '\\')
+	while (*p) {
+		int n = utf8_seq_len(p);
+
+		if (*p == '\\')
 			fputs("\\\\", f);
-		else if (*s == '"')
+		else if (*p == '"')
 			fputs("\\\"", f);
-		else if (*s == '\n')
+		else if (*p == '\n')
 			fputs("\\n", f);
+		else if (!n) /* Prometheus refuses the whole scrape for one invalid byte */
+			fputs(UTF8_REPLACEMENT, f);
 		else
-			fputc(*s, f);
+			fwrite(p, 1, n, f);
+		p += n ? n : 1;
 	}
 	fputc('"', f);
 }

@@ -3,6 +3,7 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include "out/out_collapsed.h"
+#include "lib/utf8.h"
 
 static void put_escaped(FILE *f, const char *s)
 {
@@ -15,10 +16,15 @@ static void put_escaped(FILE *f, const char *s)
 		case '\n': fputs("\\n", f); break;
 		case '\r': fputs("\\r", f); break;
 		default:
-			if (*c < 0x20 || *c == 0x7f)
+			/* control characters and bytes that are not UTF-8 (lone surrogates too) */
+			if (*c < 0x20 || *c == 0x7f || !utf8_seq_len(c)) {
 				fprintf(f, "\\x%02x", *c);
-			else
-				fputc(*c, f);
+			} else {
+				int n = utf8_seq_len(c);
+
+				fwrite(c, 1, n, f);
+				c += n - 1;
+			}
 		}
 	}
 }

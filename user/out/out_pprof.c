@@ -6,6 +6,7 @@
 #include <zlib.h>
 #include "lib/hashidx.h"
 #include "out/out_pprof.h"
+#include "lib/utf8.h"
 
 /* profile.proto field numbers */
 enum {
@@ -335,8 +336,13 @@ int out_pprof_encode(const struct profile *p, struct pb_buf *b)
 			pb_put_int64(&tmp, FUNCTION_START_LINE, e.funcs[i].start_line);
 		pb_put_message(b, PROFILE_FUNCTION, &tmp);
 	}
-	for (i = 0; i < e.str.n; i++)
-		pb_put_string(b, PROFILE_STRING_TABLE, e.str.v[i]);
+	for (i = 0; i < e.str.n; i++) {
+		/* protobuf strings are UTF-8: names from the target may hold any byte */
+		char *v = utf8_valid(e.str.v[i]) ? NULL : utf8_dup(e.str.v[i]);
+
+		pb_put_string(b, PROFILE_STRING_TABLE, v ? v : e.str.v[i]);
+		free(v);
+	}
 	if (isfinite(p->duration_s) && p->duration_s > 0)
 		pb_put_int64(b, PROFILE_DURATION_NANOS, (int64_t)llround(p->duration_s * 1e9));
 	put_value_type(b, PROFILE_PERIOD_TYPE, &tmp, s_cpu, s_ns);

@@ -1,12 +1,15 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #include <arpa/inet.h>
 #include <ctype.h>
+#include <crypt.h>
 #include <errno.h>
+#include <math.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include "serve/config.h"
 
 void config_defaults(struct serve_config *c)
@@ -24,6 +27,11 @@ void config_defaults(struct serve_config *c)
 	c->top_queries = 20;
 	c->process_max_age = 300;
 	c->cache_seconds = 1.0;
+	c->max_exited = 1000;
+	c->max_profiles = 4;
+	c->max_connections = 2048;
+	c->max_connections_per_ip = 512;
+	c->header_timeout = 10;
 }
 
 static char *trim(char *s)
@@ -38,14 +46,33 @@ static char *trim(char *s)
 	return s;
 }
 
+bool config_hash_ok(const char *hash)
+{
+	struct crypt_data *cd = calloc(1, sizeof(*cd));
+	const char *out;
+	bool ok;
+
+	if (!cd)
+		return false;
+	/* a hash crypt(3) cannot use gives "*..." or NULL; one it reads as something else
+	 * (e.g. "notahash" as a DES salt) gives a hash of another length: no password can match */
+	out = crypt_r("pyhound-hash-check", hash, cd);
+	ok = out && out[0] != '*' && strlen(out) == strlen(hash);
+	free(cd);
+	return ok;
+}
+
 static int set_uint(const char *v, unsigned int min, unsigned int max, unsigned int *out)
 {
 	unsigned long x;
 	char *end;
 
+	/* decimal digits only: no sign, no hex, no blanks (strtoul takes all three) */
+	if (!*v || strspn(v, "0123456789") != strlen(v))
+		return -EINVAL;
 	errno = 0;
 	x = strtoul(v, &end, 10);
-	if (errno || *end || !*v || *v == '-' || x < min || x > max)
+	if (errno || *end || x < min || x > max)
 		return -EINVAL;
 	*out = (unsigned int)x;
 	return 0;
@@ -63,7 +90,7 @@ static int set_double(const char *v, double min, double max, double *out)
 			return -EINVAL;
 	errno = 0;
 	d = strtod(v, &end);
-	if (errno || *end || end == v || d < min || d > max)
+	if (errno || *end || end == v || !isfinite(d) || d < min || d > max)
 		return -EINVAL;
 	*out = d;
 	return 0;
@@ -79,8 +106,10 @@ static int set_str(const char *v, char *out, size_t len)
 
 int config_load(const char *path, struct serve_config *c, char *err, size_t errlen)
 {
-	char line[1024];
+	char *line = NULL;
+	size_t cap = 0;
 	int lineno = 0, rc = 0;
+	struct stat st;
 	FILE *f = fopen(path, "re");
 
 	if (!f) {
@@ -88,10 +117,24 @@ int config_load(const char *path, struct serve_config *c, char *err, size_t errl
 		snprintf(err, errlen, "cannot read %s: %s", path, strerror(errno));
 		return rc;
 	}
-	while (fgets(line, sizeof(line), f)) {
+	/* fopen() opens a directory, whose first read fails: say so rather than read nothing */
+	if (!fstat(fileno(f), &st) && S_ISDIR(st.st_mode)) {
+		snprintf(err, errlen, "cannot read %s: is a directory (expected a configuration "
+			 "file)", path);
+		fclose(f);
+		return -EISDIR;
+	}
+	/* whole lines, however long: a long comment stays one comment */
+	while (getline(&line, &cap, f) >= 0) {
 		char *k, *v, *eq;
 
 		lineno++;
+		if (strlen(line) > CONFIG_MAX_LINE && *trim(line) != '#') {
+			snprintf(err, errlen, "%s:%d: line longer than %d bytes", path, lineno,
+				 CONFIG_MAX_LINE);
+			rc = -EINVAL;
+			break;
+		}
 		k = trim(line);
 		if (!*k || *k == '#')
 			continue;
@@ -132,14 +175,19 @@ int config_load(const char *path, struct serve_config *c, char *err, size_t errl
 			rc = set_uint(v, 1, 1000, &c->top_queries);
 		else if (!strcmp(k, "process_max_age"))
 			rc = set_uint(v, 1, 7 * 86400, &c->process_max_age);
-		else if (!strcmp(k, "cache_seconds")) {
-			char *end;
-			double d = strtod(v, &end);
-
-			rc = *end || end == v || d < 0 || d > 60 ? -EINVAL : 0;
-			if (!rc)
-				c->cache_seconds = d;
-		} else if (!strcmp(k, "basic_auth_user"))
+		else if (!strcmp(k, "max_exited"))
+			rc = set_uint(v, 0, 1000000, &c->max_exited);
+		else if (!strcmp(k, "max_profiles"))
+			rc = set_uint(v, 0, 64, &c->max_profiles);
+		else if (!strcmp(k, "max_connections"))
+			rc = set_uint(v, 16, 65536, &c->max_connections);
+		else if (!strcmp(k, "max_connections_per_ip"))
+			rc = set_uint(v, 1, 65536, &c->max_connections_per_ip);
+		else if (!strcmp(k, "header_timeout"))
+			rc = set_uint(v, 1, 3600, &c->header_timeout);
+		else if (!strcmp(k, "cache_seconds"))
+			rc = set_double(v, 0, 60, &c->cache_seconds);
+		else if (!strcmp(k, "basic_auth_user"))
 			rc = set_str(v, c->basic_auth_user, sizeof(c->basic_auth_user));
 		else if (!strcmp(k, "basic_auth_hash"))
 			rc = set_str(v, c->basic_auth_hash, sizeof(c->basic_auth_hash));
@@ -162,7 +210,18 @@ int config_load(const char *path, struct serve_config *c, char *err, size_t errl
 			break;
 		}
 	}
+	if (!rc && ferror(f)) {
+		rc = errno ? -errno : -EIO;
+		snprintf(err, errlen, "cannot read %s: %s", path, strerror(errno));
+	}
+	free(line);
 	fclose(f);
+	if (!rc && c->basic_auth_hash[0] && !config_hash_ok(c->basic_auth_hash)) {
+		snprintf(err, errlen, "%s: basic_auth_hash is not a crypt(3) hash this system "
+			 "can check (expected e.g. bcrypt \"$2b$12$...\" from 'htpasswd -nB USER')",
+			 path);
+		rc = -EINVAL;
+	}
 	if (!rc && !!c->basic_auth_user[0] != !!c->basic_auth_hash[0]) {
 		snprintf(err, errlen, "%s: basic_auth_user and basic_auth_hash go together", path);
 		rc = -EINVAL;
@@ -196,9 +255,11 @@ int config_parse_listen(const char *s, struct sockaddr_storage *ss, unsigned int
 			return -EINVAL;
 		snprintf(host, sizeof(host), "%.*s", (int)(colon - s), s);
 	}
+	if (!colon[1] || strspn(colon + 1, "0123456789") != strlen(colon + 1))
+		return -EINVAL;
 	errno = 0;
 	port = strtoul(colon + 1, &end, 10);
-	if (errno || *end || !colon[1] || port > 65535)
+	if (errno || *end || port > 65535)
 		return -EINVAL;
 	if (!strcmp(host, "localhost"))
 		snprintf(host, sizeof(host), "127.0.0.1");

@@ -21,14 +21,22 @@ struct serve_config {
 	bool queries;		  /* follow database queries (uprobes on libsqlite3/libpq) */
 	unsigned int top_queries; /* per process, query series for the top N (statement, function) */
 	unsigned int process_max_age; /* seconds an exited process's series are kept */
+	unsigned int max_exited;  /* exited processes kept with their series (oldest go first) */
 	double cache_seconds;	  /* /metrics renders at most this often */
+	unsigned int max_profiles; /* /profile requests at once (429 beyond) */
+	unsigned int max_connections, max_connections_per_ip; /* HTTP connections at once */
+	unsigned int header_timeout; /* seconds a client has to send a request's headers */
 	char basic_auth_user[64];
 	char basic_auth_hash[256]; /* crypt(3) hash, e.g. bcrypt "$2b$..." from htpasswd -B */
 	char tls_cert[PATH_MAX];
 	char tls_key[PATH_MAX];
 };
 
+#define CONFIG_MAX_LINE 4096 /* longest setting line (comments may be longer) */
+
 void config_defaults(struct serve_config *c);
+/* Whether crypt(3) here can check passwords against hash (libxcrypt's methods). */
+bool config_hash_ok(const char *hash);
 /* Parse a config file into c (keys not present keep their values). Returns 0, or -errno with
  * a message naming the file and line in err. */
 int config_load(const char *path, struct serve_config *c, char *err, size_t errlen);

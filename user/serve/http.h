@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/socket.h>
 
 struct http_req;
@@ -32,7 +33,17 @@ struct http_opts {
 	const char *auth_user, *auth_hash; /* both or neither */
 	const char *tls_cert, *tls_key;	   /* file paths; both or neither */
 	unsigned int threads;
-	unsigned int max_connections;
+	unsigned int max_connections;	     /* at once (default 2048) */
+	unsigned int max_connections_per_ip; /* from one address (default 512) */
+	unsigned int header_timeout;	     /* seconds to deliver a request's headers (10) */
+};
+
+struct http_stats {
+	uint64_t connections;  /* open now */
+	uint64_t timed_out;    /* shut for not sending headers within header_timeout */
+	uint64_t auth_failed;  /* requests refused for their credentials */
+	uint64_t auth_busy;    /* refused (503) with AUTH_QUEUE checks already waiting */
+	uint64_t auth_waiting; /* password checks queued now */
 };
 
 struct http_server;
@@ -45,6 +56,15 @@ void http_stop(struct http_server *s);
 int http_listen_fd(const struct http_server *s);
 /* Change the credentials of a running server (SIGHUP); strings are copied. */
 int http_set_auth(struct http_server *s, const char *user, const char *hash);
+void http_get_stats(struct http_server *s, struct http_stats *st);
+
+/* Answer later without holding one of the server's threads: a handler calls http_defer(req)
+ * and returns (its resp is ignored); whoever owns the returned handle calls http_complete()
+ * exactly once, from any thread, before http_stop(). */
+struct http_deferred;
+struct http_deferred *http_defer(struct http_req *req);
+void http_complete(struct http_deferred *d, struct http_resp *resp);
+
 /* Query-string argument, or NULL. */
 const char *http_query(struct http_req *req, const char *key);
 

@@ -57,6 +57,7 @@ void profile_free(struct profile *p)
 		hashidx_free(&p->index->idx);
 		free(p->index);
 	}
+	prof_lineops_free(p->lineops);
 	free(p);
 }
 
@@ -369,6 +370,62 @@ static int cmp_func(const void *x, const void *y)
 	return a->first_line < b->first_line ? -1 : a->first_line > b->first_line;
 }
 
+struct line_count {
+	int line;
+	uint64_t self, total;
+};
+
+/* The function's hot line: most self samples, else most total (the line calling onwards). */
+static void set_hot_line(const struct profile *p, pid_t pid, struct prof_func_stat *f)
+{
+	struct line_count *lc = NULL, *best = NULL;
+	size_t n = 0, cap = 0;
+
+	for (size_t i = 0; i < p->nstacks; i++) {
+		const struct prof_stack *s = &p->stacks[i];
+
+		if (pid > 0 && s->pid != pid)
+			continue;
+		for (uint32_t j = 0; j < s->nframes; j++) {
+			const struct prof_frame *fr = &s->frames[j];
+			size_t k;
+
+			if (fr->name != f->name || fr->file != f->file ||
+			    fr->first_line != f->first_line || !fr->line)
+				continue;
+			for (k = 0; k < n && lc[k].line != fr->line; k++)
+				;
+			if (k == n) {
+				if (n == cap) {
+					size_t nc = cap ? cap * 2 : 16;
+					struct line_count *nl = realloc(lc, nc * sizeof(*nl));
+
+					if (!nl)
+						goto out;
+					lc = nl;
+					cap = nc;
+				}
+				lc[n++] = (struct line_count){ fr->line, 0, 0 };
+			}
+			lc[k].total += s->count;
+			if (j == s->nframes - 1)
+				lc[k].self += s->count;
+		}
+	}
+	for (size_t k = 0; k < n; k++)
+		if (!best || lc[k].self > best->self ||
+		    (lc[k].self == best->self &&
+		     (lc[k].total > best->total ||
+		      (lc[k].total == best->total && lc[k].line < best->line))))
+			best = &lc[k];
+	if (best) {
+		f->hot_line = best->line;
+		f->hot_line_self = best->self;
+	}
+out:
+	free(lc);
+}
+
 ssize_t profile_top_functions(const struct profile *p, pid_t pid, size_t max,
 			      struct prof_func_stat **out)
 {
@@ -457,4 +514,10 @@ uint64_t profile_samples(const struct profile *p, pid_t pid)
 		if (p->stacks[i].pid == pid)
 			sum += p->stacks[i].count;
 	return sum;
+}
+
+void profile_set_hot_lines(const struct profile *p, pid_t pid, struct prof_func_stat *f, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		set_hot_line(p, pid, &f[i]);
 }

@@ -41,6 +41,8 @@ struct profile {
 	struct prof_strtab *strtab;
 	/* finds the stack identical to one being added (private to profile.c) */
 	struct prof_index *index;
+	/* leaf (function, line, instruction) counts (lineops.c), NULL until the first */
+	struct prof_lineops *lineops;
 };
 
 /* Hard bounds on growth; past them profile_add/profile_intern fail with -ENOMEM / NULL and the
@@ -99,12 +101,39 @@ struct prof_func_stat {
 	uint64_t self;
 	uint64_t self_syscall;
 	uint64_t total;
+	int hot_line;		/* profile_set_hot_lines(): the line with most self samples (most */
+	uint64_t hot_line_self; /* total without self; 0: unknown), and its self samples */
 };
+
+/* Fill hot_line/hot_line_self of n functions (one pass over the stacks each). */
+void profile_set_hot_lines(const struct profile *p, pid_t pid, struct prof_func_stat *f, size_t n);
 
 /* The max (0: all) functions by self samples, then total, then name, file, line; pid > 0 keeps
  * that process only. Returns the number in *out (free() it) or -ENOMEM. */
 ssize_t profile_top_functions(const struct profile *p, pid_t pid, size_t max,
 			      struct prof_func_stat **out);
+
+/* ---- what the leaf frames sat on (user/stack/lineops.c) ---- */
+/* Samples on CPU running Python (not in a syscall) per (process, function, line, instruction
+ * label, loop depth). Bounded by PROFILE_MAX_STACKS entries; samples past it are counted in
+ * lineops_dropped. */
+struct prof_line_op {
+	pid_t pid;
+	const char *name, *file; /* interned */
+	int first_line, line;
+	const char *op; /* interned label, "?" when the instruction could not be read */
+	int loop_depth;
+	uint64_t count;
+};
+/* Count samples of a leaf frame that sat on instruction op (NULL: unknown) at loop depth
+ * loop_depth; the profiler calls it next to profile_add() for samples not in a syscall. */
+void prof_lineops_add(struct profile *p, pid_t pid, const struct prof_frame *leaf, const char *op,
+		      int loop_depth, uint64_t count);
+void prof_lineops_free(struct prof_lineops *lo);
+/* Entries of process pid (> 0), by function (name, file, first line), line, then count (most
+ * first). Returns the number in *out (free() it) or -ENOMEM. */
+ssize_t profile_line_ops(const struct profile *p, pid_t pid, struct prof_line_op **out);
+uint64_t profile_lineops_dropped(const struct profile *p);
 
 /* Samples of one process (pid > 0) or of all */
 uint64_t profile_samples(const struct profile *p, pid_t pid);

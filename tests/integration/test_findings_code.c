@@ -1,0 +1,162 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* The code findings end to end: tests/workloads/patterns.py runs one textbook problem (or its
+ * standard remedy) on every interpreter at once (pyenv 3.8-3.13, Debian 3.11); one
+ * `pyhound report --json` must give each process exactly its finding, on the function and the
+ * line the workload marks "# FINDING <kind>", and none for the remedy
+ * (tests/integration/findings_check.py). string-concat needs the 3.11+ specialised opcode that
+ * shows the operands are str: on 3.8-3.10 the same program must produce no finding at all.
+ * Sampling at 997 Hz keeps enough samples (>= 50 per process) on a loaded 2-core host. */
+#include <criterion/criterion.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include "common/pythons.h"
+
+#define MAXPY 16
+
+static char out[1 << 20];
+
+static const char *bin(void)
+{
+	const char *b = getenv("PYHOUND");
+
+	return b && *b ? b : "build/pyhound";
+}
+
+static const char *src_path(const char *rel)
+{
+	static char buf[4][PATH_MAX];
+	static int i;
+	char *b = buf[i++ % 4];
+	const char *src = getenv("PYHOUND_SRC");
+
+	snprintf(b, PATH_MAX, "%s/%s", src && *src ? src : ".", rel);
+	return b;
+}
+
+/* the line of patterns.py marked "# FINDING kind" (the workload's own truth) */
+static int marked_line(const char *kind)
+{
+	char line[512], mark[64];
+	FILE *f = fopen(workload("patterns.py"), "r");
+	int n = 0, found = 0;
+
+	cr_assert(f, "patterns.py");
+	snprintf(mark, sizeof(mark), "# FINDING %s\n", kind);
+	while (fgets(line, sizeof(line), f)) {
+		n++;
+		if (strstr(line, mark))
+			found = n;
+	}
+	fclose(f);
+	cr_assert_gt(found, 0, "no line marked %s", mark);
+	return found;
+}
+
+static void run_pattern(const char *pattern, const char *mode, const char *kind,
+			const char *func, bool needs_311)
+{
+	struct test_python py[MAXPY];
+	char missing[256], cmd[8192], errf[64], buf[256], pids[512] = "", args[2048] = "";
+	pid_t pid[MAXPY];
+	int n = test_pythons(py, MAXPY, missing, sizeof(missing)), rc;
+	int line = strcmp(kind, "tiny-writes") && strcmp(kind, "noio") ? marked_line(kind) : 0;
+
+	if (missing[0] && !getenv("PYHOUND_ALLOW_MISSING_PYTHON"))
+		cr_assert_fail("interpreters missing:%s", missing);
+	for (int i = 0; i < n; i++) {
+		bool want = !strcmp(mode, "bad") && (!needs_311 || py[i].minor >= 11);
+		const char *expect = !strcmp(kind, "noio") ? "noio" : want ? kind : "none";
+
+		snprintf(errf, sizeof(errf), "/tmp/pyhound-pat-%d.err", i);
+		snprintf(cmd, sizeof(cmd), "exec %s %s %s %s 30 > /dev/null 2> %s", py[i].path,
+			 workload("patterns.py"), pattern, mode, errf);
+		pid[i] = start_until_ready(cmd, errf, "ready", 60, buf, sizeof(buf));
+		cr_assert_gt(pid[i], 0, "%s did not start: %s", py[i].label, buf);
+		snprintf(pids + strlen(pids), sizeof(pids) - strlen(pids), "%s%d", i ? "," : "",
+			 (int)pid[i]);
+		snprintf(args + strlen(args), sizeof(args) - strlen(args), " %d:%s:%s", (int)pid[i],
+			 expect, py[i].label);
+	}
+	snprintf(cmd, sizeof(cmd),
+		 "%s report -d 6 -F 997 --no-gc --json --pid %s > /tmp/pyhound-pat.json && "
+		 "/usr/bin/python3.11 %s %s %d%s < /tmp/pyhound-pat.json",
+		 bin(), pids, src_path("tests/integration/findings_check.py"), func, line, args);
+	rc = run_cmd(cmd, out, sizeof(out));
+	for (int i = 0; i < n; i++) {
+		kill(pid[i], SIGTERM);
+		wait_exit(pid[i], 10);
+	}
+	cr_expect_eq(rc, 0, "%s %s:\n%s", pattern, mode, out);
+}
+
+Test(findings_code, linear_membership, .timeout = 180)
+{
+	run_pattern("membership", "bad", "linear-membership", "membership", false);
+}
+
+Test(findings_code, membership_remedy_set, .timeout = 180)
+{
+	run_pattern("membership", "fixed", "linear-membership", "membership", false);
+}
+
+Test(findings_code, nested_loop, .timeout = 180)
+{
+	run_pattern("nested", "bad", "nested-loop", "nested", false);
+}
+
+Test(findings_code, nested_loop_remedy_index, .timeout = 180)
+{
+	run_pattern("nested", "fixed", "nested-loop", "nested", false);
+}
+
+Test(findings_code, string_concat, .timeout = 180)
+{
+	run_pattern("build", "bad", "string-concat", "build", true);
+}
+
+Test(findings_code, string_concat_remedy_join, .timeout = 180)
+{
+	run_pattern("build", "fixed", "string-concat", "build", true);
+}
+
+Test(findings_code, deep_recursion, .timeout = 180)
+{
+	run_pattern("recursion", "bad", "deep-recursion", "fib", false);
+}
+
+Test(findings_code, deep_recursion_remedy_cache, .timeout = 180)
+{
+	run_pattern("recursion", "fixed", "deep-recursion", "fib", false);
+}
+
+Test(findings_code, numeric_loop, .timeout = 180)
+{
+	run_pattern("dot", "bad", "numeric-loop", "dot", false);
+}
+
+Test(findings_code, numeric_loop_remedy_builtins, .timeout = 180)
+{
+	run_pattern("dot", "fixed", "numeric-loop", "dot", false);
+}
+
+/* 100-byte records written unbuffered: a write syscall each, at a large share of wall time
+ * (median 64-127 B, so the old "median under 64 B" rule missed it) */
+Test(findings_code, unbuffered_small_writes, .timeout = 180)
+{
+	run_pattern("writes", "bad", "tiny-writes", "-", false);
+}
+
+Test(findings_code, buffered_writes_remedy, .timeout = 180)
+{
+	run_pattern("writes", "fixed", "tiny-writes", "-", false);
+}
+
+/* whole 50-byte requests and replies read with recv(65536): no "unbatched reads/writes" */
+Test(findings_code, whole_messages_on_a_socket_are_fine, .timeout = 180)
+{
+	run_pattern("server", "bad", "noio", "-", false);
+}

@@ -1,0 +1,89 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* Unbatched I/O findings judged by rate and wall-time share, not only by a median under 64 B;
+ * never on sockets (whole messages, request/response round trips). */
+#include <criterion/criterion.h>
+#include <string.h>
+#include "fdkind.h"
+#include "hist.h"
+#include "lib/histo.h"
+#include "model/report.h"
+
+/* one process observed 10 s with `calls` syscalls nr on fd kind, each of `size` bytes, taking
+ * total_ns in all */
+static void build(struct report *r, unsigned int nr, unsigned int kind, uint64_t calls,
+		  uint64_t size, uint64_t total_ns)
+{
+	static struct sc_entry sc[1];
+	static struct io_entry io[1];
+	struct sc_snapshot snap = { .sc = sc, .nsc = 1, .io = io, .nio = 1, .max_stats = 100 };
+	struct tracked_proc tp = {};
+
+	memset(sc, 0, sizeof(sc));
+	memset(io, 0, sizeof(io));
+	sc[0].key = (struct sc_key){ 42, nr };
+	sc[0].s.count = calls;
+	sc[0].s.total_ns = total_ns;
+	sc[0].s.lat[ph_log2_slot(total_ns / calls, SC_LAT_SLOTS)] = calls;
+	io[0].key = (struct io_key){ 42, nr, kind };
+	io[0].s.calls = calls;
+	io[0].s.bytes = calls * size;
+	io[0].s.min_bytes = io[0].s.max_bytes = size;
+	io[0].s.size[ph_log2_slot(size, IO_SIZE_SLOTS)] = calls;
+	tp.info.pid = 42;
+	tp.info.major = 3;
+	tp.info.minor = 12;
+	cr_assert_eq(report_build(r, &snap, &tp, 1, 0, 10000000000ULL), 0);
+	cr_assert_eq(r->nprocs, 1);
+}
+
+Test(io_findings, hundred_byte_writes_at_a_third_of_wall_time)
+{
+	struct report r;
+
+	/* 2.2 M 100-byte writes in 10 s, 3.7 s in write: the case */
+	build(&r, 1, FD_KIND_FILE, 2200000, 100, 3700000000ULL);
+	cr_assert_eq(r.procs[0].nfindings, 1);
+	cr_expect_str_eq(r.procs[0].findings[0].kind, "tiny-writes");
+	cr_expect_float_eq(r.procs[0].findings[0].per_second, 220000.0, 1e-6);
+	cr_expect(strstr(r.procs[0].findings[0].text, "37.0% of wall time"), "%s",
+		  r.procs[0].findings[0].text);
+	report_free(&r);
+}
+
+Test(io_findings, hundred_byte_writes_rare_or_cheap_are_fine)
+{
+	struct report r;
+
+	build(&r, 1, FD_KIND_FILE, 5000, 100, 3700000000ULL); /* 500 calls/s */
+	cr_expect_eq(r.procs[0].nfindings, 0);
+	report_free(&r);
+	build(&r, 1, FD_KIND_FILE, 2200000, 100, 100000000ULL); /* 1% of wall time */
+	cr_expect_eq(r.procs[0].nfindings, 0);
+	report_free(&r);
+	build(&r, 1, FD_KIND_FILE, 2200000, 600, 3700000000ULL); /* median >= 512 B */
+	cr_expect_eq(r.procs[0].nfindings, 0);
+	report_free(&r);
+}
+
+Test(io_findings, whole_small_messages_on_sockets_are_not_unbatched)
+{
+	struct report r;
+
+	/* gunicorn/asyncio style: recvfrom of 40-byte requests, sendto of 60-byte replies */
+	build(&r, 45, FD_KIND_SOCKET, 400000, 40, 2000000000ULL);
+	cr_expect_eq(r.procs[0].nfindings, 0);
+	report_free(&r);
+	build(&r, 44, FD_KIND_SOCKET, 400000, 16, 2000000000ULL);
+	cr_expect_eq(r.procs[0].nfindings, 0);
+	report_free(&r);
+}
+
+Test(io_findings, tiny_pipe_reads_still_found)
+{
+	struct report r;
+
+	build(&r, 0, FD_KIND_PIPE, 20000, 8, 20000000ULL);
+	cr_assert_eq(r.procs[0].nfindings, 1);
+	cr_expect_str_eq(r.procs[0].findings[0].kind, "tiny-reads");
+	report_free(&r);
+}

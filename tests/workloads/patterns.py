@@ -1,0 +1,140 @@
+# SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+# One textbook performance problem per run, for the code findings (tests/integration/
+# test_findings_code.c):  python patterns.py PATTERN bad|fixed SECONDS
+# "bad" has the problem, "fixed" the standard remedy. Each round also does other work (sorting
+# in C, about a quarter of the time), so the problem is not the only thing the process does.
+# The line with the problem is marked "# FINDING <kind>": the tests read the line number here.
+import functools
+import operator
+import os
+import socket
+import sys
+import time
+
+
+ITEMS = list(range(3000))
+ITEM_SET = set(ITEMS)
+A = list(range(0, 600, 2))
+B = list(range(300, 900, 3))
+PARTS = ["piece-%06d;" % i for i in range(30000)]
+XS = [float(i % 17) for i in range(4000)]
+YS = [float(i % 13) for i in range(4000)]
+
+
+def membership(bad):
+    lookup = ITEMS if bad else ITEM_SET
+    hits = 0
+    for q in range(0, 6000, 7):
+        if q in lookup:  # FINDING linear-membership
+            hits += 1
+    return hits
+
+
+def nested(bad):
+    a, b = A, B
+    out = []
+    if bad:
+        for x in a:
+            for y in b:
+                if x == y:  # FINDING nested-loop
+                    out.append(x)
+    else:
+        index = set(b)
+        out = [x for x in a if x in index]
+    return out
+
+
+def build(bad):
+    parts = PARTS
+    if bad:
+        s = ""
+        for p in parts:
+            s += p  # FINDING string-concat
+        return s
+    return "".join(parts)
+
+
+def fib(n):
+    if n < 2:
+        return n
+    return fib(n - 1) + fib(n - 2)  # FINDING deep-recursion
+
+
+@functools.lru_cache(maxsize=None)
+def fib_cached(n):
+    return n if n < 2 else fib_cached(n - 1) + fib_cached(n - 2)
+
+
+def recursion(bad):
+    if bad:
+        return fib(18)
+    # the remedy as used: the cache is kept, so only new arguments recurse
+    recursion.n = getattr(recursion, "n", 0) + 1
+    return fib_cached(18 + recursion.n % 400)
+
+
+def dot(bad):
+    a, b = XS, YS
+    if bad:
+        t = 0.0
+        for x, y in zip(a, b):
+            t += (x * y + 1.5) * x  # FINDING numeric-loop
+        return t
+    return sum(map(operator.mul, map(operator.add, map(operator.mul, a, b), [1.5] * len(a)), a))
+
+
+OUT = {}
+
+
+def writes(bad):
+    # 100-byte records to a file: unbuffered (a write syscall each) or buffered
+    f = OUT.get(bad)
+    if f is None:
+        path = "/tmp/pyhound-pat-%d-%s.out" % (os.getpid(), bad)
+        f = OUT[bad] = open(path, "wb", buffering=0 if bad else -1)
+        os.unlink(path)
+    f.seek(0)
+    rec = b"r" * 99 + b"\n"
+    for _ in range(2000):
+        f.write(rec)  # FINDING tiny-writes
+    f.flush()
+
+
+def server(bad):
+    # request/response on a socketpair: whole 50-byte messages, read with large buffers
+    # (HTTP-server style); never "unbatched reads" or "writes"
+    a, b = OUT.get("pair") or OUT.setdefault("pair", socket.socketpair())
+    req, resp = b"q" * 50, b"a" * 50
+    for _ in range(500):
+        a.sendall(req)
+        assert len(b.recv(65536)) == 50
+        b.sendall(resp)
+        assert len(a.recv(65536)) == 50
+
+
+PATTERNS = {"writes": writes, "server": server, "membership": membership, "nested": nested, "build": build,
+            "recursion": recursion, "dot": dot}
+
+
+def other_work(seconds, data):
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        sorted(data)
+
+
+def main():
+    fn = PATTERNS[sys.argv[1]]
+    bad = sys.argv[2] == "bad"
+    end = time.monotonic() + float(sys.argv[3])
+    data = [(i * 7919) % 10007 for i in range(2000)]
+    rounds = 0
+    print("ready", file=sys.stderr, flush=True)
+    while time.monotonic() < end:
+        t0 = time.monotonic()
+        fn(bad)
+        other_work((time.monotonic() - t0) / 3, data)
+        rounds += 1
+    print("rounds", rounds)
+
+
+main()
