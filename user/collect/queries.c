@@ -508,7 +508,7 @@ int queries_add_process(struct queries *q, const struct py_proc *p)
 		return err;
 	err = py_tstate_locate(p, &info, why, sizeof(why));
 	if (err) {
-		pr_warn("pid %d: can't find its thread states: %s; its queries are not followed",
+		pr_info("pid %d: can't find its thread states: %s; its queries are not followed",
 			p->pid, why);
 		return err;
 	}
