@@ -44,6 +44,21 @@ trap cleanup EXIT
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 
+# "run_cnt run_time_ns" of the BPF program NAME loaded by process PID (other pyhounds may run)
+prog_stats() { # pid name
+	local id
+	for f in /proc/"$1"/fdinfo/*; do
+		id=$(awk '/^prog_id:/ {print $2}' "$f" 2>/dev/null)
+		[ -n "$id" ] || continue
+		bpftool prog show id "$id" -j 2>/dev/null | python3 -c \
+			'import json,sys; d=json.load(sys.stdin); sys.exit(0 if d.get("name")==sys.argv[1] else 1); ' "$2" || continue
+		bpftool prog show id "$id" -j | python3 -c \
+			'import json,sys; d=json.load(sys.stdin); print(d.get("run_cnt",0), d.get("run_time_ns",0))'
+		return 0
+	done
+	echo "0 0"
+}
+
 # start pyhound in the background; waits for its "recording" line
 start_pyhound() { # log args...
 	local log=$1
@@ -63,6 +78,8 @@ if [[ " $PARTS " == *" A "* ]]; then
 	echo "# part A: thinning (F=99, ${WINDOW}s, 1 busy process)" | tee "$OUT/thinning.txt"
 	printf "%-8s %10s %10s %12s %10s %10s %12s\n" setting ticks ns/tick bpf_us_per_s thinned \
 		samples pyhound_cpu_s | tee -a "$OUT/thinning.txt"
+	echo "(ticks, ns/tick, BPF us per second: over the measured window; thinned, samples:"
+	echo " pyhound's -v counters over its whole run; pyhound_cpu_s: utime+stime in the window)"
 	echo 1 >/proc/sys/kernel/bpf_stats_enabled
 	"$PY" -c "while True: pass" &
 	BUSY=$!
@@ -72,25 +89,26 @@ if [[ " $PARTS " == *" A "* ]]; then
 			envs=()
 			[ $setting = fixed ] && envs=(PYHOUND_SAMPLER_OVERSAMPLE=1 PYHOUND_SAMPLER_FIXED=1)
 			log=$OUT/a-$setting-$r.err
-			env "${envs[@]}" "$PYHOUND" record -F 99 -d $((WINDOW + 1)) -v --pid "$BUSY" \
+			env "${envs[@]}" "$PYHOUND" record -F 99 -d 3600 -v --pid "$BUSY" \
 				-o /dev/null -f collapsed 2>"$log" &
 			PH=$!
 			BG+=("$PH")
 			for _ in $(seq 1 200); do grep -q recording "$log" && break; sleep 0.05; done
 			c0=$(cpu_ticks "$PH")
-			s0=$(bpftool prog show name sample_cpu -j | python3 -c \
-				'import json,sys; d=json.load(sys.stdin); d=d if isinstance(d,dict) else d[0]; print(d.get("run_cnt",0), d.get("run_time_ns",0))')
+			s0=$(prog_stats "$PH" sample_cpu)
+			w0=$(date +%s.%N)
 			sleep "$WINDOW"
-			s1=$(bpftool prog show name sample_cpu -j | python3 -c \
-				'import json,sys; d=json.load(sys.stdin); d=d if isinstance(d,dict) else d[0]; print(d.get("run_cnt",0), d.get("run_time_ns",0))')
+			s1=$(prog_stats "$PH" sample_cpu)
+			w1=$(date +%s.%N)
 			c1=$(cpu_ticks "$PH")
-			wait "$PH"
+			kill -INT "$PH"
+			wait "$PH" || true
 			read -r n0 t0 <<<"$s0"
 			read -r n1 t1 <<<"$s1"
-			thinned=$(grep -o 'thinned=[0-9]*' "$log" | cut -d= -f2)
-			samples=$(grep -o ' samples=[0-9]*' "$log" | cut -d= -f2)
+			thinned=$(grep -o 'thinned=[0-9]*' "$log" | cut -d= -f2 || true)
+			samples=$(grep -o ' samples=[0-9]*' "$log" | cut -d= -f2 || true)
 			awk -v s=$setting -v n=$((n1 - n0)) -v t=$((t1 - t0)) -v th="${thinned:-0}" \
-				-v sm="${samples:-0}" -v c=$((c1 - c0)) -v w="$WINDOW" -v hz="$TICK" \
+				-v sm="${samples:-0}" -v c=$((c1 - c0)) -v w="$(echo "$w1 - $w0" | bc)" -v hz="$TICK" \
 				'BEGIN { printf "%-8s %10d %10.0f %12.1f %10d %10d %12.2f\n", s, n,
 					 n ? t / n : 0, t / w / 1000, th, sm, c / hz }' |
 				tee -a "$OUT/thinning.txt"

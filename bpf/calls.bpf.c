@@ -45,6 +45,16 @@ const volatile bool counts_only = false;
 /* bumped by userspace when a window opens: shadow stacks of an older one are emptied */
 __u32 window_gen;
 
+/* generator / coroutine frames started and not yet returned -> their start (3.11+): timed
+ * from the first start to the final return across suspensions; LRU, so that ones never
+ * finished (closed, raised, abandoned) make room */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, CALLS_MAX_GENS);
+	__type(key, struct calls_gen_key);
+	__type(value, struct calls_frame);
+} calls_gens SEC(".maps");
+
 /* (process, code object) -> counts and latency; sized by userspace (--max-stats) */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -98,8 +108,10 @@ static __always_inline struct calls_proc *this_proc(__u32 pid, __u32 hit)
 {
 	struct calls_proc *p = bpf_map_lookup_elem(&calls_procs, &pid);
 
-	if (p)
+	if (p) {
 		count(hit);
+		__sync_fetch_and_add(&p->hits, 1);
+	}
 	return p;
 }
 
@@ -323,10 +335,68 @@ static __always_inline void push(struct calls_proc *p, struct calls_shadow *sh, 
 	sh->depth = d + 1;
 }
 
+/* A generator / coroutine starts (3.11+, its first RESUME): count it, and note its start by
+ * its frame, which stays in the generator object across suspensions (a freed generator's
+ * frame address reused by a new one is overwritten here). */
+static __always_inline void gen_start(struct calls_proc *p, struct calls_shadow *sh, __u32 pid,
+				      __u64 frame, __u64 code)
+{
+	struct calls_gen_key k = { .pid = pid, .frame = frame };
+	struct calls_frame v = { .frame = frame, .code = code };
+	struct calls_stats *s;
+	__u32 fp;
+
+	if (code_fp(p, sh, code, &fp))
+		return;
+	s = stats_of(pid, code, fp, p, sh);
+	count(CC_CALLS);
+	if (s)
+		__sync_fetch_and_add(&s->calls, 1);
+	if (counts_only)
+		return;
+	v.fp = fp;
+	v.ts = bpf_ktime_get_ns();
+	bpf_map_update_elem(&calls_gens, &k, &v, BPF_ANY);
+}
+
+static __always_inline void timed(struct calls_stats *s, __u64 ns)
+{
+	__u64 old;
+
+	__sync_fetch_and_add(&s->timed, 1);
+	__sync_fetch_and_add(&s->total_ns, ns);
+	__sync_fetch_and_add(&s->lat[ph_log2_slot(ns, CALLS_LAT_SLOTS)], 1);
+	old = s->max_ns;
+	if (ns > old)
+		s->max_ns = ns;
+}
+
+/* A frame not on the shadow stack returns: a generator's or coroutine's final return? */
+static __always_inline bool gen_return(__u32 pid, __u64 frame, __u64 now)
+{
+	struct calls_gen_key k = { .pid = pid, .frame = frame };
+	struct calls_frame *g = bpf_map_lookup_elem(&calls_gens, &k);
+	struct calls_stats *s;
+	__u64 code, ts;
+	__u32 fp;
+
+	if (!g)
+		return false;
+	code = g->code;
+	ts = g->ts;
+	fp = g->fp;
+	bpf_map_delete_elem(&calls_gens, &k);
+	count(CC_GEN_TIMED);
+	s = stats_of(pid, code, fp, NULL, NULL);
+	if (s)
+		timed(s, now - ts);
+	return true;
+}
+
 /* A frame returns: pop down to its entry (deeper ones left by exception) and time it. */
 static __always_inline void pop(struct calls_shadow *sh, __u32 pid, __u64 frame)
 {
-	__u64 now = bpf_ktime_get_ns(), code = 0, ts = 0, ns, old;
+	__u64 now = bpf_ktime_get_ns(), code = 0, ts = 0, ns;
 	struct calls_stats *s;
 	__u32 d, i, n, found = 0, fp = 0;
 
@@ -347,7 +417,8 @@ static __always_inline void pop(struct calls_shadow *sh, __u32 pid, __u64 frame)
 		}
 	}
 	if (!found) {
-		count(CC_UNMATCHED);
+		if (!gen_return(pid, frame, now))
+			count(CC_UNMATCHED);
 		return;
 	}
 	sh->depth = d - found;
@@ -359,12 +430,7 @@ static __always_inline void pop(struct calls_shadow *sh, __u32 pid, __u64 frame)
 	ns = now - ts;
 	if (found > 1)
 		__sync_fetch_and_add(&s->unwound, found - 1);
-	__sync_fetch_and_add(&s->timed, 1);
-	__sync_fetch_and_add(&s->total_ns, ns);
-	__sync_fetch_and_add(&s->lat[ph_log2_slot(ns, CALLS_LAT_SLOTS)], 1);
-	old = s->max_ns;
-	if (ns > old)
-		s->max_ns = ns;
+	timed(s, ns);
 }
 
 /* 3.8-3.10: the entry block of _PyEval_EvalFrameDefault(tstate?, frame, throwflag): a frame
@@ -448,7 +514,7 @@ static __always_inline int do_resume(struct pt_regs *ctx)
 		count(CC_GEN_RESUME);
 		return 0;
 	}
-	push(p, sc, pid, frame, code);
+	gen_start(p, sc, pid, frame, code);
 	return 0;
 }
 

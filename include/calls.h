@@ -68,6 +68,7 @@ struct calls_proc {
 	__u16 unicode_length, unicode_state, unicode_ascii_data, unicode_compact_data;
 	__u16 unicode_hash;
 	__u16 pad3;
+	__u64 hits;		/* probe hits in this process (the probes add; its share of the cost) */
 };
 
 struct calls_key {
@@ -106,6 +107,15 @@ struct calls_frame {
 	__u64 frame, code, ts;
 	__u32 fp, pad;
 };
+
+/* a generator / coroutine started and not yet returned (3.11+): its frame lives in the
+ * generator object, at the same address across suspensions */
+struct calls_gen_key {
+	__u32 pid, pad;
+	__u64 frame;
+};
+
+#define CALLS_MAX_GENS 16384 /* generators / coroutines in progress (LRU: abandoned ones go) */
 
 /* per thread (task storage): a ring of the calls in progress, innermost at depth - 1, and
  * room for what a probe reads (per thread: a probe may be preempted, a per-CPU buffer would be
@@ -151,10 +161,11 @@ enum calls_counter {
 	CC_HIT_SEQ,	    /* every probe hit, of any process (picks the timed ones) */
 	CC_TIMED,	    /* probe runs timed (one in 16) */
 	CC_BPF_NS,	    /* nanoseconds the timed runs took */
+	CC_GEN_TIMED,	    /* generators / coroutines timed from first start to final return */
 	CC_MAX,
 };
 
-_Static_assert(sizeof(struct calls_proc) == 88, "calls_proc layout");
+_Static_assert(sizeof(struct calls_proc) == 96, "calls_proc layout");
 _Static_assert(sizeof(struct calls_name) == 24 + CALLS_NAME_BYTES + CALLS_FILE_BYTES,
 	       "calls_name layout");
 _Static_assert(sizeof(struct calls_key) == 16, "calls_key layout");

@@ -160,70 +160,107 @@ Test(calls, exact_counts_only_3_9, .timeout = 120)
 			 "--budget 100 --counts-only --duration 120", "counts-only");
 }
 
-/* The default budget (1%) on a steady stream of calls: several windows covering a small share
- * of the run, counts below the true total, an extrapolated rate within 3x of the truth, or
- * flagged as a lower bound (and not above the truth) when the probes took most of the windows,
- * and the probes' cost (every hit at its measured cost) within 2.5% of the run. The slowdown
- * itself is measured in bench/calls.sh. */
-Test(calls, budget_windows, .timeout = 120)
+/* Run a workload that prints "ready", works, then prints "<what> N seconds S"; watch it with
+ * `pyhound calls` at the default budget (1%) until it exits; return its N and the JSON path. */
+static pid_t run_windowed(char *const argv[], const char *what, long long *n, char *json,
+			  size_t jsonlen, char *err, size_t errlen, struct child *c)
 {
-	char *argv[] = { (char *)python_for(12, false), (char *)workload("calls_steady.py"), "6",
-			 NULL };
-	char json[128], err[128], cmd[2048], out[4096], res[4096];
-	long long n = 0;
+	char out[4096], fmt[64];
 	double secs = 0;
-	struct child c;
+	size_t got;
 	char *p;
 	pid_t ph;
 	int rc;
 
-	cr_assert_eq(child_start(&c, argv), 0);
-	for (n = 0; n < 6;) { /* "ready\n": calling f from now on */
-		ssize_t r = read(c.out_fd, out + n, 6 - n);
+	cr_assert_eq(child_start(c, argv), 0);
+	for (got = 0; got < 6;) { /* "ready\n": working from now on */
+		ssize_t r = read(c->out_fd, out + got, 6 - got);
 
 		if (r < 0 && errno == EINTR)
 			continue;
 		cr_assert_gt(r, 0, "workload said nothing: %s", strerror(errno));
-		n += r;
+		got += r;
 	}
-	n = 0;
-	snprintf(json, sizeof(json), "/tmp/pyhound-calls-budget-%d.json", c.pid);
-	snprintf(err, sizeof(err), "/tmp/pyhound-calls-budget-%d.err", c.pid);
-	ph = start_pyhound("", c.pid, "--duration 60", json, err);
-	rc = child_wait(&c, out, sizeof(out));
+	snprintf(json, jsonlen, "/tmp/pyhound-calls-budget-%d.json", c->pid);
+	snprintf(err, errlen, "/tmp/pyhound-calls-budget-%d.err", c->pid);
+	ph = start_pyhound("", c->pid, "--duration 60", json, err);
+	rc = child_wait(c, out, sizeof(out));
 	cr_assert_eq(rc, 0, "workload failed: %s", out);
 	cr_assert_eq(wait_exit(ph, 30), 0, "pyhound calls failed");
-	p = strstr(out, "calls ");
+	p = strstr(out, what);
 	cr_assert_not_null(p, "%s", out);
-	cr_assert_eq(sscanf(p, "calls %lld seconds %lf", &n, &secs), 2, "%s", out);
-	snprintf(cmd, sizeof(cmd),
-		 "/usr/bin/python3.11 -c 'import json,sys\n"
-		 "r=json.load(open(\"%s\")); f=[e for e in r[\"functions\"] if e[\"function\"]==\"f\"]\n"
-		 "n,secs=%lld,%f; rate=n/secs; fail=[]\n"
-		 "if r[\"windows\"]<2: fail.append(\"windows %%d\" %% r[\"windows\"])\n"
-		 "if not 0<r[\"coverage\"]<0.5: fail.append(\"coverage %%.3f\" %% r[\"coverage\"])\n"
-		 "if not f: fail.append(\"no f\")\n"
-		 "else:\n"
-		 "  f=f[0]\n"
-		 "  if not 0<f[\"calls\"]<n:\n"
-		 "    fail.append(\"f calls %%d of %%d\" %% (f[\"calls\"],n))\n"
-		 "  lo=f[\"calls_per_s_probed\"] if f[\"rate_is_lower_bound\"] else 0.3*rate\n"
-		 "  if not lo<=f[\"calls_per_s\"]<3*rate:\n"
-		 "    fail.append(\"rate %%.0f (bound %%s), true %%.0f\" %%\n"
-		 "                (f[\"calls_per_s\"],f[\"rate_is_lower_bound\"],rate))\n"
-		 "if not r[\"probe_trap_measured\"] or not 0<r[\"probe_cost_ns\"]<100000:\n"
-		 "  fail.append(\"cost %%s\" %% r[\"probe_cost_ns\"])\n"
-		 "if r[\"budget_pct\"]!=1 or not 0<r[\"probe_cost_pct\"]<2.5:\n"
-		 "  fail.append(\"probes took %%.2f%%%% of the run, budget %%s%%%%\" %%\n"
-		 "              (r[\"probe_cost_pct\"],r[\"budget_pct\"]))\n"
-		 "print(\"; \".join(fail) or \"ok\"); sys.exit(1 if fail else 0)'",
-		 json, n, secs);
+	snprintf(fmt, sizeof(fmt), "%s %%lld seconds %%lf", what);
+	cr_assert_eq(sscanf(p, fmt, n, &secs), 2, "%s", out);
+	return ph;
+}
+
+static void check_rates(const char *json, const char *err, pid_t pid, const char *truth)
+{
+	char cmd[2048], res[4096];
+	int rc;
+
+	snprintf(cmd, sizeof(cmd), "/usr/bin/python3.11 %s %s %d 1 %s",
+		 workload("calls_rates_check.py"), json, pid, truth);
 	rc = run_cmd(cmd, res, sizeof(res));
+	cr_log_info("%s", res);
 	cr_expect_eq(rc, 0, "%s", res);
 	if (!rc) {
 		unlink(json);
 		unlink(err);
 	}
+}
+
+/* The default budget (1%) on a steady stream of calls for 10 s (CPU-bound: the probes slow it
+ * inside windows): several windows covering a small share of the run, counts below the true
+ * total, the calls over the run estimated within 2x of the workload's count (or a lower bound
+ * between the counted and twice the truth), and the probes' modelled cost (every hit at its
+ * measured cost) within the budget over the run (issue 16 item 4). The slowdown itself is
+ * measured in bench/calls.sh. */
+Test(calls, budget_windows, .timeout = 120)
+{
+	char *argv[] = { (char *)python_for(12, false), (char *)workload("calls_steady.py"), "10",
+			 NULL };
+	char json[128], err[128], truth[64];
+	struct child c;
+	long long n = 0;
+
+	run_windowed(argv, "calls", &n, json, sizeof(json), err, sizeof(err), &c);
+	snprintf(truth, sizeof(truth), "f=%lld", n);
+	check_rates(json, err, c.pid, truth);
+}
+
+/* The same on a request loop that waits between requests (I/O-bound) and spends most of its
+ * CPU time in one function with few calls (orders_for), beside one with many tiny calls:
+ * every function is in the table with its calls over the run within 2x of the truth, where
+ * a rate per second of window would be a burst rate (issue 16 item 4). */
+Test(calls, budget_windows_request_loop, .timeout = 120)
+{
+	char *argv[] = { (char *)python_for(12, false), (char *)workload("calls_mix.py"), "10",
+			 NULL };
+	char json[128], err[128], truth[256];
+	struct child c;
+	long long n = 0;
+
+	run_windowed(argv, "requests", &n, json, sizeof(json), err, sizeof(err), &c);
+	snprintf(truth, sizeof(truth), "handle=%lld parse=%lld orders_for=%lld esc=%lld", n, n, n,
+		 20 * n);
+	check_rates(json, err, c.pid, truth);
+}
+
+/* Requests every 5 ms whatever each takes (a server keeping up with its clients), each with 400
+ * tiny calls: inside windows the probes take most of its CPU time but not its request rate, so
+ * a rate corrected as if the probes had slowed it was twice the truth ("a lower bound") */
+Test(calls, budget_windows_open_loop, .timeout = 120)
+{
+	char *argv[] = { (char *)python_for(12, false), (char *)workload("calls_mix.py"), "10",
+			 "open", "400", NULL };
+	char json[128], err[128], truth[256];
+	struct child c;
+	long long n = 0;
+
+	run_windowed(argv, "requests", &n, json, sizeof(json), err, sizeof(err), &c);
+	snprintf(truth, sizeof(truth), "handle=%lld orders_for=%lld esc=%lld", n, n, 400 * n);
+	check_rates(json, err, c.pid, truth);
 }
 
 /* the help text names the sources and the budget */

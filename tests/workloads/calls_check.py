@@ -54,8 +54,20 @@ if timed and not fail:
             fail.append("%s: %d timed of %d" % (name, fn[name]["timed"], want[name]))
     if fn["h"]["timed"] != 0:
         fail.append("h: %d timed, but it always raises" % fn["h"]["timed"])
+    elif not fn["h"].get("no_latency"):
+        fail.append("h: no latency, and no reason why")
     if fn["gen"]["timed"] != 0 and fn["gen"]["timed"] > 500:
         fail.append("gen: %d timed" % fn["gen"]["timed"])
+    # 3.11+ (RESUME): generators and coroutines timed from first start to final return, across
+    # suspensions (issue 16 item 3); coro awaits asyncio.sleep(0) once, so each of its calls
+    # spans at least a turn of the event loop, longer than f's
+    if source == "uprobe:RESUME+RETURN":
+        for name, n in (("gen", 500), ("coro", 300)):
+            if fn[name]["timed"] != n:
+                fail.append("%s: %d timed of %d" % (name, fn[name]["timed"], n))
+        if fn["coro"]["timed"] and not fn["coro"]["mean_ns"] > fn["f"]["mean_ns"]:
+            fail.append("coro: mean %.0f ns, not above f's %.0f ns" %
+                        (fn["coro"]["mean_ns"], fn["f"]["mean_ns"]))
     m = fn["g"]["mean_ns"]
     if abs(m - g_mean) > 0.1 * g_mean:
         fail.append("g: mean %.0f ns, workload measured %.0f ns" % (m, g_mean))

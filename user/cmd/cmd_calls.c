@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include "collect/calls_user.h"
 #include "collect/calls_window.h"
 #include "cmd/cli.h"
@@ -35,7 +36,9 @@ static void calls_usage(FILE *f)
 		"time covered is printed. --budget 100 attaches for the whole run (exact totals).\n"
 		"Names are copied at a function's first call (code made by exec() and freed too).\n"
 		"No latency ('-') for calls seen through USDT, with --counts-only, or whose start\n"
-		"and return were not both seen while the probes were attached.\n\n"
+		"and return were not both seen while the probes were attached (said why under the\n"
+		"table; JSON: no_latency). Generators and coroutines (3.11+) are timed from their\n"
+		"first start to their final return, across suspensions.\n\n"
 		"Options:\n"
 		"  -d, --duration S    how long to watch (default 10; with --pid, also stops when\n"
 		"                      every process has exited)\n"
@@ -133,6 +136,74 @@ static void print_proc(const struct tracked_proc *tp, void *ctx)
 		if (log_verbosity > 0 && src)
 			printf("  probes: %s\n", desc);
 	}
+}
+
+/* How many calls the run made per call counted, for one process: the calls it made per
+ * CPU-second inside windows (from when every probe is in to the detach; the calls counted while
+ * attaching are taken out in proportion to its probe hits) times its CPU time over the run. CPU
+ * time, not wall time: a process waiting for work (I/O-bound) and one sharing a busy CPU come
+ * out right, where a rate per second of window was a burst rate. The probes' cost is not taken
+ * out of its CPU time in windows: the process's CPU clock shows little of a hit's trap (0.5 us
+ * of CPU time against 1.7-3 us of wall time, measured here by calibration), and subtracting a
+ * modelled cost from a few ms of CPU time swung estimates 2-4x above the truth on a loaded host.
+ * So for a process the probes slowed the estimate is low: when the hits' modelled CPU cost is
+ * over half its CPU time in windows, it is marked a lower bound. A process that hardly ran
+ * inside windows (< 1 ms of CPU) is scaled by wall time. */
+static double run_scale(const struct calls_usage *u, double hit_ns, double wall, double cov,
+			bool *lower, const char **basis)
+{
+	double win = (double)u->cpu_win_ns;
+
+	*lower = false;
+	*basis = "wall";
+	if (win < 1e6 || !u->hits || !u->hits_win)
+		return cov > 0 ? wall / cov : 1;
+	*basis = "cpu";
+	*lower = (double)u->hits_win * hit_ns > 0.5 * win;
+	return (double)u->hits_win / (double)u->hits * (double)u->cpu_ns / win;
+}
+
+struct usage_sum {
+	struct calls_collector *c;
+	int probed;	   /* processes with probe hits */
+	double cpu_s;	   /* their CPU time over the run */
+};
+
+static void sum_usage(const struct tracked_proc *tp, void *ctx)
+{
+	struct usage_sum *us = ctx;
+	struct calls_usage u;
+
+	if (calls_proc_usage(us->c, tp->info.pid, &u) || !u.hits)
+		return;
+	pr_debug("calls: pid %d: %llu probe hits (%llu inside windows), %.3f s of CPU time (%.3f s inside windows)",
+		 tp->info.pid, (unsigned long long)u.hits, (unsigned long long)u.hits_win,
+		 u.cpu_ns / 1e9, u.cpu_win_ns / 1e9);
+	us->probed++;
+	us->cpu_s += u.cpu_ns / 1e9;
+}
+
+/* Why a function counted has no latency figure (NULL: it has one). */
+static const char *no_latency(const struct calls_collector *c, const struct calls_entry *e,
+			      bool counts_only, double budget)
+{
+	int src;
+
+	if (e->s.timed)
+		return NULL;
+	src = calls_source_of(c, e->pid, NULL, 0);
+	if (counts_only)
+		return "counts only (--counts-only)";
+	if (src == CALLS_SRC_USDT)
+		return "counts only (USDT function__return)";
+	if (budget < 100)
+		return "no call both started and returned inside one window (a call longer than a "
+		       "window, or one that raised)";
+	if (src == CALLS_SRC_EVAL_ENTRY)
+		return "no call returned through RETURN_VALUE after a start seen (raised, still "
+		       "running at the end, or a generator/coroutine resumed across calls: 3.8-3.10 "
+		       "time those only when they return before their caller)";
+	return "no call returned through a probed return (raised, or still running at the end)";
 }
 
 static int cmp_calls(const void *a, const void *b)
@@ -283,6 +354,7 @@ int cmd_calls(int argc, char **argv)
 		goto out;
 	}
 	start = win.start;
+	calls_window_set_end(&win, start + (uint64_t)(duration * 1e9));
 	wake = win.next;
 	last_resolve = start;
 	fprintf(stderr, "pyhound: counting calls of %d CPython process%s%s for %.1f s, budget "
@@ -338,26 +410,17 @@ int cmd_calls(int argc, char **argv)
 		double wall = (double)(end - start) / 1e9, cov = (double)covered / 1e9;
 		struct json j;
 		struct print_ctx pc = { cc.c, as_json ? &j : NULL, copts.counts_only };
-		size_t i, npc = 0;
-		pid_t *pc_pid = calloc(snap.n + 1, sizeof(*pc_pid));
-		double *pc_calls = calloc(snap.n + 1, sizeof(*pc_calls));
+		size_t i;
+		const char *why_none = NULL;
+		struct usage_sum us = { .c = cc.c };
+		long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+		/* a hit's cost in the CPU time of the process it traps in, for rates */
+		double cpu_hit_ns = (calls_trap_cpu_ns(cc.c) > 0 ? calls_trap_cpu_ns(cc.c) : cost_ns) +
+				    bpf_per_hit;
 
-		if (!pc_pid || !pc_calls) {
-			free(pc_pid);
-			free(pc_calls);
-			goto out;
-		}
-		for (i = 0; i < snap.n; i++) { /* calls per process */
-			size_t k;
-
-			for (k = 0; k < npc && pc_pid[k] != snap.e[i].pid; k++)
-				;
-			if (k == npc) {
-				pc_pid[npc] = snap.e[i].pid;
-				pc_calls[npc++] = 0;
-			}
-			pc_calls[k] += snap.e[i].s.calls;
-		}
+		tracker_foreach(t, sum_usage, &us);
+		if (ncpu < 1)
+			ncpu = 1;
 
 		if (as_json) {
 			json_init(&j, stdout);
@@ -375,7 +438,13 @@ int cmd_calls(int argc, char **argv)
 			/* the probes' cost as modelled (hits x measured cost per hit): what the
 			 * budget is held to; the real slowdown is measured in bench/calls.sh */
 			json_double(&j, "probe_cost_s", spent / 1e9);
+			/* CPU time summed over the processes, in percent of one CPU over the run
+			 * (what the budget holds), and of all the host's CPUs */
 			json_double(&j, "probe_cost_pct", wall > 0 ? 100 * spent / 1e9 / wall : 0);
+			json_double(&j, "probe_cost_pct_of_host",
+				    wall > 0 ? 100 * spent / 1e9 / wall / ncpu : 0);
+			json_i64(&j, "host_cpus", ncpu);
+			json_i64(&j, "probed_processes", us.probed);
 			json_str(&j, "match", match);
 			json_arr_begin(&j, "processes");
 			tracker_foreach(t, print_proc, &pc);
@@ -387,14 +456,24 @@ int cmd_calls(int argc, char **argv)
 			       wall > 0 ? 100 * cov / wall : 0, budget,
 			       budget >= 100 ? " (continuous: exact totals)" :
 					       ": counts are exact within windows, rates extrapolated");
+			/* the cost is CPU time summed over processes: against one CPU's time (what
+			 * the budget holds), and against the whole host's when it is more than one
+			 * process (host-wide it can pass 100% of one CPU) */
 			printf("probe hits: %llu at %.0f ns each (trap %.0f ns %s, BPF %.0f ns "
-			       "measured): %.3f s, %.2f%% of the time\n",
+			       "measured): %.3f s of CPU time%s, %.2f%% of one CPU over the run",
 			       (unsigned long long)total_hits, cost_ns + bpf_per_hit, cost_ns,
 			       calibrated ? "measured" : "assumed", bpf_per_hit, spent / 1e9,
+			       us.probed > 1 ? " summed over the processes" : "",
 			       wall > 0 ? 100 * spent / 1e9 / wall : 0);
+			if (us.probed > 1)
+				printf(" (%.2f%% of the %ld CPUs' time; %d processes)",
+				       wall > 0 ? 100 * spent / 1e9 / wall / ncpu : 0, ncpu, us.probed);
+			printf("\n");
 			if (budget < 100)
-				printf("CALLS/S: per second of unprobed running, extrapolated from the "
-				       "windows ('>': a lower bound, the probes took most of them)\n");
+				printf("CALLS: counted inside windows. CALLS/S: per second of the whole "
+				       "run, each process's calls per CPU-second inside windows times its "
+				       "CPU time over the run ('>': a lower bound, the probes took most of "
+				       "its CPU time in windows)\n");
 			if (match)
 				printf("showing functions matching '%s' (probes count every call "
 				       "regardless)\n", match);
@@ -411,31 +490,17 @@ int cmd_calls(int argc, char **argv)
 			/* the upper bound of a log2 bucket, capped at the largest value measured */
 			uint64_t p50 = calls_hist_percentile(e->s.lat, CALLS_LAT_SLOTS, 50);
 			uint64_t p99 = calls_hist_percentile(e->s.lat, CALLS_LAT_SLOTS, 99);
-			double rate = 0, probed = 0, eff, raw = cov > 0 ? e->s.calls / cov : 0;
+			double raw = cov > 0 ? e->s.calls / cov : 0, scale = 1, est, rate;
+			const char *basis = "exact";
 			bool lower = false;
-			size_t k;
+			struct calls_usage u;
 
-			/* inside windows the process ran slower by its own probe hits (a call and
-			 * a return each, at the measured cost): rate per second of its unprobed
-			 * running. Cache effects are not counted: a lower bound when hits are
-			 * dense. */
-			for (k = 0; k < npc; k++)
-				if (pc_pid[k] == e->pid)
-					probed = pc_calls[k];
-			probed *= 2 * (cost_ns + bpf_per_hit) * 1e-9;
-			eff = cov - probed;
-			/* when the probes took most of the windows, the little left is too uncertain
-			 * (a small error in the cost per hit moves it a lot): keep it a lower bound */
-			if (eff < 0.5 * cov) {
-				eff = 0.5 * cov;
-				lower = true;
+			if (budget < 100) {
+				calls_proc_usage(cc.c, e->pid, &u);
+				scale = run_scale(&u, cpu_hit_ns, wall, cov, &lower, &basis);
 			}
-			if (budget >= 100) {
-				eff = wall; /* exact totals: the rate over the run as it went */
-				lower = false;
-			}
-			if (eff > 0)
-				rate = e->s.calls / eff;
+			est = e->s.calls * scale;
+			rate = wall > 0 ? est / wall : 0;
 
 			if (match && fnmatch(match, e->name, 0))
 				continue;
@@ -452,11 +517,12 @@ int cmd_calls(int argc, char **argv)
 				json_u64(&j, "code_objects", e->code_objects);
 				json_i64(&j, "line", e->first_line);
 				json_u64(&j, "calls", e->s.calls);
+				/* per second of the whole run: estimated_calls / duration_s */
 				json_double(&j, "calls_per_s", rate);
 				json_double(&j, "calls_per_s_probed", raw);
 				json_bool(&j, "rate_is_lower_bound", lower);
-				json_double(&j, "estimated_calls",
-					    budget >= 100 ? (double)e->s.calls : rate * wall);
+				json_str(&j, "rate_basis", basis);
+				json_double(&j, "estimated_calls", est);
 				json_u64(&j, "timed", e->s.timed);
 				json_u64(&j, "unwound", e->s.unwound);
 				json_double(&j, "mean_ns", mean);
@@ -465,6 +531,7 @@ int cmd_calls(int argc, char **argv)
 				json_u64(&j, "p99_ns", p99);
 				json_u64(&j, "max_ns", e->s.max_ns);
 				json_u64(&j, "total_ns", e->s.total_ns);
+				json_str(&j, "no_latency", no_latency(cc.c, e, copts.counts_only, budget));
 				json_obj_end(&j);
 			} else {
 				char mb[16], pb[16], qb[16], xb[16];
@@ -478,6 +545,8 @@ int cmd_calls(int argc, char **argv)
 					snprintf(xb, sizeof(xb), "%.1fus", e->s.max_ns / 1e3);
 				} else {
 					strcpy(mb, "-"); strcpy(pb, "-"); strcpy(qb, "-"); strcpy(xb, "-");
+					if (!why_none)
+						why_none = no_latency(cc.c, e, copts.counts_only, budget);
 				}
 				char rb[24];
 
@@ -487,6 +556,11 @@ int cmd_calls(int argc, char **argv)
 				       e->file, e->first_line);
 			}
 		}
+		if (!as_json && why_none)
+			printf("\n'-': no latency, e.g. %s; covered windows lasted %.1f ms on "
+			       "average%s\n", why_none, windows ? 1e3 * cov / windows : 0,
+			       copts.counts_only ? "" : " (generators and coroutines on 3.11+ are "
+			       "timed from their first start to their final return)");
 		if (as_json) {
 			json_arr_end(&j);
 			json_obj_begin(&j, "counters");
@@ -502,8 +576,6 @@ int cmd_calls(int argc, char **argv)
 				       (unsigned long long)snap.counters[i]);
 			printf("\n");
 		}
-		free(pc_pid);
-		free(pc_calls);
 	}
 	ret = 0;
 out:

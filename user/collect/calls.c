@@ -45,6 +45,12 @@ struct proc {
 	pid_t pid;
 	int bin;
 	bool exited;
+	uint64_t hits;	   /* probe hits in it, read from calls_procs (kept after its exit) */
+	uint64_t cpu0;	   /* its CPU time (ns, all threads) when registered */
+	uint64_t cpu_seen; /* ... when last read */
+	uint64_t cpu_win;  /* ... spent inside windows (probes attached) */
+	uint64_t cpu_mark; /* ... when the open window opened (0: none open) */
+	uint64_t hits_win, hits_mark; /* probe hits inside windows, at the open one's start */
 	struct py_offsets off;
 };
 
@@ -77,6 +83,7 @@ struct calls_collector {
 	bool attached;
 	bool multi; /* uprobe_multi links */
 	bool counts_only;
+	double trap_cpu_ns; /* a hit's trap in the CPU time of the process it traps in */
 };
 
 static const char *const counter_names[CC_MAX] = {
@@ -91,7 +98,7 @@ static const char *const counter_names[CC_MAX] = {
 	[CC_ERR_READ] = "err_read",	   [CC_CALIB] = "calibration_hits",
 	[CC_NAMED] = "named_at_first_call", [CC_DROP_NAMES] = "drop_names",
 	[CC_HIT_SEQ] = "hits_all",	   [CC_TIMED] = "timed_runs",
-	[CC_BPF_NS] = "timed_ns",
+	[CC_BPF_NS] = "timed_ns",	   [CC_GEN_TIMED] = "generators_timed",
 };
 
 static uint64_t counter_value(struct calls_collector *c, __u32 k)
@@ -220,6 +227,7 @@ static int read_mem(pid_t pid, uint64_t addr, void *buf, size_t len)
 }
 
 static int usdt_sites(struct binary *b, char *why, size_t whylen);
+static uint64_t proc_cpu_ns(pid_t pid);
 
 /* Decide how calls of a binary are seen and prove its probe sites. */
 static int setup_binary(struct binary *b, const struct py_proc *p, char *why, size_t whylen)
@@ -440,15 +448,6 @@ static int attach_binary(struct calls_collector *c, struct binary *b)
 static bool bin_attached(const struct binary *b)
 {
 	return b->nlinks > 0 || b->multi_fd >= 0;
-}
-
-static void detach_binary(struct binary *b)
-{
-	for (; b->nlinks > 0; b->nlinks--)
-		bpf_link__destroy(b->links[b->nlinks - 1]);
-	if (b->multi_fd >= 0)
-		close(b->multi_fd);
-	b->multi_fd = -1;
 }
 
 /* the byte range of a structure a probe reads at once */
@@ -676,6 +675,70 @@ int calls_add_process(struct calls_collector *c, const struct py_proc *p, char *
 	}
 	c->nprocs++;
 	b->live++;
+	pr->cpu0 = pr->cpu_seen = proc_cpu_ns(pr->pid);
+	if (c->attached && bin_attached(b)) /* a window is open */
+		pr->cpu_mark = pr->cpu0;
+	return 0;
+}
+
+/* A process's CPU time (ns, every thread), or 0 when it is gone. */
+static uint64_t proc_cpu_ns(pid_t pid)
+{
+	struct timespec ts;
+	clockid_t cid;
+
+	if (clock_getcpuclockid(pid, &cid) || clock_gettime(cid, &ts))
+		return 0;
+	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+/* its probe hits and CPU time now (each kept at its last value once the process is gone) */
+static void proc_read(struct calls_collector *c, struct proc *p)
+{
+	struct calls_proc cp;
+	__u32 key = p->pid;
+	uint64_t cpu = proc_cpu_ns(p->pid);
+
+	if (!bpf_map_lookup_elem(bpf_map__fd(c->skel->maps.calls_procs), &key, &cp))
+		p->hits = cp.hits;
+	if (cpu > p->cpu_seen)
+		p->cpu_seen = cpu;
+}
+
+static void proc_mark(struct calls_collector *c, struct proc *p, enum calls_mark what)
+{
+	proc_read(c, p);
+	if (what == CALLS_MARK_OPEN) {
+		p->cpu_mark = p->cpu_seen;
+		p->hits_mark = p->hits;
+	} else if (what == CALLS_MARK_CLOSE && p->cpu_mark) {
+		p->cpu_win += p->cpu_seen - p->cpu_mark;
+		p->hits_win += p->hits - p->hits_mark;
+		p->cpu_mark = 0;
+	}
+}
+
+void calls_usage_mark(struct calls_collector *c, enum calls_mark what)
+{
+	for (size_t i = 0; i < c->nprocs; i++)
+		if (!c->procs[i].exited)
+			proc_mark(c, &c->procs[i], what);
+}
+
+static struct proc *find_proc(const struct calls_collector *c, pid_t pid);
+
+int calls_proc_usage(const struct calls_collector *c, pid_t pid, struct calls_usage *u)
+{
+	const struct proc *p = find_proc(c, pid);
+
+	memset(u, 0, sizeof(*u));
+	if (!p)
+		return -ENOENT;
+	u->hits = p->hits;
+	u->cpu_ns = p->cpu_seen > p->cpu0 ? p->cpu_seen - p->cpu0 : 0;
+	u->cpu_win_ns = p->cpu_win;
+	u->hits_win = p->hits_win;
+	u->exited = p->exited;
 	return 0;
 }
 
@@ -687,8 +750,9 @@ static struct proc *find_proc(const struct calls_collector *c, pid_t pid)
 	return NULL;
 }
 
-/* A process is gone: the last one of its binary takes the binary's probes with it (a binary
- * whose processes are all gone is not attached again; it may be deleted by now). */
+/* A process is gone: a binary with no process left is not attached again at the next window
+ * (it may be deleted by now); its links stay until then (a detach waits for an RCU grace
+ * period, not to be done in the poll loop at every exit). */
 static void proc_gone(struct calls_collector *c, struct proc *p)
 {
 	struct binary *b;
@@ -699,9 +763,6 @@ static void proc_gone(struct calls_collector *c, struct proc *p)
 	b = &c->bins[p->bin];
 	if (--b->live > 0)
 		return;
-	if (bin_attached(b))
-		pr_debug("calls: %s: no process left, probes released", b->path);
-	detach_binary(b);
 	b->attach_err = 0;
 }
 
@@ -710,6 +771,8 @@ void calls_remove_process(struct calls_collector *c, pid_t pid)
 	__u32 key = pid;
 	struct proc *p = find_proc(c, pid);
 
+	if (p && !p->exited)
+		proc_mark(c, p, CALLS_MARK_CLOSE);
 	bpf_map_delete_elem(bpf_map__fd(c->skel->maps.calls_procs), &key);
 	if (p) {
 		proc_gone(c, p);
@@ -723,6 +786,8 @@ void calls_process_exited(struct calls_collector *c, pid_t pid)
 	__u32 key = pid;
 	struct proc *p = find_proc(c, pid);
 
+	if (p && !p->exited) /* its hits, and its CPU time while its zombie lasts */
+		proc_mark(c, p, CALLS_MARK_CLOSE);
 	bpf_map_delete_elem(bpf_map__fd(c->skel->maps.calls_procs), &key);
 	symbolizer_remove_process(c->sym, pid);
 	if (p)
@@ -1179,6 +1244,11 @@ void calls_snapshot_free(struct calls_snapshot *snap)
 	snap->n = 0;
 }
 
+double calls_trap_cpu_ns(const struct calls_collector *c)
+{
+	return c->trap_cpu_ns;
+}
+
 struct bpf_object *calls_bpf_object(const struct calls_collector *c)
 {
 	return c->skel->obj;
@@ -1232,16 +1302,22 @@ __asm__(".text\n"
 	"	ret\n"
 	".size pyhound_calls_calib_target, .-pyhound_calls_calib_target\n");
 
-static double calib_loop(int n)
+/* wall time of n calls (and the thread's CPU time in *cpu) */
+static double calib_loop(int n, double *cpu)
 {
 	volatile int r = 0;
 	struct timespec a, b;
 
+	struct timespec ca, cb;
+
 	clock_gettime(CLOCK_MONOTONIC, &a);
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ca);
 	for (int i = 0; i < n; i++)
 		r += pyhound_calls_calib_target(i & 1);
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cb);
 	clock_gettime(CLOCK_MONOTONIC, &b);
 	(void)r;
+	*cpu = (cb.tv_sec - ca.tv_sec) * 1e9 + (cb.tv_nsec - ca.tv_nsec);
 	return (b.tv_sec - a.tv_sec) * 1e9 + (b.tv_nsec - a.tv_nsec);
 }
 
@@ -1255,7 +1331,7 @@ int calls_calibrate(struct calls_collector *c, double *ns_per_hit)
 	struct bpf_link *l = NULL;
 	int lfd = -1;
 	uint8_t code[16];
-	double plain, probed;
+	double plain, probed, plain_cpu, probed_cpu;
 	char why[256];
 	int err;
 
@@ -1285,18 +1361,21 @@ int calls_calibrate(struct calls_collector *c, double *ns_per_hit)
 			return -errno;
 	}
 	sum_counters(c, before);
-	probed = calib_loop(n);
+	probed = calib_loop(n, &probed_cpu);
 	sum_counters(c, after);
 	if (l)
 		bpf_link__destroy(l);
 	else
 		close(lfd);
-	plain = calib_loop(n);
+	plain = calib_loop(n, &plain_cpu);
 	if (after[CC_CALIB] - before[CC_CALIB] < (uint64_t)n)
 		return -EPROTO; /* the probe did not fire on every call */
 	*ns_per_hit = (probed - plain) / n;
 	if (*ns_per_hit < 1)
 		*ns_per_hit = 1;
+	c->trap_cpu_ns = (probed_cpu - plain_cpu) / n;
+	if (c->trap_cpu_ns < 1)
+		c->trap_cpu_ns = 1;
 	return 0;
 }
 

@@ -20,11 +20,21 @@ struct calls_window {
 	uint64_t covered_ns;	/* time attached, closed windows */
 	double spent0;		/* probe cost before the budget last changed */
 	int windows;		/* windows closed */
+	double rate;		/* probe hits per second in the last window */
+	uint64_t len;		/* the next window's length */
+	uint64_t last_len;	/* the last window's (a window grows at most 4x on the last) */
+	uint64_t attach_ns;	/* the last attach took this long */
+	uint64_t attach_hits;	/* hits while the last window's probes went in */
+	double slop_ns;		/* cost of the hits while attaching and detaching, last window */
+	uint64_t end;		/* no window goes past this time (0: open-ended, serve) */
+	uint64_t rng;		/* window start jitter */
 };
 
 /* Start: attach (the first window measures the hit rate). 0 or -errno. */
 int calls_window_start(struct calls_window *w, struct calls_collector *c, double budget,
 		       double trap_ns, uint64_t now);
+/* No window goes past end (a run's end): the budget then holds over the whole run. */
+void calls_window_set_end(struct calls_window *w, uint64_t end);
 /* A new budget from now on (a reload): the cost so far no longer counts against it. */
 int calls_window_set_budget(struct calls_window *w, double budget, uint64_t now);
 /* Call from the poll loop at or after *wake: opens/closes windows. Returns 0 or -errno, and the
