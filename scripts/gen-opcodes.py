@@ -6,6 +6,7 @@
 #
 #   python3.X scripts/gen-opcodes.py        C block for user/cpython/opcodes_tab.c
 #   python3.X scripts/gen-opcodes.py --dump one line per opcode: "op name deopt caches jump"
+#   (or "python3.X - [--dump] < scripts/gen-opcodes.py", as the tests run it in the sid root)
 #                                           (what tests/unit/test_opcodes.c compares with C)
 # Regenerate the whole file: scripts/gen-opcodes.sh > user/cpython/opcodes_tab.c
 import dis
@@ -45,7 +46,7 @@ def caches_of(op):
     ice = getattr(opcode, "_inline_cache_entries", None)
     if ice is None:
         return 0
-    if isinstance(ice, dict):
+    if hasattr(ice, "get"):  # a dict (3.13, 3.14) or frozendict (3.15) by name
         return ice.get(name_of(d), 0)
     return ice[d]
 

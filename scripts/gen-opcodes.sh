@@ -1,6 +1,7 @@
 #!/bin/sh
 # SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-# Regenerate user/cpython/opcodes_tab.c from the pyenv interpreters 3.8-3.13 on this host:
+# Regenerate user/cpython/opcodes_tab.c from the pyenv interpreters 3.8-3.13 on this host and
+# Debian sid's 3.14/3.15 (chrooted; run as root):
 #   scripts/gen-opcodes.sh > user/cpython/opcodes_tab.c
 # tests/unit/test_opcodes.c checks the tables against every installed interpreter.
 set -e
@@ -16,6 +17,14 @@ for m in 8 9 10 11 12 13; do
 	[ -x "$py" ] || { echo "gen-opcodes: no pyenv python 3.$m" >&2; exit 1; }
 	echo
 	"$py" "$here/gen-opcodes.py"
+	list="$list &optab_3$m,"
+done
+# 3.14/3.15: Debian sid's, in the root `make sid-root` builds
+sid=${PYHOUND_SID_ROOT:-/var/cache/pyhound-test/sid}
+for m in 14 15; do
+	[ -x "$sid/usr/bin/python3.$m" ] || { echo "gen-opcodes: no $sid/usr/bin/python3.$m (make sid-root)" >&2; exit 1; }
+	echo
+	chroot "$sid" /usr/bin/python3.$m - < "$here/gen-opcodes.py"
 	list="$list &optab_3$m,"
 done
 echo

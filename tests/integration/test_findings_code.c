@@ -59,26 +59,34 @@ static int marked_line(const char *kind)
 static void run_pattern(const char *pattern, const char *mode, const char *kind,
 			const char *func, bool needs_311)
 {
-	struct test_python py[MAXPY];
+	struct test_python py[MAXPY], sid[8];
 	char missing[256], cmd[8192], errf[64], buf[256], pids[512] = "", args[2048] = "";
+	char pc[PATH_MAX * 2];
 	pid_t pid[MAXPY];
-	int n = test_pythons(py, MAXPY, missing, sizeof(missing)), rc;
+	int n = test_pythons(py, MAXPY, missing, sizeof(missing)), rc, ns;
 	int line = strcmp(kind, "tiny-writes") && strcmp(kind, "noio") ? marked_line(kind) : 0;
 
 	if (missing[0] && !getenv("PYHOUND_ALLOW_MISSING_PYTHON"))
 		cr_assert_fail("interpreters missing:%s", missing);
+	/* sid's 3.14 and 3.15 release builds (chrooted); the -dbg ones would only add load */
+	ns = test_sid_pythons(sid, 8, missing, sizeof(missing));
+	cr_assert_str_empty(missing, "sid interpreters missing:%s", missing);
+	for (int i = 0; i < ns && n < MAXPY; i++)
+		if (!strchr(sid[i].label + 4, 'd'))
+			py[n++] = sid[i];
 	for (int i = 0; i < n; i++) {
 		bool want = !strcmp(mode, "bad") && (!needs_311 || py[i].minor >= 11);
 		const char *expect = !strcmp(kind, "noio") ? "noio" : want ? kind : "none";
 
 		snprintf(errf, sizeof(errf), "/tmp/pyhound-pat-%d.err", i);
-		snprintf(cmd, sizeof(cmd), "exec %s %s %s %s 30 > /dev/null 2> %s", py[i].path,
-			 workload("patterns.py"), pattern, mode, errf);
+		snprintf(cmd, sizeof(cmd), "exec %s %s %s %s 30 > /dev/null 2> %s",
+			 python_cmd(&py[i], pc, sizeof(pc)), workload("patterns.py"), pattern, mode,
+			 errf);
 		pid[i] = start_until_ready(cmd, errf, "ready", 60, buf, sizeof(buf));
 		cr_assert_gt(pid[i], 0, "%s did not start: %s", py[i].label, buf);
 		snprintf(pids + strlen(pids), sizeof(pids) - strlen(pids), "%s%d", i ? "," : "",
 			 (int)pid[i]);
-		snprintf(args + strlen(args), sizeof(args) - strlen(args), " %d:%s:%s", (int)pid[i],
+		snprintf(args + strlen(args), sizeof(args) - strlen(args), " %d:%s:%.31s", (int)pid[i],
 			 expect, py[i].label);
 	}
 	snprintf(cmd, sizeof(cmd),

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* user/cpython/opcodes.c against the real interpreters: the generated tables must be what each
- * installed interpreter's opcode/dis modules say (pyenv 3.8-3.13 and Debian's 3.11), and the
+ * installed interpreter's opcode/dis modules say (pyenv 3.8-3.13, Debian's 3.11, sid's 3.14/3.15), and the
  * decoder must find, in bytecode the interpreter has run and specialised, every instruction dis
  * shows, with the same name (specialised form) and operand, and the loop depth of marked lines
- * (tests/unit/dis_check.py). */
+ * (tests/workloads/dis_check.py). Debian sid's 3.14/3.15 (and -dbg) run chrooted. */
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <stdio.h>
@@ -25,22 +25,25 @@ static const char *src_path(const char *rel)
 	return b;
 }
 
+/* pyenv 3.8-3.13, Debian 3.11, and Debian sid's 3.14/3.15 (release and -dbg, chrooted) */
 static int all_pythons(struct test_python *py)
 {
-	char missing[256];
+	char missing[256], sid_missing[256];
 	int n = test_pythons(py, 16, missing, sizeof(missing));
 
 	if (missing[0] && !getenv("PYHOUND_ALLOW_MISSING_PYTHON"))
 		cr_assert_fail("interpreters missing:%s", missing);
+	n += test_sid_pythons(py + n, 24 - n, sid_missing, sizeof(sid_missing));
+	cr_assert_str_empty(sid_missing, "sid interpreters missing:%s", sid_missing);
 	cr_assert_gt(n, 0);
 	return n;
 }
 
 Test(opcodes, tables_match_each_interpreter)
 {
-	struct test_python py[16];
+	struct test_python py[24];
 	int n = all_pythons(py);
-	char cmd[PATH_MAX * 2 + 32], *out = malloc(OUT_LEN);
+	char cmd[PATH_MAX * 4 + 32], *out = malloc(OUT_LEN);
 
 	cr_assert(out);
 	for (int i = 0; i < n; i++) {
@@ -49,7 +52,9 @@ Test(opcodes, tables_match_each_interpreter)
 		char *save = NULL;
 
 		cr_assert(t, "%s: no opcode table", py[i].label);
-		snprintf(cmd, sizeof(cmd), "%s %s --dump", py[i].path,
+		char pc[PATH_MAX * 2];
+
+		snprintf(cmd, sizeof(cmd), "%s - --dump < %s", python_cmd(&py[i], pc, sizeof(pc)),
 			 src_path("scripts/gen-opcodes.py"));
 		cr_assert_eq(run_cmd(cmd, out, OUT_LEN), 0, "%s: %s", py[i].label, out);
 		for (char *l = strtok_r(out, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
@@ -106,11 +111,13 @@ static void check_python(const struct test_python *py, char *out)
 {
 	const struct py_optab *t = py_optab_for(py->minor);
 	struct fn_check *f = calloc(1, sizeof(*f));
-	char cmd[PATH_MAX * 2 + 32], *save = NULL;
+	char cmd[PATH_MAX * 4 + 32], *save = NULL;
 	int nfn = 0, membership = 0;
 
 	cr_assert(f && t);
-	snprintf(cmd, sizeof(cmd), "%s %s", py->path, src_path("tests/unit/dis_check.py"));
+	char pc[PATH_MAX * 2];
+
+	snprintf(cmd, sizeof(cmd), "%s %s", python_cmd(py, pc, sizeof(pc)), workload("dis_check.py"));
 	cr_assert_eq(run_cmd(cmd, out, OUT_LEN), 0, "%s: %s", py->label, out);
 	for (char *l = strtok_r(out, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
 		if (l[0] == 'F') {
@@ -165,7 +172,7 @@ static void check_python(const struct test_python *py, char *out)
 
 Test(opcodes, decoder_matches_dis, .timeout = 120)
 {
-	struct test_python py[16];
+	struct test_python py[24];
 	int n = all_pythons(py);
 	char *out = malloc(OUT_LEN);
 

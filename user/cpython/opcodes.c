@@ -79,6 +79,8 @@ int py_op_label(const struct py_optab *t, const uint8_t *code, size_t len, int i
 	return -ENOENT;
 }
 
+#define PY_MAX_LOOP_FIXUP 1024
+
 struct loop {
 	uint32_t from, to; /* byte offsets, inclusive */
 };
@@ -136,6 +138,14 @@ int py_loop_depths(const struct py_optab *t, const uint8_t *code, size_t len, ui
 		err = -ENOMEM;
 		goto out;
 	}
+	/* a jump back to an outer loop's head from inside an inner loop (3.14: a while loop's
+	 * exit goes straight to the enclosing for) makes the outer loop end where the inner one
+	 * does: extend it, innermost heads first (bounded: real code has few loops) */
+	if (n <= PY_MAX_LOOP_FIXUP)
+		for (size_t i = n; i-- > 0;)
+			for (size_t j = i + 1; j < n && loops[j].from <= loops[i].to; j++)
+				if (loops[j].to > loops[i].to)
+					loops[i].to = loops[j].to;
 	for (size_t i = 0; i < n; i++) {
 		if (i && loops[i].from == loops[i - 1].from)
 			continue; /* same target: the same loop (continue, while's test) */

@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-# For tests/unit/test_opcodes.c: runs some functions until 3.11+ has specialised them, then
+# For tests/unit/test_opcodes.c (here so that it is copied into the sid root with the workloads): runs some functions until 3.11+ has specialised them, then
 # prints, per function, its bytecode as the interpreter runs it (the adaptive copy on 3.11+),
 # every instruction as dis shows it (offset, name, operand symbol, line), and the loop depth
 # each line marked "# depth N" must have.
