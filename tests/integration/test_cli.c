@@ -137,7 +137,7 @@ Test(cli, report_json_and_text_on_a_live_workload, .timeout = 60)
 	int rc;
 
 	snprintf(cmd, sizeof(cmd),
-		 "rm -f /tmp/pyhound-report.err; %s report --duration 3 --json > /tmp/pyhound-report.json 2>/tmp/pyhound-report.err & "
+		 "rm -f /tmp/pyhound-report.err; %s report --duration 8 --json > /tmp/pyhound-report.json 2>/tmp/pyhound-report.err & "
 		 "ph=$!; " WAIT_READY("/tmp/pyhound-report.err") "sleep 0.1; "
 		 "/usr/bin/python3.11 %s --now > /dev/null; wait $ph",
 		 bin(), workload("io_batching.py"));
@@ -155,7 +155,7 @@ Test(cli, report_json_and_text_on_a_live_workload, .timeout = 60)
 	cr_assert_eq(rc, 0, "JSON report check: %s", out);
 
 	snprintf(cmd, sizeof(cmd),
-		 "rm -f /tmp/pyhound-report.err; %s report --duration 3 > /tmp/pyhound-report.txt 2>/tmp/pyhound-report.err & ph=$!; "
+		 "rm -f /tmp/pyhound-report.err; %s report --duration 8 > /tmp/pyhound-report.txt 2>/tmp/pyhound-report.err & ph=$!; "
 		 WAIT_READY("/tmp/pyhound-report.err") "sleep 0.1; "
 		 "/usr/bin/python3.11 %s --now > /dev/null; wait $ph; cat /tmp/pyhound-report.txt",
 		 bin(), workload("io_batching.py"));
@@ -364,7 +364,7 @@ Test(cli, probe_syscalls_apart_and_idle_said, .timeout = 120)
 
 	cr_assert_eq(child_start(&g, gcw), 0);
 	cr_assert_eq(child_start(&s, idle), 0);
-	usleep(300000);
+	sleep(1); /* the idle one past its start-up, blocked on stdin */
 	/* "go" to the GC workload once pyhound is attached */
 	snprintf(cmd, sizeof(cmd),
 		 "rm -f /tmp/pyhound-probe.err; exec %s report -d 8 --pid %d,%d --json "

@@ -151,8 +151,11 @@ static void replaced_interpreter(const char *dir, const char *path, bool del)
 	snprintf(json, sizeof(json), "/tmp/pyhound-replaced-%d.json", (int)c.pid);
 	snprintf(cmd, sizeof(cmd), "%s list --json > %s", bin(), json);
 	cr_assert_eq(run_cmd(cmd, out, sizeof(out)), 0, "%s", out);
-	snprintf(cmd, sizeof(cmd), "[p[\"version\"][:5] for p in r[\"processes\"] if p[\"pid\"] == %d] "
-		 "== [\"3.11.\"]", (int)c.pid);
+	/* the object as the process mapped it: deleted flagged, a newline in its path kept */
+	snprintf(cmd, sizeof(cmd), "[(p[\"version\"][:5], p[\"object\"].endswith(\"%s\"), "
+		 "p[\"object_deleted\"]) for p in r[\"processes\"] if p[\"pid\"] == %d] == "
+		 "[(\"3.11.\", True, %s)]", del ? "/python3.11" : "/a\\nb/python3.11", (int)c.pid,
+		 del ? "True" : "False");
 	cr_expect_eq(check_json(json, cmd), 0, "list does not show PID %d: %s", (int)c.pid, out);
 
 	snprintf(cmd, sizeof(cmd), "rm -f %s.err; exec %s report -d 10 --pid %d --json > %s "

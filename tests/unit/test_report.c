@@ -247,6 +247,9 @@ Test(report, no_samples_reason)
 	rp.tp.cpu_ticks_last = 100; /* no CPU while observed */
 	cr_expect_str_eq(report_no_samples_reason(&rp, 99, why, sizeof(why)), "idle");
 	cr_expect(strstr(why, "idle: 0 ns of CPU in 10.0 s observed"), "%s", why);
+	rp.tp.cpu_ticks_last = 100 + (tck + 19) / 20; /* >= 50 ms: under 10 periods at 99 Hz */
+	cr_expect_str_eq(report_no_samples_reason(&rp, 99, why, sizeof(why)), "idle");
+	cr_expect(strstr(why, "under 10 sample periods"), "%s", why);
 	rp.tp.cpu_ticks_last = 100 + tck; /* one second of CPU */
 	cr_expect_str_eq(report_no_samples_reason(&rp, 99, why, sizeof(why)), "unreadable");
 	cr_expect(strstr(why, "it used 1.00 s of CPU"), "%s", why);

@@ -65,6 +65,7 @@ static int print_proc(const struct py_proc *p, void *ctx)
 		json_str(j, "build", py_proc_build(p));
 		json_bool(j, "stripped", p->stripped);
 		json_str(j, "object", p->obj_path);
+		json_bool(j, "object_deleted", p->obj_deleted);
 		json_u64(j, "load_bias", p->load_bias);
 		json_u64(j, "runtime_addr", p->runtime_addr);
 		json_bool(j, "usdt", p->usdt_count > 0);

@@ -39,7 +39,7 @@ static void report_usage(FILE *f)
 		"Hot paths: FILE:HOT_LINE is the function's line with most samples of its own (or,\n"
 		"without any, the line calling on), then (def N) its first line; the top stacks\n"
 		"show the line each frame was executing. A process without samples is\n"
-		"said to be idle (under 3 sample periods of CPU while observed, from\n"
+		"said to be idle (under " REP_STR(REP_IDLE_PERIODS) " sample periods of CPU while observed, from\n"
 		"/proc/PID/stat), unsupported (its CPython version), or unreadable (it ran, yet no\n"
 		"stack was read).\n"
 		"Syscalls: the uretprobe syscalls of return probes' trampoline (x86-64, Linux\n"

@@ -384,6 +384,7 @@ static int maps_cb(const struct map_entry *e, void *ctx)
 	ms->p->static_build = is_exe;
 	snprintf(ms->p->obj_path, sizeof(ms->p->obj_path), "%s", e->path);
 	snprintf(ms->p->obj_open_path, sizeof(ms->p->obj_open_path), "%s", open_path);
+	ms->p->obj_deleted = e->deleted;
 	ms->p->obj_dev = oi->dev;
 	ms->p->obj_inode = oi->ino;
 	ms->p->load_bias = oi->elf_type == ET_EXEC ? 0 : e->start - oi->first_load_vaddr;

@@ -37,6 +37,7 @@ struct py_proc {
 	 * pyhound can open (through /proc/PID/root or map_files), and its identity */
 	char obj_path[PATH_MAX];
 	char obj_open_path[PATH_MAX];
+	bool obj_deleted; /* deleted or replaced on disk since mapped: opened via map_files */
 	uint64_t obj_dev, obj_inode;
 	uint64_t load_bias;
 	uint64_t runtime_addr; /* absolute address of _PyRuntime in the target */

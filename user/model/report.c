@@ -309,9 +309,9 @@ const char *report_no_samples_reason(const struct rep_proc *rp, unsigned int fre
 	}
 	cpu_s = (double)(tp->cpu_ticks_last - tp->cpu_ticks_seen) / tck;
 	fmt_ns(cb, sizeof(cb), (uint64_t)(cpu_s * 1e9));
-	if (cpu_s * (freq_hz ? freq_hz : 99) < 3) {
-		snprintf(buf, len, "idle: %s of CPU in %.1f s observed, under 3 sample periods",
-			 cb, rp->observed_s);
+	if (cpu_s * (freq_hz ? freq_hz : 99) < REP_IDLE_PERIODS) {
+		snprintf(buf, len, "idle: %s of CPU in %.1f s observed, under %d sample periods",
+			 cb, rp->observed_s, REP_IDLE_PERIODS);
 		return "idle";
 	}
 	snprintf(buf, len, "it used %s of CPU in %.1f s observed, yet no stack was read (-v shows "

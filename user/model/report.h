@@ -99,9 +99,13 @@ void report_print_json(const struct report *r, FILE *f);
 const char *fd_kind_name(unsigned int kind);
 
 /* Why a process has no stack samples, told apart from what pyhound knows: "unsupported" (its
- * CPython version), "idle" (its CPU time while observed was under 3 sample periods),
+ * CPython version), "idle" (its CPU time while observed was under REP_IDLE_PERIODS sample
+ * periods: too little for a sample to be certain),
  * "unreadable" (it ran, yet no stack was read), "unknown" (its CPU time could not be read).
  * Returns the kind; buf gets a sentence. */
+#define REP_IDLE_PERIODS 10
+#define REP_STR_(x) #x
+#define REP_STR(x) REP_STR_(x)
 const char *report_no_samples_reason(const struct rep_proc *rp, unsigned int freq_hz, char *buf,
 				     size_t len);
 
