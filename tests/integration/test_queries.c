@@ -88,8 +88,26 @@ static int run_job(const struct test_python *py, const char *mode, struct sessio
 	read_line(c.out_fd, line, sizeof(line));
 	cr_assert_str_eq(line, "ready", "%s: workload did not start: %s", py->label, line);
 	attach(s, c.pid);
-	cr_assert_eq(child_go(&c), 0);
+	/* "go" without closing stdin: the job prints its count, then stays until stdin closes,
+	 * so that its queries are read (their frames named from its memory) while it lives */
+	cr_assert_eq(write(c.in_fd, "go\n", 3), 3);
+	read_line(c.out_fd, line, sizeof(line));
+	cr_assert_eq(sscanf(line, "{\"issued\": %d", &issued), 1, "job said %s", line);
 	deadline = mono_seconds() + 120;
+	while (mono_seconds() < deadline) {
+		size_t ne;
+		const struct qs_entry *e;
+		uint64_t seen = 0;
+
+		tracker_poll(s->t, 0);
+		queries_poll(s->q, 50);
+		e = querystats_entries(queries_stats(s->q), &ne);
+		for (size_t k = 0; k < ne; k++)
+			seen += e[k].count;
+		if (seen >= (uint64_t)issued)
+			break;
+	}
+	close(c.in_fd);
 	while (mono_seconds() < deadline) {
 		tracker_poll(s->t, 0);
 		queries_poll(s->q, 50);
@@ -100,16 +118,13 @@ static int run_job(const struct test_python *py, const char *mode, struct sessio
 	if (w != c.pid) {
 		kill(c.pid, SIGKILL);
 		waitpid(c.pid, &st, 0);
-		cr_assert_fail("%s: the job did not finish in 120 s", py->label);
+		cr_assert_fail("the job did not finish in 120 s");
 	}
 	tracker_poll(s->t, 0);
 	queries_poll(s->q, 0);
 	querystats_flush(queries_stats(s->q));
-	read_line(c.out_fd, line, sizeof(line));
 	close(c.out_fd);
 	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "%s: job failed", py->label);
-	cr_assert_eq(sscanf(line, "{\"issued\": %d", &issued), 1, "%s: job said %s", py->label,
-		     line);
 	snprintf(dbfile, sizeof(dbfile), "rm -rf %s", db);
 	run_cmd(dbfile, line, sizeof(line));
 	return issued;
@@ -210,4 +225,162 @@ Test(queries, sqlite_join_every_python, .timeout = 600)
 		cr_log_info("%s: JOIN job", py[i].label);
 		check_join(&py[i]);
 	}
+}
+
+/* pyhound report on the N+1 job (Debian's 3.11): a Queries section with the n-plus-one finding,
+ * and SQLite's small pread64s attributed to the queries instead of an "unbatched reads"
+ * finding (1 + 1200 queries: one pread64 of the database header per query). */
+Test(queries, report_section_and_sqlite_reads, .timeout = 300)
+{
+	struct test_python py[16];
+	int n = pythons(py, 16), i;
+	char db[] = "/tmp/pyhound-qreport-XXXXXX", dbfile[64], line[256], cmd[2048], buf[4096];
+	char jsonf[96], errf[96], *args[] = { (char *)workload("queries_n1.py"), "n1", dbfile,
+					       "1200", NULL };
+	char *argv[16];
+	struct child c;
+	pid_t ph;
+	int st = 0;
+
+	for (i = 0; i < n && !py[i].debian; i++)
+		;
+	cr_assert(i < n, "Debian's python3.11 not found");
+	cr_assert(mkdtemp(db));
+	snprintf(dbfile, sizeof(dbfile), "%s/shop.db", db);
+	snprintf(jsonf, sizeof(jsonf), "%s/report.json", db);
+	snprintf(errf, sizeof(errf), "%s/report.err", db);
+	python_argv(&py[i], argv, args);
+	cr_assert_eq(child_start(&c, argv), 0);
+	read_line(c.out_fd, line, sizeof(line));
+	cr_assert_str_eq(line, "ready");
+	snprintf(cmd, sizeof(cmd), "exec %s report --pid %d --duration 200 --no-stacks --json "
+		 ">%s 2>%s", getenv("PYHOUND") ? getenv("PYHOUND") : "build/pyhound", (int)c.pid,
+		 jsonf, errf);
+	ph = start_until_ready(cmd, errf, "watching", 60, buf, sizeof(buf));
+	cr_assert(ph > 0, "pyhound report did not start: %s", buf);
+	cr_assert_eq(child_go(&c), 0);
+	waitpid(c.pid, &st, 0);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	close(c.out_fd);
+	usleep(500000);
+	kill(ph, SIGINT);
+	cr_assert_eq(wait_exit(ph, 60), 0, "pyhound report failed");
+	snprintf(cmd, sizeof(cmd),
+		 "python3 -c 'import json,sys\n"
+		 "r = json.load(open(sys.argv[1]))\n"
+		 "p = r[\"processes\"][0]\n"
+		 "n1 = [f for f in p[\"findings\"] if f[\"kind\"] == \"n-plus-one\"]\n"
+		 "assert len(n1) == 1, n1\n"
+		 "f = n1[0]\n"
+		 "assert (f[\"queries\"], f[\"parent_calls\"], f[\"per_call_max\"]) == (1200, 1, 1200), f\n"
+		 "assert (f[\"function\"], f[\"parent_function\"]) == (\"orders_for\", \"billing_n1\"), f\n"
+		 "assert f[\"statement\"] == \"%s\", f\n"
+		 "bad = [f for f in p[\"findings\"] if f[\"kind\"] == \"tiny-reads\" and f[\"syscall\"] == \"pread64\"]\n"
+		 "assert not bad, bad\n"
+		 "assert p[\"queries\"][\"sqlite_preads_attributed\"] >= 1000, p[\"queries\"]\n"
+		 "print(\"ok\")' %s", Q_ORDERS, jsonf);
+	cr_expect_eq(run_cmd(cmd, buf, sizeof(buf)), 0, "%s", buf);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", db);
+	run_cmd(cmd, buf, sizeof(buf));
+}
+
+/* A "libsqlite3" without the functions pyhound probes (here a stand-in with none, loaded with
+ * ctypes): pyhound list names it with the reason, and the queries collector skips it without
+ * probing anything in it while it still follows the real one. */
+Test(queries, library_without_symbols_listed_and_skipped, .timeout = 120)
+{
+	char dir[] = "/tmp/pyhound-qlib-XXXXXX", lib[96], src[96], cmd[1024], buf[8192], line[64];
+	char code[512];
+	char *argv[] = { (char *)python_for(12, false), "-c", code, NULL };
+	struct child c;
+	struct session s = {};
+	size_t nl;
+	const struct queries_lib *l;
+	bool fake = false, real = false;
+
+	cr_assert(mkdtemp(dir));
+	snprintf(src, sizeof(src), "%s/empty.c", dir);
+	snprintf(lib, sizeof(lib), "%s/libsqlite3.so.0", dir);
+	snprintf(cmd, sizeof(cmd), "echo 'int pyhound_not_sqlite(void) { return 0; }' > %s && "
+		 "cc -shared -fPIC -o %s %s", src, lib, src);
+	cr_assert_eq(run_cmd(cmd, buf, sizeof(buf)), 0, "%s", buf);
+	snprintf(code, sizeof(code), "import ctypes, sqlite3, sys\nctypes.CDLL('%s')\n"
+		 "print('ready', flush=True)\nsys.stdin.readline()\n", lib);
+	cr_assert_eq(child_start(&c, argv), 0);
+	read_line(c.out_fd, line, sizeof(line));
+	cr_assert_str_eq(line, "ready");
+	snprintf(cmd, sizeof(cmd), "%s list -v | grep -A12 '^%d ' | grep 'database client %s'",
+		 getenv("PYHOUND") ? getenv("PYHOUND") : "build/pyhound", (int)c.pid, lib);
+	cr_expect_eq(run_cmd(cmd, buf, sizeof(buf)), 0, "list -v: %s", buf);
+	cr_expect(strstr(buf, "skipped: no function symbol sqlite3_prepare_v2"), "%s", buf);
+	attach(&s, c.pid);
+	l = queries_libs(s.q, &nl);
+	for (size_t i = 0; i < nl; i++) {
+		if (strstr(l[i].path, dir)) {
+			fake = true;
+			cr_expect(!l[i].attached && strstr(l[i].status, "skipped: no function symbol"),
+				  "%s: %s", l[i].path, l[i].status);
+		} else if (l[i].lib == Q_LIB_SQLITE) {
+			real = true;
+			cr_expect(l[i].attached, "%s: %s", l[i].path, l[i].status);
+		}
+	}
+	cr_expect(fake && real, "libraries seen: %zu", nl);
+	detach(&s);
+	child_go(&c);
+	child_wait(&c, buf, sizeof(buf));
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	run_cmd(cmd, buf, sizeof(buf));
+}
+
+/* Huge statements: cut at the collector's bound (1023 bytes), normalised (the IN list folded)
+ * and marked "...", each execution still counted. */
+Test(queries, huge_statement_truncated_and_counted, .timeout = 120)
+{
+	static const char code[] =
+		"import sqlite3, sys\n"
+		"db = sqlite3.connect(':memory:')\n"
+		"db.execute('CREATE TABLE t (x INTEGER)')\n"
+		"print('ready', flush=True)\n"
+		"sys.stdin.readline()\n"
+		"q = 'SELECT count(*) FROM t WHERE x IN (' + ', '.join(str(i) for i in range(2000)) + ')'\n"
+		"for _ in range(3):\n"
+		"    db.execute(q).fetchall()\n"
+		"print('done', flush=True)\n"
+		"sys.stdin.readline()\n";
+	char *argv[] = { (char *)python_for(12, false), "-c", (char *)code, NULL };
+	char line[64];
+	struct child c;
+	struct session s = {};
+	const struct qs_entry *e;
+	size_t n;
+	int st = 0;
+	pid_t w = 0;
+
+	cr_assert_eq(child_start(&c, argv), 0);
+	read_line(c.out_fd, line, sizeof(line));
+	cr_assert_str_eq(line, "ready");
+	attach(&s, c.pid);
+	/* "go" without closing stdin: the process stays until its queries are read (their
+	 * frames are named from its memory) */
+	cr_assert_eq(write(c.in_fd, "go\n", 3), 3);
+	read_line(c.out_fd, line, sizeof(line));
+	cr_assert_str_eq(line, "done");
+	for (double t0 = mono_seconds(); mono_seconds() - t0 < 60;) {
+		tracker_poll(s.t, 0);
+		queries_poll(s.q, 50);
+		e = querystats_entries(queries_stats(s.q), &n);
+		if (n == 1 && e->count == 3)
+			break;
+	}
+	cr_assert_eq(child_go(&c), 0);
+	w = waitpid(c.pid, &st, 0);
+	cr_assert_eq(w, c.pid);
+	close(c.out_fd);
+	e = querystats_entries(queries_stats(s.q), &n);
+	cr_assert_eq(n, 1, "%zu statements", n);
+	cr_expect_str_eq(e->stmt, "SELECT count(*) FROM t WHERE x IN (...)...");
+	cr_expect_eq(e->count, 3);
+	cr_expect_str_eq(e->site.name, "<module>");
+	detach(&s);
 }

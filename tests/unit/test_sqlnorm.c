@@ -41,6 +41,11 @@ Test(sqlnorm, in_lists_fold)
 			 "SELECT * FROM t WHERE id IN (SELECT id FROM u WHERE v = ?)");
 	cr_expect_str_eq(norm("SELECT * FROM t WHERE id IN (1, 2, 3)"),
 			 norm("SELECT * FROM t WHERE id IN (7)"));
+	/* a text cut inside a long list (the collector keeps 1023 bytes) */
+	cr_expect_str_eq(norm("SELECT * FROM t WHERE id IN (1, 2, 3, 4"),
+			 "SELECT * FROM t WHERE id IN (...)");
+	cr_expect_str_eq(norm("SELECT * FROM t WHERE id IN (1, 2,"),
+			 "SELECT * FROM t WHERE id IN (...)");
 }
 
 Test(sqlnorm, bad_bytes_and_truncation)

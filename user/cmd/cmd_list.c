@@ -10,6 +10,7 @@
 #include "host/discover.h"
 #include "lib/json.h"
 #include "lib/log.h"
+#include "collect/queries_user.h"
 
 static void list_usage(FILE *f)
 {
@@ -38,6 +39,25 @@ static void version_str(const struct py_proc *p, char *buf, size_t len)
 		snprintf(buf, len, "%d.%d.%d", p->major, p->minor, p->micro);
 	else
 		snprintf(buf, len, "%d.%d", p->major, p->minor);
+}
+
+/* a database client library the process has mapped (pyhound queries probes it) */
+static void db_lib_text(const char *path, int lib, bool usable, const char *status, void *ctx)
+{
+	printf("         database client %s (%s): %s\n", path, lib == Q_LIB_PQ ? "libpq" : "sqlite",
+	       status);
+}
+
+static void db_lib_json(const char *path, int lib, bool usable, const char *status, void *ctx)
+{
+	struct json *j = ctx;
+
+	json_obj_begin(j, NULL);
+	json_str(j, "path", path);
+	json_str(j, "library", lib == Q_LIB_PQ ? "libpq" : "sqlite");
+	json_bool(j, "usable", usable);
+	json_str(j, "status", status);
+	json_obj_end(j);
 }
 
 static int print_proc(const struct py_proc *p, void *ctx)
@@ -76,6 +96,9 @@ static int print_proc(const struct py_proc *p, void *ctx)
 		for (char *s = strtok(usdt, ","); s; s = strtok(NULL, ","))
 			json_str(j, NULL, s);
 		json_arr_end(j);
+		json_arr_begin(j, "database_clients");
+		queries_list_libs(p->pid, db_lib_json, j);
+		json_arr_end(j);
 		json_obj_end(j);
 	} else {
 		if (!lc->n)
@@ -96,6 +119,8 @@ static int print_proc(const struct py_proc *p, void *ctx)
 			printf("         calls: none: %s\n", why);
 		else if (log_verbosity >= 1 && why[0])
 			printf("         calls: %s\n", why);
+		if (log_verbosity >= 1)
+			queries_list_libs(p->pid, db_lib_text, NULL);
 	}
 	lc->n++;
 	return 0;

@@ -8,6 +8,7 @@
 #include "cmd/cli.h"
 #include "cmd/commands.h"
 #include "collect/gc_user.h"
+#include "collect/queries_user.h"
 #include "lib/log.h"
 #include "collect/profiler.h"
 #include "model/report.h"
@@ -35,6 +36,11 @@ static void report_usage(FILE *f)
 		"share of wall time, objects found unreachable; from the python:gc__* USDT probes\n"
 		"or, without them, uprobes on the collection function) and, where the build has\n"
 		"the python:import__* probes, the slowest module imports.\n"
+		"Queries: the top SQLite and PostgreSQL (libpq) statements by time, with the Python\n"
+		"function and line that issued them, and N+1 findings (one call site running the\n"
+		"same statement %d+ times per call of its caller; see 'pyhound queries --help').\n"
+		"Each query costs about 5 us of probes and a stack walk: --no-queries for\n"
+		"processes running many very cheap queries.\n"
 		"Ctrl-C stops early and prints what was gathered.\n\n"
 		"Hot paths: FILE:HOT_LINE is the function's line with most samples of its own (or,\n"
 		"without any, the line calling on), then (def N) its first line; the top stacks\n"
@@ -73,6 +79,7 @@ static void report_usage(FILE *f)
 		"                      (only the thread holding the GIL)\n"
 		"      --no-stacks     do not sample stacks (syscalls and I/O only)\n"
 		"      --no-gc         do not trace garbage collections and imports\n"
+		"      --no-queries    do not follow database queries\n"
 		"      --opcodes       under each hot function, the instructions its hot line's\n"
 		"                      samples sat on (e.g. CONTAINS_OP 91%%; always in --json)\n"
 		"  -v                  also print collector health (dropped data, map fill)\n"
@@ -95,7 +102,7 @@ static void report_usage(FILE *f)
 		"Examples:\n"
 		"  sudo pyhound report --duration 30\n"
 		"  sudo pyhound report --pid 1234 --json > report.json\n",
-		TINY_IO_MIN_CALLS, TINY_IO_MEDIAN_BYTES, TINY_IO_SMALL_BYTES, TINY_IO_MIN_RATE,
+		QS_N1_MIN, TINY_IO_MIN_CALLS, TINY_IO_MEDIAN_BYTES, TINY_IO_SMALL_BYTES, TINY_IO_MIN_RATE,
 		100 * TINY_IO_MIN_WALL_SHARE, 100 * GC_FINDING_SHARE,
 		GC_FINDING_MIN_NS / 1000000ULL, GC_FINDING_GEN2_NS / 1000000ULL,
 		MEM_GROWTH_MIN_BYTES >> 20, 100 * MEM_GROWTH_MIN_SHARE, MEM_MIN_WINDOW_S,
@@ -163,6 +170,7 @@ int cmd_report(int argc, char **argv)
 		{ "mode", required_argument, NULL, 'm' },
 		{ "no-stacks", no_argument, NULL, 'N' },
 		{ "no-gc", no_argument, NULL, 'G' },
+		{ "no-queries", no_argument, NULL, 'Q' },
 		{ "opcodes", no_argument, NULL, 'O' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "verbose", no_argument, NULL, 'v' },
@@ -177,7 +185,8 @@ int cmd_report(int argc, char **argv)
 	struct sc_snapshot snap = {};
 	struct gc_snapshot gsnap = {};
 	struct gc_collector_opts gopts = {};
-	bool no_gc = false, opcodes = false;
+	bool no_gc = false, opcodes = false, no_queries = false;
+	struct queries *qc = NULL;
 	struct report rep = {};
 	pid_t pids[MAX_PIDS];
 	int npids = 0, c, err, ret = 1;
@@ -213,6 +222,7 @@ int cmd_report(int argc, char **argv)
 			break;
 		case 'N': stacks = false; break;
 		case 'G': no_gc = true; break;
+		case 'Q': no_queries = true; break;
 		case 'O': opcodes = true; break;
 		case 'P':
 			if (parse_uint(optarg, "--max-procs", 1, 65536, &v))
@@ -267,6 +277,20 @@ int cmd_report(int argc, char **argv)
 		if (err)
 			goto out;
 	}
+	if (!no_queries) {
+		struct queries_opts qo = { .tracked_fd = tracker_map_fd(t),
+					   .max_procs = topts.max_procs };
+		struct tracker_hooks qh;
+
+		err = queries_open(&qo, &qc);
+		if (err)
+			goto out;
+		qh = queries_tracker_hooks(qc);
+		tracker_add_hooks(t, &qh);
+		err = queries_attach(qc);
+		if (err)
+			goto out;
+	}
 	install_signal_handlers();
 	/* attach the syscall programs first: a process found by the scan is then counted from
 	 * the moment it is marked tracked */
@@ -315,6 +339,8 @@ int cmd_report(int argc, char **argv)
 		}
 		if (rc.gc)
 			gc_poll(rc.gc, 0);
+		if (qc)
+			queries_poll(qc, 0);
 	}
 	tracker_poll(t, 0); /* late exit events */
 	if (pr)
@@ -348,6 +374,11 @@ int cmd_report(int argc, char **argv)
 	if (err) {
 		pr_err("out of memory");
 		goto out;
+	}
+	if (qc) {
+		queries_poll(qc, 0);
+		querystats_flush(queries_stats(qc));
+		report_add_queries(&rep, queries_stats(qc));
 	}
 	rep.interrupted = exiting;
 	if (pr) {
@@ -387,6 +418,7 @@ out:
 	profiler_free(pr);
 	gc_snapshot_free(&gsnap);
 	gc_free(rc.gc);
+	queries_free(qc);
 	sc_free(rc.sc);
 	tracker_free(t);
 	return ret;

@@ -25,6 +25,7 @@
 #include "serve/config.h"
 #include "model/funcstats.h"
 #include "collect/gc_user.h"
+#include "collect/queries_user.h"
 #include "out/out_format.h"
 #include "collect/profiler.h"
 #include "serve/http.h"
@@ -99,6 +100,7 @@ struct serve {
 	bool calls_purge;	     /* purges queued since */
 	double calls_window_s;	     /* exported counters, kept monotonic */
 	double calls_cost_s;
+	struct queries *queries; /* database queries (queries = yes), else NULL */
 };
 
 static void serve_usage(FILE *f)
@@ -135,7 +137,9 @@ static void serve_usage(FILE *f)
 		"  -v                      more logging (-vv: libbpf's log)\n"
 		"  -h, --help              this text\n\n"
 		"Configuration keys (key = value): listen, allow_remote, frequency, max_procs,\n"
-		"max_stats, top_syscalls, top_functions, top_calls, calls_budget, process_max_age,\n"
+		"max_stats, top_syscalls, top_functions, top_calls, calls_budget, queries (yes/no:\n"
+		"database queries per statement and function, about 5 us per query; off by\n"
+		"default), top_queries, process_max_age,\n"
 		"max_exited, cache_seconds, max_profiles, max_connections, max_connections_per_ip,\n"
 		"header_timeout, basic_auth_user, basic_auth_hash (crypt(3)/bcrypt, e.g. from\n"
 		"'htpasswd -nB'), tls_cert, tls_key. See deploy/pyhound.conf.\n\n"
@@ -434,6 +438,8 @@ static int render(struct serve *sv)
 	prog_stats(&sv->health, sampler_bpf_object(profiler_sampler(sv->pr)));
 	if (sv->gc)
 		prog_stats(&sv->health, gc_bpf_object(sv->gc));
+	if (sv->queries)
+		prog_stats(&sv->health, queries_bpf_object(sv->queries));
 	if (sv->calls)
 		prog_stats(&sv->health, calls_bpf_object(sv->calls));
 	own_usage(&sv->health);
@@ -468,6 +474,8 @@ static int render(struct serve *sv)
 		metrics_write_gc(f, &rep);
 	if (!err)
 		metrics_write_mem(f, &rep);
+	if (!err && sv->queries)
+		metrics_write_queries(f, &rep, queries_stats(sv->queries), sv->cfg.top_queries);
 	if (!err && sv->calls) {
 		struct metrics_calls mc = { .budget_percent = sv->cfg.calls_budget };
 		double win = calls_window_covered(&sv->win, now_ns()) / 1e9;
@@ -877,6 +885,18 @@ int cmd_serve(int argc, char **argv)
 		if (gc_attach(sv.gc))
 			goto out;
 	}
+	if (sv.cfg.queries) {
+		struct queries_opts qo = { .tracked_fd = tracker_map_fd(sv.t),
+					   .max_procs = sv.cfg.max_procs };
+		struct tracker_hooks qh;
+
+		if (queries_open(&qo, &sv.queries))
+			goto out;
+		qh = queries_tracker_hooks(sv.queries);
+		tracker_add_hooks(sv.t, &qh);
+		if (queries_attach(sv.queries))
+			goto out;
+	}
 	sv.fs = funcstats_new();
 	if (!sv.fs || profiler_open(sv.t, sv.cfg.frequency, PH_MODE_CPU, &sv.pr))
 		goto out;
@@ -992,6 +1012,8 @@ int cmd_serve(int argc, char **argv)
 			pr_warn("lifecycle events: poll failed");
 		profiler_poll(sv.pr, 0);
 		gc_poll(sv.gc, 0);
+		if (sv.queries)
+			queries_poll(sv.queries, 0);
 		if (sc_flush(sv.sc))
 			pr_warn("cannot move exited processes' statistics out of the kernel maps");
 		now = now_ns();
@@ -1044,6 +1066,7 @@ out:
 	profiler_free(sv.pr);
 	funcstats_free(sv.fs);
 	gc_free(sv.gc);
+	queries_free(sv.queries);
 	calls_free(sv.calls);
 	callstats_free(sv.cstats);
 	sc_free(sv.sc);

@@ -313,6 +313,43 @@ static struct bpf_program *prog_for(struct queries *q, int fn, bool ret)
 	}
 }
 
+/* The file offsets of the probes' functions in a library; 0 and offs filled, or -ENOENT with
+ * the reason in status (a library without the symbols is skipped, never probed by guess). */
+static int check_lib(int kind, const char *open_path, uint64_t *offs, char *status,
+		     size_t len)
+{
+	const struct probe_def *defs = kind == Q_LIB_SQLITE ? sqlite_probes : pq_probes;
+	size_t ndefs = kind == Q_LIB_SQLITE ? sizeof(sqlite_probes) / sizeof(sqlite_probes[0]) :
+					       sizeof(pq_probes) / sizeof(pq_probes[0]);
+	struct elf_file *ef = elf_open(open_path);
+	struct elf_sym sym;
+	int n = 0;
+
+	if (!ef) {
+		snprintf(status, len, "skipped: cannot open: %s", strerror(errno));
+		return -errno;
+	}
+	for (size_t i = 0; i < ndefs; i++) {
+		offs[i] = 0;
+		if (elf_find_symbol(ef, defs[i].sym, &sym) || sym.type != STT_FUNC || !sym.value ||
+		    elf_vaddr_to_offset(ef, sym.value, &offs[i])) {
+			offs[i] = 0;
+			if (defs[i].required) {
+				snprintf(status, len,
+					 "skipped: no function symbol %s (static or stripped build?)",
+					 defs[i].sym);
+				elf_close(ef);
+				return -ENOENT;
+			}
+			continue;
+		}
+		n++;
+	}
+	elf_close(ef);
+	snprintf(status, len, "%d probes can attach", n);
+	return 0;
+}
+
 static void attach_lib(struct queries *q, struct queries_lib *l, struct lib_links *ll,
 		       const char *open_path)
 {
@@ -320,30 +357,11 @@ static void attach_lib(struct queries *q, struct queries_lib *l, struct lib_link
 	size_t ndefs = l->lib == Q_LIB_SQLITE ? sizeof(sqlite_probes) / sizeof(sqlite_probes[0]) :
 						 sizeof(pq_probes) / sizeof(pq_probes[0]);
 	uint64_t offs[MAX_LINKS_PER_LIB];
-	struct elf_file *ef = elf_open(open_path);
-	struct elf_sym sym;
 	size_t i;
 	int err;
 
-	if (!ef) {
-		snprintf(l->status, sizeof(l->status), "skipped: cannot open: %s", strerror(errno));
+	if (check_lib(l->lib, open_path, offs, l->status, sizeof(l->status)))
 		return;
-	}
-	for (i = 0; i < ndefs; i++) {
-		offs[i] = 0;
-		if (elf_find_symbol(ef, defs[i].sym, &sym) || sym.type != STT_FUNC || !sym.value ||
-		    elf_vaddr_to_offset(ef, sym.value, &offs[i])) {
-			offs[i] = 0;
-			if (defs[i].required) {
-				snprintf(l->status, sizeof(l->status),
-					 "skipped: no function symbol %s (static or stripped build?)",
-					 defs[i].sym);
-				elf_close(ef);
-				return;
-			}
-		}
-	}
-	elf_close(ef);
 	for (i = 0; i < ndefs; i++) {
 		LIBBPF_OPTS(bpf_uprobe_opts, uo, .retprobe = defs[i].ret, .bpf_cookie = defs[i].fn);
 		struct bpf_link *link;
@@ -428,6 +446,38 @@ void queries_rescan(struct queries *q)
 	q->last_scan = now_ns();
 }
 
+struct list_ctx {
+	pid_t pid;
+	queries_lib_cb cb;
+	void *ctx;
+};
+
+static int list_one(const struct map_entry *e, void *ctx)
+{
+	struct list_ctx *lc = ctx;
+	char open_path[PATH_MAX + 64], status[192];
+	uint64_t offs[MAX_LINKS_PER_LIB];
+	struct stat st;
+	int kind, err;
+
+	if (!e->path[0] || e->offset != 0 || !(kind = queries_lib_kind(e->path)))
+		return 0;
+	snprintf(open_path, sizeof(open_path), "/proc/%d/root%s", (int)lc->pid, e->path);
+	if (stat(open_path, &st) || st.st_ino != e->inode)
+		snprintf(open_path, sizeof(open_path), "/proc/%d/map_files/%llx-%llx", (int)lc->pid,
+			 (unsigned long long)e->start, (unsigned long long)e->end);
+	err = check_lib(kind, open_path, offs, status, sizeof(status));
+	lc->cb(e->path, kind, !err, status, lc->ctx);
+	return 0;
+}
+
+void queries_list_libs(pid_t pid, queries_lib_cb cb, void *ctx)
+{
+	struct list_ctx lc = { pid, cb, ctx };
+
+	procmaps_foreach(pid, list_one, &lc);
+}
+
 /* ---- processes ---- */
 
 static uint64_t code_type_addr(const struct py_proc *p)
@@ -458,7 +508,7 @@ int queries_add_process(struct queries *q, const struct py_proc *p)
 		return err;
 	err = py_tstate_locate(p, &info, why, sizeof(why));
 	if (err) {
-		pr_warn("pid %d: can't find its thread states: %s; its queries are not followed",
+		pr_info("pid %d: can't find its thread states: %s; its queries are not followed",
 			p->pid, why);
 		return err;
 	}

@@ -68,6 +68,12 @@ const char *queries_bpf_stat_name(unsigned int s);
 void queries_free(struct queries *q);
 struct bpf_object *queries_bpf_object(const struct queries *q);
 
+/* The client libraries pid has mapped, each checked for the probes' symbols (nothing is
+ * attached): for pyhound list. status: "N probes can attach" or "skipped: <reason>". */
+typedef void (*queries_lib_cb)(const char *path, int lib, bool usable, const char *status,
+			       void *ctx);
+void queries_list_libs(pid_t pid, queries_lib_cb cb, void *ctx);
+
 /* Which library a mapped file is, from its file name: Q_LIB_SQLITE for libsqlite3.so*,
  * Q_LIB_PQ for libpq.so*, 0 otherwise. */
 int queries_lib_kind(const char *path);

@@ -419,10 +419,11 @@ void report_print_text(const struct report *r, FILE *f, int verbosity)
 			wall_print_text(r->prof, rp->tp.info.pid, f);
 		report_print_gc_text(rp, f);
 		report_print_mem_text(rp, f);
+		report_print_queries_text(r, rp, f);
 		if (rp->probe_sc)
 			fprintf(f, "\n   Probe cost, not in the syscalls below: %llu uretprobe syscall%s, "
 				   "%s: the return trampoline of return probes on this process "
-				   "(pyhound's GC probes, or another tracer's)\n",
+				   "(pyhound's GC or query probes, or another tracer's)\n",
 				(unsigned long long)rp->probe_sc->count,
 				rp->probe_sc->count == 1 ? "" : "s",
 				fmt_ns(a, sizeof(a), rp->probe_sc->total_ns));
@@ -707,6 +708,7 @@ void report_print_json(const struct report *r, FILE *f)
 		}
 		report_print_gc_findings_json(rp, &j);
 		report_print_mem_findings_json(rp, &j);
+		report_print_queries_findings_json(r, rp, &j);
 		if (r->prof && r->prof->mode == PH_MODE_WALL)
 			wall_print_findings_json(r->prof, rp->tp.info.pid, &j);
 		if (r->prof && r->prof->mode == PH_MODE_CPU)
@@ -716,6 +718,7 @@ void report_print_json(const struct report *r, FILE *f)
 			wall_print_json(r->prof, rp->tp.info.pid, &j);
 		report_print_gc_json(rp, &j);
 		report_print_mem_json(rp, &j);
+		report_print_queries_json(r, rp, &j);
 		json_obj_end(&j);
 	}
 	json_arr_end(&j);

@@ -64,6 +64,9 @@ struct rep_proc {
 	int nfindings;
 	struct rep_gc *gc; /* NULL unless report_add_gc() found the process */
 	struct rep_mem *mem; /* NULL unless report_add_mem() has a series for it */
+	/* pread64 calls on files of a process whose SQLite queries were followed: SQLite's page
+	 * reads, attributed to its queries instead of an "unbatched reads" finding */
+	uint64_t sqlite_preads;
 };
 
 struct report {
@@ -82,6 +85,7 @@ struct report {
 	char sampler_health[512];    /* a line on the sampler's counters, for -v */
 	bool has_gc; /* report_add_gc() was called */
 	bool has_mem; /* report_add_mem() was called */
+	const struct querystats *queries; /* report_add_queries(), or NULL */
 	uint64_t gc_drops[GC_DROP_MAX];
 };
 
@@ -150,6 +154,18 @@ struct rep_gc {
 };
 
 struct json;
+struct querystats;
+/* ---- database queries (user/model/report_queries.c, data from user/collect/queries.c) ---- */
+#define REP_TOP_QUERIES 5
+/* Attach the queries to a built report; a process with SQLite queries has its pread64 reads of
+ * files attributed to them (no "unbatched reads" finding for those). */
+void report_add_queries(struct report *r, const struct querystats *qs);
+void report_print_queries_text(const struct report *r, const struct rep_proc *rp, FILE *f);
+void report_print_queries_json(const struct report *r, const struct rep_proc *rp,
+			       struct json *j);
+void report_print_queries_findings_json(const struct report *r, const struct rep_proc *rp,
+					struct json *j);
+
 /* Add the GC collector's data to a built report (per process, matched by PID). */
 int report_add_gc(struct report *r, const struct gc_snapshot *gs);
 void report_free_gc(struct rep_proc *rp);

@@ -137,11 +137,15 @@ static size_t in_list_end(const char *s, size_t i, size_t len)
 		if (!n)
 			return 0;
 		j = skip_space(s, j + n, len);
-		if (j < len && s[j] == ')')
+		if (j >= len)
+			return len; /* the text was cut inside the list: fold what is there */
+		if (s[j] == ')')
 			return j + 1;
-		if (j >= len || s[j] != ',')
+		if (s[j] != ',')
 			return 0;
 		j = skip_space(s, j + 1, len);
+		if (j >= len)
+			return len;
 	}
 }
 

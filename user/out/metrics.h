@@ -66,5 +66,10 @@ void metrics_proc_labels(FILE *f, const struct rep_proc *rp);
 /* pyhound_process_resident_bytes{kind}: each live process's resident memory now
  * (user/out/metrics_mem.c). */
 void metrics_write_mem(FILE *f, const struct report *r);
+/* Database queries (user/out/metrics_queries.c): per process, the top N (statement
+ * fingerprint, function) by time, the rest as "other"; N+1 queries. */
+struct querystats;
+void metrics_write_queries(FILE *f, const struct report *r, const struct querystats *qs,
+			   unsigned int top_n);
 
 #endif

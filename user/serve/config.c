@@ -23,6 +23,8 @@ void config_defaults(struct serve_config *c)
 	c->top_functions = 20;
 	c->top_calls = 20;
 	c->calls_budget = 0;
+	c->queries = false;
+	c->top_queries = 20;
 	c->process_max_age = 300;
 	c->cache_seconds = 1.0;
 	c->max_exited = 1000;
@@ -165,6 +167,12 @@ int config_load(const char *path, struct serve_config *c, char *err, size_t errl
 			rc = set_uint(v, 1, 1000, &c->top_calls);
 		else if (!strcmp(k, "calls_budget"))
 			rc = set_double(v, 0, 100, &c->calls_budget);
+		else if (!strcmp(k, "queries"))
+			rc = !strcmp(v, "yes") || !strcmp(v, "true") ? (c->queries = true, 0)
+			     : !strcmp(v, "no") || !strcmp(v, "false") ? (c->queries = false, 0)
+									: -EINVAL;
+		else if (!strcmp(k, "top_queries"))
+			rc = set_uint(v, 1, 1000, &c->top_queries);
 		else if (!strcmp(k, "process_max_age"))
 			rc = set_uint(v, 1, 7 * 86400, &c->process_max_age);
 		else if (!strcmp(k, "max_exited"))

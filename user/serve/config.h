@@ -18,6 +18,8 @@ struct serve_config {
 	unsigned int top_functions; /* per process, series for the top N functions; rest "other" */
 	unsigned int top_calls;	  /* per process, call series for the top N functions; rest "other" */
 	double calls_budget;	  /* exact-call probes' cost, percent of time; 0: off (no probes) */
+	bool queries;		  /* follow database queries (uprobes on libsqlite3/libpq) */
+	unsigned int top_queries; /* per process, query series for the top N (statement, function) */
 	unsigned int process_max_age; /* seconds an exited process's series are kept */
 	unsigned int max_exited;  /* exited processes kept with their series (oldest go first) */
 	double cache_seconds;	  /* /metrics renders at most this often */
