@@ -232,7 +232,9 @@ Test(calls, budget_windows, .timeout = 120)
 /* The same on a request loop that waits between requests (I/O-bound) and spends most of its
  * CPU time in one function with few calls (orders_for), beside one with many tiny calls:
  * every function is in the table with its calls over the run within 2x of the truth, where
- * a rate per second of window would be a burst rate (issue 16 item 4). */
+ * a rate per second of window would be a burst rate (issue 16 item 4). Its probes cost little,
+ * so on a quiet host the budget lets windows cover half the run or more: only windowed at all
+ * is asserted for coverage. */
 Test(calls, budget_windows_request_loop, .timeout = 120)
 {
 	char *argv[] = { (char *)python_for(12, false), (char *)workload("calls_mix.py"), "10",
@@ -242,8 +244,8 @@ Test(calls, budget_windows_request_loop, .timeout = 120)
 	long long n = 0;
 
 	run_windowed(argv, "requests", &n, json, sizeof(json), err, sizeof(err), &c);
-	snprintf(truth, sizeof(truth), "handle=%lld parse=%lld orders_for=%lld esc=%lld", n, n, n,
-		 20 * n);
+	snprintf(truth, sizeof(truth),
+		 "max_coverage=1 handle=%lld parse=%lld orders_for=%lld esc=%lld", n, n, n, 20 * n);
 	check_rates(json, err, c.pid, truth);
 }
 
