@@ -631,12 +631,15 @@ static void run_shapes(struct interp *py, int npy)
 		       100.0 * c->spin_sys / (c->spin ? c->spin : 1),
 		       100.0 * c->sysloop_sys / (c->sysloop ? c->sysloop : 1), c->bad);
 		/* while True: pass enters the kernel only to hand the GIL over (futex calls, a few
-		 * percent with 4 threads); os.getppid() in a loop is in a syscall most of the time */
+		 * percent with 4 threads); os.getppid() in a loop is in a syscall 40-47% of the time
+		 * on release builds, 23-24% on sid's unoptimised -dbg builds (measured): at least 30%,
+		 * and 15% for a debug build (label ending in "d") */
 		cr_expect_lt(c->spin_sys * 5, c->spin, "%s: %llu of %llu spin samples in-syscall",
 			     c->py->label, (unsigned long long)c->spin_sys,
 			     (unsigned long long)c->spin);
 		cr_expect_gt(c->sysloop, 10, "%s: no samples in sys_spin", c->py->label);
-		cr_expect_gt(c->sysloop_sys * 10, c->sysloop * 3,
+		cr_expect_gt(c->sysloop_sys * 20,
+			     c->sysloop * (c->py->label[strlen(c->py->label) - 1] == 'd' ? 3 : 6),
 			     "%s: only %llu of %llu syscall-loop samples in-syscall", c->py->label,
 			     (unsigned long long)c->sysloop_sys, (unsigned long long)c->sysloop);
 		cr_expect_gt(c->method_inner_ok, 10, "%s: method->inner: %s", c->py->label, c->bad);
