@@ -447,6 +447,21 @@ Test(sampler, unaliased, .timeout = 900)
 	char script[PATH_MAX];
 	int npy = add_sid_interps(py, find_interps(py)), failures = 0;
 
+	/* one interpreter per version, 3.8-3.15 (aliasing is the sampler's timing, not the
+	 * build's: Debian's 3.11 and the -dbg builds add 75 s and nothing the others do not) */
+	int kept = 0;
+
+	for (int i = 0; i < npy; i++) {
+		size_t l = strlen(py[i].label);
+
+		if (!strncmp(py[i].label, "debian-", 7) || (py[i].root[0] && py[i].label[l - 1] == 'd'))
+			continue;
+		if (kept != i)
+			py[kept] = py[i];
+		kept++;
+	}
+	npy = kept;
+	cr_assert_geq(npy, 8, "one interpreter per version 3.8-3.15: found %d", npy);
 	log_setup_libbpf();
 	snprintf(script, sizeof(script), "%s", workload("alias/main.py"));
 	cr_assert_eq(sampler_open(&o, -1, &s), 0);
