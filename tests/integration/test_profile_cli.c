@@ -81,6 +81,21 @@ static long collapsed_count(const char *path, const char *needle)
 	return n;
 }
 
+/* count of samples on collapsed lines containing both a and b */
+static long collapsed_count2(const char *path, const char *a, const char *b)
+{
+	char line[8192];
+	long n = 0;
+	FILE *f = fopen(path, "r");
+
+	cr_assert_not_null(f, "%s", path);
+	while (fgets(line, sizeof(line), f))
+		if (strstr(line, a) && strstr(line, b))
+			n += atol(strrchr(line, ' ') + 1);
+	fclose(f);
+	return n;
+}
+
 Test(record, all_formats_from_a_live_process, .timeout = 120)
 {
 	pid_t p = start_hot(python_for(11, true), 30);
@@ -121,6 +136,77 @@ Test(record, all_formats_from_a_live_process, .timeout = 120)
 		 "assert sum(d['profiles'][0]['weights']) > 20\"", bin(), (int)p);
 	cr_expect_eq(run_cmd(cmd, out, sizeof(out)), 0, "speedscope: %s", out);
 	reap(p);
+}
+
+/* record --opcodes: each sample running Python ends in an [op:NAME] pseudo-frame. A line that is
+ * all membership test (patterns.py, marked "# FINDING linear-membership") sits on CONTAINS_OP
+ * (3.8: COMPARE_OP in) in >= 80% of its samples; every format carries the pseudo-frame. */
+Test(record, opcode_leaf_frames_in_every_format, .timeout = 120)
+{
+	const int minors[2] = { 8, 12 };
+	const char *ops[2] = { "[op:COMPARE_OP in] ", "[op:CONTAINS_OP] " };
+	char cmd[2048], line[512], needle[256];
+	pid_t p[2];
+	int mline = 0, n = 0;
+	FILE *f = fopen(workload("patterns.py"), "r");
+
+	cr_assert(f);
+	while (fgets(line, sizeof(line), f))
+		if (++n && strstr(line, "# FINDING linear-membership"))
+			mline = n;
+	fclose(f);
+	cr_assert_gt(mline, 0);
+	for (int i = 0; i < 2; i++) {
+		p[i] = fork();
+		if (!p[i]) {
+			execl(python_for(minors[i], false), "python3", workload("patterns.py"),
+			      "membership", "bad", "60", NULL);
+			_exit(127);
+		}
+	}
+	usleep(500 * 1000);
+	snprintf(cmd, sizeof(cmd), "%s record -d 3 -F 499 --opcodes --pid %d,%d -o "
+		 "/tmp/pyhound-op.collapsed", bin(), (int)p[0], (int)p[1]);
+	cr_assert_eq(run_cmd(cmd, out, sizeof(out)), 0, "%s", out);
+	for (int i = 0; i < 2; i++) {
+		const char *col = "/tmp/pyhound-op.collapsed";
+		char proc[32];
+		long on_line, on_op, py, with_op;
+
+		snprintf(proc, sizeof(proc), "(%d);", (int)p[i]);
+		py = collapsed_count(col, proc);
+		with_op = collapsed_count2(col, proc, ";[op:");
+		snprintf(needle, sizeof(needle), "patterns.py:%d);[op:", mline);
+		on_line = collapsed_count2(col, proc, needle);
+		snprintf(needle, sizeof(needle), "patterns.py:%d);%s", mline, ops[i]);
+		on_op = collapsed_count2(col, proc, needle);
+		/* every sample but those in a syscall (sorted() holds none) ends in [op:...] */
+		cr_expect_gt(py, 50, "3.%d: %ld samples", minors[i], py);
+		cr_expect_geq(with_op, py * 95 / 100, "3.%d: %ld of %ld with [op:]", minors[i],
+			      with_op, py);
+		cr_expect_gt(on_line, py / 4, "3.%d: %ld of %ld on line %d", minors[i], on_line, py,
+			     mline);
+		cr_expect_geq(on_op, on_line * 8 / 10, "3.%d: line %d: %ld of %ld samples on %s",
+			      minors[i], mline, on_op, on_line, ops[i]);
+	}
+	/* one [op:...] pseudo-frame per stack, always the leaf */
+	snprintf(cmd, sizeof(cmd), "! grep -E '\\[op:[^]]*\\];' /tmp/pyhound-op.collapsed");
+	cr_expect_eq(run_cmd(cmd, out, sizeof(out)), 0, "[op:] not a leaf: %s", out);
+	snprintf(cmd, sizeof(cmd), "%s record -d 1 --opcodes --pid %d -o /tmp/pyhound-op.svg && "
+		 "xmllint --noout /tmp/pyhound-op.svg && grep -c '\\[op:CONTAINS_OP\\]' "
+		 "/tmp/pyhound-op.svg", bin(), (int)p[1]);
+	cr_expect_eq(run_cmd(cmd, out, sizeof(out)), 0, "svg: %s", out);
+	snprintf(cmd, sizeof(cmd), "%s record -d 1 --opcodes --pid %d -o /tmp/pyhound-op.pb.gz && "
+		 "go tool pprof -top /tmp/pyhound-op.pb.gz", bin(), (int)p[1]);
+	cr_expect_eq(run_cmd(cmd, out, sizeof(out)), 0, "pprof: %s", out);
+	cr_expect(strstr(out, "[op:CONTAINS_OP]"), "pprof -top: %s", out);
+	snprintf(cmd, sizeof(cmd), "%s record -d 1 --opcodes --pid %d -o /tmp/pyhound-op.json && "
+		 "/usr/bin/python3.11 -c \"import json; d=json.load(open('/tmp/pyhound-op.json')); "
+		 "n=[f['name'] for f in d['shared']['frames']]; assert '[op:CONTAINS_OP]' in n, n\"",
+		 bin(), (int)p[1]);
+	cr_expect_eq(run_cmd(cmd, out, sizeof(out)), 0, "speedscope: %s", out);
+	reap(p[0]);
+	reap(p[1]);
 }
 
 Test(record, bad_arguments)

@@ -217,3 +217,41 @@ Test(profile, top_functions_self_and_total)
 	cr_assert_eq(profile_samples(p, 0), 21);
 	profile_free(p);
 }
+
+/* Top stacks across threads: equal stacks of several threads merge, counted by thread */
+Test(profile, top_stack_groups_count_threads)
+{
+	struct prof_frame work[] = { { "run", "w.py", 9, 7 }, { "work", "w.py", 3, 1 } };
+	struct prof_frame idle[] = { { "run", "w.py", 12, 7 } };
+	struct profile *p = profile_new(1, 99);
+	struct prof_stack_group *g;
+	ssize_t n;
+
+	cr_assert_eq(profile_add(p, 10, 11, "py", "thread 11", work, 2, false, false, 3), 0);
+	cr_assert_eq(profile_add(p, 10, 12, "py", "thread 12", work, 2, false, false, 5), 0);
+	cr_assert_eq(profile_add(p, 10, 13, "py", "thread 13", work, 2, false, false, 2), 0);
+	/* the same thread renamed: one thread */
+	cr_assert_eq(profile_add(p, 10, 13, "py", "thread 13 (w)", work, 2, false, false, 1), 0);
+	cr_assert_eq(profile_add(p, 10, 10, "py", "main thread 10", idle, 1, false, false, 4), 0);
+	/* in a syscall, or another process: not the same stack */
+	cr_assert_eq(profile_add(p, 10, 11, "py", "thread 11", work, 2, false, true, 6), 0);
+	cr_assert_eq(profile_add(p, 20, 21, "py", "thread 21", work, 2, false, false, 9), 0);
+	n = profile_top_stack_groups(p, 10, 0, &g);
+	cr_assert_eq(n, 3);
+	cr_expect_eq(g[0].count, 11);
+	cr_expect_eq(g[0].nthreads, 3);
+	cr_expect_eq(g[0].stack->tid, 12, "the member with most samples");
+	cr_expect_eq(g[1].count, 6);
+	cr_expect(g[1].stack->in_syscall);
+	cr_expect_eq(g[1].nthreads, 1);
+	cr_expect_eq(g[2].count, 4);
+	cr_expect_str_eq(g[2].stack->thread, "main thread 10");
+	free(g);
+	n = profile_top_stack_groups(p, 0, 2, &g);
+	cr_assert_eq(n, 2);
+	cr_expect_eq(g[0].count, 11);
+	cr_expect_eq(g[1].count, 9);
+	cr_expect_eq(g[1].stack->pid, 20);
+	free(g);
+	profile_free(p);
+}

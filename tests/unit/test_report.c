@@ -171,6 +171,40 @@ Test(report, findings_need_many_small_calls)
 	report_free(&r);
 }
 
+/* Top stacks name the thread, or say how many threads share the stack */
+Test(report, top_stacks_name_their_threads)
+{
+	struct prof_frame work[] = { { "run", "w.py", 9, 7 }, { "work", "w.py", 3, 1 } };
+	struct prof_frame idle[] = { { "<module>", "w.py", 20, 1 } };
+	struct sc_snapshot snap = { .max_stats = 100 };
+	struct tracked_proc tp = {};
+	struct report r;
+	struct profile *prof = profile_new(10, 99);
+	char buf[16384];
+	FILE *f;
+
+	cr_assert_not_null(prof);
+	tp.info.pid = 42;
+	tp.info.major = 3;
+	tp.info.minor = 12;
+	snprintf(tp.info.comm, sizeof(tp.info.comm), "python3.12");
+	cr_assert_eq(report_build(&r, &snap, &tp, 1, 0, 10000000000ULL), 0);
+	r.prof = prof;
+	for (int t = 43; t < 47; t++)
+		cr_assert_eq(profile_add(prof, 42, t, "py", "w", work, 2, false, false, 10), 0);
+	cr_assert_eq(profile_add(prof, 42, 42, "py", "main thread 42", idle, 1, false, false, 10),
+		     0);
+	f = fmemopen(buf, sizeof(buf), "w");
+	report_print_text(&r, f, 0);
+	fclose(f);
+	cr_expect(strstr(buf, "Top stacks (leaf last; the thread, or how many threads share it)\n"
+			      "    80.0%  (4 threads) run:9 > work:3\n"
+			      "    20.0%  (main thread 42) <module>:20\n"), "%s", buf);
+	r.prof = NULL;
+	report_free(&r);
+	profile_free(prof);
+}
+
 /* The uretprobe trampoline's syscalls are probe cost: apart, in no total or share */
 Test(report, uretprobe_syscalls_are_probe_cost)
 {

@@ -20,7 +20,7 @@ static void record_usage(FILE *f)
 {
 	fprintf(f,
 		"Usage: pyhound record -o FILE [--format F] [--duration S] [--frequency HZ]\n"
-		"                      [--mode cpu|wall|gil] [--pid P ...] [-v]\n\n"
+		"                      [--mode cpu|wall|gil] [--pid P ...] [--opcodes] [-v]\n\n"
 		"Sample the Python stacks of every CPython process on this host (or only --pid\n"
 		"ones) from CPU-clock perf events, walked inside the kernel, and write a profile.\n"
 		"Processes started while recording are included. Ctrl-C stops early and writes\n"
@@ -39,6 +39,11 @@ static void record_usage(FILE *f)
 		"                         [syscall:NAME] (blocked in it), [runnable] (waiting for\n"
 		"                         a CPU) or [blocked]; gil: only the thread holding the GIL\n"
 		"  -p, --pid P[,P...]     only these processes (repeatable); each must be CPython\n"
+		"      --opcodes          end each sample running Python code with a leaf\n"
+		"                         pseudo-frame naming the bytecode instruction it sat on,\n"
+		"                         as read from the code object as it runs (on 3.11+ its\n"
+		"                         specialised form): [op:CONTAINS_OP], [op:BINARY_OP +=],\n"
+		"                         [op:?] when it could not be read; in every format\n"
 		"  -v                     also print sampler counters (drops, failed walks)\n"
 		"  -h, --help             this text\n\n"
 		"Formats: collapsed stacks ('process;thread;frame;... count', for flamegraph.pl and\n"
@@ -85,6 +90,7 @@ int cmd_record(int argc, char **argv)
 		{ "frequency", required_argument, NULL, 'F' },
 		{ "pid", required_argument, NULL, 'p' },
 		{ "mode", required_argument, NULL, 'm' },
+		{ "opcodes", no_argument, NULL, 'O' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{},
@@ -96,6 +102,7 @@ int cmd_record(int argc, char **argv)
 	struct profile *prof;
 	pid_t pids[MAX_PIDS];
 	int npids = 0, c, err, ret = 1, mode = PH_MODE_CPU;
+	bool opcodes = false;
 	double duration = 10;
 	unsigned long freq = 99;
 	uint64_t start;
@@ -123,6 +130,7 @@ int cmd_record(int argc, char **argv)
 			if (parse_mode(optarg, &mode))
 				return usage_error("record", "bad --mode");
 			break;
+		case 'O': opcodes = true; break;
 		case 'v': log_set_verbosity(log_verbosity + 1); break;
 		case 'h': record_usage(stdout); return 0;
 		case ':':
@@ -157,6 +165,8 @@ int cmd_record(int argc, char **argv)
 	if (err)
 		goto out;
 	err = profiler_open(t, freq, mode, &pr);
+	if (!err && opcodes)
+		err = profiler_set_opcode_frames(pr, true);
 	if (err)
 		goto out;
 	install_signal_handlers();

@@ -134,10 +134,22 @@ static void serve_usage(FILE *f)
 		"  -c, --config FILE       configuration file (default " DEFAULT_CONFIG
 		" if present)\n"
 		"  -F, --frequency HZ      sampling frequency for sampling collectors (default 19)\n"
+		"  -m, --mode M            what stacks are sampled (config key mode): cpu (default;\n"
+		"                          pyhound_cpu_samples_total, pyhound_function_samples_total),\n"
+		"                          wall (every Python thread, running or not, at HZ each:\n"
+		"                          pyhound_thread_wall_seconds_total{state=running|gil|\n"
+		"                          runnable|syscall|blocked} and\n"
+		"                          pyhound_function_wall_seconds_total{function,file,state},\n"
+		"                          state e.g. syscall:recvfrom) or gil (the thread holding\n"
+		"                          the GIL: pyhound_function_gil_seconds_total). Per process,\n"
+		"                          top_functions (function, state) series, the rest \"other\".\n"
+		"                          Wall and gil walk every thread at every tick: see\n"
+		"                          bench/RESULTS-wall.md for the cost; takes effect at restart\n"
 		"  -v                      more logging (-vv: libbpf's log)\n"
 		"  -h, --help              this text\n\n"
-		"Configuration keys (key = value): listen, allow_remote, frequency, max_procs,\n"
-		"max_stats, top_syscalls, top_functions, top_calls, calls_budget, queries (yes/no:\n"
+		"Configuration keys (key = value): listen, allow_remote, frequency, mode,\n"
+		"max_procs, max_stats, top_syscalls, top_functions, top_calls, calls_budget,\n"
+		"queries (yes/no:\n"
 		"database queries per statement and function, about 5 us per query; off by\n"
 		"default), top_queries, process_max_age,\n"
 		"max_exited, cache_seconds, max_profiles, max_connections, max_connections_per_ip,\n"
@@ -304,6 +316,39 @@ static void retire(const struct tracked_proc *tp, void *ctx)
 	sc_retire_pid(sv->sc, tp->info.pid);
 }
 
+/* a wall/gil sample: the leaf pseudo-frame ([gil], [syscall:read], ...) says what the thread
+ * was doing, the frame under it is its innermost Python function */
+static void add_wall(struct funcstats *fs, pid_t pid, const struct prof_frame *frames, uint32_t n)
+{
+	const struct prof_frame *leaf = &frames[n - 1], *fn = leaf;
+	unsigned int st = PH_WALL_ONCPU;
+	const char *state = "running";
+
+	if (!leaf->file[0] && leaf->name[0] == '[') {
+		state = leaf->name + 1; /* "gil]", "syscall:read]": the label drops the ']' */
+		if (!strcmp(leaf->name, "[gil]"))
+			st = PH_WALL_GIL;
+		else if (!strcmp(leaf->name, "[runnable]"))
+			st = PH_WALL_RUNNABLE;
+		else if (!strcmp(leaf->name, "[blocked]"))
+			st = PH_WALL_BLOCKED;
+		else
+			st = PH_WALL_SYSCALL;
+		if (n >= 2)
+			fn = &frames[n - 2];
+	}
+	if (fn == leaf) {
+		funcstats_add_wall(fs, pid, fn->name, fn->file, st, state);
+	} else {
+		char label[64];
+		size_t len = strlen(state);
+
+		snprintf(label, sizeof(label), "%.*s", (int)(len ? len - 1 : 0), state);
+		funcstats_add_wall(fs, pid, n >= 2 ? fn->name : "(no Python frame)",
+				   n >= 2 ? fn->file : "", st, label);
+	}
+}
+
 /* every named sample (main thread, lock held) */
 static void on_sample(void *ctx, pid_t pid, pid_t tid, const char *process, const char *thread,
 		      const struct prof_frame *frames, uint32_t n, bool truncated, bool in_syscall)
@@ -311,7 +356,9 @@ static void on_sample(void *ctx, pid_t pid, pid_t tid, const char *process, cons
 	struct serve *sv = ctx;
 	struct profile_req *r;
 
-	if (n)
+	if (n && sv->cfg.mode != PH_MODE_CPU)
+		add_wall(sv->fs, pid, frames, n);
+	else if (n)
 		funcstats_add(sv->fs, pid, frames[n - 1].name, frames[n - 1].file, in_syscall);
 	for (r = sv->reqs; r; r = r->next)
 		if (!r->pid || r->pid == pid)
@@ -464,8 +511,11 @@ static int render(struct serve *sv)
 		goto out;
 	}
 	err = metrics_write(f, &rep, &sv->health, sv->cfg.top_syscalls);
-	if (!err)
+	if (!err && sv->cfg.mode == PH_MODE_CPU)
 		metrics_write_cpu(f, &rep, sv->fs, sv->cfg.top_functions, sv->cfg.frequency);
+	else if (!err)
+		metrics_write_wall(f, &rep, sv->fs, sv->cfg.top_functions, sv->cfg.frequency,
+				   sv->cfg.mode);
 	if (!err) {
 		write_folded(f, sv);
 		write_serve_health(f, sv);
@@ -759,6 +809,10 @@ static void do_reload(struct serve *sv, struct http_server *http)
 	    nc.header_timeout != sv->cfg.header_timeout)
 		pr_warn("listen, tls_*, max_procs, max_stats, max_connections*, header_timeout "
 			"take effect at restart");
+	if (nc.mode != sv->cfg.mode) {
+		pr_warn("mode: a new sampling mode takes effect at restart");
+		nc.mode = sv->cfg.mode;
+	}
 	if (nc.calls_budget != sv->cfg.calls_budget && !(sv->calls && nc.calls_budget > 0)) {
 		pr_warn("calls_budget: turning exact call counting on or off takes effect at restart");
 		nc.calls_budget = sv->cfg.calls_budget;
@@ -794,6 +848,7 @@ int cmd_serve(int argc, char **argv)
 		{ "listen", required_argument, NULL, 'l' },
 		{ "config", required_argument, NULL, 'c' },
 		{ "frequency", required_argument, NULL, 'F' },
+		{ "mode", required_argument, NULL, 'm' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{},
@@ -804,7 +859,7 @@ int cmd_serve(int argc, char **argv)
 	struct tracker_hooks hooks = {};
 	struct http_server *http = NULL;
 	struct sockaddr_storage ss;
-	const char *listen_arg = NULL, *freq_arg = NULL;
+	const char *listen_arg = NULL, *freq_arg = NULL, *mode_arg = NULL;
 	unsigned int sslen;
 	char err[512], bound[sizeof(sv.cfg.listen) + INET6_ADDRSTRLEN];
 	unsigned long v;
@@ -813,11 +868,12 @@ int cmd_serve(int argc, char **argv)
 
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+:l:c:F:hv", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+:l:c:F:m:hv", opts, NULL)) != -1) {
 		switch (c) {
 		case 'l': listen_arg = optarg; break;
 		case 'c': sv.config_path = optarg; break;
 		case 'F': freq_arg = optarg; break;
+		case 'm': mode_arg = optarg; break;
 		case 'v': log_set_verbosity(log_verbosity + 1); break;
 		case 'h': serve_usage(stdout); return 0;
 		case ':':
@@ -855,6 +911,13 @@ int cmd_serve(int argc, char **argv)
 		if (parse_uint(freq_arg, "--frequency", 1, 1000, &v))
 			return usage_error("serve", "bad --frequency");
 		sv.cfg.frequency = v;
+	}
+	if (mode_arg) {
+		int m;
+
+		if (parse_mode(mode_arg, &m) || m > PH_MODE_GIL)
+			return usage_error("serve", "bad --mode (cpu, wall or gil)");
+		sv.cfg.mode = m;
 	}
 	if (check_listen(&sv.cfg, &ss, &sslen))
 		return listen_arg ? EXIT_USAGE : 1;
@@ -898,7 +961,7 @@ int cmd_serve(int argc, char **argv)
 			goto out;
 	}
 	sv.fs = funcstats_new();
-	if (!sv.fs || profiler_open(sv.t, sv.cfg.frequency, PH_MODE_CPU, &sv.pr))
+	if (!sv.fs || profiler_open(sv.t, sv.cfg.frequency, sv.cfg.mode, &sv.pr))
 		goto out;
 	profiler_set_sink(sv.pr, on_sample, &sv);
 	sv.stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);

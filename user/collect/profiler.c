@@ -10,6 +10,7 @@
 
 #define TID_CACHE 4096 /* thread names remembered; the cache is cleared when full */
 #define MAX_STACKS (1u << 18) /* distinct stacks kept per profile */
+#define OP_FRAMES_MAX (PH_MAX_FRAMES + 1) /* frames of a named sample (sampler.c) */
 
 struct tid_name {
 	pid_t tid;
@@ -28,6 +29,8 @@ struct profiler {
 	struct tid_name *tids;
 	size_t ntids;
 	uint64_t added, refused, full;
+	struct prof_frame *with_op; /* profiler_set_opcode_frames(): a sample's frames plus its
+				     * [op:NAME] leaf pseudo-frame; NULL: off */
 };
 
 static const char *thread_name(struct profiler *p, pid_t pid, pid_t tid)
@@ -70,16 +73,29 @@ static void on_sample(void *ctx, pid_t pid, pid_t tid, const struct prof_frame *
 	char process[64];
 	const char *thread = thread_name(p, pid, tid);
 
-	snprintf(process, sizeof(process), "%s (%d)", tp ? tp->info.comm : "?", (int)pid);
-	if (profile_add(p->prof, pid, tid, process, thread, frames, n, truncated, in_syscall, 1))
-		p->full++;
-	if (n && !in_syscall && frames[n - 1].file && frames[n - 1].file[0]) { /* Python leaf */
-		const char *op;
-		int depth;
+	const char *op = NULL;
+	int depth = 0;
+	bool py_leaf = n && !in_syscall && frames[n - 1].file && frames[n - 1].file[0];
 
+	snprintf(process, sizeof(process), "%s (%d)", tp ? tp->info.comm : "?", (int)pid);
+	if (py_leaf)
 		sampler_leaf(p->s, &op, &depth);
-		prof_lineops_add(p->prof, pid, &frames[n - 1], op, depth, 1);
+	if (py_leaf && p->with_op && n <= OP_FRAMES_MAX) {
+		/* record --opcodes: the instruction the leaf sat on, as a leaf pseudo-frame */
+		char name[64];
+
+		memcpy(p->with_op, frames, n * sizeof(*frames));
+		snprintf(name, sizeof(name), "[op:%s]", op ? op : "?");
+		p->with_op[n] = (struct prof_frame){ .name = name, .file = "" };
+		if (profile_add(p->prof, pid, tid, process, thread, p->with_op, n + 1, truncated,
+				in_syscall, 1))
+			p->full++;
+	} else if (profile_add(p->prof, pid, tid, process, thread, frames, n, truncated,
+			       in_syscall, 1)) {
+		p->full++;
 	}
+	if (py_leaf)
+		prof_lineops_add(p->prof, pid, &frames[n - 1], op, depth, 1);
 	if (p->sink)
 		p->sink(p->sink_ctx, pid, tid, process, thread, frames, n, truncated, in_syscall);
 }
@@ -231,12 +247,25 @@ unsigned int profiler_frequency(const struct profiler *p)
 	return p->freq;
 }
 
+int profiler_set_opcode_frames(struct profiler *p, bool on)
+{
+	if (!on) {
+		free(p->with_op);
+		p->with_op = NULL;
+		return 0;
+	}
+	if (!p->with_op)
+		p->with_op = calloc(OP_FRAMES_MAX + 1, sizeof(*p->with_op));
+	return p->with_op ? 0 : -ENOMEM;
+}
+
 void profiler_free(struct profiler *p)
 {
 	if (!p)
 		return;
 	sampler_free(p->s);
 	profile_free(p->prof);
+	free(p->with_op);
 	free(p->tids);
 	free(p);
 }

@@ -29,6 +29,9 @@ int profiler_open(struct tracker *t, unsigned int freq_hz, int mode, struct prof
 int profiler_mode(const struct profiler *p);
 int profiler_attach(struct profiler *p);
 int profiler_poll(struct profiler *p, int timeout_ms);
+/* record --opcodes: end each on-CPU sample whose leaf is Python code with a pseudo-frame
+ * "[op:NAME]" naming the instruction it sat on ("[op:?]": not read). 0 or -ENOMEM. */
+int profiler_set_opcode_frames(struct profiler *p, bool on);
 void profiler_set_sink(struct profiler *p, profiler_sink fn, void *ctx);
 /* The profile gathered so far; profiler_restart() hands it over and starts a new one. */
 struct profile *profiler_profile(struct profiler *p);

@@ -46,6 +46,8 @@ enum queries_counter {
 	QC_BAD_RECORDS,
 	QC_UNKNOWN_FRAMES,
 	QC_PROCS_REFUSED,    /* tracked processes whose stacks cannot be walked */
+	QC_ROWS_UNMATCHED,   /* PQntuples of a result whose query record was not found */
+	QC_DRIVER_FRAMES,    /* driver/ORM frames left out of call sites (not a loss) */
 	QC_COUNTER_MAX,
 };
 

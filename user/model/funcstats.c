@@ -5,7 +5,7 @@
 #include "model/funcstats.h"
 
 struct fn {
-	char *name, *file;
+	char *name, *file, *state;
 	uint64_t all;	    /* every sample seen of this function */
 	uint64_t admitted;  /* samples since it got its own series */
 	bool has_series;
@@ -14,6 +14,7 @@ struct fn {
 struct proc {
 	pid_t pid;
 	uint64_t python, syscall, other;
+	uint64_t wall[FS_WALL_STATES];
 	struct fn *fns;
 	size_t nfns, cap;
 	struct fs_series *view;
@@ -37,6 +38,7 @@ static void proc_free(struct proc *p)
 	for (i = 0; i < p->nfns; i++) {
 		free(p->fns[i].name);
 		free(p->fns[i].file);
+		free(p->fns[i].state);
 	}
 	free(p->fns);
 	free(p->view);
@@ -75,21 +77,14 @@ static struct proc *get_proc(struct funcstats *fs, pid_t pid)
 	return &fs->procs[fs->n++];
 }
 
-int funcstats_add(struct funcstats *fs, pid_t pid, const char *name, const char *file,
-		  bool in_syscall)
+static int add(struct proc *p, const char *name, const char *file, const char *state)
 {
-	struct proc *p = get_proc(fs, pid);
 	struct fn *f = NULL;
 	size_t i;
 
-	if (!p)
-		return -ENOMEM;
-	if (in_syscall)
-		p->syscall++;
-	else
-		p->python++;
 	for (i = 0; i < p->nfns; i++)
-		if (!strcmp(p->fns[i].name, name) && !strcmp(p->fns[i].file, file)) {
+		if (!strcmp(p->fns[i].name, name) && !strcmp(p->fns[i].file, file) &&
+		    !strcmp(p->fns[i].state, state)) {
 			f = &p->fns[i];
 			break;
 		}
@@ -107,9 +102,11 @@ int funcstats_add(struct funcstats *fs, pid_t pid, const char *name, const char 
 		memset(f, 0, sizeof(*f));
 		f->name = strdup(name);
 		f->file = strdup(file);
-		if (!f->name || !f->file) {
+		f->state = strdup(state);
+		if (!f->name || !f->file || !f->state) {
 			free(f->name);
 			free(f->file);
+			free(f->state);
 			return -ENOMEM;
 		}
 		p->nfns++;
@@ -123,6 +120,32 @@ int funcstats_add(struct funcstats *fs, pid_t pid, const char *name, const char 
 	}
 	p->other++;
 	return 0;
+}
+
+int funcstats_add(struct funcstats *fs, pid_t pid, const char *name, const char *file,
+		  bool in_syscall)
+{
+	struct proc *p = get_proc(fs, pid);
+
+	if (!p)
+		return -ENOMEM;
+	if (in_syscall)
+		p->syscall++;
+	else
+		p->python++;
+	return add(p, name, file, "");
+}
+
+int funcstats_add_wall(struct funcstats *fs, pid_t pid, const char *name, const char *file,
+		       unsigned int wall_state, const char *state)
+{
+	struct proc *p = get_proc(fs, pid);
+
+	if (!p)
+		return -ENOMEM;
+	if (wall_state < FS_WALL_STATES)
+		p->wall[wall_state]++;
+	return add(p, name, file, state);
 }
 
 static int by_all(const void *a, const void *b)
@@ -139,7 +162,7 @@ void funcstats_foreach(struct funcstats *fs, unsigned int top_n,
 
 	for (i = 0; i < fs->n; i++) {
 		struct proc *p = &fs->procs[i];
-		struct fs_proc_view v = { p->pid, p->python, p->syscall, 0, NULL, 0 };
+		struct fs_proc_view v = { .pid = p->pid, .python = p->python, .syscall = p->syscall };
 		struct fn **order = calloc(p->nfns + 1, sizeof(*order));
 		size_t admitted = 0;
 
@@ -162,8 +185,10 @@ void funcstats_foreach(struct funcstats *fs, unsigned int top_n,
 		for (j = 0; p->view && j < p->nfns; j++)
 			if (p->fns[j].has_series)
 				p->view[p->nview++] = (struct fs_series){ p->fns[j].name, p->fns[j].file,
+									  p->fns[j].state,
 									  p->fns[j].admitted };
 		v.other = p->other;
+		memcpy(v.wall, p->wall, sizeof(v.wall));
 		v.series = p->view;
 		v.nseries = p->nview;
 		cb(&v, ctx);

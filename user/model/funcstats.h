@@ -17,13 +17,17 @@ struct funcstats;
 
 struct fs_series {
 	const char *name, *file;
+	const char *state; /* wall/gil samples: "running", "gil", "syscall:read", ...; CPU: "" */
 	uint64_t samples;
 };
+
+#define FS_WALL_STATES 5 /* enum ph_wall_state */
 
 struct fs_proc_view {
 	pid_t pid;
 	uint64_t python, syscall; /* samples on CPU running Python / in a syscall */
 	uint64_t other;		  /* samples of functions without their own series */
+	uint64_t wall[FS_WALL_STATES]; /* wall/gil samples by enum ph_wall_state */
 	const struct fs_series *series;
 	size_t nseries;
 };
@@ -33,6 +37,11 @@ void funcstats_free(struct funcstats *fs);
 /* One sample whose innermost frame is (name, file). */
 int funcstats_add(struct funcstats *fs, pid_t pid, const char *name, const char *file,
 		  bool in_syscall);
+/* One wall-clock (or gil-mode) sample: its innermost Python frame (name, file), what the thread
+ * was doing (wall_state: enum ph_wall_state) and the series' state label ("running", "gil",
+ * "runnable", "blocked", "syscall:NAME"). Series are (function, file, state). */
+int funcstats_add_wall(struct funcstats *fs, pid_t pid, const char *name, const char *file,
+		       unsigned int wall_state, const char *state);
 /* Admit up to top_n functions per process (hottest first), then call cb for each process. */
 void funcstats_foreach(struct funcstats *fs, unsigned int top_n,
 		       void (*cb)(const struct fs_proc_view *v, void *ctx), void *ctx);

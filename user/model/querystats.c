@@ -47,6 +47,7 @@ struct querystats {
 	size_t nn1;
 	struct qs_thread **th;
 	size_t nth;
+	int64_t last; /* entry of the last add, -1 */
 	uint64_t counters[QS_COUNTER_MAX];
 };
 
@@ -79,6 +80,7 @@ struct querystats *querystats_new(unsigned int n1_min)
 	}
 	hashidx_init(&qs->stridx);
 	hashidx_init(&qs->eidx);
+	qs->last = -1;
 	return qs;
 }
 
@@ -338,6 +340,7 @@ int querystats_add(struct querystats *qs, pid_t pid, pid_t tid, int lib, const c
 	    make_site(qs, nframes > 1 ? &frames[1] : NULL, &parent))
 		return -ENOMEM;
 	k.stmt = s;
+	qs->last = -1;
 	h = site_hash(site_hash(hash_ptr(hash_u64(HASH_SEED, pid), s), &site), &parent);
 	i = hashidx_find(&qs->eidx, h, entry_eq, &k);
 	if (i < 0) {
@@ -358,6 +361,7 @@ int querystats_add(struct querystats *qs, pid_t pid, pid_t tid, int lib, const c
 	} else {
 		e = &qs->e[i];
 	}
+	qs->last = e - qs->e;
 	e->count++;
 	e->total_ns += dur_ns;
 	if (dur_ns > e->max_ns)
@@ -370,6 +374,19 @@ follow:
 	if (nframes >= 2 && depth >= nframes && depth <= QS_LEVELS)
 		follow_calls(qs, pid, tid, s, frames, nframes, depth, start_ns, dur_ns);
 	return 0;
+}
+
+int64_t querystats_last_entry(const struct querystats *qs)
+{
+	return qs->last;
+}
+
+bool querystats_add_rows(struct querystats *qs, int64_t idx, pid_t pid, uint64_t rows)
+{
+	if (idx < 0 || (size_t)idx >= qs->ne || qs->e[idx].pid != pid)
+		return false;
+	qs->e[idx].rows += rows;
+	return true;
 }
 
 void querystats_flush(struct querystats *qs)

@@ -70,6 +70,11 @@ void querystats_free(struct querystats *qs);
 int querystats_add(struct querystats *qs, pid_t pid, pid_t tid, int lib, const char *stmt,
 		   const struct prof_frame *frames, uint32_t nframes, uint32_t depth,
 		   uint64_t start_ns, uint64_t dur_ns, uint64_t rows, bool error);
+/* The index of the entry the last querystats_add counted in, -1 if none (entries full). */
+int64_t querystats_last_entry(const struct querystats *qs);
+/* Rows the library told after the query was added (libpq's PQntuples), for entry idx of pid
+ * (from querystats_last_entry): false if that entry is gone. */
+bool querystats_add_rows(struct querystats *qs, int64_t idx, pid_t pid, uint64_t rows);
 /* Close every call in progress (at the end of a run, before reading the N+1 rows). */
 void querystats_flush(struct querystats *qs);
 /* The rows; valid until the next add or free. */

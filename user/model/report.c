@@ -321,7 +321,7 @@ const char *report_no_samples_reason(const struct rep_proc *rp, unsigned int fre
 
 static void print_hot_paths(const struct report *r, const struct rep_proc *rp, FILE *f)
 {
-	const struct prof_stack **stacks = NULL;
+	struct prof_stack_group *groups = NULL;
 	struct prof_func_stat *fs = NULL;
 	uint64_t total = profile_samples(r->prof, rp->tp.info.pid), sys = 0;
 	ssize_t n, i;
@@ -376,13 +376,18 @@ static void print_hot_paths(const struct report *r, const struct rep_proc *rp, F
 			print_line_ops(r, rp, &fs[i], f);
 	}
 	free(fs);
-	n = profile_top_stacks(r->prof, rp->tp.info.pid, REP_TOP_STACKS, &stacks);
+	n = profile_top_stack_groups(r->prof, rp->tp.info.pid, REP_TOP_STACKS, &groups);
 	if (n > 0)
-		fprintf(f, "   Top stacks (leaf last)\n");
+		fprintf(f, "   Top stacks (leaf last; the thread, or how many threads share it)\n");
 	for (i = 0; i < n; i++) {
-		const struct prof_stack *st = stacks[i];
+		const struct prof_stack *st = groups[i].stack;
 
-		fprintf(f, "   %5.1f%%  %s", 100.0 * st->count / total, st->truncated ? "[truncated] " : "");
+		fprintf(f, "   %5.1f%%  ", 100.0 * groups[i].count / total);
+		if (groups[i].nthreads > 1)
+			fprintf(f, "(%u threads) ", groups[i].nthreads);
+		else
+			fprintf(f, "(%s) ", st->thread);
+		fprintf(f, "%s", st->truncated ? "[truncated] " : "");
 		for (k = 0; k < st->nframes; k++) {
 			if (!st->frames[k].file[0]) /* wall-mode pseudo-frame: no line */
 				fprintf(f, "%s%s", k ? " > " : "", st->frames[k].name);
@@ -392,7 +397,7 @@ static void print_hot_paths(const struct report *r, const struct rep_proc *rp, F
 		}
 		fprintf(f, "%s\n", st->in_syscall ? " > [syscall]" : "");
 	}
-	free(stacks);
+	free(groups);
 	if (r->prof->mode == PH_MODE_CPU) /* the findings read on-CPU samples */
 		print_code_findings(r, rp, f);
 }
@@ -636,7 +641,7 @@ void report_print_json(const struct report *r, FILE *f)
 		json_arr_end(&j);
 		if (r->prof) {
 			struct prof_func_stat *fs = NULL;
-			const struct prof_stack **stacks = NULL;
+			struct prof_stack_group *groups = NULL;
 			ssize_t n, q;
 			uint32_t fr;
 
@@ -668,27 +673,32 @@ void report_print_json(const struct report *r, FILE *f)
 			}
 			json_arr_end(&j);
 			free(fs);
-			n = profile_top_stacks(r->prof, p->pid, REP_TOP_STACKS, &stacks);
+			n = profile_top_stack_groups(r->prof, p->pid, REP_TOP_STACKS, &groups);
 			json_arr_begin(&j, "top_stacks");
 			for (q = 0; q < n; q++) {
+				const struct prof_stack *st = groups[q].stack;
+
 				json_obj_begin(&j, NULL);
-				json_u64(&j, "count", stacks[q]->count);
-				json_u64(&j, "tid", stacks[q]->tid);
-				json_bool(&j, "truncated", stacks[q]->truncated);
-				json_bool(&j, "in_syscall", stacks[q]->in_syscall);
+				json_u64(&j, "count", groups[q].count);
+				/* the thread with most of the samples; threads: how many had it */
+				json_u64(&j, "tid", st->tid);
+				json_str(&j, "thread", st->thread);
+				json_u64(&j, "threads", groups[q].nthreads);
+				json_bool(&j, "truncated", st->truncated);
+				json_bool(&j, "in_syscall", st->in_syscall);
 				json_arr_begin(&j, "frames");
-				for (fr = 0; fr < stacks[q]->nframes; fr++) {
+				for (fr = 0; fr < st->nframes; fr++) {
 					json_obj_begin(&j, NULL);
-					json_str(&j, "name", stacks[q]->frames[fr].name);
-					json_str(&j, "file", stacks[q]->frames[fr].file);
-					json_i64(&j, "line", prof_frame_line(&stacks[q]->frames[fr]));
+					json_str(&j, "name", st->frames[fr].name);
+					json_str(&j, "file", st->frames[fr].file);
+					json_i64(&j, "line", prof_frame_line(&st->frames[fr]));
 					json_obj_end(&j);
 				}
 				json_arr_end(&j);
 				json_obj_end(&j);
 			}
 			json_arr_end(&j);
-			free(stacks);
+			free(groups);
 		}
 		json_arr_begin(&j, "findings");
 		for (d = 0; d < rp->nfindings; d++) {

@@ -45,6 +45,10 @@ struct funcstats;
 void metrics_write_cpu(FILE *f, const struct report *r, struct funcstats *fs, unsigned int top_n,
 		       unsigned int frequency);
 
+/* Wall-clock or GIL families (serve --mode wall|gil; mode: enum ph_wall_mode) from the
+ * exporter's per-process counters (funcstats_add_wall()); user/out/metrics_wall.c. */
+void metrics_write_wall(FILE *f, const struct report *r, struct funcstats *fs, unsigned int top_n,
+			unsigned int frequency, int mode);
 /* GC families (when the report has GC data: report_add_gc()). */
 void metrics_write_gc(FILE *f, const struct report *r);
 

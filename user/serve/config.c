@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include "serve/config.h"
+#include "wall.h"
 
 void config_defaults(struct serve_config *c)
 {
@@ -155,6 +156,11 @@ int config_load(const char *path, struct serve_config *c, char *err, size_t errl
 									: -EINVAL;
 		else if (!strcmp(k, "frequency"))
 			rc = set_uint(v, 1, 1000, &c->frequency);
+		else if (!strcmp(k, "mode"))
+			rc = !strcmp(v, "cpu") ? (c->mode = PH_MODE_CPU, 0)
+			     : !strcmp(v, "wall") ? (c->mode = PH_MODE_WALL, 0)
+			     : !strcmp(v, "gil") ? (c->mode = PH_MODE_GIL, 0)
+						  : -EINVAL;
 		else if (!strcmp(k, "max_procs"))
 			rc = set_uint(v, 1, 65536, &c->max_procs);
 		else if (!strcmp(k, "max_stats"))
@@ -203,7 +209,8 @@ int config_load(const char *path, struct serve_config *c, char *err, size_t errl
 		if (rc) {
 			const char *hint = !strcmp(k, "calls_budget") ?
 						   " (percent of time, from 0 to 100, e.g. 0.5; 0: off)" :
-					   !strcmp(k, "top_calls") ? " (an integer from 1 to 1000)" : "";
+					   !strcmp(k, "top_calls") ? " (an integer from 1 to 1000)" :
+					   !strcmp(k, "mode") ? " (cpu, wall or gil)" : "";
 
 			snprintf(err, errlen, "%s:%d: bad value for '%s': '%s'%s", path, lineno, k, v,
 				 hint);

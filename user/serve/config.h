@@ -12,6 +12,7 @@ struct serve_config {
 	char listen[128];	  /* "127.0.0.1:9464", "[::1]:9464", "0.0.0.0:9464" */
 	bool allow_remote;	  /* binding to a non-loopback address must be asked for */
 	unsigned int frequency;	  /* sampling Hz, for collectors that sample */
+	int mode;		  /* enum ph_wall_mode: cpu (default), wall or gil sampling */
 	unsigned int max_procs;	  /* tracked processes (BPF map bound) */
 	unsigned int max_stats;	  /* (process, syscall) entries (BPF map bound) */
 	unsigned int top_syscalls; /* per process, series for the top N syscalls; rest "other" */

@@ -338,6 +338,90 @@ ssize_t profile_top_stacks(const struct profile *p, pid_t pid, size_t max,
 	return n;
 }
 
+/* stacks equal but for their thread (then by tid, so a group's threads are adjacent) */
+static int cmp_stack_frames(const void *x, const void *y)
+{
+	const struct prof_stack *a = *(const struct prof_stack *const *)x;
+	const struct prof_stack *b = *(const struct prof_stack *const *)y;
+	uint32_t i;
+	int c;
+
+	if (a->pid != b->pid)
+		return a->pid < b->pid ? -1 : 1;
+	if (a->truncated != b->truncated)
+		return a->truncated ? 1 : -1;
+	for (i = 0; i < a->nframes && i < b->nframes; i++) {
+		c = cmp_frame(&a->frames[i], &b->frames[i]);
+		if (c)
+			return c;
+	}
+	if (a->nframes != b->nframes)
+		return a->nframes < b->nframes ? -1 : 1;
+	if (a->in_syscall != b->in_syscall)
+		return a->in_syscall ? 1 : -1;
+	return 0;
+}
+
+static int cmp_stack_frames_tid(const void *x, const void *y)
+{
+	const struct prof_stack *a = *(const struct prof_stack *const *)x;
+	const struct prof_stack *b = *(const struct prof_stack *const *)y;
+	int c = cmp_stack_frames(x, y);
+
+	if (c)
+		return c;
+	if (a->tid != b->tid)
+		return a->tid < b->tid ? -1 : 1;
+	return cmp_stack_order(x, y);
+}
+
+static int cmp_group_count(const void *x, const void *y)
+{
+	const struct prof_stack_group *a = x, *b = y;
+
+	if (a->count != b->count)
+		return a->count > b->count ? -1 : 1;
+	return cmp_stack_frames(&a->stack, &b->stack);
+}
+
+ssize_t profile_top_stack_groups(const struct profile *p, pid_t pid, size_t max,
+				 struct prof_stack_group **out)
+{
+	const struct prof_stack **v;
+	struct prof_stack_group *g;
+	ssize_t n = collect(p, pid, &v), i, ng = 0;
+
+	if (n < 0)
+		return n;
+	g = malloc((n ? n : 1) * sizeof(*g));
+	if (!g) {
+		free(v);
+		return -ENOMEM;
+	}
+	/* group: sort by frames then tid, merge runs equal but for the thread */
+	qsort(v, n, sizeof(*v), cmp_stack_frames_tid);
+	for (i = 0; i < n; i++) {
+		if (ng && !cmp_stack_frames(&g[ng - 1].stack, &v[i])) {
+			struct prof_stack_group *cur = &g[ng - 1];
+
+			if (v[i]->tid != v[i - 1]->tid)
+				cur->nthreads++;
+			cur->count += v[i]->count;
+			if (v[i]->count > cur->stack->count)
+				cur->stack = v[i];
+			continue;
+		}
+		g[ng++] = (struct prof_stack_group){ .stack = v[i], .count = v[i]->count,
+						     .nthreads = 1 };
+	}
+	free(v);
+	qsort(g, ng, sizeof(*g), cmp_group_count);
+	if (max && ng > (ssize_t)max)
+		ng = max;
+	*out = g;
+	return ng;
+}
+
 struct func_key {
 	const struct prof_func_stat *funcs;
 	const struct prof_frame *fr;

@@ -91,6 +91,20 @@ ssize_t profile_sorted_stacks(const struct profile *p, pid_t pid, const struct p
 ssize_t profile_top_stacks(const struct profile *p, pid_t pid, size_t max,
 			   const struct prof_stack ***out);
 
+/* Stacks equal but for their thread, merged: count sums them, nthreads is how many threads
+ * (distinct tids) had it, stack is the member with most samples (its thread is the one shown
+ * when nthreads is 1). */
+struct prof_stack_group {
+	const struct prof_stack *stack;
+	uint64_t count;
+	uint32_t nthreads;
+};
+
+/* The max (0: all) groups with the most samples, most first (ties by frames); pid > 0 keeps
+ * that process only. Returns the number in *out (free() it) or -ENOMEM. */
+ssize_t profile_top_stack_groups(const struct profile *p, pid_t pid, size_t max,
+				 struct prof_stack_group **out);
+
 /* Per function (name, file, line of definition): self counts samples where it is the leaf frame
  * (self_syscall those of them sampled in a syscall), total samples where it is anywhere on the
  * stack (once per sample, however deep the recursion). */
