@@ -99,7 +99,7 @@ static double scrape(const struct server *s)
 	char cmd[256];
 	double t0 = mono_seconds(), t1;
 
-	snprintf(cmd, sizeof(cmd), "curl -s -m 30 http://127.0.0.1:%d/metrics", s->port);
+	snprintf(cmd, sizeof(cmd), "curl -s -m 60 http://127.0.0.1:%d/metrics", s->port);
 	cr_assert_eq(run_cmd(cmd, text, sizeof(text)), 0, "scrape failed: %s", text);
 	t1 = mono_seconds();
 	return (t0 + t1) / 2;
