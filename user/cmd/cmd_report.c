@@ -262,6 +262,10 @@ int cmd_report(int argc, char **argv)
 		err = profiler_open(t, freq, mode, &pr);
 		if (err)
 			goto out;
+		/* growth per stack for the Memory section; the report goes on without it */
+		if (profiler_enable_memory(pr))
+			pr_warn("the Memory section goes without growth stacks (the memory "
+				"collector did not load)");
 	}
 	if (!no_gc) {
 		struct tracker_hooks gh;
@@ -371,6 +375,8 @@ int cmd_report(int argc, char **argv)
 		}
 	}
 	err = report_add_mem(&rep, rss.w);
+	if (!err && pr && profiler_memheld(pr))
+		err = report_add_mem_stacks(&rep, profiler_memheld(pr));
 	if (err) {
 		pr_err("out of memory");
 		goto out;

@@ -40,5 +40,11 @@ void profiler_get_stats(struct profiler *p, struct profiler_stats *st);
 unsigned int profiler_frequency(const struct profiler *p);
 void profiler_free(struct profiler *p);
 struct sampler *profiler_sampler(const struct profiler *p);
+/* Resident growth per stack (user/collect/memory.c into user/stack/memheld.h): on from the
+ * start in PH_MODE_MEMORY (the profile is then held bytes per stack), or added to a CPU/wall
+ * profiler with profiler_enable_memory() before profiler_attach(). NULL when off. */
+int profiler_enable_memory(struct profiler *p);
+struct memheld *profiler_memheld(const struct profiler *p);
+struct mem_collector *profiler_mem(const struct profiler *p);
 
 #endif

@@ -580,6 +580,16 @@ void sampler_free(struct sampler *s)
 	free(s);
 }
 
+struct symbolizer *sampler_symbolizer(const struct sampler *s)
+{
+	return s->sym;
+}
+
+int sampler_proc_info_fd(const struct sampler *s)
+{
+	return bpf_map__fd(s->skel->maps.proc_info);
+}
+
 struct bpf_object *sampler_bpf_object(const struct sampler *s)
 {
 	return s->skel->obj;

@@ -80,5 +80,8 @@ void sampler_free(struct sampler *s);
  * loops around it in its function. */
 void sampler_leaf(const struct sampler *s, const char **op, int *loop_depth);
 struct bpf_object *sampler_bpf_object(const struct sampler *s); /* for run-time statistics */
+/* For collectors that walk stacks on the sampler's registrations (user/collect/memory.c) */
+struct symbolizer *sampler_symbolizer(const struct sampler *s);
+int sampler_proc_info_fd(const struct sampler *s);
 
 #endif

@@ -237,6 +237,7 @@ void report_free(struct report *r)
 		report_free_mem(&r->procs[i]);
 	}
 	free(r->procs);
+	profile_free(r->mem_prof);
 	memset(r, 0, sizeof(*r));
 }
 

@@ -85,6 +85,7 @@ struct report {
 	char sampler_health[512];    /* a line on the sampler's counters, for -v */
 	bool has_gc; /* report_add_gc() was called */
 	bool has_mem; /* report_add_mem() was called */
+	struct profile *mem_prof; /* report_add_mem_stacks(): held growth per stack (owned) */
 	const struct querystats *queries; /* report_add_queries(), or NULL */
 	uint64_t gc_drops[GC_DROP_MAX];
 };
