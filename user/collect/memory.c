@@ -204,6 +204,11 @@ int mem_get_stats(struct mem_collector *m, struct mem_stats *st)
 	return 0;
 }
 
+struct bpf_object *mem_bpf_object(const struct mem_collector *m)
+{
+	return m->skel->obj;
+}
+
 void mem_free(struct mem_collector *m)
 {
 	if (!m)

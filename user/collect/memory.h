@@ -63,6 +63,7 @@ int mem_totals(struct mem_collector *m, pid_t pid, struct mem_totals *t);
 void mem_forget(struct mem_collector *m, pid_t pid);
 int mem_get_stats(struct mem_collector *m, struct mem_stats *st);
 const char *mem_stat_name(unsigned int stat);
+struct bpf_object *mem_bpf_object(const struct mem_collector *m); /* run-time statistics */
 void mem_free(struct mem_collector *m);
 
 #endif

@@ -32,7 +32,9 @@ struct profiler {
 	size_t ntids;
 	uint64_t added, refused, full;
 	struct mem_collector *mem; /* resident growth per stack (memory mode, or enabled) */
-	struct memheld *held;
+	struct memheld *held;	   /* NULL when a memory sink takes the growth instead */
+	profiler_mem_sink mem_sink;
+	void *mem_sink_ctx;
 	struct prof_frame *with_op; /* profiler_set_opcode_frames(): a sample's frames plus its
 				     * [op:NAME] leaf pseudo-frame; NULL: off */
 };
@@ -121,6 +123,12 @@ static void on_mem(void *ctx, const struct mem_event *ev)
 	const char *thread;
 	char process[64];
 
+	if (p->mem_sink) {
+		if (ev->kind == PH_MEM_GROWTH)
+			p->mem_sink(p->mem_sink_ctx, ev->pid, n ? frames : &none, n ? n : 1,
+				    ev->len);
+		return;
+	}
 	switch (ev->kind) {
 	case PH_MEM_RELEASE: memheld_release(p->held, ev->pid, ev->addr, ev->len); return;
 	case PH_MEM_MOVE: memheld_move(p->held, ev->pid, ev->addr, ev->len, ev->addr2); return;
@@ -170,6 +178,15 @@ int profiler_enable_memory(struct profiler *p)
 		p->held = NULL;
 	}
 	return err;
+}
+
+void profiler_set_mem_sink(struct profiler *p, profiler_mem_sink fn, void *ctx)
+{
+	p->mem_sink = fn;
+	p->mem_sink_ctx = ctx;
+	/* the samples go to the sink: nothing is held */
+	memheld_free(p->held);
+	p->held = NULL;
 }
 
 struct memheld *profiler_memheld(const struct profiler *p)
