@@ -3,14 +3,18 @@
  * USDT probes where the build has them, otherwise from a uprobe + uretprobe on the collection
  * function found in the symbol table; module import times from python:import__find__load__*.
  * Every program is attached once per binary for all processes (pid -1) and filters on
- * tracked_pids, so untracked processes pay one hash lookup per collection. */
+ * tracked_pids, so untracked processes pay one hash lookup per collection. A binary's USDT
+ * sites (gc and import) run gc_usdt_site, which fetches the arguments itself from a per-site
+ * spec (gc_usdt_specs): one uprobe_multi link for all of them where the kernel has those,
+ * otherwise a perf-event link each (gc_usdt_site_perf). libbpf's USDT links are not used:
+ * their destroy is not thread-safe, and 200 binaries' took minutes at shutdown. */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
-#include <bpf/usdt.bpf.h>
 #include "gc.h"
 #include "hist.h"
 #include "procwatch.h"
+#include "usdt_arg.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -66,6 +70,15 @@ struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 256 * 1024);
 } gc_events SEC(".maps");
+
+/* USDT site -> what it is and where its arguments are (index bin * GC_USDT_SITES + site):
+ * GC_MAX_BINS binary slots of GC_USDT_SITES sites */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, GC_MAX_BINS * GC_USDT_SITES);
+	__type(key, __u32);
+	__type(value, struct gc_usdt_spec);
+} gc_usdt_specs SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -181,6 +194,8 @@ static __always_inline void gc_end(__s64 collected)
 	s = stats_of(pid);
 	if (!s)
 		return;
+	if (gen == GC_GEN_UNREAD)
+		return; /* counted in GC_DROP_USDT_ARG */
 	g = (__u32)gen;
 	if (g >= GC_GENS) {
 		/* -1: a 3.13 call that collected nothing: no generation over its threshold, or
@@ -202,22 +217,6 @@ static __always_inline void gc_end(__s64 collected)
 		s->first_ts_ns = ts;
 	s->last_ts_ns = now;
 	keep_top(s, ts, ns, g, collected);
-}
-
-/* ---- USDT source (builds configured --with-dtrace, e.g. Debian's) ---- */
-
-SEC("usdt")
-int BPF_USDT(gc_start_usdt, int gen)
-{
-	gc_begin(gen);
-	return 0;
-}
-
-SEC("usdt")
-int BPF_USDT(gc_done_usdt, long collected)
-{
-	gc_end(collected);
-	return 0;
 }
 
 /* ---- uprobe source: the collection function from the symbol table ---- */
@@ -273,8 +272,7 @@ int BPF_KPROBE(gc_fix_gen, unsigned long a1, unsigned long a2, unsigned long a3)
 
 /* ---- imports (USDT only) ---- */
 
-SEC("usdt")
-int BPF_USDT(import_start_usdt, void *name)
+static __always_inline void import_begin(void)
 {
 	static const struct imp_inflight zero;
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
@@ -282,26 +280,24 @@ int BPF_USDT(import_start_usdt, void *name)
 	struct imp_inflight *in;
 
 	if (!tracked(pid_tgid >> 32))
-		return 0;
+		return;
 	in = bpf_map_lookup_elem(&imp_inflight, &tid);
 	if (!in) {
 		bpf_map_update_elem(&imp_inflight, &tid, &zero, BPF_ANY);
 		in = bpf_map_lookup_elem(&imp_inflight, &tid);
 		if (!in)
-			return 0;
+			return;
 	}
 	d = in->depth;
 	in->depth = d + 1;
 	if (d >= IMP_NEST) {
 		count_drop(GC_DROP_IMP_NEST);
-		return 0;
+		return;
 	}
 	in->ts[BOUNDED(d, 15)] = bpf_ktime_get_ns();
-	return 0;
 }
 
-SEC("usdt")
-int BPF_USDT(import_done_usdt, void *name, int found)
+static __always_inline void import_end(const void *name, int found)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid(), now;
 	__u32 pid = pid_tgid >> 32, tid = (__u32)pid_tgid, d;
@@ -309,20 +305,20 @@ int BPF_USDT(import_done_usdt, void *name, int found)
 	struct gc_import_event *e;
 
 	if (!tracked(pid))
-		return 0;
+		return;
 	in = bpf_map_lookup_elem(&imp_inflight, &tid);
 	if (!in || !in->depth) {
 		count_drop(GC_DROP_IMP_NO_ENTRY);
-		return 0;
+		return;
 	}
 	d = --in->depth;
 	if (d >= IMP_NEST)
-		return 0;
+		return;
 	now = bpf_ktime_get_ns();
 	e = bpf_ringbuf_reserve(&gc_events, sizeof(*e), 0);
 	if (!e) {
 		count_drop(GC_DROP_EVENTS);
-		return 0;
+		return;
 	}
 	e->type = GC_EV_IMPORT;
 	e->pid = pid;
@@ -333,5 +329,55 @@ int BPF_USDT(import_done_usdt, void *name, int found)
 	if (bpf_probe_read_user_str(e->name, sizeof(e->name), name) < 0)
 		e->name[0] = '\0';
 	bpf_ringbuf_submit(e, 0);
+}
+
+/* ---- USDT sites (builds configured --with-dtrace: Debian's), gc and imports ---- */
+
+/* The cookie says which site: its spec gives the probe and where its arguments are (the note's
+ * argument string, parsed by userspace). */
+static __always_inline int usdt_site(struct pt_regs *ctx)
+{
+	__u64 cookie = bpf_get_attach_cookie(ctx);
+	__u32 idx = (__u32)cookie;
+	struct gc_usdt_spec *sp;
+	__s64 a0 = 0, a1 = 0;
+
+	if (!tracked(bpf_get_current_pid_tgid() >> 32))
+		return 0;
+	sp = bpf_map_lookup_elem(&gc_usdt_specs, &idx);
+	if (!sp || sp->gen != (__u32)(cookie >> 32)) {
+		count_drop(GC_DROP_USDT_ARG);
+		return 0;
+	}
+	if (sp->kind == GC_USDT_IMPORT_START) {
+		import_begin(); /* the name is read at the end */
+		return 0;
+	}
+	if (usdt_arg_fetch(ctx, &sp->args[0], &a0) ||
+	    (sp->kind == GC_USDT_IMPORT_DONE && usdt_arg_fetch(ctx, &sp->args[1], &a1))) {
+		count_drop(GC_DROP_USDT_ARG);
+		/* keep the pairing: a start still opens its level (its collection then counted
+		 * nowhere), an end still closes one (objects collected unknown: 0) */
+		a0 = sp->kind == GC_USDT_GC_START ? GC_GEN_UNREAD : 0;
+	}
+	switch (sp->kind) {
+	case GC_USDT_GC_START: gc_begin((__s32)a0); break;
+	case GC_USDT_GC_DONE: gc_end(a0); break;
+	case GC_USDT_IMPORT_DONE: import_end((const void *)a0, (int)a1); break;
+	}
 	return 0;
+}
+
+/* every USDT site of a binary through one uprobe_multi link (Linux 6.6+) */
+SEC("uprobe")
+int gc_usdt_site(struct pt_regs *ctx)
+{
+	return usdt_site(ctx);
+}
+
+/* one perf-event uprobe link per site (kernels without uprobe_multi) */
+SEC("uprobe")
+int gc_usdt_site_perf(struct pt_regs *ctx)
+{
+	return usdt_site(ctx);
 }

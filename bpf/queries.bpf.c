@@ -6,7 +6,12 @@
  * rows (SQLITE_ROW), and ends at SQLITE_DONE, an error, sqlite3_reset or sqlite3_finalize: one
  * Q_EV_QUERY record. libpq: PQexec, PQexecParams, PQexecPrepared and PQprepare are timed from
  * the call to their result, the stack walked at the return (the same Python stack as the
- * call). Probes are attached per library file for every process (pid -1); only tracked
+ * call); PQsendQuery, PQsendQueryParams, PQsendQueryPrepared and PQsendPrepare (psycopg 3) from
+ * the send to the last result before PQgetResult returns NULL, the stack walked at the send
+ * (the connection's query kept in the active map meanwhile). The synchronous calls run the
+ * asynchronous ones inside (Debian's libpq calls them through its PLT): those inner calls are
+ * skipped. PQntuples of a query's result adds its rows (a Q_EV_ROWS record once the query's
+ * record went). Probes are attached per library file for every process (pid -1); only tracked
  * CPython processes are looked at. */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -73,7 +78,8 @@ struct {
 /* a call in progress on a thread: what its return probe needs */
 struct call_args {
 	__u64 ts;
-	__u64 a1, a2, a3; /* prepare: sql, nbyte, ppStmt; step: stmt; libpq: text, name */
+	__u64 a1, a2, a3; /* prepare: sql, nbyte, ppStmt; step: stmt; libpq: text/name, text, conn;
+			   * PQntuples: res */
 	__u32 fn;	  /* enum q_func */
 	__u32 pad;
 };
@@ -86,6 +92,20 @@ struct {
 	__type(key, __u32);
 	__type(value, struct call_args);
 } calls SEC(".maps");
+
+/* a libpq query's result whose rows PQntuples has not told yet: the connection and start of
+ * the query if it was still building (PQsend*), else 0 (its record went) */
+struct pq_res_val {
+	__u64 conn, start_ns;
+};
+
+/* (pid, PGresult*) -> struct pq_res_val; LRU: results never asked for are forgotten */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct stmt_key);
+	__type(value, struct pq_res_val);
+} pq_res SEC(".maps");
 
 /* records to userspace; size set by userspace */
 struct {
@@ -278,6 +298,9 @@ int BPF_KPROBE(sqlite_step, void *stmt)
 		q->handle = (__u64)stmt;
 		q->dur_ns = 0;
 		q->rows = 0;
+		q->res = 0;
+		q->fn = Q_FN_SQLITE_STEP;
+		q->pad = 0;
 		q->end = Q_END_DONE;
 		walk_into(q, pid);
 		q->start_ns = bpf_ktime_get_ns();
@@ -348,53 +371,68 @@ int BPF_KPROBE(sqlite_reset, void *stmt)
 	return 0;
 }
 
-/* ---- libpq (synchronous calls) ---- */
+/* ---- libpq ---- */
 
+static __always_inline bool pq_sync_fn(__u32 fn)
+{
+	return fn >= Q_FN_PQ_EXEC && fn <= Q_FN_PQ_PREPARE;
+}
+
+static __always_inline bool pq_send_fn(__u32 fn)
+{
+	return fn == Q_FN_PQ_SEND_QUERY || fn == Q_FN_PQ_SEND_PREPARED ||
+	       fn == Q_FN_PQ_SEND_PREPARE;
+}
+
+/* PQexec(conn, query), PQexecParams(conn, command, ...), PQexecPrepared(conn, name, ...),
+ * PQprepare(conn, name, query, ...), the PQsend* ones alike, PQgetResult(conn),
+ * PQntuples(res) */
 SEC("uprobe")
 int BPF_KPROBE(pq_call, void *conn, const char *a, const char *b)
 {
 	__u64 fn = bpf_get_attach_cookie(ctx);
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct call_args *c;
 
 	if (!tracked(bpf_get_current_pid_tgid() >> 32))
 		return 0;
-	save_call(fn, (__u64)a, (__u64)b, 0);
+	c = bpf_map_lookup_elem(&calls, &tid);
+	if (c && pq_sync_fn(c->fn)) { /* PQexec & co.'s own calls */
+		qcount(Q_STAT_PQ_NESTED);
+		return 0;
+	}
+	if (fn == Q_FN_PQ_NTUPLES)
+		save_call(fn, (__u64)conn, 0, 0);
+	else
+		save_call(fn, (__u64)a, (__u64)b, (__u64)conn);
 	return 0;
 }
 
-SEC("uretprobe")
-int BPF_KRETPROBE(pq_call_ret, void *res)
+/* the text of the query c issued, for the next query record of key (thread or connection) */
+static __always_inline void pq_text(struct call_args *c, __u32 pid, __u64 key)
 {
-	__u64 id = bpf_get_current_pid_tgid(), now = bpf_ktime_get_ns();
-	__u32 tid = (__u32)id, pid = id >> 32, zero = 0;
-	struct call_args *c = bpf_map_lookup_elem(&calls, &tid);
 	struct q_text_event *t;
-	struct q_query_event *q;
-	long len;
+	bool prep = c->fn == Q_FN_PQ_PREPARE || c->fn == Q_FN_PQ_SEND_PREPARE;
+	bool named = prep || c->fn == Q_FN_PQ_EXEC_PREPARED || c->fn == Q_FN_PQ_SEND_PREPARED;
+	long len = 0;
 
-	if (!c)
-		return 0;
-	if (c->fn < Q_FN_PQ_EXEC || c->fn > Q_FN_PQ_PREPARE)
-		goto out;
-	/* the text first (the query record names it by this thread's last text) */
 	t = bpf_ringbuf_reserve(&events, sizeof(*t), 0);
 	if (!t) {
 		qcount(Q_DROP_RINGBUF);
-		goto out;
+		return;
 	}
 	t->type = Q_EV_TEXT;
 	t->pid = pid;
-	t->handle = tid; /* libpq: the thread whose next query record this text belongs to */
+	t->handle = key;
 	t->lib = Q_LIB_PQ;
 	t->pad = 0;
 	t->name[0] = 0;
 	t->text[0] = 0;
-	if (c->fn == Q_FN_PQ_EXEC_PREPARED || c->fn == Q_FN_PQ_PREPARE)
+	if (named)
 		bpf_probe_read_user_str(t->name, sizeof(t->name), (const void *)c->a1);
-	len = 0;
-	if (c->fn != Q_FN_PQ_EXEC_PREPARED)
+	if (!named || prep)
 		len = bpf_probe_read_user_str(t->text, sizeof(t->text),
-					      (const void *)(c->fn == Q_FN_PQ_PREPARE ? c->a2 :
-											  c->a1));
+					      (const void *)(prep ? c->a2 : c->a1));
 	if (len < 1)
 		len = 1;
 	len -= 1;
@@ -402,25 +440,185 @@ int BPF_KRETPROBE(pq_call_ret, void *res)
 	t->len = len & (Q_TEXT_LEN - 1);
 	bpf_ringbuf_submit(t, rb_flags());
 	qcount(Q_STAT_TEXTS);
+}
 
-	q = bpf_map_lookup_elem(&qscratch, &zero);
-	if (!q)
-		goto out;
+static __always_inline void pq_query_init(struct q_query_event *q, struct call_args *c,
+					  __u32 pid, __u32 tid, __u64 key)
+{
 	q->type = Q_EV_QUERY;
 	q->pid = pid;
 	q->tid = tid;
 	q->lib = Q_LIB_PQ;
-	q->handle = c->fn;
+	q->handle = key;
+	q->fn = c->fn;
+	q->pad = 0;
 	q->start_ns = c->ts;
-	q->dur_ns = now - c->ts;
+	q->dur_ns = 0;
 	q->rows = 0;
-	q->end = res ? Q_END_DONE : Q_END_ERROR;
-	walk_into(q, pid);
+	q->res = 0;
+	q->end = Q_END_DONE;
+}
+
+static __always_inline void pq_send(struct q_query_event *q)
+{
 	if (bpf_ringbuf_output(&events, q, query_size(q), rb_flags()))
 		qcount(Q_DROP_RINGBUF);
 	else
 		qcount(Q_STAT_QUERIES);
+}
+
+/* a result whose rows PQntuples may tell (conn, start: of its query while it builds) */
+static __always_inline void pq_res_note(__u32 pid, __u64 res, __u64 conn, __u64 start_ns)
+{
+	struct stmt_key k = { .pid = pid, .stmt = res };
+	struct pq_res_val v = { .conn = conn, .start_ns = start_ns };
+
+	if (res)
+		bpf_map_update_elem(&pq_res, &k, &v, BPF_ANY);
+}
+
+/* PQexec & co. return their result */
+SEC("uretprobe")
+int BPF_KRETPROBE(pq_call_ret, void *res)
+{
+	__u64 id = bpf_get_current_pid_tgid(), now = bpf_ktime_get_ns();
+	__u32 tid = (__u32)id, pid = id >> 32, zero = 0;
+	struct call_args *c = bpf_map_lookup_elem(&calls, &tid);
+	struct q_query_event *q;
+
+	if (!c || !pq_sync_fn(c->fn))
+		return 0;
+	/* the text first (the query record names it by this thread's last text) */
+	pq_text(c, pid, tid);
+	q = bpf_map_lookup_elem(&qscratch, &zero);
+	if (!q)
+		goto out;
+	pq_query_init(q, c, pid, tid, tid);
+	q->dur_ns = now - c->ts;
+	q->res = (__u64)res;
+	q->end = res ? Q_END_DONE : Q_END_ERROR;
+	walk_into(q, pid);
+	pq_send(q);
+	pq_res_note(pid, (__u64)res, 0, 0);
 out:
 	bpf_map_delete_elem(&calls, &tid);
+	return 0;
+}
+
+/* PQsend* returned: 1 if the query went; its record builds until PQgetResult's NULL */
+SEC("uretprobe")
+int BPF_KRETPROBE(pq_send_ret, int ok)
+{
+	__u64 id = bpf_get_current_pid_tgid(), now = bpf_ktime_get_ns();
+	__u32 tid = (__u32)id, pid = id >> 32, zero = 0;
+	struct call_args *c = bpf_map_lookup_elem(&calls, &tid);
+	struct stmt_key k = { .pid = pid };
+	struct q_query_event *q, *old;
+
+	if (!c || !pq_send_fn(c->fn))
+		return 0;
+	k.stmt = c->a3;
+	pq_text(c, pid, c->a3);
+	q = bpf_map_lookup_elem(&qscratch, &zero);
+	if (!q)
+		goto out;
+	pq_query_init(q, c, pid, tid, c->a3);
+	walk_into(q, pid);
+	old = bpf_map_lookup_elem(&active, &k);
+	if (old) { /* pipeline mode: not followed; the earlier query ends here */
+		qcount(Q_STAT_PQ_SUPERSEDED);
+		old->end = Q_END_RESET;
+		if (!old->dur_ns)
+			old->dur_ns = now - old->start_ns;
+		pq_send(old);
+		bpf_map_delete_elem(&active, &k);
+	}
+	if (ok != 1) { /* not sent */
+		q->dur_ns = now - c->ts;
+		q->end = Q_END_ERROR;
+		pq_send(q);
+	} else if (bpf_map_update_elem(&active, &k, q, BPF_NOEXIST)) {
+		qcount(Q_DROP_ACTIVE_FULL);
+	}
+out:
+	bpf_map_delete_elem(&calls, &tid);
+	return 0;
+}
+
+/* PQgetResult returned: a result of the connection's query (its time so far), or NULL: the
+ * query is over */
+SEC("uretprobe")
+int BPF_KRETPROBE(pq_result_ret, void *res)
+{
+	__u64 id = bpf_get_current_pid_tgid(), now = bpf_ktime_get_ns();
+	__u32 tid = (__u32)id, pid = id >> 32;
+	struct call_args *c = bpf_map_lookup_elem(&calls, &tid);
+	struct stmt_key k = { .pid = pid };
+	struct q_query_event *q;
+
+	if (!c || c->fn != Q_FN_PQ_GET_RESULT)
+		return 0;
+	k.stmt = c->a3;
+	bpf_map_delete_elem(&calls, &tid);
+	q = bpf_map_lookup_elem(&active, &k);
+	if (!q)
+		return 0;
+	if (res) {
+		q->dur_ns = now - q->start_ns;
+		q->res = (__u64)res;
+		pq_res_note(pid, (__u64)res, k.stmt, q->start_ns);
+		return 0;
+	}
+	if (!q->dur_ns) { /* no result at all */
+		q->dur_ns = now - q->start_ns;
+		q->end = Q_END_ERROR;
+	}
+	pq_send(q);
+	bpf_map_delete_elem(&active, &k);
+	return 0;
+}
+
+/* PQntuples returned: the rows of a query's result, once per result */
+SEC("uretprobe")
+int BPF_KRETPROBE(pq_ntuples_ret, int n)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 tid = (__u32)id, pid = id >> 32;
+	struct call_args *c = bpf_map_lookup_elem(&calls, &tid);
+	struct stmt_key k = { .pid = pid }, qk = { .pid = pid };
+	struct q_rows_event *r;
+	struct q_query_event *q;
+	struct pq_res_val *v;
+
+	if (!c || c->fn != Q_FN_PQ_NTUPLES)
+		return 0;
+	k.stmt = c->a1;
+	bpf_map_delete_elem(&calls, &tid);
+	v = bpf_map_lookup_elem(&pq_res, &k);
+	if (!v)
+		return 0;
+	qk.stmt = v->conn;
+	q = qk.stmt ? bpf_map_lookup_elem(&active, &qk) : NULL;
+	if (q && q->start_ns != v->start_ns)
+		q = NULL; /* a later query of the connection */
+	if (q && n > 0) { /* its query still builds */
+		q->rows += n;
+	} else if (n > 0) {
+		r = bpf_ringbuf_reserve(&events, sizeof(*r), 0);
+		if (!r) {
+			qcount(Q_DROP_RINGBUF);
+			goto out;
+		}
+		r->type = Q_EV_ROWS;
+		r->pid = pid;
+		r->tid = tid;
+		r->pad = 0;
+		r->res = k.stmt;
+		r->rows = n;
+		bpf_ringbuf_submit(r, rb_flags());
+		qcount(Q_STAT_ROWS);
+	}
+out:
+	bpf_map_delete_elem(&pq_res, &k);
 	return 0;
 }

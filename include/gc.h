@@ -11,6 +11,10 @@
 #define GC_MAX_PROCS 65536 /* hard cap on the per-process stats map */
 #define IMP_NEST 16	   /* imports in progress per thread (an import imports others) */
 #define IMP_NAME_LEN 96	   /* module name bytes kept, NUL included */
+#define GC_USDT_SITES 8	   /* USDT sites attached per binary (gc + import; sid's 3.15: 5) */
+#define GC_MAX_BINS 256	   /* distinct interpreter binaries attached */
+
+#include "usdt_arg.h"
 
 /* How the uprobe on the collection function learns the generation (the attach cookie). */
 enum gc_gen_mode {
@@ -33,7 +37,27 @@ enum gc_gen_mode {
 	GC_MODE_313 = 4,
 };
 
+#define GC_GEN_UNREAD (-2) /* a gc__start whose generation argument could not be read */
 #define GC_REASON_SHUTDOWN_313 1 /* _Py_GC_REASON_SHUTDOWN in 3.13 */
+
+/* Which probe a USDT site attached through a uprobe_multi link belongs to (see
+ * struct gc_usdt_spec). */
+enum gc_usdt_kind {
+	GC_USDT_GC_START = 1,	  /* python:gc__start(int generation) */
+	GC_USDT_GC_DONE,	  /* python:gc__done(long collected) */
+	GC_USDT_IMPORT_START,	  /* python:import__find__load__start(char *name) */
+	GC_USDT_IMPORT_DONE,	  /* python:import__find__load__done(char *name, int found) */
+};
+
+/* value of the gc_usdt_specs map: one USDT site of one binary, at index
+ * bin * GC_USDT_SITES + site. The site's attach cookie is (gen << 32) | index: a slot
+ * rewritten for another binary has another gen, so a hit on a link still being destroyed is
+ * dropped rather than read with the wrong spec. */
+struct gc_usdt_spec {
+	unsigned int kind; /* enum gc_usdt_kind */
+	unsigned int gen;
+	struct usdt_arg args[USDT_MAX_ARGS];
+};
 
 /* a collection in the list of longest pauses */
 struct gc_pause {
@@ -80,6 +104,7 @@ enum gc_drop {
 	GC_DROP_EVENTS,		/* ring buffer full: an import record lost */
 	GC_DROP_IMP_NO_ENTRY,	/* end of an import without its start */
 	GC_DROP_IMP_NEST,	/* imports nested deeper than IMP_NEST */
+	GC_DROP_USDT_ARG,	/* a USDT site's argument unreadable, or its spec stale */
 	GC_DROP_MAX,
 };
 
@@ -87,6 +112,7 @@ _Static_assert(sizeof(struct gc_pause) == 32, "gc_pause layout");
 _Static_assert(sizeof(struct gc_stats) ==
 		       8 * (4 * GC_GENS + 4 + GC_GENS * GC_LAT_SLOTS) + 32 * GC_TOP_N,
 	       "gc_stats layout");
+_Static_assert(sizeof(struct gc_usdt_spec) == 8 + 16 * USDT_MAX_ARGS, "usdt spec layout");
 _Static_assert(sizeof(struct gc_import_event) == 32 + IMP_NAME_LEN, "import event layout");
 
 #endif

@@ -14,6 +14,7 @@ enum ph_wall_mode {
 	PH_MODE_CPU = 0,  /* perf-event CPU sampling (bpf/sampler.bpf.c) */
 	PH_MODE_WALL = 1, /* every thread, running or not */
 	PH_MODE_GIL = 2,  /* only the thread holding the GIL */
+	PH_MODE_MEMORY = 3, /* resident growth per stack (bpf/memory.bpf.c), record only */
 };
 
 /* where a thread's GIL (struct _gil_runtime_state) is, per process; filled by userspace */

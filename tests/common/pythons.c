@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -142,11 +143,14 @@ const char *sid_root(void)
 	return r && *r ? r : "/var/cache/pyhound-test/sid";
 }
 
-/* Copy tests/workloads into the root at the same absolute path (once per run). */
+/* Copy tests/workloads into the root at the same absolute path (once per test process).
+ * Criterion runs tests in parallel processes: the copy is done under a lock on a file in the
+ * root, or one test's rm -rf races another's cp. */
 static int sid_copy_workloads(void)
 {
 	static int done = 0;
-	char cmd[3 * PATH_MAX + 128];
+	char cmd[3 * PATH_MAX + 128], lock[PATH_MAX + 64];
+	int fd;
 
 	if (done)
 		return done > 0 ? 0 : -1;
@@ -154,7 +158,13 @@ static int sid_copy_workloads(void)
 		 "mkdir -p '%s%s/tests' && rm -rf '%s%s/tests/workloads' && "
 		 "cp -a '%s/tests/workloads' '%s%s/tests/workloads'",
 		 sid_root(), src_dir(), sid_root(), src_dir(), src_dir(), sid_root(), src_dir());
+	snprintf(lock, sizeof(lock), "%s/tmp/.pyhound-workloads.lock", sid_root());
+	fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (fd >= 0)
+		flock(fd, LOCK_EX);
 	done = system(cmd) == 0 ? 1 : -1;
+	if (fd >= 0)
+		close(fd); /* releases the lock */
 	return done > 0 ? 0 : -1;
 }
 

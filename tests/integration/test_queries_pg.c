@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* Database queries on a real PostgreSQL server (Debian's postgresql, started by the test as
  * the postgres user on a private socket directory and port, stopped at the end) through
- * psycopg2 (libpq) under Debian's python3.11: the billing job as an N+1 (exact counts 500 and
- * 1, the functions, the statement) and with one JOIN (no finding); and a Flask app under
+ * psycopg2 (libpq's PQexec) and psycopg 3 (PQsendQuery* and PQgetResult) under Debian's python3.11:
+ * the billing job as an N+1 (exact counts 500 and 1, the functions, the statement, the rows
+ * PQntuples told) and with one JOIN (no finding); and a Flask app under
  * gunicorn whose /report endpoint is an N+1, driven by a bounded number of requests: the
  * finding names its view function, with exact per-request counts. */
 #include <criterion/criterion.h>
@@ -99,11 +100,29 @@ static void read_line(int fd, char *buf, size_t len)
 	buf[n] = 0;
 }
 
-static int run_job(struct pg *pg, const char *mode, struct session *s)
+/* the job's own counts: queries issued, rows fetched per kind */
+struct job {
+	int issued;
+	int rows_customers, rows_orders, rows_join;
+	int execute_us; /* time inside orders_for's cur.execute calls */
+};
+
+static int json_int(const char *line, const char *key)
 {
-	char port[16], n[16], line[256];
+	char k[64];
+	const char *p;
+
+	snprintf(k, sizeof(k), "\"%s\": ", key);
+	p = strstr(line, k);
+	return p ? atoi(p + strlen(k)) : -1;
+}
+
+static int run_job(struct pg *pg, const char *mode, const char *driver, struct session *s,
+		   struct job *job)
+{
+	char port[16], n[16], line[512];
 	char *argv[] = { PY, (char *)workload("queries_pg.py"), (char *)mode, pg->dir, port, n,
-			 NULL };
+			 (char *)driver, NULL };
 	struct child c;
 	double deadline;
 	int issued = -1, st = 0;
@@ -120,6 +139,11 @@ static int run_job(struct pg *pg, const char *mode, struct session *s)
 	cr_assert_eq(write(c.in_fd, "go\n", 3), 3);
 	read_line(c.out_fd, line, sizeof(line));
 	cr_assert_eq(sscanf(line, "{\"issued\": %d", &issued), 1, "job said %s", line);
+	job->issued = issued;
+	job->rows_customers = json_int(line, "customers");
+	job->rows_orders = json_int(line, "orders");
+	job->rows_join = json_int(line, "join");
+	job->execute_us = json_int(line, "execute_us");
 	deadline = mono_seconds() + 120;
 	while (mono_seconds() < deadline) {
 		size_t ne;
@@ -166,28 +190,64 @@ static const struct qs_entry *find_entry(struct querystats *qs, const char *stmt
 	return NULL;
 }
 
-Test(queries_pg, psycopg2_n1_and_join, .timeout = 300)
+static void print_entries(struct querystats *qs)
 {
+	size_t n;
+	const struct qs_entry *e = querystats_entries(qs, &n);
+
+	for (size_t i = 0; i < n; i++)
+		cr_log_info("%s: %llu x, %llu rows, site %s, parent %s", e[i].stmt,
+			    (unsigned long long)e[i].count, (unsigned long long)e[i].rows,
+			    e[i].site.name, e[i].parent.name);
+}
+
+/* The N+1 job and the JOIN job through one driver. psycopg 3 prepares a statement at its 6th
+ * run (prepare_threshold 5): orders_for's 500 queries are 5 PQsendQueryParams and 495
+ * PQsendQueryPrepared of the same statement, plus one PREPARE in the same call. */
+static void n1_and_join(const char *driver)
+{
+	bool pg3 = !strcmp(driver, "psycopg");
 	struct pg pg;
 	struct session s = {};
-	const struct qs_entry *o, *c;
+	struct job job;
+	const struct qs_entry *o, *c, *p;
 	const struct qs_n1 *x;
 	size_t nn1, ne;
 	int issued;
 
 	pg_start(&pg);
-	issued = run_job(&pg, "n1", &s);
+	issued = run_job(&pg, "n1", driver, &s, &job);
 	cr_expect_eq(issued, 1 + NCUST);
+	cr_expect_eq(job.rows_customers, NCUST);
+	cr_expect_eq(job.rows_orders, 3 * NCUST);
+	print_entries(queries_stats(s.q));
 	o = find_entry(queries_stats(s.q), Q_ORDERS);
 	c = find_entry(queries_stats(s.q), Q_CUSTOMERS);
+	p = find_entry(queries_stats(s.q), "PREPARE " Q_ORDERS);
 	cr_expect(o && c, "statements not seen");
 	if (o && c) {
 		cr_expect_eq(o->count, NCUST, "%llu", (unsigned long long)o->count);
+		cr_expect_eq(o->rows, (uint64_t)job.rows_orders, "%llu rows",
+			     (unsigned long long)o->rows);
 		cr_expect_eq(o->lib, Q_LIB_PQ);
 		cr_expect_str_eq(o->site.name, "orders_for");
 		cr_expect_str_eq(o->parent.name, "billing_n1");
+		/* each query's time lies inside its cur.execute call (the job's own clock) */
+		cr_expect(o->total_ns <= (uint64_t)job.execute_us * 1000 + 1000000 &&
+				  o->total_ns * 10 >= (uint64_t)job.execute_us * 1000,
+			  "%llu us in libpq, %d us in cur.execute",
+			  (unsigned long long)o->total_ns / 1000, job.execute_us);
 		cr_expect_eq(c->count, 1);
+		cr_expect_eq(c->rows, (uint64_t)job.rows_customers, "%llu rows",
+			     (unsigned long long)c->rows);
 		cr_expect_str_eq(c->site.name, "load_customers");
+	}
+	if (pg3) {
+		cr_expect(p && p->count == 1, "psycopg 3's one PREPARE not seen once");
+		if (p)
+			cr_expect_str_eq(p->site.name, "orders_for");
+	} else {
+		cr_expect(!p, "psycopg2 prepares nothing");
 	}
 	x = querystats_n1(queries_stats(s.q), &nn1);
 	cr_expect_eq(nn1, 1, "%zu N+1 findings", nn1);
@@ -199,19 +259,38 @@ Test(queries_pg, psycopg2_n1_and_join, .timeout = 300)
 		cr_expect_eq(x->max_per_call, NCUST);
 		cr_expect_eq(x->min_per_call, NCUST);
 		cr_expect_eq(x->parent_calls, 1);
-		cr_expect_eq(x->other_queries, 1);
+		/* the customers query, and psycopg 3's PREPARE */
+		cr_expect_eq(x->other_queries, pg3 ? 2 : 1, "%llu",
+			     (unsigned long long)x->other_queries);
 	}
+	cr_expect_eq(queries_counter(s.q, QC_ROWS_UNMATCHED), 0);
 	detach(&s);
 
 	memset(&s, 0, sizeof(s));
-	issued = run_job(&pg, "join", &s);
+	issued = run_job(&pg, "join", driver, &s, &job);
 	cr_expect_eq(issued, 1);
-	querystats_entries(queries_stats(s.q), &ne);
+	o = querystats_entries(queries_stats(s.q), &ne);
 	querystats_n1(queries_stats(s.q), &nn1);
 	cr_expect_eq(ne, 1, "%zu statements for one JOIN", ne);
+	if (ne == 1) {
+		cr_expect_eq(o->count, 1);
+		cr_expect_eq(o->rows, (uint64_t)job.rows_join, "%llu rows of %d",
+			     (unsigned long long)o->rows, job.rows_join);
+		cr_expect_str_eq(o->site.name, "billing_join");
+	}
 	cr_expect_eq(nn1, 0, "%zu N+1 findings for one JOIN", nn1);
 	detach(&s);
 	pg_stop(&pg);
+}
+
+Test(queries_pg, psycopg2_n1_and_join, .timeout = 300)
+{
+	n1_and_join("psycopg2");
+}
+
+Test(queries_pg, psycopg3_n1_and_join, .timeout = 300)
+{
+	n1_and_join("psycopg");
 }
 
 /* the first child of pid (gunicorn's worker), or 0 */

@@ -100,3 +100,56 @@ Test(report_mem, no_growth_pyenv_3_12, .timeout = 180)
 {
 	check(python_for(12, false), "flat", false);
 }
+
+/* With stacks (the default), the Memory section says which stack made the growth: mem_grow.py
+ * keeps forty 4 MiB bytearrays made in main(): main's stack holds the workload's own anon
+ * growth within 4 MiB, forty large mappings of 4 MiB each, and the finding names main. */
+Test(report_mem, growth_stacks_pyenv_3_9, .timeout = 180)
+{
+	char *argv[] = { (char *)python_for(9, false), (char *)workload("mem_grow.py"), "grow",
+			 NULL };
+	char line[256], truth[256], cmd[2048], out[8192], json[96], errf[96];
+	struct child c;
+	pid_t ph;
+	int st;
+
+	cr_assert_eq(child_start(&c, argv), 0);
+	cr_assert_gt(read_line(c.out_fd, line, sizeof(line), 60), 0);
+	snprintf(json, sizeof(json), "/tmp/pyhound-memst-%d.json", (int)c.pid);
+	snprintf(errf, sizeof(errf), "/tmp/pyhound-memst-%d.err", (int)c.pid);
+	snprintf(cmd, sizeof(cmd), "exec %s report --pid %d --duration 7 --no-gc --json > %s 2> %s",
+		 bin(), (int)c.pid, json, errf);
+	ph = start_until_ready(cmd, errf, "watching", 60, out, sizeof(out));
+	cr_assert_gt(ph, 0, "pyhound report did not start: %s", out);
+	cr_assert_eq(write(c.in_fd, "go\n", 3), 3);
+	cr_assert_gt(read_line(c.out_fd, truth, sizeof(truth), 60), 0, "no readings from the workload");
+	st = wait_exit(ph, 60);
+	cr_assert_eq(st, 0, "pyhound report exit %d", st);
+	snprintf(cmd, sizeof(cmd),
+		 "/usr/bin/python3.11 -c 'import json,sys\n"
+		 "r=json.load(open(\"%s\"))\n"
+		 "p=[p for p in r[\"processes\"] if p[\"pid\"]==%d][0]\n"
+		 "m=p[\"memory\"]; t=[int(x) for x in \"%s\".split() if x.isdigit()]\n"
+		 "grown=t[3]-t[0]; MiB=1<<20\n"
+		 "s=m[\"growth_stacks\"]\n"
+		 "print(\"held\",m[\"growth_held_bytes\"],\"workload anon\",grown,\"top\",s[0][\"stack\"],"
+		 "s[0][\"bytes\"],\"maps\",m[\"large_mappings\"],m[\"large_mapping_bytes\"])\n"
+		 "assert abs(m[\"growth_held_bytes\"]-grown)<=4*MiB, \"held\"\n"
+		 "assert s[0][\"frames\"][-1][\"name\"]==\"main\", \"top stack\"\n"
+		 "assert s[0][\"bytes\"]>=m[\"growth_held_bytes\"]*0.95, \"top share\"\n"
+		 "assert m[\"large_mappings\"]==40, \"mappings\"\n"
+		 "assert 160*MiB<=m[\"large_mapping_bytes\"]<=161*MiB, \"mapping bytes\"\n"
+		 "mp=m[\"top_large_mappings\"][0]\n"
+		 "assert mp[\"count\"]==40 and mp[\"frames\"][-1][\"name\"]==\"[mmap]\", mp\n"
+		 "f=[x for x in p[\"findings\"] if x[\"kind\"]==\"memory-growth\"]\n"
+		 "assert f and f[0][\"stacks\"][0][\"frames\"][-1][\"name\"]==\"main\", f\n"
+		 "assert \"Held growth by stack: main (mem_grow.py:\" in f[0][\"message\"], f\n"
+		 "print(\"OK\")'",
+		 json, (int)c.pid, truth);
+	st = run_cmd(cmd, out, sizeof(out));
+	cr_log_info("%s", out);
+	cr_expect_eq(st, 0, "%s (workload: %s)", out, truth);
+	unlink(json);
+	unlink(errf);
+	cr_expect_eq(child_wait(&c, out, sizeof(out)), 0);
+}

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* Wall-clock sampling (--mode wall) on real processes with real BPF, on every CPython 3.8 ..
- * 3.13 under pyenv plus Debian's static 3.11. tests/workloads/wall_threads.py runs three
+ * 3.13 under pyenv plus Debian's static 3.11 (and Debian sid's 3.14, 3.14d, 3.15, 3.15d, chrooted:
+ * wall/threads_sid). tests/workloads/wall_threads.py runs three
  * CPU-bound threads, a sleeper, a pipe reader and a threading.Lock waiter, and measures its own
  * time; at 99 Hz for a few seconds:
  *  - every thread gets about the same number of samples (+-15% of the mean);
@@ -178,12 +179,38 @@ static void wait_ready(int fd, const char *label)
 	}
 }
 
+/* argv for py: a sid one runs chrooted with its own /proc (wall_threads.py waits until its
+ * lock waiter and reader are blocked by reading /proc/self/task/TID/syscall), mounted in a
+ * private mount namespace that ends with the process; the same PID (unshare, sh and chroot
+ * exec), host PIDs (no PID namespace). */
+static void wall_argv(const struct test_python *py, char **argv, char *const args[])
+{
+	int n = 0;
+
+	if (!py->root[0]) {
+		python_argv(py, argv, args);
+		return;
+	}
+	argv[n++] = "/usr/bin/unshare";
+	argv[n++] = "--mount";
+	argv[n++] = "--propagation";
+	argv[n++] = "private";
+	argv[n++] = "/bin/sh";
+	argv[n++] = "-c";
+	argv[n++] = "mount -t proc proc \"$0/proc\" && exec /usr/sbin/chroot \"$0\" \"$@\"";
+	argv[n++] = (char *)py->root;
+	argv[n++] = (char *)py->path;
+	for (int i = 0; args[i]; i++)
+		argv[n++] = args[i];
+	argv[n] = NULL;
+}
+
 /* One interpreter: returns the number of failed checks (each printed). */
 static int check_one(const struct test_python *py)
 {
 	struct wall_run r = {};
 	struct sampler_opts o = { .freq_hz = 99, .mode = PH_MODE_WALL, .cb = wall_cb, .ctx = &r };
-	char *argv[] = { (char *)py->path, (char *)workload("wall_threads.py"), "120", NULL };
+	char *args[] = { (char *)workload("wall_threads.py"), "120", NULL }, *argv[16];
 	struct sampler_stats st;
 	struct sampler *s;
 	struct child c;
@@ -194,6 +221,7 @@ static int check_one(const struct test_python *py)
 	int fails = 0, err, nspin = 0;
 	uint64_t sum = 0;
 
+	wall_argv(py, argv, args);
 	cr_assert_eq(child_start(&c, argv), 0);
 	child_go(&c);
 	wait_ready(c.out_fd, py->label);
@@ -343,6 +371,76 @@ Test(wall, threads, .timeout = 300)
 	log_setup_libbpf();
 	for (int i = 0; i < n; i++)
 		fails += check_one(&py[i]);
+	cr_expect_eq(fails, 0, "%d wall-mode checks failed (see stdout)", fails);
+}
+
+static const char *bin(void);
+
+/* gil mode through the CLI: every sample is the thread holding the GIL, about one per tick
+ * (99 Hz), and with three spinners and nothing else running Python, a spinner */
+static int check_gil_mode(const struct test_python *py)
+{
+	char *args[] = { (char *)workload("wall_threads.py"), "60", NULL }, *argv[16];
+	static char out[1 << 16];
+	char cmd[1024], path[96];
+	unsigned long long total = 0, spin = 0, n;
+	struct child c;
+	FILE *f;
+	int fails = 0;
+
+	wall_argv(py, argv, args);
+	cr_assert_eq(child_start(&c, argv), 0);
+	child_go(&c);
+	wait_ready(c.out_fd, py->label);
+	snprintf(path, sizeof(path), "/tmp/pyhound-gil-%d.collapsed", (int)c.pid);
+	snprintf(cmd, sizeof(cmd), "%s record --mode gil -d 2 --pid %d -o %s", bin(), (int)c.pid,
+		 path);
+	cr_expect_eq(run_cmd(cmd, out, sizeof(out)), 0, "%s: %s", py->label, out);
+	f = fopen(path, "r");
+	cr_assert_not_null(f, "%s: no output: %s", py->label, out);
+	while (fgets(out, sizeof(out), f)) {
+		char *sp = strrchr(out, ' ');
+
+		if (!sp || sscanf(sp, "%llu", &n) != 1)
+			continue;
+		total += n;
+		if (strstr(out, " (spin_"))
+			spin += n;
+	}
+	fclose(f);
+	unlink(path);
+	kill(c.pid, SIGUSR1);
+	child_wait(&c, out, sizeof(out));
+	printf("gil %-12s samples %llu, in a spinner %llu\n", py->label, total, spin);
+	if (total < 100 || spin < 0.9 * total) {
+		printf("  FAIL: %s gil mode: %llu samples, %llu in spinners\n", py->label, total,
+		       spin);
+		fails++;
+	}
+	return fails;
+}
+
+/* 3.14 and 3.15 (sid, chrooted): the GIL from the interpreter's own _Py_DebugOffsets. The
+ * thread checks on one release and one -dbg build (one of each minor: their GIL lies at other
+ * offsets of the interpreter), gil mode on the other two. */
+Test(wall, threads_sid, .timeout = 300)
+{
+	struct test_python py[8];
+	char missing[256] = "";
+	int n = test_sid_pythons(py, 8, missing, sizeof(missing)), fails = 0;
+
+	cr_assert_str_empty(missing, "sid interpreters missing:%s", missing);
+	cr_assert_eq(n, 4);
+	log_setup_libbpf();
+	for (int i = 0; i < n; i++) {
+		bool dbg = py[i].label[strlen(py[i].label) - 1] == 'd'; /* "sid-3.14d" */
+		bool minor14 = strstr(py[i].label, "3.14") != NULL;
+
+		if (dbg != minor14) /* sid-3.14 and sid-3.15d */
+			fails += check_one(&py[i]);
+		else
+			fails += check_gil_mode(&py[i]);
+	}
 	cr_expect_eq(fails, 0, "%d wall-mode checks failed (see stdout)", fails);
 }
 

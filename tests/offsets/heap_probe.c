@@ -55,6 +55,7 @@ int main(void)
 	OFF("gc_state", PyInterpreterState, gc);
 	P("gc_in_runtime", 0);
 #endif
+	P("gc_state_size", sizeof(struct _gc_runtime_state));
 	OFF("gc_generations", struct _gc_runtime_state, generations);
 	P("gc_generation_size", sizeof(struct gc_generation));
 	OFF("gc_generation_threshold", struct gc_generation, threshold);
@@ -70,6 +71,7 @@ int main(void)
 
 	OFF("ob_type", PyObject, ob_type);
 	OFF("ob_size", PyVarObject, ob_size);
+	P("type_size", sizeof(PyTypeObject));
 	OFF("tp_name", PyTypeObject, tp_name);
 	OFF("tp_basicsize", PyTypeObject, tp_basicsize);
 	OFF("tp_itemsize", PyTypeObject, tp_itemsize);

@@ -6,6 +6,7 @@
  * its struct, free-threaded) are followed or refused. A missing sid root fails. */
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <glob.h>
 #include <pthread.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -14,6 +15,7 @@
 #include <unistd.h>
 #include "common/pythons.h"
 #include "cpython/debug_offsets.h"
+#include "cpython/gil.h"
 #include "cpython/offsets.h"
 #include "cpython/tstate_locate.h"
 #include "host/elf.h"
@@ -336,4 +338,77 @@ Test(debug_offsets, layouts_per_minor, .timeout = 30)
 	cr_expect_eq(py_debug_offsets_size(13), 584);
 	cr_expect_eq(py_debug_offsets_size(15), 888);
 	cr_expect_eq(py_debug_offsets_size(16), 0);
+}
+
+/* The GIL of 3.14 / 3.15 from each sid build's own table: interp->ceval.gil and
+ * _PyRuntime.interpreters.main where the -dbg build's DWARF has them, the 208-byte struct's
+ * locked / last_holder; a table putting locked elsewhere in _gil is refused. */
+static void check_gil(int minor)
+{
+	const char *exprs[] = { "&((PyInterpreterState*)0)->ceval.gil",
+				"&((_PyRuntimeState*)0)->interpreters.main",
+				"sizeof(struct _gil_runtime_state)" };
+	long want[3];
+	char dbg[2 * PATH_MAX], why[256] = "";
+	struct py_debug_offsets d;
+	struct ph_gil_info g;
+	struct elf_file *ef;
+
+	snprintf(dbg, sizeof(dbg), "%s", sid_bin(minor, true));
+	gdb_eval(dbg, exprs, 3, want);
+	for (int debug = 1; debug >= 0; debug--) {
+		const char *bin = sid_bin(minor, debug);
+
+		ef = elf_open(bin);
+		cr_assert_not_null(ef);
+		cr_assert_eq(py_debug_offsets_read(ef, py_version(bin), &d, NULL, why, sizeof(why)),
+			     0, "%s: %s", bin, why);
+		elf_close(ef);
+		cr_assert_eq(py_gil_from_debug(&d, 0x1000000, &g, why, sizeof(why)), 0, "%s: %s",
+			     bin, why);
+		cr_expect_eq(g.gil_addr, 0);
+		cr_expect_eq(g.interp_gil, want[0], "%s: ceval.gil %u, DWARF %ld", bin, g.interp_gil,
+			     want[0]);
+		if (debug)
+			cr_expect_eq(g.interp_addr, 0x1000000 + want[1], "%s: interpreters.main at "
+				     "+%llu, DWARF %ld", bin,
+				     (unsigned long long)(g.interp_addr - 0x1000000), want[1]);
+		cr_expect_eq(g.gil_size, want[2]);
+		cr_expect_eq(g.gil_locked, 16);
+		cr_expect_eq(g.gil_holder, 8);
+	}
+	d.interp_gil_locked += 8;
+	cr_expect_eq(py_gil_from_debug(&d, 0x1000000, &g, why, sizeof(why)), -EPROTO);
+	cr_expect(strstr(why, "not the 208-byte struct _gil_runtime_state"), "%s", why);
+}
+
+Test(debug_offsets, sid_314_gil, .timeout = 120) { check_gil(14); }
+Test(debug_offsets, sid_315_gil, .timeout = 120) { check_gil(15); }
+
+/* 3.13's GIL from pyenv 3.13's own table: where its headers put it (interpreters.main at 640
+ * of _PyRuntime, ceval.gil at 16 of the interpreter: gcc offsetof() against pyenv 3.13's
+ * internal headers, the values gil.c had compiled in before 3.13 moved to the table). */
+Test(debug_offsets, pyenv_313_gil, .timeout = 60)
+{
+	char why[256] = "";
+	struct py_debug_offsets d;
+	struct ph_gil_info g;
+	struct elf_file *ef;
+	glob_t gl;
+	const char *lib;
+
+	cr_assert_eq(glob("/root/.pyenv/versions/3.13.*/lib/libpython3.13.so.1.0", 0, NULL, &gl), 0,
+		     "pyenv 3.13 not installed");
+	lib = gl.gl_pathv[0];
+	ef = elf_open(lib);
+	cr_assert_not_null(ef, "%s", lib);
+	cr_assert_eq(py_debug_offsets_read(ef, py_version(lib), &d, NULL, why, sizeof(why)), 0,
+		     "%s: %s", lib, why);
+	elf_close(ef);
+	cr_assert_eq(py_gil_from_debug(&d, 0, &g, why, sizeof(why)), 0, "%s", why);
+	cr_expect_eq(g.interp_addr, 640, "interpreters.main at %llu",
+		     (unsigned long long)g.interp_addr);
+	cr_expect_eq(g.interp_gil, 16);
+	cr_expect_eq(g.gil_addr, 0);
+	globfree(&gl);
 }

@@ -1,19 +1,22 @@
 # SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-"""The billing job of queries_n1.py on PostgreSQL through psycopg2 (autocommit: no BEGIN):
-N+1 (1 query for the customers, then one per customer) or one JOIN. Builds the tables,
-prints "ready", waits for a line on stdin, runs the job once and prints its own count of
-queries as JSON.
+"""The billing job of queries_n1.py on PostgreSQL through psycopg2 (C, PQexec) or psycopg 3
+(pure Python over ctypes: PQsendQuery*/PQgetResult; a statement run 5 times is prepared, then
+executed by name), autocommit (no BEGIN): N+1 (1 query for the customers, then one per
+customer) or one JOIN. Builds the tables, prints "ready", waits for a line on stdin, runs the
+job once and prints its own count of queries and rows as JSON.
 
-usage: queries_pg.py n1|join SOCKDIR PORT [CUSTOMERS]
+usage: queries_pg.py n1|join SOCKDIR PORT [CUSTOMERS [psycopg2|psycopg]]
 """
 import json
 import sys
-
-import psycopg2
+import time
 
 MODE, SOCK, PORT = sys.argv[1], sys.argv[2], int(sys.argv[3])
 N = int(sys.argv[4]) if len(sys.argv) > 4 else 500
+DRIVER = sys.argv[5] if len(sys.argv) > 5 else "psycopg2"
 issued = 0
+rows = {}
+execute_us = 0  # time inside orders_for's cur.execute calls, by the job's own clock
 
 
 def setup(cur):
@@ -28,18 +31,25 @@ def setup(cur):
                 "FROM generate_series(0, %s) i", (N, 3 * N - 1))
 
 
+def fetched(what, r):
+    rows[what] = rows.get(what, 0) + len(r)
+    return r
+
+
 def load_customers(cur):
     global issued
     issued += 1
     cur.execute("SELECT id, name FROM customers ORDER BY id")
-    return cur.fetchall()
+    return fetched("customers", cur.fetchall())
 
 
 def orders_for(cur, cid):
-    global issued
+    global issued, execute_us
     issued += 1
+    t0 = time.perf_counter()
     cur.execute("SELECT total FROM orders WHERE customer_id = %s", (cid,))
-    return cur.fetchall()
+    execute_us += (time.perf_counter() - t0) * 1e6
+    return fetched("orders", cur.fetchall())
 
 
 def billing_n1(cur):
@@ -55,19 +65,26 @@ def billing_join(cur):
     issued += 1
     cur.execute("SELECT c.id, o.total FROM customers c JOIN orders o "
                 "ON o.customer_id = c.id ORDER BY c.id")
-    return sum(t for (_c, t) in cur.fetchall())
+    return sum(t for (_c, t) in fetched("join", cur.fetchall()))
 
 
 def main():
-    conn = psycopg2.connect(host=SOCK, port=PORT, user="postgres", dbname="postgres")
-    conn.autocommit = True
+    if DRIVER == "psycopg":
+        import psycopg
+        conn = psycopg.connect(host=SOCK, port=PORT, user="postgres", dbname="postgres",
+                               autocommit=True)
+    else:
+        import psycopg2
+        conn = psycopg2.connect(host=SOCK, port=PORT, user="postgres", dbname="postgres")
+        conn.autocommit = True
     cur = conn.cursor()
     setup(cur)
     print("ready", flush=True)
     sys.stdin.readline()
     total = billing_n1(cur) if MODE == "n1" else billing_join(cur)
     conn.close()
-    print(json.dumps({"issued": issued, "total": total}), flush=True)
+    print(json.dumps({"issued": issued, "total": total, "rows": rows,
+                      "execute_us": int(execute_us)}), flush=True)
     sys.stdin.readline()  # stay until told (the observer names frames from our memory)
 
 

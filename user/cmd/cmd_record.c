@@ -11,6 +11,8 @@
 #include "lib/outfile.h"
 #include "out/out_format.h"
 #include "collect/profiler.h"
+#include "collect/memory.h"
+#include "stack/memheld.h"
 #include "host/tracker.h"
 #include "wall.h"
 
@@ -20,7 +22,7 @@ static void record_usage(FILE *f)
 {
 	fprintf(f,
 		"Usage: pyhound record -o FILE [--format F] [--duration S] [--frequency HZ]\n"
-		"                      [--mode cpu|wall|gil] [--pid P ...] [--opcodes] [-v]\n\n"
+		"                      [--mode cpu|wall|gil|memory] [--pid P ...] [--opcodes] [-v]\n\n"
 		"Sample the Python stacks of every CPython process on this host (or only --pid\n"
 		"ones) from CPU-clock perf events, walked inside the kernel, and write a profile.\n"
 		"Processes started while recording are included. Ctrl-C stops early and writes\n"
@@ -37,7 +39,9 @@ static void record_usage(FILE *f)
 		"                         wall: every thread at HZ, running or not; a thread off\n"
 		"                         the CPU ends in [gil] (waiting for the GIL),\n"
 		"                         [syscall:NAME] (blocked in it), [runnable] (waiting for\n"
-		"                         a CPU) or [blocked]; gil: only the thread holding the GIL\n"
+		"                         a CPU) or [blocked]; gil: only the thread holding the GIL;\n"
+		"                         memory: resident memory each stack made and still holds\n"
+		"                         (bytes; anonymous growth sampled about once per 256 KiB)\n"
 		"  -p, --pid P[,P...]     only these processes (repeatable); each must be CPython\n"
 		"      --opcodes          end each sample running Python code with a leaf\n"
 		"                         pseudo-frame naming the bytecode instruction it sat on,\n"
@@ -55,6 +59,52 @@ static void record_usage(FILE *f)
 }
 
 void print_sampler_stats(FILE *f, struct profiler *pr);
+void print_memory_stats(FILE *f, struct profiler *pr, struct tracker *t);
+
+struct mem_print {
+	FILE *f;
+	struct profiler *pr;
+};
+
+static void print_memory_proc(const struct tracked_proc *tp, void *ctx)
+{
+	const struct mem_print *mp = ctx;
+	struct memheld_proc hp = {};
+	struct mem_totals mt;
+
+	memheld_proc(profiler_memheld(mp->pr), tp->info.pid, &hp);
+	if (mem_totals(profiler_mem(mp->pr), tp->info.pid, &mt))
+		return;
+	fprintf(mp->f, "pyhound: memory: pid %d: anon+shmem +%llu -%llu B (kernel counters), "
+		"sampled %llu B in %llu samples (%llu without an address), held %llu B, "
+		"released %llu B; %llu large mappings (%llu B)\n", (int)tp->info.pid,
+		(unsigned long long)(mt.grown[PH_MM_ANON] + mt.grown[PH_MM_SHMEM]),
+		(unsigned long long)(mt.released[PH_MM_ANON] + mt.released[PH_MM_SHMEM]),
+		(unsigned long long)hp.sampled, (unsigned long long)hp.samples,
+		(unsigned long long)hp.no_addr, (unsigned long long)hp.held,
+		(unsigned long long)hp.released, (unsigned long long)hp.maps,
+		(unsigned long long)hp.map_bytes);
+}
+
+void print_memory_stats(FILE *f, struct profiler *pr, struct tracker *t)
+{
+	struct mem_print mp = { f, pr };
+	struct mem_stats st;
+
+	mem_get_stats(profiler_mem(pr), &st);
+	fprintf(f, "pyhound: memory collector:");
+	for (unsigned int i = 0; i < MEM_STAT_MAX; i++)
+		if (st.bpf[i])
+			fprintf(f, " %s=%llu", mem_stat_name(i), (unsigned long long)st.bpf[i]);
+	for (unsigned int i = 0; i < SMP_STAT_MAX; i++)
+		if (st.walk[i])
+			fprintf(f, " walk_%s=%llu", sampler_stat_name(i),
+				(unsigned long long)st.walk[i]);
+	fprintf(f, " delivered=%llu unnamed_frames=%llu held_dropped=%llu\n",
+		(unsigned long long)st.received, (unsigned long long)st.unknown_frames,
+		(unsigned long long)memheld_dropped(profiler_memheld(pr)));
+	tracker_foreach(t, print_memory_proc, &mp);
+}
 
 void print_sampler_stats(FILE *f, struct profiler *pr)
 {
@@ -127,7 +177,9 @@ int cmd_record(int argc, char **argv)
 				return usage_error("record", "bad --pid");
 			break;
 		case 'm':
-			if (parse_mode(optarg, &mode))
+			if (!strcmp(optarg, "memory"))
+				mode = PH_MODE_MEMORY;
+			else if (parse_mode(optarg, &mode))
 				return usage_error("record", "bad --mode");
 			break;
 		case 'O': opcodes = true; break;
@@ -176,6 +228,12 @@ int cmd_record(int argc, char **argv)
 	err = profiler_attach(pr);
 	if (err)
 		goto out;
+	if (mode == PH_MODE_MEMORY)
+		fprintf(stderr, "pyhound: recording the resident memory growth of %d CPython "
+			"process%s%s for %.1f s (Ctrl-C to stop early)\n", tracker_count(t),
+			tracker_count(t) == 1 ? "" : "es", topts.follow ? " and any that start" : "",
+			duration);
+	else
 	fprintf(stderr, "pyhound: recording %d CPython process%s%s at %lu Hz%s for %.1f s (Ctrl-C "
 		"to stop early)\n", tracker_count(t), tracker_count(t) == 1 ? "" : "es",
 		topts.follow ? " and any that start" : "", freq,
@@ -203,11 +261,19 @@ int cmd_record(int argc, char **argv)
 		pr_err("writing %s: %s", output, strerror(-err));
 		goto out;
 	}
+	if (mode == PH_MODE_MEMORY)
+		fprintf(stderr, "pyhound: wrote %.1f MiB of resident growth held by %zu stacks from "
+			"%d process%s (%.1f s) to %s (%s)\n", prof->total_samples / 1048576.0,
+			prof->nstacks, tracker_count(t), tracker_count(t) == 1 ? "" : "es",
+			prof->duration_s, output, format);
+	else
 	fprintf(stderr, "pyhound: wrote %llu samples from %d process%s (%.1f s) to %s (%s)\n",
 		(unsigned long long)prof->total_samples, tracker_count(t),
 		tracker_count(t) == 1 ? "" : "es", prof->duration_s, output, format);
 	if (log_verbosity >= 1)
 		print_sampler_stats(stderr, pr);
+	if (log_verbosity >= 1 && profiler_mem(pr))
+		print_memory_stats(stderr, pr, t);
 	ret = 0;
 out:
 	outfile_abort(&of); /* after a commit: nothing left to do */

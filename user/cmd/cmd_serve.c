@@ -28,6 +28,7 @@
 #include "collect/queries_user.h"
 #include "out/out_format.h"
 #include "collect/profiler.h"
+#include "collect/memory.h"
 #include "serve/http.h"
 #include "lib/log.h"
 #include "out/metrics.h"
@@ -82,6 +83,7 @@ struct serve {
 	uint64_t start_ns;
 	struct profiler *pr;
 	struct funcstats *fs;
+	struct funcstats *mfs; /* memory growth per function; NULL: the memory collector is off */
 	struct gc_collector *gc;
 	struct profile_req *reqs;
 	unsigned int nreqs;
@@ -265,8 +267,12 @@ static void forget(const struct tracked_proc *tp, void *ctx)
 	if (tp->exited)
 		fold(sv, tp);
 
+	if (sv->queries)
+		queries_forget(sv->queries, tp->info.pid, tp->info.comm);
 	sc_purge_pid(sv->sc, tp->info.pid);
 	funcstats_forget(sv->fs, tp->info.pid);
+	if (sv->mfs)
+		funcstats_forget(sv->mfs, tp->info.pid);
 	if (sv->gc)
 		gc_purge_pid(sv->gc, tp->info.pid);
 }
@@ -364,6 +370,14 @@ static void on_sample(void *ctx, pid_t pid, pid_t tid, const char *process, cons
 		if (!r->pid || r->pid == pid)
 			profile_add(r->prof, pid, tid, process, thread, frames, n, truncated,
 				    in_syscall, 1);
+}
+
+static void on_mem_growth(void *ctx, pid_t pid, const struct prof_frame *frames, uint32_t n,
+			  uint64_t bytes)
+{
+	struct serve *sv = ctx;
+
+	funcstats_add_weight(sv->mfs, pid, frames[n - 1].name, frames[n - 1].file, bytes);
 }
 
 struct collect_ctx {
@@ -489,6 +503,8 @@ static int render(struct serve *sv)
 		prog_stats(&sv->health, queries_bpf_object(sv->queries));
 	if (sv->calls)
 		prog_stats(&sv->health, calls_bpf_object(sv->calls));
+	if (profiler_mem(sv->pr))
+		prog_stats(&sv->health, mem_bpf_object(profiler_mem(sv->pr)));
 	own_usage(&sv->health);
 	{
 		struct profiler_stats ps;
@@ -524,6 +540,9 @@ static int render(struct serve *sv)
 		metrics_write_gc(f, &rep);
 	if (!err)
 		metrics_write_mem(f, &rep);
+	if (!err && sv->mfs)
+		metrics_write_mem_growth(f, &rep, sv->mfs, sv->cfg.top_functions,
+					 profiler_mem(sv->pr));
 	if (!err && sv->queries)
 		metrics_write_queries(f, &rep, queries_stats(sv->queries), sv->cfg.top_queries);
 	if (!err && sv->calls) {
@@ -964,6 +983,14 @@ int cmd_serve(int argc, char **argv)
 	if (!sv.fs || profiler_open(sv.t, sv.cfg.frequency, sv.cfg.mode, &sv.pr))
 		goto out;
 	profiler_set_sink(sv.pr, on_sample, &sv);
+	sv.mfs = funcstats_new();
+	if (!sv.mfs || profiler_enable_memory(sv.pr)) {
+		pr_warn("memory growth per function is off (the memory collector did not load)");
+		funcstats_free(sv.mfs);
+		sv.mfs = NULL;
+	} else {
+		profiler_set_mem_sink(sv.pr, on_mem_growth, &sv);
+	}
 	sv.stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
 	sv.health.prog_stats = sv.stats_fd >= 0;
 	if (sv.stats_fd < 0)
@@ -1127,6 +1154,7 @@ out:
 	profiles_due(&sv, now_ns(), true); /* no connection stays suspended */
 	http_stop(http);
 	profiler_free(sv.pr);
+	funcstats_free(sv.mfs);
 	funcstats_free(sv.fs);
 	gc_free(sv.gc);
 	queries_free(sv.queries);

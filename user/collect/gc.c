@@ -5,24 +5,28 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "host/elf.h"
+#include "host/usdt_args.h"
 #include "gc.skel.h"
 #include "collect/gc_user.h"
+#include "collect/uprobe_multi.h"
 #include "cpython/insn_check.h"
 #include "lib/log.h"
 
-#define BIN_LINKS 8   /* probes per binary: 3.8 clones need 4, USDT needs 4 */
-#define MAX_BINS 256  /* distinct interpreter binaries attached */
+#define BIN_LINKS 16  /* links per binary: uprobes (3.8 clones: 8) and USDT sites (perf links) */
+#define MAX_BINS GC_MAX_BINS
+#define MAX_DESTROY_THREADS 256 /* links destroyed at once (each waits for RCU) */
 
 struct gc_bin {
 	uint64_t dev, ino;
 	char source[GC_SOURCE_LEN];
 	bool imports;
-	struct bpf_link *links[BIN_LINKS];
-	bool usdt[BIN_LINKS]; /* a libbpf USDT link (its destroy is not thread-safe) */
+	struct bpf_link *links[BIN_LINKS]; /* perf-event uprobe links */
 	int nlinks;
+	int multi_fd; /* or the uprobe_multi link of its USDT sites (-1: none) */
 	int live;      /* running processes of this binary: at 0 its probes go */
 	int refs;      /* process records pointing here: at 0 the slot may be reused */
 	bool released; /* probes detached after its last process exited */
@@ -47,13 +51,12 @@ struct gc_collector {
 	struct ring_buffer *rb;
 	unsigned int max_procs, imports_per_proc;
 	bool prefer_uprobes;
+	bool multi;	   /* USDT sites through uprobe_multi links (Linux 6.6+) */
+	uint32_t spec_gen; /* last gen written to gc_usdt_specs */
 	struct gc_bin *bins;
 	size_t nbins;
 	struct gc_pid *pids;
 	size_t npids, cap;
-	/* libbpf's USDT attach and detach share spec-id bookkeeping without a lock: every USDT
-	 * attach (main thread) and USDT link destroy (release threads) holds usdt_lock */
-	pthread_mutex_t usdt_lock;
 	struct gc_release *releases; /* binaries' probes being destroyed in the background */
 	int links;		     /* links held (attached, or not yet destroyed) */
 };
@@ -63,8 +66,8 @@ struct gc_collector {
 struct gc_release {
 	struct gc_collector *c;
 	struct bpf_link *links[BIN_LINKS];
-	bool usdt[BIN_LINKS];
 	int n;
+	int multi_fd;
 	pthread_t th;
 	bool done;
 	struct gc_release *next;
@@ -82,7 +85,6 @@ int gc_open(const struct gc_collector_opts *opts, struct gc_collector **out)
 		return -ENOMEM;
 	if (max > GC_MAX_PROCS)
 		max = GC_MAX_PROCS;
-	pthread_mutex_init(&c->usdt_lock, NULL);
 	c->max_procs = max;
 	c->prefer_uprobes = opts->prefer_uprobes;
 	c->imports_per_proc = opts->imports_per_proc ? opts->imports_per_proc : 32;
@@ -110,6 +112,14 @@ int gc_open(const struct gc_collector_opts *opts, struct gc_collector **out)
 			sz <<= 1;
 		bpf_map__set_max_entries(c->skel->maps.gc_events, sz);
 	}
+	/* a binary's USDT sites are one uprobe_multi link where the kernel has them (one
+	 * breakpoint removal and RCU wait for all), else a perf-event link each */
+	c->multi = uprobe_multi_supported();
+	if (c->multi)
+		bpf_program__set_expected_attach_type(c->skel->progs.gc_usdt_site,
+						      UPROBE_MULTI_ATTACH_TYPE);
+	bpf_program__set_autoload(c->multi ? c->skel->progs.gc_usdt_site_perf :
+					     c->skel->progs.gc_usdt_site, false);
 	err = bpf_map__reuse_fd(c->skel->maps.tracked_pids, opts->tracked_fd);
 	if (err) {
 		pr_err("cannot share the tracked-process map: %s", strerror(-err));
@@ -168,7 +178,7 @@ struct sym_pick {
 		uint64_t vaddr;
 		int mode;
 		char name[64];
-	} s[BIN_LINKS / 2];
+	} s[4];
 	int n;
 	bool have_main; /* a collection function (not only the 3.13 helper) */
 	int clones_other; /* gc_collect_main clones with unknown arguments */
@@ -204,63 +214,65 @@ static void put_links(struct gc_bin *b)
 {
 	while (b->nlinks > 0)
 		bpf_link__destroy(b->links[--b->nlinks]);
+	if (b->multi_fd >= 0)
+		close(b->multi_fd);
+	b->multi_fd = -1;
 }
 
-struct destroy_arg {
+/* links to destroy, shared by the threads of destroy_links */
+struct destroy_work {
 	struct gc_collector *c;
-	struct bpf_link *l;
+	struct bpf_link **links; /* perf-event uprobe links */
+	int n;
+	const int *fds; /* uprobe_multi links */
+	int nfds;
+	int next; /* next item, links then fds (atomic) */
 };
 
-static void *destroy_link(void *arg)
+static void *destroy_worker(void *arg)
 {
-	struct destroy_arg *a = arg;
+	struct destroy_work *w = arg;
+	int i;
 
-	bpf_link__destroy(a->l);
-	__atomic_sub_fetch(&a->c->links, 1, __ATOMIC_RELAXED);
+	while ((i = __atomic_fetch_add(&w->next, 1, __ATOMIC_RELAXED)) < w->n + w->nfds) {
+		if (i < w->n)
+			bpf_link__destroy(w->links[i]);
+		else
+			close(w->fds[i - w->n]);
+		__atomic_sub_fetch(&w->c->links, 1, __ATOMIC_RELAXED);
+	}
 	return NULL;
 }
 
 /* Destroy links: each destroy removes its breakpoints and then waits for an RCU grace period
- * (~0.1-0.4 s), so one after another 4 links x 200 binaries take minutes. Perf-event uprobe
- * links share no state: one thread each, and the waits overlap. libbpf's USDT links return
- * spec ids to a shared list without a lock: those go one at a time, under usdt_lock. */
-static void destroy_links(struct gc_collector *c, struct bpf_link **links, const bool *usdt,
-			  int n)
+ * (~0.1-0.4 s), so one after another 200 binaries take minutes. Perf-event uprobe links and
+ * uprobe_multi links (fds) share no state: up to MAX_DESTROY_THREADS threads take them, and the
+ * waits overlap. (libbpf's own USDT links are not used: their destroy returns spec ids to a
+ * list without a lock, so they could only go one at a time.) */
+static void destroy_links(struct gc_collector *c, struct bpf_link **links, int n, const int *fds,
+			  int nfds)
 {
-	pthread_t *th = calloc(n ? n : 1, sizeof(*th));
-	bool *started = calloc(n ? n : 1, sizeof(*started));
-	struct destroy_arg *args = calloc(n ? n : 1, sizeof(*args));
-	int i;
+	struct destroy_work w = { c, links, n, fds, nfds, 0 };
+	int par = n + nfds, nth = 0, i;
+	pthread_t *th;
 
-	for (i = 0; i < n; i++) {
-		if (usdt[i] || !th || !started || !args)
-			continue;
-		args[i] = (struct destroy_arg){ c, links[i] };
-		started[i] = !pthread_create(&th[i], NULL, destroy_link, &args[i]);
-	}
-	for (i = 0; i < n; i++) {
-		if (started && started[i])
-			continue;
-		if (usdt[i])
-			pthread_mutex_lock(&c->usdt_lock);
-		bpf_link__destroy(links[i]);
-		if (usdt[i])
-			pthread_mutex_unlock(&c->usdt_lock);
-		__atomic_sub_fetch(&c->links, 1, __ATOMIC_RELAXED);
-	}
-	for (i = 0; i < n && started; i++)
-		if (started[i])
-			pthread_join(th[i], NULL);
+	if (par > MAX_DESTROY_THREADS)
+		par = MAX_DESTROY_THREADS;
+	th = par > 1 ? calloc(par, sizeof(*th)) : NULL;
+	for (i = 0; th && i < par - 1; i++)
+		if (!pthread_create(&th[nth], NULL, destroy_worker, &w))
+			nth++;
+	destroy_worker(&w); /* with the threads, or alone without them */
+	for (i = 0; i < nth; i++)
+		pthread_join(th[i], NULL);
 	free(th);
-	free(started);
-	free(args);
 }
 
 static void *release_thread(void *arg)
 {
 	struct gc_release *r = arg;
 
-	destroy_links(r->c, r->links, r->usdt, r->n);
+	destroy_links(r->c, r->links, r->n, &r->multi_fd, r->multi_fd >= 0);
 	__atomic_store_n(&r->done, true, __ATOMIC_RELEASE);
 	return NULL;
 }
@@ -287,27 +299,28 @@ static void release_bin(struct gc_collector *c, struct gc_bin *b)
 {
 	struct gc_release *r;
 
-	if (!b->nlinks)
+	if (!b->nlinks && b->multi_fd < 0)
 		return;
 	reap_releases(c, false);
-	pr_debug("GC: releasing the %d probes of binary %llu:%llu (no process left)", b->nlinks,
-		 (unsigned long long)b->dev, (unsigned long long)b->ino);
+	pr_debug("GC: releasing the %d links of binary %llu:%llu (no process left)",
+		 b->nlinks + (b->multi_fd >= 0), (unsigned long long)b->dev,
+		 (unsigned long long)b->ino);
 	r = calloc(1, sizeof(*r));
 	if (r) {
 		r->c = c;
 		r->n = b->nlinks;
+		r->multi_fd = b->multi_fd;
 		memcpy(r->links, b->links, sizeof(r->links));
-		memcpy(r->usdt, b->usdt, sizeof(r->usdt));
 	}
 	if (r && !pthread_create(&r->th, NULL, release_thread, r)) {
 		r->next = c->releases;
 		c->releases = r;
-		b->nlinks = 0;
 	} else {
 		free(r);
-		destroy_links(c, b->links, b->usdt, b->nlinks);
-		b->nlinks = 0;
+		destroy_links(c, b->links, b->nlinks, &b->multi_fd, b->multi_fd >= 0);
 	}
+	b->nlinks = 0;
+	b->multi_fd = -1;
 	b->released = true;
 	b->idle_ns = 0;
 }
@@ -324,85 +337,203 @@ static int add_link(struct gc_bin *b, struct bpf_link *l)
 		bpf_link__destroy(l);
 		return -E2BIG;
 	}
-	b->usdt[b->nlinks] = false;
 	b->links[b->nlinks++] = l;
 	return 0;
 }
 
-static int add_usdt_link(struct gc_bin *b, struct bpf_link *l)
+/* ---- USDT sites through one uprobe_multi link per binary ---- */
+
+struct multi_site {
+	uint64_t off, sema; /* file offsets (sema 0: none) */
+	struct gc_usdt_spec spec;
+};
+
+struct multi_pick {
+	struct elf_file *ef;
+	uint64_t base; /* .stapsdt.base's address: notes record theirs, prelinking moves it */
+	bool want_gc, want_imports;
+	struct multi_site s[GC_USDT_SITES];
+	int n;
+	int err_gc, err_imp; /* the first refusal of a gc / an import site */
+	char why_gc[320], why_imp[320];
+};
+
+static int multi_note(const struct elf_usdt_note *n, void *arg)
 {
-	int err = add_link(b, l);
+	static const struct {
+		const char *name;
+		int kind, nargs;
+	} probes[] = {
+		{ "gc__start", GC_USDT_GC_START, 1 },
+		{ "gc__done", GC_USDT_GC_DONE, 1 },
+		{ "import__find__load__start", GC_USDT_IMPORT_START, 0 },
+		{ "import__find__load__done", GC_USDT_IMPORT_DONE, 2 },
+	};
+	struct multi_pick *mp = arg;
+	struct usdt_arg args[USDT_MAX_ARGS];
+	struct multi_site *ms;
+	uint64_t pc = n->pc;
+	char why[256] = "";
+	bool gc;
+	int k, *err, nargs;
 
-	if (!err)
-		b->usdt[b->nlinks - 1] = true;
-	return err;
-}
-
-/* Prove every site of the named USDT probes a probe point's nop before attaching (the notes
- * are not loaded: a corrupt one leaves the interpreter running). 0, or -errno with why. */
-static int check_usdt(const char *path, const char *const *names, int n, char *why, size_t whylen)
-{
-	for (int i = 0; i < n; i++) {
-		int err = usdt_check_probe(path, "python", names[i], NULL, why, whylen);
-
-		if (err)
-			return err;
+	if (strcmp(n->provider, "python"))
+		return 0;
+	for (k = 0; k < (int)(sizeof(probes) / sizeof(probes[0])); k++)
+		if (!strcmp(n->name, probes[k].name))
+			break;
+	if (k == (int)(sizeof(probes) / sizeof(probes[0])))
+		return 0;
+	gc = probes[k].kind <= GC_USDT_GC_DONE;
+	if (gc ? !mp->want_gc : !mp->want_imports)
+		return 0;
+	err = gc ? &mp->err_gc : &mp->err_imp;
+	if (*err)
+		return 0;
+	if (n->base && mp->base) /* as usdt_check_probe and libbpf do */
+		pc += mp->base - n->base;
+	/* proved a probe point's nop (the notes are not loaded: a corrupt one leaves the
+	 * interpreter running while a breakpoint at its pc would land inside an instruction) */
+	*err = usdt_check_site(mp->ef, pc, n->semaphore, why, sizeof(why));
+	if (!*err) {
+		nargs = usdt_args_parse(n->args, args, USDT_MAX_ARGS, why, sizeof(why));
+		if (nargs >= 0 && nargs < probes[k].nargs) {
+			snprintf(why, sizeof(why), "%d arguments in '%s'", nargs, n->args);
+			nargs = -EINVAL;
+		}
+		*err = nargs < 0 ? nargs : 0;
 	}
+	if (!*err && mp->n >= GC_USDT_SITES) {
+		snprintf(why, sizeof(why), "more than %d gc and import sites", GC_USDT_SITES);
+		*err = -E2BIG;
+	}
+	ms = &mp->s[mp->n];
+	memset(ms, 0, sizeof(*ms));
+	if (!*err && (elf_vaddr_to_offset(mp->ef, pc, &ms->off) ||
+		      (n->semaphore && elf_vaddr_to_offset(mp->ef, n->semaphore, &ms->sema)))) {
+		snprintf(why, sizeof(why), "its address or semaphore is in no loaded section");
+		*err = -ENOENT;
+	}
+	if (*err) {
+		snprintf(gc ? mp->why_gc : mp->why_imp, sizeof(mp->why_gc),
+			 "USDT python:%s at 0x%llx refused: %s", n->name, (unsigned long long)pc,
+			 why);
+		return 0;
+	}
+	ms->spec.kind = probes[k].kind;
+	memcpy(ms->spec.args, args, sizeof(args));
+	mp->n++;
 	return 0;
 }
 
-static int attach_usdt(struct gc_collector *c, struct gc_bin *b, const struct py_proc *p,
-		       char *why, size_t whylen)
+/* drop the sites of one group (gc or imports) from the pick */
+static void multi_drop(struct multi_pick *mp, bool gc)
 {
-	static const char *const names[] = { "gc__start", "gc__done" };
-	const char *path = p->obj_open_path;
-	int err;
+	int i, j = 0;
 
-	err = check_usdt(path, names, 2, why, whylen);
-	if (err)
-		return err;
-	err = add_usdt_link(b, bpf_program__attach_usdt(c->skel->progs.gc_start_usdt, -1, path,
-							"python", "gc__start", NULL));
-	if (!err)
-		err = add_usdt_link(b, bpf_program__attach_usdt(c->skel->progs.gc_done_usdt, -1,
-								path, "python", "gc__done", NULL));
-	if (err) {
-		put_links(b);
-		return err;
-	}
-	return 0;
+	for (i = 0; i < mp->n; i++)
+		if ((mp->s[i].spec.kind <= GC_USDT_GC_DONE) != gc)
+			mp->s[j++] = mp->s[i];
+	mp->n = j;
 }
 
-static void attach_imports(struct gc_collector *c, struct gc_bin *b, const struct py_proc *p)
+/* The GC sites (want_gc) and, where the build has both, the import sites of binary slot, each
+ * proved a nop and its arguments parsed from its note (pyhound fetches them: gc_usdt_specs),
+ * with the USDT semaphores raised: one uprobe_multi link, or without those a perf-event uprobe
+ * link per site (libbpf's USDT links are not used: see destroy_links). Import sites refused
+ * are warned and left out; 0 with b->imports telling whether they were in, or -errno with why
+ * (a gc site refused: nothing attached). */
+static int attach_usdt_sites(struct gc_collector *c, struct gc_bin *b, int slot,
+			     const struct py_proc *p, bool want_gc, char *why, size_t whylen)
 {
-	const char *path = p->obj_open_path;
-	int n = b->nlinks, err;
+	int n0 = b->nlinks;
+	uint64_t offs[GC_USDT_SITES], refs[GC_USDT_SITES], cookies[GC_USDT_SITES];
+	int specs = bpf_map__fd(c->skel->maps.gc_usdt_specs), i, fd, err = 0;
+	struct multi_pick *mp = calloc(1, sizeof(*mp));
+	bool gc_seen = false;
 
-	static const char *const names[] = { "import__find__load__start",
-					      "import__find__load__done" };
-	char why[320];
-
-	if ((p->usdt_mask & (PY_USDT_IMPORT_START | PY_USDT_IMPORT_DONE)) !=
-	    (PY_USDT_IMPORT_START | PY_USDT_IMPORT_DONE))
-		return;
-	if (check_usdt(path, names, 2, why, sizeof(why))) {
-		pr_warn("import probes of %s not attached: %s", p->obj_path, why);
-		return;
+	if (!mp)
+		return -ENOMEM;
+	mp->want_gc = want_gc;
+	mp->want_imports = (p->usdt_mask & (PY_USDT_IMPORT_START | PY_USDT_IMPORT_DONE)) ==
+			   (PY_USDT_IMPORT_START | PY_USDT_IMPORT_DONE);
+	if (!want_gc && !mp->want_imports)
+		goto out; /* no import probes in this build */
+	mp->ef = elf_open(p->obj_open_path);
+	if (!mp->ef) {
+		err = -errno;
+		snprintf(why, whylen, "cannot open %.200s: %s", p->obj_open_path, strerror(-err));
+		goto out;
 	}
-	err = add_usdt_link(b, bpf_program__attach_usdt(c->skel->progs.import_start_usdt, -1,
-							path, "python",
-							"import__find__load__start", NULL));
-	if (!err)
-		err = add_usdt_link(b, bpf_program__attach_usdt(c->skel->progs.import_done_usdt, -1,
-								path, "python",
-								"import__find__load__done", NULL));
+	elf_section_addr(mp->ef, ".stapsdt.base", &mp->base);
+	err = elf_foreach_usdt(mp->ef, multi_note, mp);
+	elf_close(mp->ef);
+	if (err < 0) {
+		snprintf(why, whylen, "USDT notes of %.200s unreadable: %s", p->obj_path,
+			 strerror(-err));
+		goto out;
+	}
+	err = 0;
+	for (i = 0; i < mp->n; i++)
+		gc_seen |= mp->s[i].spec.kind == GC_USDT_GC_START;
+	if (want_gc && (mp->err_gc || !gc_seen)) {
+		err = mp->err_gc ? mp->err_gc : -ENOENT;
+		snprintf(why, whylen, "%s", mp->err_gc ? mp->why_gc : "no python:gc__start site");
+		goto out;
+	}
+	if (mp->err_imp) {
+		pr_warn("import probes of %s not attached: %s", p->obj_path, mp->why_imp);
+		multi_drop(mp, false);
+	}
+	if (!mp->n)
+		goto out; /* nothing wanted (no import probes, gc not wanted) */
+	if (!++c->spec_gen)
+		c->spec_gen = 1;
+	for (i = 0; i < mp->n; i++) {
+		__u32 key = slot * GC_USDT_SITES + i;
+
+		mp->s[i].spec.gen = c->spec_gen;
+		err = bpf_map_update_elem(specs, &key, &mp->s[i].spec, BPF_ANY);
+		if (err) {
+			err = -errno;
+			snprintf(why, whylen, "cannot write the USDT site specs: %s",
+				 strerror(-err));
+			goto out;
+		}
+		offs[i] = mp->s[i].off;
+		refs[i] = mp->s[i].sema;
+		cookies[i] = (uint64_t)c->spec_gen << 32 | key;
+	}
+	if (c->multi) {
+		fd = uprobe_multi_attach(bpf_program__fd(c->skel->progs.gc_usdt_site),
+					 p->obj_open_path, offs, refs, cookies, mp->n, 0);
+		err = fd < 0 ? fd : 0;
+		if (!err)
+			b->multi_fd = fd;
+	}
+	for (i = 0; !c->multi && i < mp->n && !err; i++) {
+		LIBBPF_OPTS(bpf_uprobe_opts, uo, .bpf_cookie = cookies[i],
+			    .ref_ctr_offset = refs[i]);
+
+		err = add_link(b, bpf_program__attach_uprobe_opts(c->skel->progs.gc_usdt_site_perf,
+								  -1, p->obj_open_path, offs[i],
+								  &uo));
+	}
 	if (err) {
-		while (b->nlinks > n)
+		while (b->nlinks > n0)
 			bpf_link__destroy(b->links[--b->nlinks]);
-		pr_warn("cannot attach the import probes of %s: %s", p->obj_path, strerror(-err));
-		return;
+		snprintf(why, whylen, "cannot attach %d USDT sites of %.200s: %s", mp->n, p->obj_path,
+			 strerror(-err));
+		goto out;
 	}
-	b->imports = true;
+	for (i = 0; i < mp->n; i++)
+		b->imports |= mp->s[i].spec.kind == GC_USDT_IMPORT_DONE;
+	pr_debug("GC: %d USDT sites of %s, %s%s", mp->n, p->obj_path,
+		 c->multi ? "in one uprobe_multi link" : "one uprobe link each",
+		 b->imports ? " (imports too)" : "");
+out:
+	free(mp);
+	return err;
 }
 
 static int attach_uprobes(struct gc_collector *c, struct gc_bin *b, const struct py_proc *p)
@@ -414,7 +545,7 @@ static int attach_uprobes(struct gc_collector *c, struct gc_bin *b, const struct
 	ef = elf_open(p->obj_open_path);
 	if (!ef) {
 		err = -errno;
-		pr_warn("cannot open %s: %s", p->obj_open_path, strerror(-err));
+		pr_warn("cannot open %.200s: %s", p->obj_open_path, strerror(-err));
 		snprintf(b->source, sizeof(b->source), "none: cannot open the binary: %s",
 			 strerror(-err));
 		return err;
@@ -475,17 +606,6 @@ static int attach_uprobes(struct gc_collector *c, struct gc_bin *b, const struct
 	return 0;
 }
 
-static int attach_usdt_locked(struct gc_collector *c, struct gc_bin *b, const struct py_proc *p,
-			      char *why, size_t whylen)
-{
-	int err;
-
-	pthread_mutex_lock(&c->usdt_lock);
-	err = attach_usdt(c, b, p, why, whylen);
-	pthread_mutex_unlock(&c->usdt_lock);
-	return err;
-}
-
 static int find_bin(struct gc_collector *c, const struct py_proc *p)
 {
 	struct gc_bin *b;
@@ -518,6 +638,7 @@ static int find_bin(struct gc_collector *c, const struct py_proc *p)
 
 		memset(b, 0, sizeof(*b));
 		b->refs = refs;
+		b->multi_fd = -1;
 	}
 	b->dev = p->obj_dev;
 	b->ino = p->obj_inode;
@@ -526,7 +647,7 @@ static int find_bin(struct gc_collector *c, const struct py_proc *p)
 			 p->major, p->minor);
 	} else if ((p->usdt_mask & (PY_USDT_GC_START | PY_USDT_GC_DONE)) ==
 			   (PY_USDT_GC_START | PY_USDT_GC_DONE) && !c->prefer_uprobes &&
-		   !(err = attach_usdt_locked(c, b, p, why, sizeof(why)))) {
+		   !(err = attach_usdt_sites(c, b, slot, p, true, why, sizeof(why)))) {
 		snprintf(b->source, sizeof(b->source), "usdt");
 	} else {
 		if ((p->usdt_mask & PY_USDT_GC_START) && err)
@@ -536,10 +657,13 @@ static int find_bin(struct gc_collector *c, const struct py_proc *p)
 			snprintf(b->source, sizeof(b->source), "none: USDT site refused (not a "
 				 "proved nop), no symbols for uprobes");
 	}
-	pthread_mutex_lock(&c->usdt_lock);
-	attach_imports(c, b, p);
-	pthread_mutex_unlock(&c->usdt_lock);
-	__atomic_add_fetch(&c->links, b->nlinks, __ATOMIC_RELAXED);
+	if (strcmp(b->source, "usdt")) { /* imports alone (gc from uprobes, or none) */
+		char why2[320];
+
+		if (attach_usdt_sites(c, b, slot, p, false, why2, sizeof(why2)))
+			pr_warn("import probes of %s not attached: %s", p->obj_path, why2);
+	}
+	__atomic_add_fetch(&c->links, b->nlinks + (b->multi_fd >= 0), __ATOMIC_RELAXED);
 	pr_info("GC source for %s: %s%s", p->obj_path, b->source,
 		b->imports ? ", imports traced" : "");
 	if (slot == c->nbins)
@@ -852,18 +976,20 @@ void gc_free(struct gc_collector *c)
 	reap_releases(c, true);
 	{ /* every binary's links at once (see destroy_links) */
 		struct bpf_link **all = calloc(MAX_BINS * BIN_LINKS, sizeof(*all));
-		bool *usdt = calloc(MAX_BINS * BIN_LINKS, sizeof(*usdt));
-		int n = 0;
+		int *fds = calloc(MAX_BINS, sizeof(*fds));
+		int n = 0, nfds = 0;
 
-		for (i = 0; all && usdt && i < c->nbins; i++) {
+		for (i = 0; all && fds && i < c->nbins; i++) {
 			memcpy(all + n, c->bins[i].links, c->bins[i].nlinks * sizeof(*all));
-			memcpy(usdt + n, c->bins[i].usdt, c->bins[i].nlinks * sizeof(*usdt));
 			n += c->bins[i].nlinks;
 			c->bins[i].nlinks = 0;
+			if (c->bins[i].multi_fd >= 0)
+				fds[nfds++] = c->bins[i].multi_fd;
+			c->bins[i].multi_fd = -1;
 		}
-		destroy_links(c, all, usdt, n);
+		destroy_links(c, all, n, fds, nfds);
 		free(all);
-		free(usdt);
+		free(fds);
 		for (i = 0; i < c->nbins; i++) /* without memory for the above */
 			put_links(&c->bins[i]);
 	}
@@ -872,7 +998,6 @@ void gc_free(struct gc_collector *c)
 	free(c->pids);
 	free(c->bins);
 	gc_bpf__destroy(c->skel);
-	pthread_mutex_destroy(&c->usdt_lock);
 	free(c);
 }
 

@@ -7,6 +7,8 @@
 #include <unistd.h>
 #include "lib/log.h"
 #include "collect/profiler.h"
+#include "collect/memory.h"
+#include "stack/memheld.h"
 
 #define TID_CACHE 4096 /* thread names remembered; the cache is cleared when full */
 #define MAX_STACKS (1u << 18) /* distinct stacks kept per profile */
@@ -29,6 +31,10 @@ struct profiler {
 	struct tid_name *tids;
 	size_t ntids;
 	uint64_t added, refused, full;
+	struct mem_collector *mem; /* resident growth per stack (memory mode, or enabled) */
+	struct memheld *held;	   /* NULL when a memory sink takes the growth instead */
+	profiler_mem_sink mem_sink;
+	void *mem_sink_ctx;
 	struct prof_frame *with_op; /* profiler_set_opcode_frames(): a sample's frames plus its
 				     * [op:NAME] leaf pseudo-frame; NULL: off */
 };
@@ -100,6 +106,99 @@ static void on_sample(void *ctx, pid_t pid, pid_t tid, const struct prof_frame *
 		p->sink(p->sink_ctx, pid, tid, process, thread, frames, n, truncated, in_syscall);
 }
 
+static const char *const map_kinds[] = {
+	[PH_MAP_ANON] = "[mmap]",
+	[PH_MAP_FILE] = "[mmap file]",
+	[PH_MAP_BRK] = "[brk]",
+	[PH_MAP_MREMAP] = "[mremap]",
+};
+
+static void on_mem(void *ctx, const struct mem_event *ev)
+{
+	static const struct prof_frame none = { .name = "[no Python frame]", .file = "" };
+	struct profiler *p = ctx;
+	const struct tracked_proc *tp;
+	const struct prof_frame *frames = ev->frames;
+	uint32_t n = ev->nframes;
+	const char *thread;
+	char process[64];
+
+	if (p->mem_sink) {
+		if (ev->kind == PH_MEM_GROWTH)
+			p->mem_sink(p->mem_sink_ctx, ev->pid, n ? frames : &none, n ? n : 1,
+				    ev->len);
+		return;
+	}
+	switch (ev->kind) {
+	case PH_MEM_RELEASE: memheld_release(p->held, ev->pid, ev->addr, ev->len); return;
+	case PH_MEM_MOVE: memheld_move(p->held, ev->pid, ev->addr, ev->len, ev->addr2); return;
+	case PH_MEM_GROWTH:
+	case PH_MEM_MAP: break;
+	default: return;
+	}
+	tp = tracker_find(p->t, ev->pid);
+	thread = thread_name(p, ev->pid, ev->tid);
+	snprintf(process, sizeof(process), "%s (%d)", tp ? tp->info.comm : "?", (int)ev->pid);
+	if (!n) {
+		frames = &none;
+		n = 1;
+	}
+	if (ev->kind == PH_MEM_GROWTH)
+		memheld_growth(p->held, ev->pid, ev->tid, process, thread, frames, n,
+			       ev->truncated, ev->addr, ev->len);
+	else
+		memheld_mapping(p->held, ev->pid, ev->tid, process, thread, frames, n,
+				ev->truncated, ev->aux < 4 ? map_kinds[ev->aux] : "[map]", ev->len);
+}
+
+int profiler_enable_memory(struct profiler *p)
+{
+	struct mem_opts mo = { .cb = on_mem, .ctx = p };
+	const char *period = getenv("PYHOUND_MEMORY_PERIOD_KB");
+	int err;
+
+	if (p->mem)
+		return 0;
+	/* benchmark knob (bench/memory.sh): mean KiB of growth per sample */
+	if (period && *period) {
+		long v = strtol(period, NULL, 10);
+
+		if (v >= 4 && v <= (1l << 20)) {
+			mo.period = (uint64_t)v << 10;
+			pr_info("memory: benchmark setting: one sample per %ld KiB", v);
+		}
+	}
+	p->held = memheld_new();
+	if (!p->held)
+		return -ENOMEM;
+	err = mem_open(&mo, tracker_map_fd(p->t), sampler_proc_info_fd(p->s),
+		       sampler_symbolizer(p->s), &p->mem);
+	if (err) {
+		memheld_free(p->held);
+		p->held = NULL;
+	}
+	return err;
+}
+
+void profiler_set_mem_sink(struct profiler *p, profiler_mem_sink fn, void *ctx)
+{
+	p->mem_sink = fn;
+	p->mem_sink_ctx = ctx;
+	/* the samples go to the sink: nothing is held */
+	memheld_free(p->held);
+	p->held = NULL;
+}
+
+struct memheld *profiler_memheld(const struct profiler *p)
+{
+	return p->held;
+}
+
+struct mem_collector *profiler_mem(const struct profiler *p)
+{
+	return p->mem;
+}
+
 static void on_add(const struct tracked_proc *tp, void *ctx)
 {
 	struct profiler *p = ctx;
@@ -123,6 +222,10 @@ static void on_gone(const struct tracked_proc *tp, void *ctx)
 
 	/* name what is already in the ring buffer while the process's memory may still be read */
 	sampler_poll(p->s, 0);
+	if (p->mem) {
+		mem_poll(p->mem, 0);
+		mem_forget(p->mem, tp->info.pid);
+	}
 	sampler_remove_process(p->s, tp->info.pid);
 }
 
@@ -154,7 +257,9 @@ static void sampling_env(struct sampler_opts *so)
 int profiler_open(struct tracker *t, unsigned int freq_hz, int mode, struct profiler **out)
 {
 	struct profiler *p = calloc(1, sizeof(*p));
-	struct sampler_opts so = { .freq_hz = freq_hz, .cb = on_sample, .mode = mode };
+	/* memory mode: the sampler registers processes and names stacks, its events stay off */
+	struct sampler_opts so = { .freq_hz = freq_hz, .cb = on_sample,
+				   .mode = mode == PH_MODE_MEMORY ? PH_MODE_CPU : mode };
 	struct tracker_hooks h = { .on_add = on_add, .on_exit = on_gone, .on_reject = NULL };
 	int err;
 
@@ -180,6 +285,15 @@ int profiler_open(struct tracker *t, unsigned int freq_hz, int mode, struct prof
 		       strerror(-err));
 		goto err_free;
 	}
+	if (mode == PH_MODE_MEMORY) {
+		err = profiler_enable_memory(p);
+		if (err) {
+			pr_err("cannot load the memory collector: %s (run with -vv for libbpf's log)",
+			       strerror(-err));
+			sampler_free(p->s);
+			goto err_free;
+		}
+	}
 	h.ctx = p;
 	tracker_add_hooks(t, &h);
 	p->start_ns = now_ns();
@@ -195,18 +309,29 @@ err_free:
 
 int profiler_attach(struct profiler *p)
 {
-	int err = sampler_attach(p->s);
+	int err = p->mode == PH_MODE_MEMORY ? 0 : sampler_attach(p->s);
 
 	if (err)
 		pr_err("cannot attach the CPU-clock perf events: %s", strerror(-err));
+	if (!err && p->mem)
+		err = mem_attach(p->mem);
 	p->start_ns = now_ns();
 	return err;
 }
 
 int profiler_poll(struct profiler *p, int timeout_ms)
 {
-	int n = sampler_poll(p->s, timeout_ms);
+	int n;
 
+	if (p->mode == PH_MODE_MEMORY)
+		return mem_poll(p->mem, timeout_ms);
+	n = sampler_poll(p->s, timeout_ms);
+	if (n >= 0 && p->mem) {
+		int m = mem_poll(p->mem, 0);
+
+		if (m < 0)
+			n = m;
+	}
 	return n == -EINTR ? 0 : n;
 }
 
@@ -218,6 +343,16 @@ void profiler_set_sink(struct profiler *p, profiler_sink fn, void *ctx)
 
 struct profile *profiler_profile(struct profiler *p)
 {
+	if (p->mode == PH_MODE_MEMORY) {
+		/* held bytes per stack, as of now */
+		struct profile *n = memheld_profile(p->held, 0, 0);
+
+		if (n) {
+			n->mode = PH_MODE_MEMORY;
+			profile_free(p->prof);
+			p->prof = n;
+		}
+	}
 	p->prof->duration_s = (now_ns() - p->start_ns) / 1e9;
 	return p->prof;
 }
@@ -270,6 +405,8 @@ void profiler_free(struct profiler *p)
 {
 	if (!p)
 		return;
+	mem_free(p->mem);
+	memheld_free(p->held);
 	sampler_free(p->s);
 	profile_free(p->prof);
 	free(p->with_op);

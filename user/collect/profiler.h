@@ -40,5 +40,16 @@ void profiler_get_stats(struct profiler *p, struct profiler_stats *st);
 unsigned int profiler_frequency(const struct profiler *p);
 void profiler_free(struct profiler *p);
 struct sampler *profiler_sampler(const struct profiler *p);
+/* Resident growth per stack (user/collect/memory.c into user/stack/memheld.h): on from the
+ * start in PH_MODE_MEMORY (the profile is then held bytes per stack), or added to a CPU/wall
+ * profiler with profiler_enable_memory() before profiler_attach(). NULL when off. */
+int profiler_enable_memory(struct profiler *p);
+/* Growth samples to fn instead of the held store (serve: counters only; profiler_memheld()
+ * is then NULL): bytes of resident growth made by the stack (root first). */
+typedef void (*profiler_mem_sink)(void *ctx, pid_t pid, const struct prof_frame *frames,
+				  uint32_t n, uint64_t bytes);
+void profiler_set_mem_sink(struct profiler *p, profiler_mem_sink fn, void *ctx);
+struct memheld *profiler_memheld(const struct profiler *p);
+struct mem_collector *profiler_mem(const struct profiler *p);
 
 #endif

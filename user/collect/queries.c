@@ -21,7 +21,8 @@
 #define MAX_LIBS 256	       /* distinct library files followed */
 #define MAX_TEXTS 65536	       /* statement texts kept; cleared (counted) when full */
 #define MAX_PQ_NAMES 4096      /* libpq prepared statement names kept */
-#define MAX_LINKS_PER_LIB 12
+#define MAX_LINKS_PER_LIB 24
+#define ROWS_SLOTS 4096       /* libpq results whose rows may still come (direct-mapped) */
 #define NORM_LEN 1024
 #define RESCAN_NS 1000000000ULL
 
@@ -36,6 +37,13 @@ struct pq_name {
 	pid_t pid;
 	char name[64];
 	char *norm;
+};
+
+/* a libpq query's result -> the entry its rows go to */
+struct rows_slot {
+	pid_t pid;
+	uint64_t res;
+	int64_t entry;
 };
 
 struct lib_links {
@@ -58,6 +66,7 @@ struct queries {
 	struct hashidx tidx;
 	struct pq_name *pq;
 	size_t npq;
+	struct rows_slot rows[ROWS_SLOTS];
 	uint64_t last_scan;
 	uint64_t counters[QC_COUNTER_MAX];
 	struct prof_frame frames[Q_FRAMES];
@@ -70,6 +79,8 @@ static const char *const counter_names[QC_COUNTER_MAX] = {
 	[QC_BAD_RECORDS] = "bad_records",
 	[QC_UNKNOWN_FRAMES] = "unknown_frames",
 	[QC_PROCS_REFUSED] = "procs_refused",
+	[QC_ROWS_UNMATCHED] = "rows_unmatched",
+	[QC_DRIVER_FRAMES] = "driver_frames_skipped",
 };
 
 static const char *const bpf_stat_names[Q_STAT_MAX] = {
@@ -81,6 +92,9 @@ static const char *const bpf_stat_names[Q_STAT_MAX] = {
 	[Q_DROP_ACTIVE_FULL] = "drop_active_full",
 	[Q_DROP_NO_INFO] = "drop_no_info",
 	[Q_STAT_END_ORPHAN] = "end_orphan",
+	[Q_STAT_PQ_SUPERSEDED] = "pq_superseded",
+	[Q_STAT_PQ_NESTED] = "pq_nested_calls",
+	[Q_STAT_ROWS] = "rows_records",
 };
 
 const char *queries_counter_name(enum queries_counter c)
@@ -214,16 +228,34 @@ static void on_text(struct queries *q, const struct q_text_event *e)
 	text_set(q, e->pid, e->handle, q->norm, name);
 }
 
+/* Python code of a database driver or ORM (by its package directory): the query's call site
+ * is the innermost frame outside them, so that psycopg 3 (pure Python), the stdlib sqlite3
+ * package, SQLAlchemy and Django's ORM name the application's function. */
+static bool driver_frame(const char *file)
+{
+	static const char *const dirs[] = { "/psycopg/", "/psycopg2/", "/sqlite3/",
+					    "/sqlalchemy/", "/django/db/" };
+
+	for (size_t i = 0; file && i < sizeof(dirs) / sizeof(dirs[0]); i++)
+		if (strstr(file, dirs[i]))
+			return true;
+	return false;
+}
+
+static struct rows_slot *rows_slot(struct queries *q, pid_t pid, uint64_t res)
+{
+	return &q->rows[hash_u64(hash_u64(HASH_SEED, (uint64_t)pid), res) % ROWS_SLOTS];
+}
+
 static void on_query(struct queries *q, const struct q_query_event *e)
 {
-	uint64_t key = e->lib == Q_LIB_PQ ? e->tid : e->handle;
-	struct text_ent *t = text_find(q, e->pid, key);
-	uint32_t n = 0, nf = e->nframes < Q_FRAMES ? e->nframes : Q_FRAMES, depth = e->depth;
+	struct text_ent *t = text_find(q, e->pid, e->handle);
+	uint32_t n = 0, k = 0, nf = e->nframes < Q_FRAMES ? e->nframes : Q_FRAMES, depth = e->depth;
+	bool prep = e->lib == Q_LIB_PQ && (e->fn == Q_FN_PQ_PREPARE || e->fn == Q_FN_PQ_SEND_PREPARE);
 	char stmt[NORM_LEN + 80];
 
 	if (t && t->norm[0])
-		snprintf(stmt, sizeof(stmt), "%s%s", e->lib == Q_LIB_PQ && e->handle ==
-			 Q_FN_PQ_PREPARE ? "PREPARE " : "", t->norm);
+		snprintf(stmt, sizeof(stmt), "%s%s", prep ? "PREPARE " : "", t->norm);
 	else if (t && t->name[0])
 		snprintf(stmt, sizeof(stmt), "EXECUTE %s", t->name);
 	else {
@@ -243,8 +275,33 @@ static void on_query(struct queries *q, const struct q_query_event *e)
 			q->counters[QC_UNKNOWN_FRAMES]++;
 		n++;
 	}
+	while (k < n && driver_frame(q->frames[k].file))
+		k++;
+	if (k > 0 && k < n) {
+		memmove(q->frames, q->frames + k, (n - k) * sizeof(q->frames[0]));
+		n -= k;
+		depth = depth > k ? depth - k : 0;
+		q->counters[QC_DRIVER_FRAMES] += k;
+	}
 	querystats_add(q->qs, e->pid, e->tid, e->lib, stmt, q->frames, n, depth, e->start_ns,
 		       e->dur_ns, e->rows, e->end == Q_END_ERROR);
+	if (e->lib == Q_LIB_PQ && e->res) {
+		struct rows_slot *r = rows_slot(q, e->pid, e->res);
+
+		r->pid = e->pid;
+		r->res = e->res;
+		r->entry = querystats_last_entry(q->qs);
+	}
+}
+
+static void on_rows(struct queries *q, const struct q_rows_event *e)
+{
+	struct rows_slot *r = rows_slot(q, e->pid, e->res);
+
+	if (r->pid != (pid_t)e->pid || r->res != e->res ||
+	    !querystats_add_rows(q->qs, r->entry, e->pid, e->rows))
+		q->counters[QC_ROWS_UNMATCHED]++;
+	r->res = 0;
 }
 
 static int handle_event(void *ctx, void *data, size_t size)
@@ -259,6 +316,8 @@ static int handle_event(void *ctx, void *data, size_t size)
 		 size >= Q_QUERY_HDR_SIZE + ((const struct q_query_event *)data)->nframes *
 						     sizeof(struct ph_frame))
 		on_query(q, data);
+	else if (size >= sizeof(struct q_rows_event) && *type == Q_EV_ROWS)
+		on_rows(q, data);
 	else
 		q->counters[QC_BAD_RECORDS]++;
 	return 0;
@@ -295,6 +354,20 @@ static const struct probe_def pq_probes[] = {
 	{ "PQexecParams", Q_FN_PQ_EXEC_PARAMS, true, true },
 	{ "PQexecPrepared", Q_FN_PQ_EXEC_PREPARED, true, true },
 	{ "PQprepare", Q_FN_PQ_PREPARE, true, true },
+	/* the asynchronous protocol (psycopg 3) */
+	{ "PQsendQuery", Q_FN_PQ_SEND_QUERY, false, false },
+	{ "PQsendQuery", Q_FN_PQ_SEND_QUERY, true, false },
+	{ "PQsendQueryParams", Q_FN_PQ_SEND_QUERY, false, false },
+	{ "PQsendQueryParams", Q_FN_PQ_SEND_QUERY, true, false },
+	{ "PQsendQueryPrepared", Q_FN_PQ_SEND_PREPARED, false, false },
+	{ "PQsendQueryPrepared", Q_FN_PQ_SEND_PREPARED, true, false },
+	{ "PQsendPrepare", Q_FN_PQ_SEND_PREPARE, false, false },
+	{ "PQsendPrepare", Q_FN_PQ_SEND_PREPARE, true, false },
+	{ "PQgetResult", Q_FN_PQ_GET_RESULT, false, false },
+	{ "PQgetResult", Q_FN_PQ_GET_RESULT, true, false },
+	/* rows */
+	{ "PQntuples", Q_FN_PQ_NTUPLES, false, false },
+	{ "PQntuples", Q_FN_PQ_NTUPLES, true, false },
 };
 
 static struct bpf_program *prog_for(struct queries *q, int fn, bool ret)
@@ -308,6 +381,14 @@ static struct bpf_program *prog_for(struct queries *q, int fn, bool ret)
 	case Q_FN_SQLITE_RESET:
 	case Q_FN_SQLITE_FINALIZE:
 		return q->skel->progs.sqlite_reset;
+	case Q_FN_PQ_SEND_QUERY:
+	case Q_FN_PQ_SEND_PREPARED:
+	case Q_FN_PQ_SEND_PREPARE:
+		return ret ? q->skel->progs.pq_send_ret : q->skel->progs.pq_call;
+	case Q_FN_PQ_GET_RESULT:
+		return ret ? q->skel->progs.pq_result_ret : q->skel->progs.pq_call;
+	case Q_FN_PQ_NTUPLES:
+		return ret ? q->skel->progs.pq_ntuples_ret : q->skel->progs.pq_call;
 	default:
 		return ret ? q->skel->progs.pq_call_ret : q->skel->progs.pq_call;
 	}
@@ -548,6 +629,39 @@ static void on_add(const struct tracked_proc *tp, void *ctx)
 	}
 }
 
+/* the statement texts and prepared statement names of an exited process */
+static void texts_purge(struct queries *q, pid_t pid)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < q->ntexts; i++) {
+		if (q->texts[i].pid == pid)
+			free(q->texts[i].norm);
+		else
+			q->texts[n++] = q->texts[i];
+	}
+	if (n != q->ntexts) {
+		q->ntexts = n;
+		hashidx_free(&q->tidx);
+		hashidx_init(&q->tidx);
+		for (size_t i = 0; i < q->ntexts; i++)
+			if (hashidx_insert(&q->tidx, text_hash(q->texts[i].pid, q->texts[i].handle),
+					   i)) {
+				texts_clear(q); /* out of memory: start again */
+				q->counters[QC_TEXTS_RESET]++;
+				break;
+			}
+	}
+	n = 0;
+	for (size_t i = 0; i < q->npq; i++) {
+		if (q->pq[i].pid == pid)
+			free(q->pq[i].norm);
+		else
+			q->pq[n++] = q->pq[i];
+	}
+	q->npq = n;
+}
+
 static void on_exit_proc(const struct tracked_proc *tp, void *ctx)
 {
 	struct queries *q = ctx;
@@ -556,6 +670,8 @@ static void on_exit_proc(const struct tracked_proc *tp, void *ctx)
 	/* name what is queued while its memory may still be read */
 	if (q->rb)
 		ring_buffer__consume(q->rb);
+	querystats_flush_pid(q->qs, tp->info.pid); /* its N+1 rows are complete */
+	texts_purge(q, tp->info.pid);
 	bpf_map_delete_elem(bpf_map__fd(q->skel->maps.proc_info), &pid);
 	for (size_t i = 0; i < q->npids; i++)
 		if (q->pids[i] == tp->info.pid) {
@@ -660,6 +776,12 @@ int queries_poll(struct queries *q, int timeout_ms)
 	if (now_ns() - q->last_scan >= RESCAN_NS)
 		queries_rescan(q);
 	return n;
+}
+
+void queries_forget(struct queries *q, pid_t pid, const char *comm)
+{
+	querystats_forget(q->qs, pid, comm);
+	memset(q->rows, 0, sizeof(q->rows)); /* entry indexes changed */
 }
 
 struct querystats *queries_stats(struct queries *q)

@@ -62,6 +62,7 @@ struct sampler {
 	struct prof_frame frames[PH_MAX_FRAMES + 1]; /* + a wall sample's pseudo-frame */
 	char op[48];	/* the leaf's instruction label (sampler_leaf) */
 	bool has_op;
+	uint64_t sample_ns; /* the sample being delivered: its bpf_ktime_get_ns() */
 	int op_depth;
 };
 
@@ -126,6 +127,7 @@ static int handle_sample(void *ctx, void *data, size_t size)
 	}
 	n = smp->nframes;
 	s->has_op = false;
+	s->sample_ns = smp->ts_ns;
 	/* BPF records the leaf first; the callback wants the root first */
 	for (uint32_t i = n; i-- > 0;) {
 		const struct ph_frame *f = &smp->frames[i];
@@ -582,9 +584,24 @@ void sampler_free(struct sampler *s)
 	free(s);
 }
 
+struct symbolizer *sampler_symbolizer(const struct sampler *s)
+{
+	return s->sym;
+}
+
+int sampler_proc_info_fd(const struct sampler *s)
+{
+	return bpf_map__fd(s->skel->maps.proc_info);
+}
+
 struct bpf_object *sampler_bpf_object(const struct sampler *s)
 {
 	return s->skel->obj;
+}
+
+uint64_t sampler_sample_ns(const struct sampler *s)
+{
+	return s->sample_ns;
 }
 
 void sampler_leaf(const struct sampler *s, const char **op, int *loop_depth)

@@ -80,6 +80,11 @@ void sampler_free(struct sampler *s);
 /* During the callback: the instruction the sample's leaf frame sat on (NULL: unknown) and the
  * loops around it in its function. */
 void sampler_leaf(const struct sampler *s, const char **op, int *loop_depth);
+/* During the callback: when the sample was taken (CLOCK_MONOTONIC ns, bpf_ktime_get_ns()). */
+uint64_t sampler_sample_ns(const struct sampler *s);
 struct bpf_object *sampler_bpf_object(const struct sampler *s); /* for run-time statistics */
+/* For collectors that walk stacks on the sampler's registrations (user/collect/memory.c) */
+struct symbolizer *sampler_symbolizer(const struct sampler *s);
+int sampler_proc_info_fd(const struct sampler *s);
 
 #endif

@@ -183,12 +183,37 @@ struct field {
 	FLD(T, unicode_object, length, 8, unicode_length),                                    \
 	FLD(T, unicode_object, asciiobject_size, 0, unicode_ascii_size),                      \
 	SIZE(T, gc, gc_size),                                                                 \
-	FLD(T, gc, collecting, 4, gc_collecting)
+	FLD(T, gc, collecting, 4, gc_collecting),                                             \
+	FLD(T, interpreter_state, ceval_gil, 8, interp_ceval_gil),                            \
+	FLD(T, interpreter_state, gil_runtime_state, 8, interp_gil_state),                    \
+	FLD(T, interpreter_state, gil_runtime_state_locked, 4, interp_gil_locked),            \
+	FLD(T, interpreter_state, gil_runtime_state_holder, 8, interp_gil_holder),            \
+	SIZE(T, type_object, type_size),                                                      \
+	FLD(T, type_object, tp_name, 8, tp_name),                                             \
+	FLD(T, type_object, tp_flags, 8, tp_flags),                                           \
+	SIZE(T, list_object, list_size),                                                      \
+	FLD(T, list_object, ob_item, 8, list_items),                                          \
+	FLD(T, list_object, ob_size, 8, list_ob_size),                                        \
+	SIZE(T, dict_object, dict_size),                                                      \
+	FLD(T, dict_object, ma_keys, 8, dict_keys),                                           \
+	FLD(T, dict_object, ma_values, 8, dict_values)
+
+/* 3.14+ */
+#define SETS(T)                                                                               \
+	SIZE(T, set_object, set_size),                                                        \
+	FLD(T, set_object, used, 8, set_used),                                                \
+	FLD(T, set_object, table, 8, set_table),                                              \
+	FLD(T, set_object, mask, 8, set_mask)
 
 static const struct field fields313[] = { COMMON(struct dbg313) };
-static const struct field fields314[] = { COMMON(struct dbg314) };
+static const struct field fields314[] = { COMMON(struct dbg314), SETS(struct dbg314) };
 static const struct field fields315[] = {
 	COMMON(struct dbg315),
+	SETS(struct dbg315),
+	FLD(struct dbg315, type_object, tp_basicsize, 8, tp_basicsize),
+	FLD(struct dbg315, type_object, tp_dictoffset, 8, tp_dictoffset),
+	SIZE(struct dbg315, heap_type_object, heaptype_size),
+	FLD(struct dbg315, heap_type_object, ht_cached_keys, 8, ht_cached_keys),
 	FLD(struct dbg315, unicode_object, compactunicodeobject_size, 0, unicode_compact_size),
 };
 

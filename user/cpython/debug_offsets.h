@@ -31,6 +31,16 @@ struct py_debug_offsets {
 	uint64_t unicode_size, unicode_state, unicode_length, unicode_ascii_size;
 	uint64_t unicode_compact_size; /* 3.15+ (compactunicodeobject_size), else 0 */
 	uint64_t gc_size, gc_collecting;
+	/* the GIL (struct _gil_runtime_state): interp->ceval.gil, the main interpreter's own
+	 * interp->_gil, and its locked / last_holder as offsets in PyInterpreterState */
+	uint64_t interp_ceval_gil, interp_gil_state, interp_gil_locked, interp_gil_holder;
+	/* objects the heap census reads; 0 where the minor's table lacks them (set_object: 3.14+;
+	 * tp_basicsize, tp_dictoffset, heap_type_object: 3.15+) */
+	uint64_t type_size, tp_name, tp_flags, tp_basicsize, tp_dictoffset;
+	uint64_t heaptype_size, ht_cached_keys;
+	uint64_t list_size, list_items, list_ob_size;
+	uint64_t dict_size, dict_keys, dict_values;
+	uint64_t set_size, set_used, set_table, set_mask;
 };
 
 /* Size of the _Py_DebugOffsets layout of CPython 3.<minor>, 0 when pyhound knows none. */

@@ -229,7 +229,7 @@ static int walk_list(struct walker *w, uint64_t head, uint64_t *objects)
 	const struct py_heap_layout *L = w->L;
 	uint64_t mask = ~((1ull << L->gc_prev_shift) - 1);
 	uint64_t prev = head, cur, tortoise = head, power = 1, lam = 0;
-	uint8_t hdr[16 + 48];
+	uint8_t hdr[16 + HL_OBJ_PREFIX];
 	int err;
 
 	*objects = 0;
@@ -374,8 +374,9 @@ static int add_gc_state(struct walker *w, uint64_t gc, int interp, struct heap_c
 	return 0;
 }
 
-static int check_debug_offsets(const struct py_proc *p, const struct py_heap_layout *L, char *why,
-			       size_t whylen)
+/* 3.13+: the layout from the interpreter's own _Py_DebugOffsets over the measured one (lay). */
+static int resolve_layout(const struct py_proc *p, struct walker *w, struct py_heap_layout *lay,
+			  char *why, size_t whylen)
 {
 	struct py_debug_offsets d;
 	struct elf_file *ef;
@@ -395,16 +396,10 @@ static int check_debug_offsets(const struct py_proc *p, const struct py_heap_lay
 		snprintf(why, whylen, "%s", dwhy);
 		return err == -ENOTSUP ? -ENOTSUP : -EPROTO;
 	}
-	if (d.interp_gc != (uint64_t)L->gc_state || d.gc_collecting != (uint64_t)L->gc_collecting ||
-	    d.runtime_interp_head != (uint64_t)L->runtime_interp_head ||
-	    d.interp_next != (uint64_t)L->interp_next) {
-		snprintf(why, whylen,
-			 "layout check failed: the interpreter's _Py_DebugOffsets say gc at %llu, "
-			 "collecting at %llu (the census expects %lld, %lld)",
-			 (unsigned long long)d.interp_gc, (unsigned long long)d.gc_collecting,
-			 (long long)L->gc_state, (long long)L->gc_collecting);
-		return -EPROTO;
-	}
+	err = py_heap_layout_resolve(w->L, &d, lay, why, whylen);
+	if (err)
+		return err;
+	w->L = lay;
 	return 0;
 }
 
@@ -560,6 +555,7 @@ int heap_census_take(const struct py_proc *p, const struct heap_opts *o, struct 
 		     char *why, size_t whylen)
 {
 	struct walker w = { 0 };
+	struct py_heap_layout lay;
 	struct timespec rt;
 	double t0 = now_mono();
 	int err;
@@ -571,18 +567,17 @@ int heap_census_take(const struct py_proc *p, const struct heap_opts *o, struct 
 	c->micro = p->micro;
 	clock_gettime(CLOCK_REALTIME, &rt);
 	c->started = rt.tv_sec + rt.tv_nsec / 1e9;
-	w.L = py_heap_layout_for(p->major, p->minor);
-	if (!w.L) {
-		if (p->major == 3 && p->minor >= 14)
-			snprintf(why, whylen,
-				 "CPython 3.%d keeps objects in its incremental collector's lists, "
-				 "which the heap census does not walk yet", p->minor);
-		else
-			snprintf(why, whylen, "CPython %d.%d is not supported by the heap census "
-				 "(3.8-3.13 are)", p->major, p->minor);
+	if (!p->supported) {
+		snprintf(why, whylen, "%s", p->unsupported);
 		return -ENOTSUP;
 	}
-	if ((err = check_debug_offsets(p, w.L, why, whylen)))
+	w.L = py_heap_layout_for(p->major, p->minor);
+	if (!w.L) {
+		snprintf(why, whylen, "CPython %d.%d is not supported by the heap census "
+			 "(3.8-3.15 are)", p->major, p->minor);
+		return -ENOTSUP;
+	}
+	if ((err = resolve_layout(p, &w, &lay, why, whylen)))
 		return err;
 	if ((err = find_types(&w, p, why, whylen)))
 		return err;

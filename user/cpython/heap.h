@@ -85,7 +85,7 @@ struct heap_census {
 };
 
 /* Take a census of p. 0, or -errno with one line in why: -ENOTSUP (version or build not
- * supported, e.g. 3.14+'s incremental collector), -EPROTO (a layout check failed), -ESRCH (the
+ * supported, e.g. a 3.14 still running the incremental collector), -EPROTO (a layout check failed), -ESRCH (the
  * process exited), -EPERM/-EACCES (memory not readable), -ENOMEM. */
 int heap_census_take(const struct py_proc *p, const struct heap_opts *o, struct heap_census *c,
 		     char *why, size_t whylen);

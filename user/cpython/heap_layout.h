@@ -5,7 +5,14 @@
 #ifndef PYHOUND_HEAP_LAYOUT_H
 #define PYHOUND_HEAP_LAYOUT_H
 
+#include <stddef.h>
 #include <stdint.h>
+
+/* What the census reads at once: an object's first bytes after its GC header, a type object's,
+ * a str's header. */
+#define HL_OBJ_PREFIX 48
+#define HL_TYPE_PREFIX 320
+#define HL_STR_PREFIX 80
 
 /* A field the version does not have. */
 #define HL_NONE INT32_MIN
@@ -16,6 +23,7 @@ struct py_heap_layout {
 	int64_t interp_next;
 	int64_t gc_state;
 	int64_t gc_in_runtime;
+	int64_t gc_state_size;
 	int64_t gc_generations;
 	int64_t gc_generation_size;
 	int64_t gc_generation_threshold;
@@ -30,6 +38,7 @@ struct py_heap_layout {
 	int64_t gc_prev_shift;
 	int64_t ob_type;
 	int64_t ob_size;
+	int64_t type_size;
 	int64_t tp_name;
 	int64_t tp_basicsize;
 	int64_t tp_itemsize;
@@ -80,9 +89,17 @@ struct py_heap_layout {
 	int64_t values_array;
 };
 
-/* The layout for CPython major.minor, or NULL (3.14+ keep objects in the incremental collector's
- * lists, which the census does not walk yet; 3.7 and older are not supported). */
+/* The layout for CPython major.minor (3.8-3.15), or NULL. */
 const struct py_heap_layout *py_heap_layout_for(int major, int minor);
+
+struct py_debug_offsets;
+
+/* 3.13+: the census's layout for one interpreter. Every field the interpreter's own (checked)
+ * _Py_DebugOffsets gives is taken from it; the rest come from base (measured), and only when
+ * the table's size of the struct holding them is base's: a struct that changed refuses. Every
+ * offset is bounded by what the census reads of an object. 0, or -EPROTO with one line in why. */
+int py_heap_layout_resolve(const struct py_heap_layout *base, const struct py_debug_offsets *d,
+			   struct py_heap_layout *out, char *why, size_t whylen);
 
 /* Field names and offsets within struct py_heap_layout, for the layout test. */
 struct py_heap_layout_field {

@@ -52,7 +52,7 @@ static size_t put_utf8(char *out, size_t cap, size_t n, uint32_t c)
 static int read_str(struct walker *w, uint64_t addr, char *out, size_t cap)
 {
 	const struct py_heap_layout *L = w->L;
-	uint8_t hdr[80], raw[4 * 128];
+	uint8_t hdr[HL_STR_PREFIX], raw[4 * 128];
 	uint64_t len;
 	unsigned state, kind;
 	int64_t data;
@@ -225,7 +225,7 @@ int heap_dict_storage(struct walker *w, uint64_t keys, uint64_t values, uint64_t
 static int dict_total(struct walker *w, uint64_t d, uint64_t *bytes, bool *tracked, uint64_t *used)
 {
 	const struct py_heap_layout *L = w->L;
-	uint8_t b[16 + 48];
+	uint8_t b[16 + HL_OBJ_PREFIX];
 	uint64_t st;
 
 	if (!plausible(d) || rd(w, d - (uint64_t)L->gc_head_size, b, sizeof(b)))
@@ -248,13 +248,13 @@ int heap_dict_lookup_str(struct walker *w, uint64_t d, const char *name, uint64_
 			 uint64_t *val)
 {
 	const struct py_heap_layout *L = w->L;
-	uint8_t b[48];
+	uint8_t b[HL_OBJ_PREFIX];
 	struct keysinfo k;
 	uint8_t *ents;
 	uint64_t n, keyoff;
 	int ret = -1;
 
-	if (!plausible(d) || rd(w, d, b, 48) || u64at(b, L->ob_type) != w->t_dict ||
+	if (!plausible(d) || rd(w, d, b, sizeof(b)) || u64at(b, L->ob_type) != w->t_dict ||
 	    u64at(b, L->dict_values) || read_keys(w, u64at(b, L->dict_keys), &k))
 		return -1;
 	n = k.nentries < MAX_DICT_SCAN ? k.nentries : MAX_DICT_SCAN;
@@ -336,7 +336,7 @@ static int type_kind(struct walker *w, uint64_t t)
 static void type_fill(struct walker *w, struct tinfo *ti)
 {
 	const struct py_heap_layout *L = w->L;
-	uint8_t b[320];
+	uint8_t b[HL_TYPE_PREFIX];
 	uint64_t t = ti->addr;
 	char mod[HEAP_NAME_MAX], qual[HEAP_NAME_MAX];
 

@@ -77,7 +77,8 @@ static struct proc *get_proc(struct funcstats *fs, pid_t pid)
 	return &fs->procs[fs->n++];
 }
 
-static int add(struct proc *p, const char *name, const char *file, const char *state)
+static int add_n(struct proc *p, const char *name, const char *file, const char *state,
+		 uint64_t n)
 {
 	struct fn *f = NULL;
 	size_t i;
@@ -112,14 +113,30 @@ static int add(struct proc *p, const char *name, const char *file, const char *s
 		p->nfns++;
 	}
 	if (f) {
-		f->all++;
+		f->all += n;
 		if (f->has_series) {
-			f->admitted++;
+			f->admitted += n;
 			return 0;
 		}
 	}
-	p->other++;
+	p->other += n;
 	return 0;
+}
+
+static int add(struct proc *p, const char *name, const char *file, const char *state)
+{
+	return add_n(p, name, file, state, 1);
+}
+
+int funcstats_add_weight(struct funcstats *fs, pid_t pid, const char *name, const char *file,
+			 uint64_t n)
+{
+	struct proc *p = get_proc(fs, pid);
+
+	if (!p)
+		return -ENOMEM;
+	p->python += n;
+	return add_n(p, name, file, "", n);
 }
 
 int funcstats_add(struct funcstats *fs, pid_t pid, const char *name, const char *file,

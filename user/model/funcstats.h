@@ -42,6 +42,9 @@ int funcstats_add(struct funcstats *fs, pid_t pid, const char *name, const char 
  * "runnable", "blocked", "syscall:NAME"). Series are (function, file, state). */
 int funcstats_add_wall(struct funcstats *fs, pid_t pid, const char *name, const char *file,
 		       unsigned int wall_state, const char *state);
+/* n units (e.g. bytes of memory growth) for (name, file), counted as python. */
+int funcstats_add_weight(struct funcstats *fs, pid_t pid, const char *name, const char *file,
+			 uint64_t n);
 /* Admit up to top_n functions per process (hottest first), then call cb for each process. */
 void funcstats_foreach(struct funcstats *fs, unsigned int top_n,
 		       void (*cb)(const struct fs_proc_view *v, void *ctx), void *ctx);

@@ -53,6 +53,15 @@ struct qs_n1 {
 	uint64_t other_queries;		/* other queries in those calls (the "1") */
 };
 
+#define QS_MAX_FOLDED 64 /* commands whose forgotten processes are summed apart; then "other" */
+
+/* what processes that were forgotten (serve ages exited ones out) counted, per command */
+struct qs_folded {
+	char comm[16];
+	uint64_t procs, count, total_ns, rows, errors;
+	uint64_t n1_queries; /* of their queries, run as an N+1 */
+};
+
 enum qs_counter {
 	QS_ENTRIES_FULL = 0,
 	QS_N1_FULL,
@@ -70,8 +79,20 @@ void querystats_free(struct querystats *qs);
 int querystats_add(struct querystats *qs, pid_t pid, pid_t tid, int lib, const char *stmt,
 		   const struct prof_frame *frames, uint32_t nframes, uint32_t depth,
 		   uint64_t start_ns, uint64_t dur_ns, uint64_t rows, bool error);
+/* The index of the entry the last querystats_add counted in, -1 if none (entries full). */
+int64_t querystats_last_entry(const struct querystats *qs);
+/* Rows the library told after the query was added (libpq's PQntuples), for entry idx of pid
+ * (from querystats_last_entry): false if that entry is gone. */
+bool querystats_add_rows(struct querystats *qs, int64_t idx, pid_t pid, uint64_t rows);
 /* Close every call in progress (at the end of a run, before reading the N+1 rows). */
 void querystats_flush(struct querystats *qs);
+/* Close the calls in progress of pid's threads (it exited): its N+1 rows are complete. */
+void querystats_flush_pid(struct querystats *qs, pid_t pid);
+/* Drop pid's rows, N+1 rows and threads, summing what it counted into the totals of its
+ * command (comm; past QS_MAX_FOLDED commands, "other"). Entry indexes change. */
+void querystats_forget(struct querystats *qs, pid_t pid, const char *comm);
+/* The per-command totals of forgotten processes (the last one may be "other"). */
+const struct qs_folded *querystats_folded(const struct querystats *qs, size_t *n);
 /* The rows; valid until the next add or free. */
 const struct qs_entry *querystats_entries(const struct querystats *qs, size_t *n);
 const struct qs_n1 *querystats_n1(const struct querystats *qs, size_t *n);

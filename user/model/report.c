@@ -177,6 +177,7 @@ void report_free(struct report *r)
 		report_free_mem(&r->procs[i]);
 	}
 	free(r->procs);
+	profile_free(r->mem_prof);
 	memset(r, 0, sizeof(*r));
 }
 
@@ -361,7 +362,7 @@ void report_print_text(const struct report *r, FILE *f, int verbosity)
 		if (r->prof)
 			print_hot_paths(r, rp, f);
 		if (r->prof && r->prof->mode == PH_MODE_WALL)
-			wall_print_text(r->prof, rp->tp.info.pid, f);
+			wall_print_text(r->prof, rp->tp.info.pid, &r->wall, f);
 		report_print_gc_text(rp, f);
 		report_print_mem_text(rp, f);
 		report_print_queries_text(r, rp, f);
@@ -668,12 +669,12 @@ void report_print_json(const struct report *r, FILE *f)
 		report_print_mem_findings_json(rp, &j);
 		report_print_queries_findings_json(r, rp, &j);
 		if (r->prof && r->prof->mode == PH_MODE_WALL)
-			wall_print_findings_json(r->prof, rp->tp.info.pid, &j);
+			wall_print_findings_json(r->prof, rp->tp.info.pid, &r->wall, &j);
 		if (r->prof && r->prof->mode == PH_MODE_CPU)
 			json_code_findings(r, p->pid, &j);
 		json_arr_end(&j);
 		if (r->prof && r->prof->mode == PH_MODE_WALL)
-			wall_print_json(r->prof, rp->tp.info.pid, &j);
+			wall_print_json(r->prof, rp->tp.info.pid, &r->wall, &j);
 		report_print_gc_json(rp, &j);
 		report_print_mem_json(rp, &j);
 		report_print_queries_json(r, rp, &j);

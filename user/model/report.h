@@ -11,6 +11,7 @@
 #include "collect/gc_user.h"
 #include "collect/syscalls_user.h"
 #include "host/tracker.h"
+#include "model/report_wall.h"
 
 #define REP_MAX_FINDINGS 8
 /* a finding for tiny I/O: at least this many calls of one syscall on one fd kind, with the
@@ -96,8 +97,10 @@ struct report {
 	char sampler_health[512];    /* a line on the sampler's counters, for -v */
 	bool has_gc; /* report_add_gc() was called */
 	bool has_mem; /* report_add_mem() was called */
+	struct profile *mem_prof; /* report_add_mem_stacks(): held growth per stack (owned) */
 	const struct querystats *queries; /* report_add_queries(), or NULL */
 	uint64_t gc_drops[GC_DROP_MAX];
+	struct wall_env wall; /* --mode wall: the host's idle CPUs, the event loops seen */
 };
 
 #define REP_TOP_FUNCTIONS 10

@@ -230,13 +230,14 @@ void report_print_gc_health_text(const struct report *r, FILE *f, int verbosity)
 		"GC collector health: dropped %llu process stats (map full), %llu ends without "
 		"start, %llu too deeply nested, %llu import records "
 		"(ring buffer full), %llu import ends without start, %llu imports nested too "
-		"deep\n",
+		"deep, %llu USDT arguments unread\n",
 		(unsigned long long)r->gc_drops[GC_DROP_STATS_FULL],
 		(unsigned long long)r->gc_drops[GC_DROP_NO_ENTRY],
 		(unsigned long long)r->gc_drops[GC_DROP_NEST],
 		(unsigned long long)r->gc_drops[GC_DROP_EVENTS],
 		(unsigned long long)r->gc_drops[GC_DROP_IMP_NO_ENTRY],
-		(unsigned long long)r->gc_drops[GC_DROP_IMP_NEST]);
+		(unsigned long long)r->gc_drops[GC_DROP_IMP_NEST],
+		(unsigned long long)r->gc_drops[GC_DROP_USDT_ARG]);
 }
 
 static void u64_array(struct json *j, const char *key, const uint64_t *v, int n)
@@ -339,5 +340,6 @@ void report_print_gc_health_json(const struct report *r, struct json *j)
 	json_u64(j, "import_records_lost", r->gc_drops[GC_DROP_EVENTS]);
 	json_u64(j, "import_end_without_start", r->gc_drops[GC_DROP_IMP_NO_ENTRY]);
 	json_u64(j, "imports_nested_too_deep", r->gc_drops[GC_DROP_IMP_NEST]);
+	json_u64(j, "usdt_args_unread", r->gc_drops[GC_DROP_USDT_ARG]);
 	json_obj_end(j);
 }

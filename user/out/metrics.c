@@ -273,7 +273,7 @@ static void write_health(FILE *f, const struct report *r, const struct metrics_h
 	if (r->has_gc) {
 		static const char *const gc_reason[GC_DROP_MAX] = {
 			"gc_stats_full", "gc_end_without_start", "gc_nesting", "import_events_lost",
-			"import_end_without_start", "import_nesting",
+			"import_end_without_start", "import_nesting", "gc_usdt_arg_unread",
 		};
 
 		for (i = 0; i < GC_DROP_MAX; i++)

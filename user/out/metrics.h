@@ -70,6 +70,13 @@ void metrics_proc_labels(FILE *f, const struct rep_proc *rp);
 /* pyhound_process_resident_bytes{kind}: each live process's resident memory now
  * (user/out/metrics_mem.c). */
 void metrics_write_mem(FILE *f, const struct report *r);
+struct funcstats;
+struct mem_collector;
+/* pyhound_memory_growth_bytes_total{function,file} (resident growth made by each process's
+ * top_n growing functions, the rest function="other"), pyhound_memory_released_bytes_total and
+ * the collector's counters (user/out/metrics_mem.c). */
+void metrics_write_mem_growth(FILE *f, const struct report *r, struct funcstats *fs,
+			      unsigned int top_n, struct mem_collector *m);
 /* Database queries (user/out/metrics_queries.c): per process, the top N (statement
  * fingerprint, function) by time, the rest as "other"; N+1 queries. */
 struct querystats;

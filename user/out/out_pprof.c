@@ -6,6 +6,7 @@
 #include <zlib.h>
 #include "lib/hashidx.h"
 #include "out/out_pprof.h"
+#include "wall.h"
 #include "lib/utf8.h"
 
 /* profile.proto field numbers */
@@ -219,6 +220,7 @@ static int encode_samples(const struct profile *p, struct enc *e, struct pb_buf 
 	for (i = 0; i < n; i++) {
 		const struct prof_stack *s = v[i];
 		int64_t vals[2] = { (int64_t)s->count, (int64_t)s->count * period };
+		size_t nvals = p->mode == PH_MODE_MEMORY ? 1 : 2;
 		int64_t id, process, thread;
 		size_t nids = 0;
 		uint32_t j;
@@ -251,7 +253,7 @@ static int encode_samples(const struct profile *p, struct enc *e, struct pb_buf 
 
 		pb_reset(&sample);
 		pb_put_packed_uint64(&sample, SAMPLE_LOCATION_ID, ids, nids);
-		pb_put_packed_int64(&sample, SAMPLE_VALUE, vals, 2);
+		pb_put_packed_int64(&sample, SAMPLE_VALUE, vals, nvals);
 		put_label(&sample, &tmp, k_pid, 0, s->pid);
 		put_label(&sample, &tmp, k_tid, 0, s->tid);
 		put_label(&sample, &tmp, k_process, process, 0);
@@ -272,7 +274,8 @@ int out_pprof_encode(const struct profile *p, struct pb_buf *b)
 	struct enc e = { 0 };
 	struct pb_buf samples, tmp, line;
 	int64_t period = p->frequency_hz ? (int64_t)(1e9 / p->frequency_hz) : 0;
-	int64_t s_samples, s_count, s_cpu, s_ns, s_python;
+	int64_t s_samples, s_count, s_cpu, s_ns, s_python, s_space, s_bytes;
+	bool memory = p->mode == PH_MODE_MEMORY;
 	size_t i;
 	int err = -ENOMEM;
 
@@ -290,8 +293,13 @@ int out_pprof_encode(const struct profile *p, struct pb_buf *b)
 	s_cpu = str_id(&e.str, "cpu");
 	s_ns = str_id(&e.str, "nanoseconds");
 	s_python = str_id(&e.str, "python");
-	if (s_samples < 0 || s_count < 0 || s_cpu < 0 || s_ns < 0 || s_python < 0)
+	s_space = str_id(&e.str, "space");
+	s_bytes = str_id(&e.str, "bytes");
+	if (s_samples < 0 || s_count < 0 || s_cpu < 0 || s_ns < 0 || s_python < 0 || s_space < 0 ||
+	    s_bytes < 0)
 		goto out;
+	if (memory)
+		period = 0;
 	err = encode_samples(p, &e, &samples, period);
 	if (err)
 		goto out;
@@ -301,8 +309,13 @@ int out_pprof_encode(const struct profile *p, struct pb_buf *b)
 		if (str_id(&e.str, e.funcs[i].name) < 0 || str_id(&e.str, e.funcs[i].file) < 0)
 			goto out;
 
-	put_value_type(b, PROFILE_SAMPLE_TYPE, &tmp, s_samples, s_count);
-	put_value_type(b, PROFILE_SAMPLE_TYPE, &tmp, s_cpu, s_ns);
+	if (memory) {
+		/* one value: resident bytes the stack made and still holds */
+		put_value_type(b, PROFILE_SAMPLE_TYPE, &tmp, s_space, s_bytes);
+	} else {
+		put_value_type(b, PROFILE_SAMPLE_TYPE, &tmp, s_samples, s_count);
+		put_value_type(b, PROFILE_SAMPLE_TYPE, &tmp, s_cpu, s_ns);
+	}
 	pb_put_raw(b, samples.data, samples.len);
 	/* one mapping that says the locations are already symbolized, so pprof tries no binary */
 	pb_reset(&tmp);
@@ -345,8 +358,12 @@ int out_pprof_encode(const struct profile *p, struct pb_buf *b)
 	}
 	if (isfinite(p->duration_s) && p->duration_s > 0)
 		pb_put_int64(b, PROFILE_DURATION_NANOS, (int64_t)llround(p->duration_s * 1e9));
-	put_value_type(b, PROFILE_PERIOD_TYPE, &tmp, s_cpu, s_ns);
-	pb_put_int64(b, PROFILE_PERIOD, period);
+	if (memory) {
+		put_value_type(b, PROFILE_PERIOD_TYPE, &tmp, s_space, s_bytes);
+	} else {
+		put_value_type(b, PROFILE_PERIOD_TYPE, &tmp, s_cpu, s_ns);
+		pb_put_int64(b, PROFILE_PERIOD, period);
+	}
 	err = b->err;
 out:
 	pb_free(&samples);

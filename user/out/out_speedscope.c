@@ -5,6 +5,7 @@
 #include "lib/hashidx.h"
 #include "lib/json.h"
 #include "out/out_speedscope.h"
+#include "wall.h"
 
 /* the pseudo-frames' file: an address no interned string has */
 static const char no_file[] = "";
@@ -91,7 +92,7 @@ static bool same_thread(const struct prof_stack *a, const struct prof_stack *b)
 }
 
 static void write_profile(struct json *j, const struct prof_stack **v, size_t n,
-			  const int64_t *const *ids)
+			  const int64_t *const *ids, bool bytes)
 {
 	uint64_t total = 0;
 	size_t i;
@@ -105,7 +106,7 @@ static void write_profile(struct json *j, const struct prof_stack **v, size_t n,
 		name = NULL;
 	json_str(j, "name", name ? name : v[0]->thread);
 	free(name);
-	json_str(j, "unit", "none");
+	json_str(j, "unit", bytes ? "bytes" : "none");
 	json_u64(j, "startValue", 0);
 	json_u64(j, "endValue", total);
 	json_arr_begin(j, "samples");
@@ -180,7 +181,8 @@ int out_speedscope_write(const struct profile *p, FILE *f)
 	for (start = 0, i = 1; i <= (size_t)n; i++) {
 		if (i < (size_t)n && same_thread(v[i], v[start]))
 			continue;
-		write_profile(&j, v + start, i - start, (const int64_t *const *)ids + start);
+		write_profile(&j, v + start, i - start, (const int64_t *const *)ids + start,
+			      p->mode == PH_MODE_MEMORY);
 		start = i;
 	}
 	json_arr_end(&j);

@@ -5,6 +5,7 @@
 #include <string.h>
 #include "lib/hashidx.h"
 #include "out/out_svg.h"
+#include "wall.h"
 
 enum node_kind {
 	NODE_ROOT,
@@ -369,6 +370,13 @@ static void write_title(FILE *f, const struct profile *p, const struct tree *t, 
 		fprintf(f, " and %zu more", nproc - shown);
 	if (!nproc)
 		fputs("no samples", f);
+	if (p->mode == PH_MODE_MEMORY)
+		fprintf(f, "</text>\n<text id=\"subtitle\" x=\"%.2f\" y=\"%d\" "
+			   "text-anchor=\"middle\" fill=\"rgb(100,100,100)\">%.1f s, %.1f MiB of "
+			   "resident growth still held, %zu process%s</text>\n",
+			x, OUT_SVG_FONT_SIZE * 2 + 16, p->duration_s, p->total_samples / 1048576.0,
+			nproc, nproc == 1 ? "" : "es");
+	else
 	fprintf(f, "</text>\n<text id=\"subtitle\" x=\"%.2f\" y=\"%d\" text-anchor=\"middle\" "
 		   "fill=\"rgb(100,100,100)\">%.1f s, %" PRIu64 " samples at %u Hz, %zu process%s"
 		   "</text>\n",
@@ -439,8 +447,12 @@ static int write_svg(const struct profile *p, const struct tree *t, const uint32
 			   "<title>",
 			n->start, n->total, n->depth);
 		out_svg_put_text(f, label, SIZE_MAX);
-		fprintf(f, "\n%" PRIu64 " sample%s (%.2f%%)", n->total, n->total == 1 ? "" : "s",
-			total ? 100.0 * n->total / total : 0.0);
+		if (p->mode == PH_MODE_MEMORY)
+			fprintf(f, "\n%.2f MiB held (%.2f%%)", n->total / 1048576.0,
+				total ? 100.0 * n->total / total : 0.0);
+		else
+			fprintf(f, "\n%" PRIu64 " sample%s (%.2f%%)", n->total,
+				n->total == 1 ? "" : "s", total ? 100.0 * n->total / total : 0.0);
 		if (n->self)
 			fprintf(f, ", self %" PRIu64, n->self);
 		fprintf(f, "</title><rect x=\"%.2f\" y=\"%.2f\" width=\"%.2f\" height=\"%d\" "

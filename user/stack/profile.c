@@ -169,9 +169,9 @@ static bool stack_eq(const void *ctx, uint32_t idx)
 	return true;
 }
 
-int profile_add(struct profile *p, pid_t pid, pid_t tid, const char *process, const char *thread,
-		const struct prof_frame *frames, uint32_t nframes, bool truncated, bool in_syscall,
-		uint64_t count)
+ssize_t profile_add_index(struct profile *p, pid_t pid, pid_t tid, const char *process,
+			  const char *thread, const struct prof_frame *frames, uint32_t nframes,
+			  bool truncated, bool in_syscall, uint64_t count)
 {
 	struct prof_stack s = {
 		.pid = pid, .tid = tid, .nframes = nframes, .count = count,
@@ -185,8 +185,6 @@ int profile_add(struct profile *p, pid_t pid, pid_t tid, const char *process, co
 
 	if (!p || (!frames && nframes) || nframes > PROFILE_MAX_FRAMES)
 		return -EINVAL;
-	if (!count)
-		return 0;
 
 	if (!process || !*process) {
 		snprintf(buf, sizeof(buf), "pid %d", (int)pid);
@@ -219,7 +217,7 @@ int profile_add(struct profile *p, pid_t pid, pid_t tid, const char *process, co
 		p->stacks[found].count += count;
 		p->total_samples += count;
 		free(s.frames);
-		return 0;
+		return found;
 	}
 
 	if (p->nstacks >= p->index->max_stacks)
@@ -238,11 +236,24 @@ int profile_add(struct profile *p, pid_t pid, pid_t tid, const char *process, co
 		goto err_free;
 	p->stacks[p->nstacks++] = s;
 	p->total_samples += count;
-	return 0;
+	return p->nstacks - 1;
 
 err_free:
 	free(s.frames);
 	return err;
+}
+
+int profile_add(struct profile *p, pid_t pid, pid_t tid, const char *process, const char *thread,
+		const struct prof_frame *frames, uint32_t nframes, bool truncated, bool in_syscall,
+		uint64_t count)
+{
+	ssize_t i;
+
+	if (p && !count && (frames || !nframes) && nframes <= PROFILE_MAX_FRAMES)
+		return 0;
+	i = profile_add_index(p, pid, tid, process, thread, frames, nframes, truncated,
+			      in_syscall, count);
+	return i < 0 ? (int)i : 0;
 }
 
 static int cmp_frame(const struct prof_frame *a, const struct prof_frame *b)

@@ -69,6 +69,11 @@ void profile_set_max_stacks(struct profile *p, size_t max);
 int profile_add(struct profile *p, pid_t pid, pid_t tid, const char *process, const char *thread,
 		const struct prof_frame *frames, uint32_t nframes, bool truncated, bool in_syscall,
 		uint64_t count);
+/* As profile_add(), also with count 0, and returns the stack's index in p->stacks (stable:
+ * stacks are never removed) or -EINVAL / -ENOMEM. */
+ssize_t profile_add_index(struct profile *p, pid_t pid, pid_t tid, const char *process,
+			  const char *thread, const struct prof_frame *frames, uint32_t nframes,
+			  bool truncated, bool in_syscall, uint64_t count);
 
 /* The line a frame is shown with: the executing line, else the definition's line. */
 static inline int prof_frame_line(const struct prof_frame *fr)
