@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* The pyhound binary end to end: its output on real workloads, and its errors. */
 #include <criterion/criterion.h>
+#include <elf.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +20,7 @@ static const char *bin(void)
 }
 
 static char out[1 << 20];
+static char out2[1 << 16];
 
 /* shell: wait (up to 10 s) until pyhound says on stderr that it is attached */
 #define WAIT_READY(errfile)                                                                    \
@@ -512,6 +515,11 @@ Test(cli, sid_315_in_pid_namespace, .timeout = 90)
 		     (int)host);
 	cr_expect_gt(spin * 10, on_pid * 9, "only %ld of %ld samples in ns_spin:4", spin, on_pid);
 	cr_expect_eq(other_pid, 0, "samples under another PID (the namespace's?)");
+	/* the heap census of the container's interpreter, by its host PID */
+	snprintf(cmd, sizeof(cmd), "%s heap --pid %d --top 3", bin(), (int)host);
+	cr_expect_eq(run_cmd(cmd, out, sizeof(out)), 0, "heap: %s", out);
+	cr_expect(strstr(out, "CPython 3.15") && strstr(out, "skipped: 0 objects"), "heap: %s",
+		  out);
 	kill(host, SIGKILL);
 	child_wait(&c, NULL, 0);
 }
@@ -614,6 +622,114 @@ Test(cli, sid_bad_debug_tables_refused, .timeout = 90)
 		snprintf(cmd, sizeof(cmd), "%s/tmp/pyhound-%s-python3.15", sid_root(), bad[i].name);
 		unlink(cmd);
 	}
+}
+
+/* A copy of src at dst with neither a _PyRuntime symbol nor a .PyRuntime section: objcopy renames
+ * the section (its bytes stay where the code expects them), and the dynamic symbol's name in
+ * .dynstr becomes _PyRuntimX (objcopy cannot remove a dynamic symbol). */
+static void strip_runtime(const char *src, const char *dst)
+{
+	char cmd[3 * PATH_MAX], name[16];
+	Elf64_Ehdr eh;
+	Elf64_Shdr sh, strsh;
+	struct elf_file *ef;
+	struct elf_sym sym;
+	uint64_t addr;
+	char *buf;
+	int fd, found = 0;
+
+	snprintf(cmd, sizeof(cmd), "objcopy --rename-section .PyRuntime=.data.pyrt '%s' '%s'", src,
+		 dst);
+	cr_assert_eq(system(cmd), 0, "%s", cmd);
+	fd = open(dst, O_RDWR);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(pread(fd, &eh, sizeof(eh), 0), sizeof(eh));
+	cr_assert_eq(pread(fd, &strsh, sizeof(strsh), eh.e_shoff + eh.e_shstrndx * sizeof(sh)),
+		     sizeof(strsh));
+	for (int i = 0; i < eh.e_shnum && !found; i++) {
+		cr_assert_eq(pread(fd, &sh, sizeof(sh), eh.e_shoff + i * sizeof(sh)), sizeof(sh));
+		if (pread(fd, name, sizeof(name), strsh.sh_offset + sh.sh_name) <= 0 ||
+		    strncmp(name, ".dynstr", 8))
+			continue;
+		buf = malloc(sh.sh_size);
+		cr_assert_not_null(buf);
+		cr_assert_eq(pread(fd, buf, sh.sh_size, sh.sh_offset), (ssize_t)sh.sh_size);
+		for (size_t k = 0; k + 12 <= sh.sh_size; k++)
+			if (!memcmp(buf + k, "\0_PyRuntime\0", 12)) {
+				cr_assert_eq(pwrite(fd, "X", 1, sh.sh_offset + k + 10), 1);
+				found++;
+			}
+		free(buf);
+	}
+	close(fd);
+	cr_assert_eq(found, 1, "%s: _PyRuntime in .dynstr %d times", dst, found);
+	ef = elf_open(dst);
+	cr_assert_not_null(ef);
+	cr_assert_neq(elf_find_symbol(ef, "_PyRuntime", &sym), 0, "%s still has _PyRuntime", dst);
+	cr_assert_neq(elf_section_addr(ef, ".PyRuntime", &addr), 0);
+	elf_close(ef);
+}
+
+/* A stripped interpreter with neither a _PyRuntime symbol nor a .PyRuntime section (sid's 3.15,
+ * chrooted, and Debian's 3.11): listed as CPython, unsupported, with the reason; heap and record
+ * refuse it with that reason; nothing is read from it. */
+Test(cli, stripped_without_runtime_listed, .timeout = 90)
+{
+	static const char reason[] = "neither a _PyRuntime symbol nor a .PyRuntime section";
+	char *args[] = { "-c", "import sys; print('up', flush=True); sys.stdin.readline()", NULL };
+	struct test_python sid[4], py;
+	char missing[1024], cmd[2 * PATH_MAX], src[PATH_MAX + 32];
+	char host311[] = "/tmp/pyhound-noruntime-3.11";
+	const char *ver[2] = { "3.15.", "3.11." };
+	struct child c[2];
+	char *argv[8], buf[16], line[64];
+	int n = test_sid_pythons(sid, 4, missing, sizeof(missing));
+
+	cr_assert_str_empty(missing, "sid interpreters missing:%s", missing);
+	py = sid[n - 1]; /* sid's root; the path replaced */
+	snprintf(src, sizeof(src), "%s/usr/bin/python3.15", sid_root());
+	snprintf(py.path, sizeof(py.path), "/tmp/pyhound-noruntime-python3.15");
+	snprintf(cmd, sizeof(cmd), "%s%s", sid_root(), py.path);
+	strip_runtime(src, cmd);
+	strip_runtime("/usr/bin/python3.11", host311);
+	python_argv(&py, argv, args);
+	cr_assert_eq(child_start(&c[0], argv), 0);
+	argv[0] = host311;
+	argv[1] = args[0];
+	argv[2] = args[1];
+	argv[3] = NULL;
+	cr_assert_eq(child_start(&c[1], argv), 0);
+	for (int i = 0; i < 2; i++)
+		cr_assert_gt(read(c[i].out_fd, buf, sizeof(buf)), 0, "copy %d did not start", i);
+	snprintf(cmd, sizeof(cmd), "%s list", bin());
+	cr_assert_eq(run_cmd(cmd, out, sizeof(out)), 0, "%s", out);
+	for (int i = 0; i < 2; i++) {
+		char *l, *nl;
+
+		snprintf(line, sizeof(line), "\n%-8d %s", (int)c[i].pid, ver[i]);
+		l = strstr(out, line);
+		cr_expect(l, "PID %d not listed: %s", (int)c[i].pid, out);
+		if (!l)
+			continue;
+		nl = strchr(l + 1, '\n');
+		cr_expect(nl && strstr(l, "stripped") && strstr(l, ",unsupported ") &&
+				  strstr(l, ",unsupported ") < nl, "not unsupported: %.200s", l + 1);
+		cr_expect(nl && !strncmp(nl + 1, "         unsupported: ", 22) &&
+				  strstr(nl, reason), "reason line: %.300s", nl ? nl + 1 : "");
+		snprintf(cmd, sizeof(cmd), "%s heap --pid %d", bin(), (int)c[i].pid);
+		cr_expect_eq(run_cmd(cmd, out2, sizeof(out2)), 1, "heap: %s", out2);
+		cr_expect(strstr(out2, reason), "heap: %s", out2);
+	}
+	snprintf(cmd, sizeof(cmd), "%s record -d 1 --pid %d -o /tmp/pyhound-noruntime.collapsed -v",
+		 bin(), (int)c[0].pid);
+	run_cmd(cmd, out, sizeof(out));
+	cr_expect(strstr(out, reason), "record: %s", out);
+	for (int i = 0; i < 2; i++)
+		child_wait(&c[i], NULL, 0);
+	snprintf(cmd, sizeof(cmd), "%s%s", sid_root(), py.path);
+	unlink(cmd);
+	unlink(host311);
+	unlink("/tmp/pyhound-noruntime.collapsed");
 }
 
 /* the right plural: one process is "1 CPython process" */

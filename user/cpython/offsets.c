@@ -262,6 +262,11 @@ int py_offsets_resolve(const struct py_proc *p, struct py_offsets *out)
 	char why[256] = "";
 	int err;
 
+	if (!p->supported) { /* e.g. no _PyRuntime to be found: nothing to resolve against */
+		pr_err("pid %d: CPython %d.%d in %s: %s; its stacks are not walked\n", p->pid,
+		       p->major, p->minor, p->obj_path, p->unsupported);
+		return -ENOTSUP;
+	}
 	err = py_offsets_resolve_elf(p->obj_open_path, p->version_hex, out, why, sizeof(why));
 	if (err)
 		pr_err("pid %d: CPython %d.%d in %s: %s; its stacks are not walked\n", p->pid,

@@ -23,6 +23,7 @@ struct obj_info {
 	off_t size;
 	time_t mtime;
 	bool valid, has_runtime;
+	bool runtime_unknown; /* CPython (its API exported) without _PyRuntime's symbol or section */
 	bool has_symtab;   /* .symtab present (not stripped) */
 	bool layout_ok;    /* pyhound knows how to walk this interpreter */
 	char why[192];     /* when not: why */
@@ -159,6 +160,21 @@ static int usdt_cb(const struct elf_usdt_note *n, void *ctx)
 	return 0;
 }
 
+/* Symbols only CPython defines (an embedding program imports them, undefined: not counted). */
+static int cpython_api_cb(const struct elf_sym *s, void *ctx)
+{
+	static const char *const names[] = { "Py_Version", "Py_Initialize", "Py_InitializeEx",
+					     "Py_BytesMain", "Py_Main" };
+
+	(void)ctx;
+	if (s->name[0] != 'P' || s->name[1] != 'y' || s->name[2] != '_')
+		return 0;
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (!strcmp(s->name, names[i]))
+			return 1;
+	return 0;
+}
+
 /* Fill oi from the ELF file at path (oi's identity fields already set). */
 static void analyse_object(const char *path, const char *name_hint, struct obj_info *oi)
 {
@@ -169,12 +185,18 @@ static void analyse_object(const char *path, const char *name_hint, struct obj_i
 	oi->valid = true;
 	if (!ef)
 		return;
-	/* _PyRuntime by symbol, or (3.10+, a binary that does not export it) its own section */
+	/* _PyRuntime by symbol, or (3.10+, a binary that does not export it) its own section.
+	 * Without either, a binary defining CPython's API is still CPython: listed, and refused
+	 * with the reason (its interpreter state cannot be found, so nothing is read from it). */
 	if (!elf_find_symbol(ef, "_PyRuntime", &sym))
 		oi->runtime_vaddr = sym.value;
-	else if (elf_section_addr(ef, ".PyRuntime", &oi->runtime_vaddr))
+	else if (!elf_section_addr(ef, ".PyRuntime", &oi->runtime_vaddr))
+		;
+	else if (elf_foreach_symbol(ef, cpython_api_cb, NULL) == 1)
+		oi->runtime_unknown = true;
+	else
 		goto out;
-	oi->has_runtime = true;
+	oi->has_runtime = !oi->runtime_unknown;
 	oi->has_symtab = elf_has_section(ef, ".symtab");
 	oi->elf_type = elf_type(ef);
 	oi->first_load_vaddr = elf_first_load_vaddr(ef);
@@ -203,11 +225,17 @@ static void analyse_object(const char *path, const char *name_hint, struct obj_i
 			pr_debug("%s: has _PyRuntime but no provable version (%d candidates)", path,
 				 v.distinct);
 			oi->has_runtime = false; /* refuse rather than guess */
+			oi->runtime_unknown = false;
 			goto out;
 		}
 		fill_version_hex(oi);
 	}
 	elf_foreach_usdt(ef, usdt_cb, oi);
+	if (oi->runtime_unknown) {
+		snprintf(oi->why, sizeof(oi->why), "neither a _PyRuntime symbol nor a .PyRuntime "
+			 "section (stripped, not exported): its interpreter state cannot be found");
+		goto out;
+	}
 	/* can its stacks be walked: offsets known (3.8-3.12) or its own _Py_DebugOffsets checked */
 	{
 		struct py_offsets off;
@@ -346,6 +374,7 @@ struct maps_scan {
 	const char *exe; /* path of the executable as the target sees it */
 	struct py_proc *p;
 	const struct obj_info *found;
+	const struct obj_info *fallback; /* CPython without _PyRuntime, if nothing better */
 	bool exe_checked;
 };
 
@@ -378,9 +407,15 @@ static int maps_cb(const struct map_entry *e, void *ctx)
 	if (strlen(open_path) >= sizeof(ms->p->obj_open_path))
 		return 0;
 	oi = object_info(open_path, base);
-	if (!oi || !oi->has_runtime)
+	if (!oi || (!oi->has_runtime && !oi->runtime_unknown))
 		return 0;
-	ms->found = oi;
+	if (oi->runtime_unknown) { /* kept unless a mapped object has _PyRuntime */
+		if (ms->fallback)
+			return 0;
+		ms->fallback = oi;
+	} else {
+		ms->found = oi;
+	}
 	ms->p->static_build = is_exe;
 	snprintf(ms->p->obj_path, sizeof(ms->p->obj_path), "%s", e->path);
 	snprintf(ms->p->obj_open_path, sizeof(ms->p->obj_open_path), "%s", open_path);
@@ -388,7 +423,7 @@ static int maps_cb(const struct map_entry *e, void *ctx)
 	ms->p->obj_dev = oi->dev;
 	ms->p->obj_inode = oi->ino;
 	ms->p->load_bias = oi->elf_type == ET_EXEC ? 0 : e->start - oi->first_load_vaddr;
-	return 1;
+	return oi->has_runtime;
 }
 
 int py_proc_inspect(pid_t pid, struct py_proc *p)
@@ -426,9 +461,9 @@ int py_proc_inspect(pid_t pid, struct py_proc *p)
 	}
 	if (err < 0)
 		return err == -ENOENT ? -ESRCH : err;
-	if (!ms.found)
+	if (!ms.found && !ms.fallback)
 		return -ENOEXEC;
-	oi = ms.found;
+	oi = ms.found ? ms.found : ms.fallback;
 	p->version_hex = oi->version_hex;
 	p->major = oi->major;
 	p->minor = oi->minor;
@@ -436,7 +471,7 @@ int py_proc_inspect(pid_t pid, struct py_proc *p)
 	p->supported = oi->layout_ok;
 	p->stripped = !oi->has_symtab;
 	snprintf(p->unsupported, sizeof(p->unsupported), "%s", oi->layout_ok ? "" : oi->why);
-	p->runtime_addr = p->load_bias + oi->runtime_vaddr;
+	p->runtime_addr = oi->has_runtime ? p->load_bias + oi->runtime_vaddr : 0;
 	p->usdt_mask = oi->usdt_mask;
 	p->usdt_count = oi->usdt_count;
 
