@@ -13,14 +13,18 @@
 # run: CPU us per sample; medians over the rounds, side by side, the paired difference, and
 # the timed attribution's mean.
 #
-# Usage: bench/opcodes.sh [ROUNDS]   (default 5; root; build/pyhound built)
+# Usage: bench/opcodes.sh [ROUNDS | PYHOUND]   (default 5 rounds; root; build/pyhound built)
 # Environment: PYHOUND, PY39, PY312, BUSY, WINDOW (seconds, default 10), OUT (default
 #   /var/tmp/pyhound-bench2/opcodes-TS). Output: $OUT/runs.tsv and $OUT/summary.md.
 set -euo pipefail
 
-ROUNDS=${1:-5}
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(dirname "$HERE")
+ROUNDS=5
+case ${1:-} in # bench/run.sh passes the pyhound binary
+[0-9]*) ROUNDS=$1 ;;
+?*) PYHOUND=$1 ;;
+esac
 PYHOUND=${PYHOUND:-$ROOT/build/pyhound}
 PY39=${PY39:-/root/.pyenv/versions/3.9.18/bin/python3.9}
 PY312=${PY312:-/root/.pyenv/versions/3.12.1/bin/python3.12}
@@ -56,7 +60,7 @@ run() { # MODE ROUND
 	awk -v mode="$1" -v round="$2" -v load="$(cut -d' ' -f1 /proc/loadavg)" '
 		/^time / { cpu = $2 + $3 }
 		/delivered=/ { for (i = 1; i <= NF; i++) if ($i ~ /^delivered=/) { sub(/.*=/, "", $i); n = $i } }
-		/opcode attribution: / { op = $(NF - 3) }
+		/opcode attribution: / { op = $(NF - 4) }
 		END { printf "%s\t%s\t%.2f\t%d\t%.2f\t%s\t%s\n", round, mode, cpu, n, n ? cpu * 1e6 / n : 0, load, op ? op : "-" }' "$err"
 }
 
