@@ -88,7 +88,7 @@ for m, label in (("ops", "on (default)"), ("none", "off (PYHOUND_SAMPLER_NO_OPS=
 pairs = {}
 for r in rows:
     pairs.setdefault(r["round"], {})[r["mode"]] = float(r["cpu_us_per_sample"])
-d = [p["ops"] - p["none"] for p in pairs.values() if len(p) == 2]
+d = [p["ops"] - p["none"] for p in pairs.values() if "ops" in p and "none" in p]
 print("\nPaired difference (on - off, same round): median %.1f us per sample [%.1f to %.1f], %d rounds"
       % (statistics.median(d), min(d), max(d), len(d)))
 t = [float(r["attribution_us"]) for r in rows if r["mode"] == "timed" and r["attribution_us"] != "-"]
