@@ -445,6 +445,8 @@ void report_print_text(const struct report *r, FILE *f, int verbosity)
 			(unsigned long long)r->tstats.inspect_failed);
 	if (verbosity >= 1 && r->sampler_health[0])
 		fprintf(f, "Sampler health: %s\n", r->sampler_health);
+	if (verbosity >= 1)
+		report_print_mem_health_text(r, f);
 	report_print_gc_health_text(r, f, verbosity);
 }
 
@@ -701,5 +703,6 @@ void report_print_json(const struct report *r, FILE *f)
 	json_u64(&j, "inspect_failed", r->tstats.inspect_failed);
 	json_obj_end(&j);
 	report_print_gc_health_json(r, &j);
+	report_print_mem_health_json(r, &j);
 	json_obj_end(&j);
 }
