@@ -24,7 +24,8 @@
 # Usage: bench/wall.sh [ROUNDS]   (default 3; root; build/pyhound built)
 # Environment: PYHOUND, PY (default pyenv 3.12), WINDOW (part A seconds, default 10), PROCS
 #   (default 20), ITER (loop iterations, default 3000000), PARTS ("A B"; "C" needs BEFORE),
-#   BEFORE, AFTER, CPROCS (default 4), DEPTHS (default "4 64"), OUT.
+#   BEFORE, AFTER, CPROCS (default 4), DEPTHS (default "4 64"), OUT. Rounds are the argument:
+#   PARTS=C BEFORE=/tmp/old-pyhound bench/wall.sh 5
 set -euo pipefail
 
 ROUNDS=${1:-3}

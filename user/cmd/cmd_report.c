@@ -57,8 +57,17 @@ static void report_usage(FILE *f)
 		"  tiny-writes, tiny-reads  >= %d calls of one read/write-family syscall on one fd\n"
 		"                           kind, successful, with a median under %d B per call,\n"
 		"                           or under %d B at >= %d calls/s taking >= %.0f%% of wall\n"
-		"                           time; never on sockets (a small recv is usually a\n"
-		"                           whole message; small sends there are round trips)\n"
+		"                           time. The size judged is the one asked for where the\n"
+		"                           call has one (read, write, pread64, pwrite64, sendto,\n"
+		"                           recvfrom): a recv(65536) returning a 40 B message read a\n"
+		"                           whole message. Socket reads only then; socket writes\n"
+		"                           never (whole messages, or requests: see below)\n"
+		"  chatty-round-trips       >= %d request/response round trips on sockets (a send,\n"
+		"                           then the reply read on that socket by the same thread),\n"
+		"                           >= %d/s, waiting for replies >= %.0f%% of wall time,\n"
+		"                           requests under %d B on average; not on a connection's\n"
+		"                           server side (accepted while watched, a local port below\n"
+		"                           the ephemeral range, or a named Unix socket)\n"
 		"  gc-time                  collections took more than %.0f%% of wall time observed\n"
 		"                           and at least %llu ms in all\n"
 		"  gc-long-pause            a gen-2 collection stopped the process for more than\n"
@@ -115,7 +124,8 @@ static void report_usage(FILE *f)
 		"  sudo pyhound report --duration 30\n"
 		"  sudo pyhound report --pid 1234 --json > report.json\n",
 		QS_N1_MIN, TINY_IO_MIN_CALLS, TINY_IO_MEDIAN_BYTES, TINY_IO_SMALL_BYTES, TINY_IO_MIN_RATE,
-		100 * TINY_IO_MIN_WALL_SHARE, 100 * GC_FINDING_SHARE,
+		100 * TINY_IO_MIN_WALL_SHARE, CHATTY_MIN_ROUND_TRIPS, CHATTY_MIN_RATE,
+		100 * CHATTY_MIN_WALL_SHARE, CHATTY_MAX_REQUEST_BYTES, 100 * GC_FINDING_SHARE,
 		GC_FINDING_MIN_NS / 1000000ULL, GC_FINDING_GEN2_NS / 1000000ULL,
 		MEM_GROWTH_MIN_BYTES >> 20, 100 * MEM_GROWTH_MIN_SHARE, MEM_MIN_WINDOW_S,
 		100 * MEM_KEEP, GC_FINDING_MIN_OBSERVED_S, GC_FINDING_MIN_COLLECTIONS, TINY_IO_MIN_CALLS,

@@ -49,6 +49,7 @@ struct sampler {
 	unsigned int freq;
 	unsigned int oversample; /* event ticks per kept sample (1: no thinning) */
 	bool fixed_period;	 /* no jitter (benchmarks: the aliasing sampler of old) */
+	bool no_ops;		 /* no opcode attribution (benchmarks) */
 	uint64_t next_jitter_ns; /* when to draw new periods; 0: never (fixed period) */
 	uint64_t rng;
 	sampler_cb cb;
@@ -138,7 +139,7 @@ static int handle_sample(void *ctx, void *data, size_t size)
 		if (err < 0)
 			s->st.unknown_frames++;
 		/* the leaf: which instruction it sat on */
-		if (i == 0 && !err)
+		if (i == 0 && !err && !s->no_ops)
 			s->has_op = !symbolizer_op(s->sym, s->op, sizeof(s->op), &s->op_depth);
 		out++;
 	}
@@ -178,6 +179,7 @@ int sampler_open(const struct sampler_opts *opts, int tracked_fd, struct sampler
 	s->freq = opts->freq_hz ? opts->freq_hz : 99;
 	s->oversample = opts->oversample;
 	s->fixed_period = opts->fixed_period;
+	s->no_ops = opts->no_ops;
 	if (!s->oversample) {
 		s->oversample = MAX_TICK_HZ / s->freq;
 		if (s->oversample > MAX_OVERSAMPLE)

@@ -33,6 +33,7 @@ struct sampler_opts {
 	 * with probability 1/oversample; 0: min(8, 8000 / freq_hz), at least 1. */
 	unsigned int oversample;
 	bool fixed_period; /* no random period changes (to measure the aliasing of old) */
+	bool no_ops;	   /* no opcode attribution (benchmarks: bench/opcodes.sh) */
 	/* enum ph_wall_mode: PH_MODE_CPU (perf events), PH_MODE_WALL (every thread, a task
 	 * iterator; off-CPU threads get a leaf pseudo-frame [gil], [syscall:NAME], [runnable] or
 	 * [blocked]), PH_MODE_GIL (only the thread holding the GIL) */
