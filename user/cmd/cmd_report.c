@@ -11,6 +11,8 @@
 #include "collect/queries_user.h"
 #include "lib/log.h"
 #include "collect/profiler.h"
+#include "collect/memory.h"
+#include "stack/memheld.h"
 #include "model/report.h"
 #include "model/findings_code.h"
 #include "model/report_mem.h"
@@ -428,8 +430,15 @@ int cmd_report(int argc, char **argv)
 		}
 	}
 	err = report_add_mem(&rep, rss.w);
-	if (!err && pr && profiler_memheld(pr))
+	if (!err && pr && profiler_memheld(pr)) {
+		struct mem_stats ms;
+
 		err = report_add_mem_stacks(&rep, profiler_memheld(pr));
+		mem_get_stats(profiler_mem(pr), &ms);
+		for (unsigned int k = 0; k < MEM_STAT_MAX && k < 16; k++)
+			rep.mem_counters[rep.n_mem_counters++] = ms.bpf[k];
+		rep.mem_held_dropped = memheld_dropped(profiler_memheld(pr));
+	}
 	if (err) {
 		pr_err("out of memory");
 		goto out;

@@ -98,6 +98,9 @@ struct report {
 	bool has_gc; /* report_add_gc() was called */
 	bool has_mem; /* report_add_mem() was called */
 	struct profile *mem_prof; /* report_add_mem_stacks(): held growth per stack (owned) */
+	uint64_t mem_counters[16];    /* the memory collector's (enum ph_mem_stat), ... */
+	unsigned int n_mem_counters;  /* ... 0 when it did not run */
+	uint64_t mem_held_dropped;    /* growth samples not kept (bounds) */
 	const struct querystats *queries; /* report_add_queries(), or NULL */
 	uint64_t gc_drops[GC_DROP_MAX];
 	struct wall_env wall; /* --mode wall: the host's idle CPUs, the event loops seen */
