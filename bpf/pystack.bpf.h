@@ -30,6 +30,7 @@ struct walk_state {
 	struct py_offsets off;
 	__u64 code_type;
 	__u64 frame; /* next frame to look at; 0 at the end of the chain */
+	__u64 leaf;  /* the first frame recorded (the leaf), 0: none */
 	__u32 n;     /* frames recorded */
 	__u32 err;   /* enum ph_sampler_stat, 0: none */
 	__u32 skipped;
@@ -161,6 +162,8 @@ static long py_walk_step(__u32 i, void *ctx)
 		w->err = SMP_ERR_READ;
 		return 1;
 	}
+	if (!n)
+		w->leaf = frame;
 	f = &w->s.frames[n];
 	f->code = code;
 	f->name = name;
@@ -270,6 +273,7 @@ static __always_inline struct walk_state *py_walk(void *ctx, const struct py_pro
 	w->code_type = info->code_type_addr;
 	w->frame = frame;
 	w->n = 0;
+	w->leaf = 0;
 	w->err = 0;
 	w->skipped = 0;
 	w->truncated = 0;

@@ -28,6 +28,10 @@ struct {
  * rate and no program with a fixed period can lock onto them. 0xffffffff: keep every tick. */
 const volatile __u32 targ_keep_below = 0xffffffff;
 
+/* Argument sampling: copy the leaf frame's first argument slots (struct ph_args) after the
+ * frames. Off (0) in benchmarks that measure without it. */
+const volatile __u32 targ_args = 1;
+
 /* x86_64 kernel stack size (THREAD_SIZE: 16 KiB, 32 KiB with KASAN); set before load if needed */
 const volatile __u32 targ_thread_size = 16384;
 
@@ -84,6 +88,27 @@ static __always_inline long py_read(void *ctx, void *dst, __u32 size, __u64 addr
 
 #include "pystack.bpf.h"
 
+/* The leaf frame's argument slots and co_argcount into the record, right after its n frames
+ * (n <= PH_MAX_FRAMES - 2: the 40 bytes fit in the sample buffer). 0, or -1 (none sent). */
+static __always_inline int leaf_args(struct walk_state *w, __u32 n)
+{
+	struct ph_args *a;
+	__u32 argc = 0;
+
+	if (!w->leaf || w->off.frame_localsplus == PY_OFF_NONE || n > PH_MAX_FRAMES - 2)
+		return -1;
+	a = (struct ph_args *)&w->s.frames[n];
+	if (bpf_probe_read_user(&argc, sizeof(argc),
+				(const void *)(w->s.frames[0].code + w->off.code_argcount)))
+		return -1;
+	if (bpf_probe_read_user(a->slot, sizeof(a->slot),
+				(const void *)(w->leaf + w->off.frame_localsplus)))
+		return -1;
+	a->argcount = argc;
+	a->pad = 0;
+	return 0;
+}
+
 SEC("perf_event")
 int sample_cpu(struct bpf_perf_event_data *ctx)
 {
@@ -138,7 +163,12 @@ int sample_cpu(struct bpf_perf_event_data *ctx)
 	size = s->nframes;
 	if (size > PH_MAX_FRAMES)
 		size = PH_MAX_FRAMES;
-	size = PH_SAMPLE_HDR_SIZE + size * sizeof(struct ph_frame);
+	if (targ_args && !(s->flags & PH_SAMPLE_IN_SYSCALL) && !leaf_args(w, size)) {
+		s->flags |= PH_SAMPLE_ARGS;
+		size = PH_SAMPLE_HDR_SIZE + size * sizeof(struct ph_frame) + sizeof(struct ph_args);
+	} else {
+		size = PH_SAMPLE_HDR_SIZE + size * sizeof(struct ph_frame);
+	}
 	if (bpf_ringbuf_output(&samples, s, size, 0)) {
 		count(SMP_DROP_RINGBUF);
 		return 0;

@@ -74,8 +74,11 @@ struct py_offsets {
 	__u16 unicode_compact_data; /* sizeof(PyCompactUnicodeObject) */
 	__u16 unicode_data_ptr;	    /* PyUnicodeObject.data (legacy, non-compact strings) */
 	__u16 frame_code_tag; /* low tag bits to clear in frame_code (3.14+: a _PyStackRef), or 0 */
+	__u16 frame_localsplus; /* f_localsplus / localsplus: the arguments, then the locals (3.14+:
+				   _PyStackRefs, tagged as frame_code is) */
+	__u16 pad[3];
 };
 
-_Static_assert(sizeof(struct py_offsets) == 72, "py_offsets layout");
+_Static_assert(sizeof(struct py_offsets) == 80, "py_offsets layout");
 
 #endif

@@ -51,6 +51,17 @@ enum ph_sample_flags {
 				     (kernel mode for an interrupt, fault or preemption is not) */
 	PH_SAMPLE_WALL = 4,	  /* from the wall-clock sampler: thread state in PH_WALL_STATE() */
 	PH_SAMPLE_GIL_HELD = 8,	  /* wall: the thread held the GIL (locked, last_holder) */
+	PH_SAMPLE_ARGS = 16,	  /* CPU samples: a struct ph_args follows the frames */
+};
+
+/* Argument sampling (CPU samples, leaf frame): the first PH_ARG_SLOTS argument slots of the
+ * leaf frame's localsplus as the sample saw them (object pointers; 3.14+ tagged _PyStackRefs)
+ * and the code's co_argcount. Values are decoded in userspace (user/cpython/argvals.c). */
+#define PH_ARG_SLOTS 4
+struct ph_args {
+	__u64 slot[PH_ARG_SLOTS];
+	__u32 argcount; /* co_argcount: slots beyond min(argcount, PH_ARG_SLOTS) are not arguments */
+	__u32 pad;
 };
 
 /* wall samples: flags bits 8-11 hold enum ph_wall_state, bits 16-31 the syscall number */
@@ -98,8 +109,9 @@ enum ph_sampler_stat {
 	SMP_STAT_MAX,
 };
 
-_Static_assert(sizeof(struct py_proc_info) == 112, "py_proc_info layout");
+_Static_assert(sizeof(struct py_proc_info) == 120, "py_proc_info layout");
 _Static_assert(sizeof(struct ph_frame) == 24, "ph_frame layout");
+_Static_assert(sizeof(struct ph_args) == 40, "ph_args layout");
 _Static_assert(sizeof(struct ph_sample) == PH_SAMPLE_HDR_SIZE + 24 * PH_MAX_FRAMES,
 	       "ph_sample layout");
 

@@ -8,6 +8,7 @@ import json
 import sys
 
 CODE = {"linear-membership", "string-concat", "nested-loop", "numeric-loop", "deep-recursion",
+        "repeated-arguments",
         "tiny-writes", "tiny-reads", "chatty-round-trips"}
 IO = {"tiny-writes", "tiny-reads", "chatty-round-trips"}
 func, line = sys.argv[1], int(sys.argv[2])

@@ -166,6 +166,24 @@ Test(findings_code, deep_recursion_remedy_cache, .timeout = 180)
 	run_pattern("recursion", "fixed", "deep-recursion", "fib", false);
 }
 
+/* argument sampling: price() called with 12 distinct (qty, zone) pairs; the remedy (lru_cache)
+ * runs it only on a miss; "fresh" calls it with a new qty every time (nothing repeats: the
+ * check that values are read, not a constant) */
+Test(findings_code, repeated_arguments, .timeout = 180)
+{
+	run_pattern("args", "bad", "repeated-arguments", "price", false);
+}
+
+Test(findings_code, repeated_arguments_remedy_cache, .timeout = 180)
+{
+	run_pattern("args", "fixed", "repeated-arguments", "price", false);
+}
+
+Test(findings_code, repeated_arguments_fresh_values, .timeout = 180)
+{
+	run_pattern("args", "fresh", "repeated-arguments", "price", false);
+}
+
 Test(findings_code, numeric_loop, .timeout = 180)
 {
 	run_pattern("dot", "bad", "numeric-loop", "dot", false);

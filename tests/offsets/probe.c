@@ -58,7 +58,9 @@ int main(void)
 	OFF("frame_back", PyFrameObject, f_back);
 	OFF("frame_code", PyFrameObject, f_code);
 	OFF("frame_lasti", PyFrameObject, f_lasti);
+	OFF("frame_localsplus", PyFrameObject, f_localsplus);
 #else
+	OFF("frame_localsplus", _PyInterpreterFrame, localsplus);
 	OFF("frame_back", _PyInterpreterFrame, previous);
 #if PY_VERSION_HEX >= 0x030D0000
 	OFF("frame_code", _PyInterpreterFrame, f_executable);

@@ -190,3 +190,71 @@ Test(code_findings, line_ops_most_first)
 	cr_expect_str_eq(ops[1].op, "LOAD_FAST");
 	cr_expect_str_eq(ops[2].op, "?");
 }
+
+/* argument sampling: n samples of fn in calls of their own, cycling over `distinct` hashes */
+static void add_args(const char *fn, int first, int n, int distinct, bool own)
+{
+	struct prof_frame fr = { .name = fn, .file = "w.py", .line = first + 1, .first_line = first };
+
+	for (int i = 0; i < n; i++)
+		prof_args_add(p, 7, &fr, own, 1, 1000 + (uint64_t)(i % distinct), 2);
+}
+
+Test(code_findings, repeated_arguments_fire_with_evidence)
+{
+	struct code_finding cf[CODE_MAX_FINDINGS];
+	int n;
+
+	add("price", 40, 41, "BINARY_OP", 0, 300);
+	add("main", 10, 12, "CALL", 1, 100);
+	add_args("price", 40, 300, 12, true);
+	n = findings(cf);
+	cr_assert_eq(n, 1);
+	cr_assert_str_eq(cf[0].kind, "repeated-arguments");
+	cr_assert_str_eq(cf[0].name, "price");
+	cr_assert_eq(cf[0].line, 40);
+	cr_assert_eq(cf[0].arg_calls, 300);
+	cr_assert_eq(cf[0].arg_distinct, 12);
+	cr_assert(strstr(cf[0].text, "300 sampled calls of it (its first 2 arguments read from the "
+				     "frame) saw only 12 distinct argument values"), "%s", cf[0].text);
+	cr_assert(strstr(cf[0].text, "functools.cache"));
+}
+
+Test(code_findings, repeated_arguments_need_repeats_and_own_calls)
+{
+	struct code_finding cf[CODE_MAX_FINDINGS];
+
+	/* 300 calls, 70 distinct: 23% > 20% */
+	add("price", 40, 41, "BINARY_OP", 0, 300);
+	add("main", 10, 12, "CALL", 1, 100);
+	add_args("price", 40, 300, 70, true);
+	cr_assert_eq(findings(cf), 0);
+	profile_free(p);
+	p = profile_new(1, 99);
+	/* one long call: its samples are in a callee or a loop, not calls of their own */
+	add("slow", 40, 41, "CALL", 0, 300);
+	add("main", 10, 12, "CALL", 1, 100);
+	add_args("slow", 40, 300, 1, false);
+	cr_assert_eq(findings(cf), 0);
+	profile_free(p);
+	p = profile_new(1, 99);
+	/* too few decoded calls */
+	add("price", 40, 41, "BINARY_OP", 0, 300);
+	add_args("price", 40, CODE_ARGS_MIN_CALLS - 1, 2, true);
+	cr_assert_eq(findings(cf), 0);
+}
+
+Test(code_findings, argument_hashes_are_bounded)
+{
+	struct code_finding cf[CODE_MAX_FINDINGS];
+	const struct prof_arg_func *a;
+
+	add("price", 40, 41, "BINARY_OP", 0, 20000);
+	add_args("price", 40, 20000, PROF_ARGS_MAX_DISTINCT + 100, true);
+	a = profile_args_find(p, 7, profile_intern(p, "price"), profile_intern(p, "w.py"), 40);
+	cr_assert(a);
+	cr_assert_eq(a->distinct, PROF_ARGS_MAX_DISTINCT);
+	cr_assert(a->distinct_capped);
+	cr_assert_eq(a->decoded, 20000);
+	cr_assert_eq(findings(cf), 0, "capped: not a finding, however the samples repeat");
+}

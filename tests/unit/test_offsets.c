@@ -28,6 +28,7 @@ static const struct {
 	F(code_filename), F(code_name), F(code_qualname), F(code_linetable), F(code_code),
 	F(code_adaptive), F(ob_type), F(var_size), F(bytes_sval), F(unicode_length),
 	F(unicode_state), F(unicode_ascii_data), F(unicode_compact_data), F(unicode_data_ptr),
+	F(frame_localsplus),
 };
 #define NFIELDS (sizeof(fields) / sizeof(fields[0]))
 

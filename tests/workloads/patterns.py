@@ -73,6 +73,36 @@ def recursion(bad):
     return fib_cached(18 + recursion.n % 400)
 
 
+def price(qty, zone):  # FINDING repeated-arguments
+    base = 3.25 * qty + (7.0 if zone == "eu" else 11.0)
+    tax = base * 0.19 if zone == "eu" else base * 0.07
+    fee = (qty % 3) * 0.5 + (qty // 7) * 0.25
+    total = base + tax + fee
+    total = total * 1.0001 - qty / 7.0
+    return total * 100.0 // 1 / 100.0
+
+
+@functools.lru_cache(maxsize=None)
+def price_cached(qty, zone):
+    return price(qty, zone)
+
+
+ORDERS = [(i % 12, ("eu", "us")[i % 2]) for i in range(20000)]
+
+
+def args(bad):
+    # bad: 12 distinct (qty, zone) pairs, over and over; fixed: the same, memoised;
+    # fresh: every call new (nothing to memoise: no finding)
+    mode = sys.argv[2]
+    f = price_cached if mode == "fixed" else price
+    orders = ORDERS
+    if mode == "fresh":
+        args.n = getattr(args, "n", 0) + 1
+        orders = [(k, "eu") for k in range(args.n * 20000, args.n * 20000 + 20000)]
+    for qty, zone in orders:
+        f(qty, zone)
+
+
 def dot(bad):
     a, b = XS, YS
     if bad:
@@ -174,7 +204,7 @@ def reads(bad):
 
 
 PATTERNS = {"writes": writes, "server": server, "httpd": httpd, "reads": reads, "membership": membership, "nested": nested, "build": build,
-            "recursion": recursion, "dot": dot}
+            "recursion": recursion, "dot": dot, "args": args}
 
 
 def other_work(seconds, data):

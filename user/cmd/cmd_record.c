@@ -131,6 +131,13 @@ void print_sampler_stats(FILE *f, struct profiler *pr)
 	if (st.s.op_timed)
 		fprintf(f, "pyhound: opcode attribution: %llu timed, %.2f us each on average\n",
 			(unsigned long long)st.s.op_timed, st.s.op_ns / 1e3 / st.s.op_timed);
+	if (st.s.args_sampled)
+		fprintf(f, "pyhound: argument sampling: %llu samples, %llu decoded, %llu without "
+			   "type objects\n", (unsigned long long)st.s.args_sampled,
+			(unsigned long long)st.s.args_decoded, (unsigned long long)st.s.args_no_types);
+	if (st.s.args_timed)
+		fprintf(f, "pyhound: argument decoding: %llu timed, %.2f us each on average\n",
+			(unsigned long long)st.s.args_timed, st.s.args_ns / 1e3 / st.s.args_timed);
 	if (st.s.wall_runs)
 		fprintf(f, "pyhound: wall-clock sampler: runs=%llu avg_run_us=%.1f late=%llu "
 			   "failed=%llu gil_unknown=%llu\n", (unsigned long long)st.s.wall_runs,

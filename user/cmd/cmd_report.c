@@ -111,7 +111,14 @@ static void report_usage(FILE *f)
 		"  numeric-loop       %.0f%% of a function's in-loop samples on arithmetic, typed\n"
 		"                     int/float (3.11+) or not only + (which may join strings)\n"
 		"  deep-recursion     a function calling itself, %d+ levels deep (median) in %.0f%%\n"
-		"                     of the samples, its own time mostly outside loops\n\n"
+		"                     of the samples, its own time mostly outside loops\n"
+		"  repeated-arguments a function with %.0f%%+ of the samples, %.0f%%+ of them in calls\n"
+		"                     of its own (no loop, not in a callee: each such sample is a\n"
+		"                     different call), %d+ of those with their first (up to %d)\n"
+		"                     arguments decoded (int, float, str, bytes, bool, None, tuples;\n"
+		"                     read from the process just after the sample) and %.0f%%+ of\n"
+		"                     them decoded, with at most %.0f%% distinct argument tuples\n"
+		"                     per decoded sample (each seen 5+ times on average)\n\n"
 		"Findings in wall clock (--mode wall, from every thread's samples):\n"
 		"  gil-contention       2+ threads waited for the GIL, more than they ran Python and\n"
 		"                       over %.0f%% of their time in Python, >= %.1f thread-seconds\n"
@@ -134,7 +141,9 @@ static void report_usage(FILE *f)
 		CODE_MIN_SAMPLES, 100 * CODE_MIN_SHARE, 100 * CODE_MEMBERSHIP_OP_SHARE,
 		100 * CODE_MEMBERSHIP_FUNC_SHARE, 100 * CODE_STRCAT_OP_SHARE,
 		100 * CODE_NESTED_CMP_SHARE, 100 * CODE_ARITH_SHARE, CODE_RECURSION_DEPTH,
-		100 * CODE_RECURSION_SHARE, 100 * WALL_GIL_FINDING_SHARE, WALL_GIL_FINDING_MIN_S,
+		100 * CODE_RECURSION_SHARE, 100 * CODE_MIN_SHARE, 100 * CODE_ARGS_OWN_SHARE,
+		CODE_ARGS_MIN_CALLS, PH_ARG_SLOTS, 100 * CODE_ARGS_DECODED_SHARE,
+		100 * CODE_ARGS_DISTINCT_SHARE, 100 * WALL_GIL_FINDING_SHARE, WALL_GIL_FINDING_MIN_S,
 		WALL_ONECORE_MIN, WALL_ONECORE_MAX, WALL_ONECORE_MIN_S, WALL_ONECORE_IDLE,
 		LOOP_BLOCK_MIN_S * 1e3);
 }

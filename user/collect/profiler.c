@@ -100,8 +100,18 @@ static void on_sample(void *ctx, pid_t pid, pid_t tid, const struct prof_frame *
 			       in_syscall, 1)) {
 		p->full++;
 	}
-	if (py_leaf)
+	if (py_leaf) {
+		uint64_t h = 0;
+		unsigned na = 0;
+		int st = sampler_leaf_args(p->s, &h, &na);
+		/* a sample in a call of its own: straight-line code (no loop), not waiting on a
+		 * callee (a call instruction): such a call lasts microseconds, far less than the
+		 * time between two samples of a thread, so no two of these are in the same call */
+		bool own = op && strcmp(op, "?") && depth == 0 && !strstr(op, "CALL");
+
 		prof_lineops_add(p->prof, pid, &frames[n - 1], op, depth, 1);
+		prof_args_add(p->prof, pid, &frames[n - 1], own, st, h, na);
+	}
 	if (p->sink)
 		p->sink(p->sink_ctx, pid, tid, process, thread, frames, n, truncated, in_syscall);
 }
@@ -233,7 +243,8 @@ static void on_gone(const struct tracked_proc *tp, void *ctx)
  * sample, 1: none) and PYHOUND_SAMPLER_FIXED=1 (no random period changes: the sampler of old);
  * (bench/opcodes.sh) PYHOUND_SAMPLER_NO_OPS=1 (no opcode attribution: no bytecode read or
  * decoded, "?" for every instruction) and PYHOUND_SAMPLER_TIME_OPS=1 (time each attribution;
- * record -v prints the mean). */
+ * record -v prints the mean); (bench/args.sh) PYHOUND_SAMPLER_NO_ARGS=1 (no argument sampling,
+ * in BPF or userspace) and PYHOUND_SAMPLER_TIME_ARGS=1 (time each decoding). */
 static void sampling_env(struct sampler_opts *so)
 {
 	const char *o = getenv("PYHOUND_SAMPLER_OVERSAMPLE"), *f = getenv("PYHOUND_SAMPLER_FIXED");
@@ -241,6 +252,11 @@ static void sampling_env(struct sampler_opts *so)
 
 	so->no_ops = no && !strcmp(no, "1");
 	so->time_ops = to && !strcmp(to, "1");
+	so->no_args = getenv("PYHOUND_SAMPLER_NO_ARGS") && !strcmp(getenv("PYHOUND_SAMPLER_NO_ARGS"), "1");
+	so->time_args = getenv("PYHOUND_SAMPLER_TIME_ARGS") &&
+			!strcmp(getenv("PYHOUND_SAMPLER_TIME_ARGS"), "1");
+	if (so->no_args)
+		pr_info("sampler: benchmark setting: no argument sampling");
 	if (so->no_ops)
 		pr_info("sampler: benchmark setting: no opcode attribution");
 

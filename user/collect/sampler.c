@@ -19,6 +19,7 @@
 #include "collect/sampler.h"
 #include "collect/syscall_names.h"
 #include "collect/wall_sampler.h"
+#include "cpython/argvals.h"
 
 #define CODE_TYPE_CACHE 32
 /* Unaliased sampling (see bpf/sampler.bpf.c): the CPU-clock event runs at oversample x the rate
@@ -36,6 +37,16 @@
 struct code_type_cache {
 	bool valid;
 	uint64_t dev, ino, vaddr; /* vaddr: link-time PyCode_Type, 0 when absent */
+};
+
+/* argument sampling: each registered process's type objects and offsets, chained by pid */
+#define ARGV_BUCKETS 1024
+struct argv_proc {
+	struct argv_proc *next;
+	pid_t pid;
+	bool ok; /* all the types were found */
+	struct argv_types t;
+	struct py_offsets off;
 };
 
 struct sampler {
@@ -65,6 +76,11 @@ struct sampler {
 	bool has_op;
 	uint64_t sample_ns; /* the sample being delivered: its bpf_ktime_get_ns() */
 	int op_depth;
+	bool no_args, time_args;
+	int args_state; /* sampler_leaf_args() */
+	unsigned args_n;
+	uint64_t args_hash;
+	struct argv_proc *argv[ARGV_BUCKETS];
 };
 
 static const char *const stat_names[SMP_STAT_MAX] = {
@@ -115,6 +131,65 @@ static const char *wall_leaf(struct sampler *s, uint32_t flags)
 	}
 }
 
+static struct argv_proc *argv_find(const struct sampler *s, pid_t pid)
+{
+	struct argv_proc *a = s->argv[(uint32_t)pid % ARGV_BUCKETS];
+
+	while (a && a->pid != pid)
+		a = a->next;
+	return a;
+}
+
+static void argv_forget(struct sampler *s, pid_t pid)
+{
+	struct argv_proc **pp = &s->argv[(uint32_t)pid % ARGV_BUCKETS];
+
+	while (*pp && (*pp)->pid != pid)
+		pp = &(*pp)->next;
+	if (*pp) {
+		struct argv_proc *a = *pp;
+
+		*pp = a->next;
+		free(a);
+	}
+}
+
+/* The sample's leaf arguments: decoded and hashed now (the objects are read from the process,
+ * after the sample: see cpython/argvals.h) */
+static void leaf_args(struct sampler *s, pid_t pid, const struct ph_args *a)
+{
+	const struct argv_proc *ap = argv_find(s, pid);
+	struct timespec t0, t1;
+
+	s->st.args_sampled++;
+	s->args_state = 0;
+	if (!ap || !ap->ok) {
+		s->st.args_no_types++;
+		return;
+	}
+	if (s->time_args)
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+	if (!argvals_hash(&ap->off, &ap->t, a, argvals_read_pid, (void *)(intptr_t)pid,
+			  &s->args_hash, &s->args_n)) {
+		s->args_state = 1;
+		s->st.args_decoded++;
+	}
+	if (s->time_args) {
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		s->st.args_timed++;
+		s->st.args_ns += (t1.tv_sec - t0.tv_sec) * 1000000000LL + (t1.tv_nsec - t0.tv_nsec);
+	}
+}
+
+int sampler_leaf_args(const struct sampler *s, uint64_t *hash, unsigned *nargs)
+{
+	if (s->args_state == 1) {
+		*hash = s->args_hash;
+		*nargs = s->args_n;
+	}
+	return s->args_state;
+}
+
 static int handle_sample(void *ctx, void *data, size_t size)
 {
 	struct sampler *s = ctx;
@@ -128,6 +203,7 @@ static int handle_sample(void *ctx, void *data, size_t size)
 	}
 	n = smp->nframes;
 	s->has_op = false;
+	s->args_state = -1;
 	s->sample_ns = smp->ts_ns;
 	/* BPF records the leaf first; the callback wants the root first */
 	for (uint32_t i = n; i-- > 0;) {
@@ -153,6 +229,9 @@ static int handle_sample(void *ctx, void *data, size_t size)
 					       (t1.tv_nsec - t0.tv_nsec);
 			}
 		}
+		if (i == 0 && !err && (smp->flags & PH_SAMPLE_ARGS) &&
+		    size >= PH_SAMPLE_HDR_SIZE + n * sizeof(struct ph_frame) + sizeof(struct ph_args))
+			leaf_args(s, smp->pid, (const struct ph_args *)&smp->frames[n]);
 		out++;
 	}
 	if (smp->flags & PH_SAMPLE_WALL) {
@@ -193,6 +272,9 @@ int sampler_open(const struct sampler_opts *opts, int tracked_fd, struct sampler
 	s->fixed_period = opts->fixed_period;
 	s->no_ops = opts->no_ops;
 	s->time_ops = opts->time_ops;
+	s->no_args = opts->no_args;
+	s->time_args = opts->time_args;
+	s->args_state = -1;
 	if (!s->oversample) {
 		s->oversample = MAX_TICK_HZ / s->freq;
 		if (s->oversample > MAX_OVERSAMPLE)
@@ -213,6 +295,7 @@ int sampler_open(const struct sampler_opts *opts, int tracked_fd, struct sampler
 		pr_err("can't open the sampler BPF object: %s\n", strerror(errno));
 		goto err_free;
 	}
+	s->skel->rodata->targ_args = !s->no_args && opts->mode == PH_MODE_CPU;
 	if (s->oversample > 1)
 		s->skel->rodata->targ_keep_below = (__u32)((1ull << 32) / s->oversample - 1);
 	bpf_map__set_max_entries(s->skel->maps.proc_info, max_procs);
@@ -318,10 +401,26 @@ int sampler_add_process(struct sampler *s, const struct py_proc *p)
 	err = symbolizer_add_process(s->sym, p->pid, &info.off);
 	if (err)
 		return err;
+	argv_forget(s, p->pid); /* a reused pid */
+	if (!s->no_args) {
+		struct argv_proc *a = calloc(1, sizeof(*a));
+
+		if (a) {
+			a->pid = p->pid;
+			a->off = info.off;
+			a->ok = !argvals_types(p->obj_open_path, p->load_bias, &a->t);
+			if (!a->ok)
+				pr_debug("pid %d: argument sampling: type objects not found in %s\n",
+					 p->pid, p->obj_path);
+			a->next = s->argv[(uint32_t)p->pid % ARGV_BUCKETS];
+			s->argv[(uint32_t)p->pid % ARGV_BUCKETS] = a;
+		}
+	}
 	if (s->wall) {
 		err = wall_add_process(s->wall, p);
 		if (err) {
 			symbolizer_remove_process(s->sym, p->pid);
+			argv_forget(s, p->pid);
 			return err;
 		}
 	}
@@ -329,6 +428,7 @@ int sampler_add_process(struct sampler *s, const struct py_proc *p)
 		err = -errno;
 		pr_err("pid %d: can't register with the sampler: %s\n", p->pid, strerror(errno));
 		symbolizer_remove_process(s->sym, p->pid);
+		argv_forget(s, p->pid);
 		return err == -E2BIG ? -ENOSPC : err;
 	}
 	if (s->own_tracked) {
@@ -360,6 +460,7 @@ int sampler_remove_process(struct sampler *s, pid_t pid)
 		wall_remove_process(s->wall, pid);
 	/* samples already queued for pid are named as "<unknown>" from here on */
 	symbolizer_remove_process(s->sym, pid);
+	argv_forget(s, pid);
 	return err;
 }
 
@@ -583,6 +684,9 @@ void sampler_free(struct sampler *s)
 	if (!s)
 		return;
 	wall_free(s->wall);
+	for (int i = 0; i < ARGV_BUCKETS; i++)
+		while (s->argv[i])
+			argv_forget(s, s->argv[i]->pid);
 	for (int i = 0; i < PH_SYSCALL_FRAMES; i++)
 		free(s->syscall_frames[i]);
 	for (int i = 0; i < s->nlinks; i++) {

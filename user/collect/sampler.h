@@ -35,6 +35,8 @@ struct sampler_opts {
 	bool fixed_period; /* no random period changes (to measure the aliasing of old) */
 	bool no_ops;	   /* no opcode attribution (benchmarks: bench/opcodes.sh) */
 	bool time_ops;	   /* time each attribution (op_timed, op_ns; bench/opcodes.sh) */
+	bool no_args;	   /* no argument sampling (benchmarks: bench/args.sh) */
+	bool time_args;	   /* time each argument decoding (args_timed, args_ns; bench/args.sh) */
 	/* enum ph_wall_mode: PH_MODE_CPU (perf events), PH_MODE_WALL (every thread, a task
 	 * iterator; off-CPU threads get a leaf pseudo-frame [gil], [syscall:NAME], [runnable] or
 	 * [blocked]), PH_MODE_GIL (only the thread holding the GIL) */
@@ -55,6 +57,10 @@ struct sampler_stats {
 	uint64_t wall_errors;	    /* ... that failed */
 	uint64_t gil_unknown;	    /* processes without a known GIL location */
 	uint64_t op_timed, op_ns;   /* time_ops: opcode attributions timed, their time */
+	uint64_t args_sampled;	    /* samples with the leaf's argument slots */
+	uint64_t args_decoded;	    /* ... whose arguments were all decoded and hashed */
+	uint64_t args_no_types;	    /* ... of processes whose type objects were not found */
+	uint64_t args_timed, args_ns; /* time_args: decodings timed, their time */
 	struct symbolizer_stats sym;
 };
 
@@ -82,6 +88,9 @@ void sampler_free(struct sampler *s);
 /* During the callback: the instruction the sample's leaf frame sat on (NULL: unknown) and the
  * loops around it in its function. */
 void sampler_leaf(const struct sampler *s, const char **op, int *loop_depth);
+/* During the callback: the hash of the leaf's arguments (user/cpython/argvals.h): 1 and *hash,
+ * *nargs (decoded), 0 (sampled but not decoded: "unknown"), -1 (not sampled). */
+int sampler_leaf_args(const struct sampler *s, uint64_t *hash, unsigned *nargs);
 /* During the callback: when the sample was taken (CLOCK_MONOTONIC ns, bpf_ktime_get_ns()). */
 uint64_t sampler_sample_ns(const struct sampler *s);
 struct bpf_object *sampler_bpf_object(const struct sampler *s); /* for run-time statistics */

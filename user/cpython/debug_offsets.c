@@ -165,6 +165,7 @@ struct field {
 	FLD(T, interpreter_frame, executable, 8, frame_executable),                           \
 	FLD(T, interpreter_frame, instr_ptr, 8, frame_instr_ptr),                             \
 	FLD(T, interpreter_frame, owner, 1, frame_owner),                                     \
+	FLD(T, interpreter_frame, localsplus, 8, frame_localsplus),                           \
 	SIZE(T, code_object, code_size),                                                      \
 	FLD(T, code_object, filename, 8, code_filename),                                      \
 	FLD(T, code_object, name, 8, code_name),                                              \

@@ -23,7 +23,8 @@ struct py_debug_offsets {
 	uint64_t interp_size, interp_next, interp_threads_head, interp_gc;
 	uint64_t tstate_size, tstate_next, tstate_current_frame, tstate_thread_id,
 		tstate_native_tid;
-	uint64_t frame_size, frame_previous, frame_executable, frame_instr_ptr, frame_owner;
+	uint64_t frame_size, frame_previous, frame_executable, frame_instr_ptr, frame_owner,
+		frame_localsplus;
 	uint64_t code_size, code_filename, code_name, code_qualname, code_linetable,
 		code_firstlineno, code_argcount, code_adaptive;
 	uint64_t object_size, ob_type;

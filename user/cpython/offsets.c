@@ -28,6 +28,7 @@ static const struct py_offsets py38 = {
 	.code_adaptive = N,
 	.ob_type = 8, .var_size = 16, .bytes_sval = 32, .unicode_length = 16, .unicode_state = 32,
 	.unicode_ascii_data = 48, .unicode_compact_data = 72, .unicode_data_ptr = 72,
+	.frame_localsplus = 360,
 };
 
 static const struct py_offsets py39 = {
@@ -42,6 +43,7 @@ static const struct py_offsets py39 = {
 	.code_adaptive = N,
 	.ob_type = 8, .var_size = 16, .bytes_sval = 32, .unicode_length = 16, .unicode_state = 32,
 	.unicode_ascii_data = 48, .unicode_compact_data = 72, .unicode_data_ptr = 72,
+	.frame_localsplus = 360,
 };
 
 static const struct py_offsets py310 = {
@@ -56,6 +58,7 @@ static const struct py_offsets py310 = {
 	.code_adaptive = N,
 	.ob_type = 8, .var_size = 16, .bytes_sval = 32, .unicode_length = 16, .unicode_state = 32,
 	.unicode_ascii_data = 48, .unicode_compact_data = 72, .unicode_data_ptr = 72,
+	.frame_localsplus = 352,
 };
 
 static const struct py_offsets py311 = {
@@ -70,6 +73,7 @@ static const struct py_offsets py311 = {
 	.code_adaptive = 184,
 	.ob_type = 8, .var_size = 16, .bytes_sval = 32, .unicode_length = 16, .unicode_state = 32,
 	.unicode_ascii_data = 48, .unicode_compact_data = 72, .unicode_data_ptr = 72,
+	.frame_localsplus = 72,
 };
 
 static const struct py_offsets py312 = {
@@ -84,6 +88,7 @@ static const struct py_offsets py312 = {
 	.code_adaptive = 192,
 	.ob_type = 8, .var_size = 16, .bytes_sval = 32, .unicode_length = 16, .unicode_state = 32,
 	.unicode_ascii_data = 40, .unicode_compact_data = 56, .unicode_data_ptr = 56,
+	.frame_localsplus = 72,
 };
 
 #undef N
@@ -156,6 +161,7 @@ int py_offsets_from_debug(const struct py_debug_offsets *d, struct py_offsets *o
 	P(frame_code, frame_executable);
 	P(frame_lasti, frame_instr_ptr);
 	P(frame_owner, frame_owner);
+	P(frame_localsplus, frame_localsplus);
 	P(code_argcount, code_argcount);
 	P(code_firstlineno, code_firstlineno);
 	P(code_filename, code_filename);

@@ -455,6 +455,67 @@ out:
 	free(recs);
 }
 
+/* ---- repeated arguments, from the sampled arguments ---- */
+
+static void args_findings(const struct profile *p, pid_t pid, const struct line_sum *v, size_t n,
+			  uint64_t samples, struct code_finding *out, int *nf, int max)
+{
+	size_t i = 0;
+
+	while (i < n) {
+		size_t j = i;
+		uint64_t self = 0;
+		const struct prof_arg_func *a;
+		struct code_finding *f = NULL;
+		struct line_sum ls = { 0 };
+		char ev[256];
+
+		while (j < n && v[j].name == v[i].name && v[j].file == v[i].file &&
+		       v[j].first_line == v[i].first_line)
+			self += v[j++].total;
+		a = profile_args_find(p, pid, v[i].name, v[i].file, v[i].first_line);
+		ls = v[i];
+		i = j;
+		if (!a || self < CODE_MIN_SHARE * samples || a->own_call < CODE_ARGS_OWN_SHARE * self ||
+		    a->decoded < CODE_ARGS_MIN_CALLS ||
+		    a->decoded < CODE_ARGS_DECODED_SHARE * a->own_call || a->distinct_capped ||
+		    a->distinct > CODE_ARGS_DISTINCT_SHARE * a->decoded)
+			continue;
+		snprintf(ev, sizeof(ev),
+			 "%llu sampled calls of it (its first %u argument%s read from the frame) saw "
+			 "only %u distinct argument values: each seen %.0f times on average",
+			 (unsigned long long)a->decoded, a->nargs, a->nargs == 1 ? "" : "s",
+			 a->distinct, (double)a->decoded / (a->distinct ? a->distinct : 1));
+		/* naive recursion repeats its arguments too: one finding, with both evidences */
+		for (int k = 0; k < *nf; k++)
+			if (!strcmp(out[k].kind, "deep-recursion") && out[k].name == ls.name &&
+			    out[k].file == ls.file && out[k].first_line == ls.first_line)
+				f = &out[k];
+		if (f) {
+			size_t len = strlen(f->text);
+
+			snprintf(f->text + len, sizeof(f->text) - len, " Its arguments repeat: %s.",
+				 ev);
+		} else {
+			ls.line = ls.first_line;
+			f = add(out, nf, max, "repeated-arguments", &ls, samples, self);
+			if (!f)
+				return;
+			snprintf(f->text, sizeof(f->text),
+				 "repeated arguments to %s (%s:%d): it holds %.0f%% of the process's "
+				 "on-CPU Python samples (%llu), and %s. If it is pure (its result "
+				 "depends only on its arguments, no side effects), memoise it with "
+				 "@functools.cache (or lru_cache(maxsize=N)). Samples are not calls: "
+				 "'pyhound calls' counts them.",
+				 ls.name, short_file(ls.file), ls.first_line, 100.0 * self / samples,
+				 (unsigned long long)self, ev);
+		}
+		f->arg_calls = a->decoded;
+		f->arg_distinct = a->distinct;
+		f->arg_count = a->nargs;
+	}
+}
+
 int code_findings(const struct profile *p, pid_t pid, struct code_finding *out, int max)
 {
 	struct line_sum *v = NULL;
@@ -468,6 +529,7 @@ int code_findings(const struct profile *p, pid_t pid, struct code_finding *out, 
 		line_findings(v, n, samples, out, &nf, max);
 		func_findings(v, n, samples, out, &nf, max);
 		recursion_findings(p, pid, samples, v, n, out, &nf, max);
+		args_findings(p, pid, v, n, samples, out, &nf, max);
 	}
 	free(v);
 	return nf;

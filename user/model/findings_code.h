@@ -34,11 +34,22 @@
 #define CODE_RECURSION_DEPTH 10
 #define CODE_RECURSION_SHARE 0.30
 
+/* repeated arguments (argument sampling: user/cpython/argvals.h, user/stack/argstats.c): a
+ * function holding CODE_MIN_SHARE of the samples, at least this share of them in calls of its
+ * own (straight-line code, not waiting on a callee: each such sample is a different call), at
+ * least CODE_ARGS_MIN_CALLS of those with every argument decoded (int, float, str, bytes, bool,
+ * None, tuples of those) and that share of them decoded, and at most CODE_ARGS_DISTINCT_SHARE
+ * distinct argument tuples per decoded sample (each seen 5 times on average, or more) */
+#define CODE_ARGS_OWN_SHARE 0.50
+#define CODE_ARGS_MIN_CALLS 50
+#define CODE_ARGS_DECODED_SHARE 0.50
+#define CODE_ARGS_DISTINCT_SHARE 0.20
+
 #define CODE_MAX_FINDINGS 8
 
 struct code_finding {
 	const char *kind; /* "linear-membership", "string-concat", "nested-loop", "numeric-loop",
-			     "deep-recursion" */
+			     "deep-recursion", "repeated-arguments" */
 	const char *name, *file;
 	int first_line, line;
 	uint64_t samples;      /* the process's on-CPU Python samples */
@@ -48,6 +59,9 @@ struct code_finding {
 	double op_share;       /* its share of the evidence samples */
 	int loop_depth;
 	int recursion_depth;   /* median depth (deep-recursion) */
+	uint64_t arg_calls;    /* sampled calls with decoded arguments (0: no argument evidence) */
+	uint64_t arg_distinct; /* distinct argument tuples among them */
+	unsigned arg_count;    /* arguments hashed per call (the first PH_ARG_SLOTS) */
 	char text[768];
 };
 

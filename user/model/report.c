@@ -493,6 +493,11 @@ static void json_code_findings(const struct report *r, pid_t pid, struct json *j
 		json_i64(j, "loop_depth", cf[k].loop_depth);
 		if (cf[k].recursion_depth)
 			json_i64(j, "recursion_depth", cf[k].recursion_depth);
+		if (cf[k].arg_calls) {
+			json_u64(j, "arg_calls", cf[k].arg_calls);
+			json_u64(j, "arg_distinct", cf[k].arg_distinct);
+			json_u64(j, "arg_count", cf[k].arg_count);
+		}
 		json_str(j, "message", cf[k].text);
 		json_obj_end(j);
 	}

@@ -58,6 +58,7 @@ void profile_free(struct profile *p)
 		free(p->index);
 	}
 	prof_lineops_free(p->lineops);
+	prof_argstats_free(p->argstats);
 	free(p);
 }
 

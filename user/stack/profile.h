@@ -43,6 +43,8 @@ struct profile {
 	struct prof_index *index;
 	/* leaf (function, line, instruction) counts (lineops.c), NULL until the first */
 	struct prof_lineops *lineops;
+	/* leaf functions' sampled argument hashes (argstats.c), NULL until the first */
+	struct prof_argstats *argstats;
 };
 
 /* Hard bounds on growth; past them profile_add/profile_intern fail with -ENOMEM / NULL and the
@@ -153,6 +155,33 @@ void prof_lineops_free(struct prof_lineops *lo);
  * first). Returns the number in *out (free() it) or -ENOMEM. */
 ssize_t profile_line_ops(const struct profile *p, pid_t pid, struct prof_line_op **out);
 uint64_t profile_lineops_dropped(const struct profile *p);
+
+/* ---- the leaf's sampled arguments (user/stack/argstats.c) ---- */
+#define PROF_ARGS_MAX_FUNCS 4096    /* functions tracked; samples of more are counted dropped */
+#define PROF_ARGS_MAX_DISTINCT 1024 /* distinct argument hashes kept per function */
+/* Per (process, function): leaf samples whose argument slots were sampled, those of them in a
+ * call of their own (loop depth 0, not on a call instruction: straight-line code, so no two such
+ * samples can be in the same call), those decoded, and the distinct argument hashes among them
+ * (distinct_capped: more than PROF_ARGS_MAX_DISTINCT). */
+struct prof_arg_func {
+	pid_t pid;
+	const char *name, *file; /* interned */
+	int first_line;
+	unsigned nargs;
+	uint64_t sampled, own_call, decoded;
+	uint32_t distinct;
+	bool distinct_capped;
+	uint64_t *hashes; /* open addressing, hslots (a power of two, at most half full), 0: empty */
+	uint32_t hslots;
+};
+/* state: sampler_leaf_args() (1 decoded with hash and nargs, 0 not decoded, -1 not sampled) */
+void prof_args_add(struct profile *p, pid_t pid, const struct prof_frame *leaf, bool own_call,
+		   int state, uint64_t hash, unsigned nargs);
+void prof_argstats_free(struct prof_argstats *a);
+/* The entry of one function, or NULL */
+const struct prof_arg_func *profile_args_find(const struct profile *p, pid_t pid, const char *name,
+					      const char *file, int first_line);
+uint64_t profile_args_dropped(const struct profile *p);
 
 /* Samples of one process (pid > 0) or of all */
 uint64_t profile_samples(const struct profile *p, pid_t pid);
