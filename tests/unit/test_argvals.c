@@ -217,3 +217,25 @@ Test(argvals, anything_else_is_unknown)
 		cr_assert_eq(hash_of(1, mk_tuple(&a, 5, it), 0, &h), 1, "a long tuple");
 	}
 }
+
+#include <sys/mman.h>
+
+Test(argvals, an_object_at_the_end_of_a_mapping)
+{
+	long pg = sysconf(_SC_PAGESIZE);
+	uint8_t *m = mmap(NULL, 2 * pg, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	static struct obj a;
+	uint64_t h1, h2;
+
+	cr_assert(m != MAP_FAILED);
+	cr_assert_eq(munmap(m + pg, pg), 0);
+	init(12);
+	/* an int of one digit, its 28 bytes ending 4 bytes before the unmapped page: the
+	 * 64-byte head read fails, the fields are read one by one */
+	mk_int(&a, 77);
+	memcpy(m + pg - 32, a.b, 32);
+	cr_assert_eq(hash_of(1, A(m + pg - 32), 0, &h1), 0);
+	cr_assert_eq(hash_of(1, mk_int(&a, 77), 0, &h2), 0);
+	cr_assert_eq(h1, h2);
+	munmap(m, pg);
+}

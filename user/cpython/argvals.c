@@ -45,15 +45,33 @@ static int rd(const struct dec *d, uint64_t addr, void *buf, size_t len)
 	return d->rd(d->ctx, addr, buf, len);
 }
 
+/* The first bytes of an object, read at once (one process_vm_readv instead of one per field):
+ * fields inside them come from here, others are read on their own. */
+#define HEAD_BYTES 64
+struct head {
+	uint64_t obj;
+	size_t len; /* bytes read: HEAD_BYTES, or 16 near the end of a mapping */
+	uint8_t b[HEAD_BYTES];
+};
+
+static int orr(const struct dec *d, const struct head *o, uint64_t off, void *dst, size_t len)
+{
+	if (off + len <= o->len) {
+		memcpy(dst, o->b + off, len);
+		return 0;
+	}
+	return rd(d, o->obj + off, dst, len);
+}
+
 static int value(const struct dec *d, uint64_t obj, int level, uint64_t *h);
 
-static int dec_int(const struct dec *d, uint64_t obj, uint64_t *h)
+static int dec_int(const struct dec *d, const struct head *o, uint64_t *h)
 {
 	uint32_t digits[ARGV_MAX_DIGITS];
 	uint64_t n, sign;
 	int64_t size;
 
-	if (rd(d, obj + 16, &size, sizeof(size)))
+	if (orr(d, o, 16, &size, sizeof(size)))
 		return 1;
 	if (d->off->version_hex >= 0x030c0000) {
 		/* 3.12+: lv_tag = ndigits << 3 | sign (0 positive, 1 zero, 2 negative) */
@@ -70,7 +88,7 @@ static int dec_int(const struct dec *d, uint64_t obj, uint64_t *h)
 		return 1;
 	if (sign == 1)
 		n = 0;
-	if (n && rd(d, obj + 24, digits, n * sizeof(digits[0])))
+	if (n && orr(d, o, 24, digits, n * sizeof(digits[0])))
 		return 1;
 	for (uint64_t i = 0; i < n; i++)
 		if (digits[i] >> 30)
@@ -80,52 +98,52 @@ static int dec_int(const struct dec *d, uint64_t obj, uint64_t *h)
 	return 0;
 }
 
-static int dec_float(const struct dec *d, uint64_t obj, uint64_t *h)
+static int dec_float(const struct dec *d, const struct head *o, uint64_t *h)
 {
 	double v;
 
-	if (rd(d, obj + 16, &v, sizeof(v)))
+	if (orr(d, o, 16, &v, sizeof(v)))
 		return 1;
 	*h = fnv(fnv_u64(*h, TAG_FLOAT), &v, sizeof(v));
 	return 0;
 }
 
-static int dec_str(const struct dec *d, uint64_t obj, uint64_t *h)
+static int dec_str(const struct dec *d, const struct head *o, uint64_t *h)
 {
-	const struct py_offsets *o = d->off;
+	const struct py_offsets *L = d->off;
 	uint8_t data[ARGV_MAX_BYTES];
 	uint64_t len;
 	uint32_t state;
 	unsigned kind;
 	uint16_t at;
 
-	if (o->unicode_length == PY_OFF_NONE || o->unicode_state == PY_OFF_NONE ||
-	    o->unicode_ascii_data == PY_OFF_NONE || o->unicode_compact_data == PY_OFF_NONE ||
-	    rd(d, obj + o->unicode_length, &len, sizeof(len)) ||
-	    rd(d, obj + o->unicode_state, &state, sizeof(state)))
+	if (L->unicode_length == PY_OFF_NONE || L->unicode_state == PY_OFF_NONE ||
+	    L->unicode_ascii_data == PY_OFF_NONE || L->unicode_compact_data == PY_OFF_NONE ||
+	    orr(d, o, L->unicode_length, &len, sizeof(len)) ||
+	    orr(d, o, L->unicode_state, &state, sizeof(state)))
 		return 1;
 	/* state: interned:2, kind:3, compact:1, ascii:1 (3.8-3.15 GIL builds) */
 	kind = (state >> 2) & 7;
 	if (!(state & 0x20) || (kind != 1 && kind != 2 && kind != 4) ||
 	    len > ARGV_MAX_BYTES / kind)
 		return 1;
-	at = (state & 0x40) ? o->unicode_ascii_data : o->unicode_compact_data;
-	if (len && rd(d, obj + at, data, len * kind))
+	at = (state & 0x40) ? L->unicode_ascii_data : L->unicode_compact_data;
+	if (len && orr(d, o, at, data, len * kind))
 		return 1;
 	*h = fnv_u64(fnv_u64(fnv_u64(*h, TAG_STR), kind), len);
 	*h = fnv(*h, data, len * kind);
 	return 0;
 }
 
-static int dec_bytes(const struct dec *d, uint64_t obj, uint64_t *h)
+static int dec_bytes(const struct dec *d, const struct head *o, uint64_t *h)
 {
 	uint8_t data[ARGV_MAX_BYTES];
 	int64_t len;
 
 	if (d->off->var_size == PY_OFF_NONE || d->off->bytes_sval == PY_OFF_NONE ||
-	    rd(d, obj + d->off->var_size, &len, sizeof(len)) || len < 0 || len > ARGV_MAX_BYTES)
+	    orr(d, o, d->off->var_size, &len, sizeof(len)) || len < 0 || len > ARGV_MAX_BYTES)
 		return 1;
-	if (len && rd(d, obj + d->off->bytes_sval, data, (size_t)len))
+	if (len && orr(d, o, d->off->bytes_sval, data, (size_t)len))
 		return 1;
 	*h = fnv(fnv_u64(fnv_u64(*h, TAG_BYTES), (uint64_t)len), data, (size_t)len);
 	return 0;
@@ -141,15 +159,15 @@ static int tuple_items(const struct py_offsets *o)
 	return minor >= 14 ? 32 : 24;
 }
 
-static int dec_tuple(const struct dec *d, uint64_t obj, int level, uint64_t *h)
+static int dec_tuple(const struct dec *d, const struct head *ob, int level, uint64_t *h)
 {
 	uint64_t items[ARGV_MAX_TUPLE];
 	int at = tuple_items(d->off);
 	int64_t n;
 
-	if (level > 0 || at < 0 || rd(d, obj + 16, &n, sizeof(n)) || n < 0 || n > ARGV_MAX_TUPLE)
+	if (level > 0 || at < 0 || orr(d, ob, 16, &n, sizeof(n)) || n < 0 || n > ARGV_MAX_TUPLE)
 		return 1;
-	if (n && rd(d, obj + (uint64_t)at, items, (size_t)n * 8))
+	if (n && orr(d, ob, (uint64_t)at, items, (size_t)n * 8))
 		return 1;
 	*h = fnv_u64(fnv_u64(*h, TAG_TUPLE), (uint64_t)n);
 	for (int64_t i = 0; i < n; i++)
@@ -160,6 +178,7 @@ static int dec_tuple(const struct dec *d, uint64_t obj, int level, uint64_t *h)
 
 static int value(const struct dec *d, uint64_t obj, int level, uint64_t *h)
 {
+	struct head o = { .obj = obj };
 	uint64_t type;
 
 	if (!obj)
@@ -168,18 +187,27 @@ static int value(const struct dec *d, uint64_t obj, int level, uint64_t *h)
 		*h = fnv_u64(*h, obj == d->t->none ? TAG_NONE : obj == d->t->yes ? TAG_TRUE : TAG_FALSE);
 		return 0;
 	}
-	if (d->off->ob_type == PY_OFF_NONE || rd(d, obj + d->off->ob_type, &type, sizeof(type)))
+	if (d->off->ob_type == PY_OFF_NONE || d->off->ob_type > HEAD_BYTES - 8)
+		return 1;
+	/* the head at once; near the end of a mapping, its first 16 bytes */
+	o.len = HEAD_BYTES;
+	if (rd(d, obj, o.b, o.len)) {
+		o.len = 16;
+		if (rd(d, obj, o.b, o.len))
+			return 1;
+	}
+	if (orr(d, &o, d->off->ob_type, &type, sizeof(type)))
 		return 1;
 	if (type == d->t->t_long)
-		return dec_int(d, obj, h);
+		return dec_int(d, &o, h);
 	if (type == d->t->t_float)
-		return dec_float(d, obj, h);
+		return dec_float(d, &o, h);
 	if (type == d->t->t_str)
-		return dec_str(d, obj, h);
+		return dec_str(d, &o, h);
 	if (type == d->t->t_bytes)
-		return dec_bytes(d, obj, h);
+		return dec_bytes(d, &o, h);
 	if (type == d->t->t_tuple)
-		return dec_tuple(d, obj, level, h);
+		return dec_tuple(d, &o, level, h);
 	return 1; /* bool subclasses, user types, containers...: not decoded */
 }
 
