@@ -1,15 +1,16 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-/* report --mode wall's findings on real processes, one report watching them all at once:
- *  - blocked-event-loop: tests/workloads/wall_loop.py block (a handler calling time.sleep(0.3)
- *    on the loop) fires on every interpreter, naming handler as the blocking function, the
- *    block 100 ms-1 s (its end waits for a CPU on a loaded host); wall_loop.py await (awaits asyncio.sleep(0.3), then time.sleep(0.03):
- *    the loop is blocked 30 ms at a time) never fires though its loop is seen;
+/* report --mode wall's findings on real processes:
+ *  - blocked-event-loop, one report over them all: tests/workloads/wall_loop.py block (a
+ *    handler calling time.sleep(0.3) on the loop) fires on every interpreter, naming handler
+ *    as the blocking function, the block 100 ms-1 s (its end may wait for a CPU on a loaded
+ *    host); wall_loop.py await (awaits asyncio.sleep(0.3), then time.sleep(0.03): the loop is
+ *    blocked 30 ms at a time) never fires though its loop is seen;
  *  - cpu-bound-one-core: tests/workloads/wall_cpu.py spin (one thread always on a CPU), watched
- *    alone, fires when the host had idle CPUs over the window (measured here from /proc/stat, outside pyhound:
- *    >= 0.6 CPUs idle: must fire; under 0.4: must not; the host is shared, so between the
- *    two nothing is asserted), and its own thread_time says it was CPU-bound; wall_cpu.py duty
- *    (the loop 45% of the time) and a process of two sleeping I/O threads, watched together
- *    afterwards, never fire. */
+ *    alone, fires when the host had idle CPUs over the window (measured here from /proc/stat,
+ *    outside pyhound: >= 0.6 CPUs idle: must fire; under 0.4: must not; the host is shared, so
+ *    between the two nothing is asserted), and its own thread_time says it was CPU-bound;
+ *    wall_cpu.py duty (the loop 45% of the time) and a process of two sleeping I/O threads,
+ *    watched together afterwards, never fire. */
 #include <criterion/criterion.h>
 #include <poll.h>
 #include <stdio.h>
