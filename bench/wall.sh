@@ -21,6 +21,11 @@
 # iterator over every task on the host) its mean time, and per thread sample (mean run time x
 # runs / samples). Medians of the rounds. The per-frame cost is the slope between two depths.
 #
+# Part D, per-process iterators: NPROCS (default "1 4 12") sleeping single-threaded processes,
+# record --mode wall -F 99 -d 3 --pid ... -v with BEFORE and AFTER alternating, ROUNDS times:
+# the median run time, and the host's thread count (/proc/loadavg) that decides whether AFTER
+# iterates per process (processes x 32 <= threads) or over every task.
+#
 # Usage: bench/wall.sh [ROUNDS]   (default 3; root; build/pyhound built)
 # Environment: PYHOUND, PY (default pyenv 3.12), WINDOW (part A seconds, default 10), PROCS
 #   (default 20), ITER (loop iterations, default 3000000), PARTS ("A B"; "C" needs BEFORE),
@@ -240,6 +245,46 @@ if len(ds) >= 2:
     for b in ("before", "after"):
         print("%s: %.3f us per frame (slope from depth %d to %d)" % (
             b, (med[b, hi][1] - med[b, lo][1]) / (hi - lo), lo, hi))
+PY
+fi
+if [[ " $PARTS " == *" D "* ]]; then
+	BEFORE=${BEFORE:?part D compares two builds: BEFORE=/path/to/old/pyhound}
+	AFTER=${AFTER:-$PYHOUND}
+	NPROCS=${NPROCS:-1 4 12}
+	max=0
+	for k in $NPROCS; do [ "$k" -gt "$max" ] && max=$k; done
+	dpids=()
+	for i in $(seq 1 "$max"); do
+		"$PY" -c "import time; time.sleep(3600)" &
+		dpids+=($!)
+		BG+=($!)
+	done
+	sleep 1
+	echo "# part D: sleeping processes, host threads $(cut -d' ' -f4 /proc/loadavg | cut -d/ -f2)" |
+		tee "$OUT/procs.txt"
+	for r in $(seq 1 "$ROUNDS"); do
+		for build in before after; do
+			bin=$BEFORE
+			[ $build = after ] && bin=$AFTER
+			for k in $NPROCS; do
+				plist=$(IFS=,; echo "${dpids[*]:0:$k}")
+				"$bin" record --mode wall -F 99 -d 3 --pid "$plist" -v -o /dev/null \
+					-f collapsed 2>"$OUT/d.err" || true
+				echo "$build $k $(grep -o 'avg_run_us=[0-9.]*' "$OUT/d.err" | cut -d= -f2)" \
+					>>"$OUT/procs.raw"
+			done
+		done
+	done
+	for p in "${dpids[@]}"; do kill "$p" 2>/dev/null || true; done
+	python3 - "$OUT/procs.raw" <<'PY' | tee -a "$OUT/procs.txt"
+import statistics, sys
+rows = [l.split() for l in open(sys.argv[1]) if len(l.split()) == 3]
+print("%-6s %7s %14s %14s %7s" % ("procs", "rounds", "run_us before", "run_us after", "ratio"))
+for k in sorted({int(r[1]) for r in rows}):
+    b = [float(r[2]) for r in rows if r[0] == "before" and int(r[1]) == k]
+    a = [float(r[2]) for r in rows if r[0] == "after" and int(r[1]) == k]
+    print("%-6d %7d %14.1f %14.1f %6.2fx" % (k, len(b), statistics.median(b),
+          statistics.median(a), statistics.median(b) / statistics.median(a)))
 PY
 fi
 echo "results in $OUT"

@@ -119,9 +119,17 @@ Test(io_findings, whole_messages_by_the_size_asked_for)
 	struct report r;
 	struct extra x = { .asked = 65536 };
 
+	char buf[8192];
+	FILE *f;
+
 	/* recv(65536) returning 40-byte requests: whole messages, however many */
 	build_x(&r, 45, FD_KIND_SOCKET, 400000, 40, 4000000000ULL, &x);
 	cr_expect_eq(r.procs[0].nfindings, 0);
+	f = fmemopen(buf, sizeof(buf), "w");
+	report_print_text(&r, f, 0);
+	fclose(f);
+	cr_expect(strstr(buf, "   recvfrom     socket      400000    15.3 MiB           40 B   "
+			      "100.0%        0     65536 B\n"), "%s", buf);
 	report_free(&r);
 	/* os.read(fd, 65536) on a pipe whose writer writes 8 bytes at a time: not the reader's */
 	build_x(&r, 0, FD_KIND_PIPE, 20000, 8, 20000000ULL, &x);

@@ -128,6 +128,9 @@ void print_sampler_stats(FILE *f, struct profiler *pr)
 		(unsigned long long)st.s.received, (unsigned long long)st.s.unknown_frames,
 		(unsigned long long)st.procs_added, (unsigned long long)st.procs_refused,
 		(unsigned long long)st.profile_full);
+	if (st.s.op_timed)
+		fprintf(f, "pyhound: opcode attribution: %llu timed, %.2f us each on average\n",
+			(unsigned long long)st.s.op_timed, st.s.op_ns / 1e3 / st.s.op_timed);
 	if (st.s.wall_runs)
 		fprintf(f, "pyhound: wall-clock sampler: runs=%llu avg_run_us=%.1f late=%llu "
 			   "failed=%llu gil_unknown=%llu\n", (unsigned long long)st.s.wall_runs,

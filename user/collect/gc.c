@@ -18,6 +18,7 @@
 
 #define BIN_LINKS 16  /* links per binary: uprobes (3.8 clones: 8) and USDT sites (perf links) */
 #define MAX_BINS GC_MAX_BINS
+#define BIN_FDS 3     /* uprobe_multi links per binary */
 #define MAX_DESTROY_THREADS 256 /* links destroyed at once (each waits for RCU) */
 
 struct gc_bin {
@@ -26,7 +27,9 @@ struct gc_bin {
 	bool imports;
 	struct bpf_link *links[BIN_LINKS]; /* perf-event uprobe links */
 	int nlinks;
-	int multi_fd; /* or the uprobe_multi link of its USDT sites (-1: none) */
+	int fds[BIN_FDS]; /* or uprobe_multi links: its USDT sites; or entries, returns and
+			   * 3.13's helper of the collection function */
+	int nfds;
 	int live;      /* running processes of this binary: at 0 its probes go */
 	int refs;      /* process records pointing here: at 0 the slot may be reused */
 	bool released; /* probes detached after its last process exited */
@@ -67,7 +70,8 @@ struct gc_release {
 	struct gc_collector *c;
 	struct bpf_link *links[BIN_LINKS];
 	int n;
-	int multi_fd;
+	int fds[BIN_FDS];
+	int nfds;
 	pthread_t th;
 	bool done;
 	struct gc_release *next;
@@ -115,9 +119,16 @@ int gc_open(const struct gc_collector_opts *opts, struct gc_collector **out)
 	/* a binary's USDT sites are one uprobe_multi link where the kernel has them (one
 	 * breakpoint removal and RCU wait for all), else a perf-event link each */
 	c->multi = uprobe_multi_supported();
-	if (c->multi)
+	if (c->multi) { /* and the uprobes of the collection function */
 		bpf_program__set_expected_attach_type(c->skel->progs.gc_usdt_site,
 						      UPROBE_MULTI_ATTACH_TYPE);
+		bpf_program__set_expected_attach_type(c->skel->progs.gc_enter,
+						      UPROBE_MULTI_ATTACH_TYPE);
+		bpf_program__set_expected_attach_type(c->skel->progs.gc_return,
+						      UPROBE_MULTI_ATTACH_TYPE);
+		bpf_program__set_expected_attach_type(c->skel->progs.gc_fix_gen,
+						      UPROBE_MULTI_ATTACH_TYPE);
+	}
 	bpf_program__set_autoload(c->multi ? c->skel->progs.gc_usdt_site_perf :
 					     c->skel->progs.gc_usdt_site, false);
 	err = bpf_map__reuse_fd(c->skel->maps.tracked_pids, opts->tracked_fd);
@@ -214,9 +225,8 @@ static void put_links(struct gc_bin *b)
 {
 	while (b->nlinks > 0)
 		bpf_link__destroy(b->links[--b->nlinks]);
-	if (b->multi_fd >= 0)
-		close(b->multi_fd);
-	b->multi_fd = -1;
+	while (b->nfds > 0)
+		close(b->fds[--b->nfds]);
 }
 
 /* links to destroy, shared by the threads of destroy_links */
@@ -272,7 +282,7 @@ static void *release_thread(void *arg)
 {
 	struct gc_release *r = arg;
 
-	destroy_links(r->c, r->links, r->n, &r->multi_fd, r->multi_fd >= 0);
+	destroy_links(r->c, r->links, r->n, r->fds, r->nfds);
 	__atomic_store_n(&r->done, true, __ATOMIC_RELEASE);
 	return NULL;
 }
@@ -299,17 +309,18 @@ static void release_bin(struct gc_collector *c, struct gc_bin *b)
 {
 	struct gc_release *r;
 
-	if (!b->nlinks && b->multi_fd < 0)
+	if (!b->nlinks && !b->nfds)
 		return;
 	reap_releases(c, false);
 	pr_debug("GC: releasing the %d links of binary %llu:%llu (no process left)",
-		 b->nlinks + (b->multi_fd >= 0), (unsigned long long)b->dev,
+		 b->nlinks + b->nfds, (unsigned long long)b->dev,
 		 (unsigned long long)b->ino);
 	r = calloc(1, sizeof(*r));
 	if (r) {
 		r->c = c;
 		r->n = b->nlinks;
-		r->multi_fd = b->multi_fd;
+		r->nfds = b->nfds;
+		memcpy(r->fds, b->fds, sizeof(r->fds));
 		memcpy(r->links, b->links, sizeof(r->links));
 	}
 	if (r && !pthread_create(&r->th, NULL, release_thread, r)) {
@@ -317,10 +328,10 @@ static void release_bin(struct gc_collector *c, struct gc_bin *b)
 		c->releases = r;
 	} else {
 		free(r);
-		destroy_links(c, b->links, b->nlinks, &b->multi_fd, b->multi_fd >= 0);
+		destroy_links(c, b->links, b->nlinks, b->fds, b->nfds);
 	}
 	b->nlinks = 0;
-	b->multi_fd = -1;
+	b->nfds = 0;
 	b->released = true;
 	b->idle_ns = 0;
 }
@@ -509,7 +520,7 @@ static int attach_usdt_sites(struct gc_collector *c, struct gc_bin *b, int slot,
 					 p->obj_open_path, offs, refs, cookies, mp->n, 0);
 		err = fd < 0 ? fd : 0;
 		if (!err)
-			b->multi_fd = fd;
+			b->fds[b->nfds++] = fd;
 	}
 	for (i = 0; !c->multi && i < mp->n && !err; i++) {
 		LIBBPF_OPTS(bpf_uprobe_opts, uo, .bpf_cookie = cookies[i],
@@ -534,6 +545,43 @@ static int attach_usdt_sites(struct gc_collector *c, struct gc_bin *b, int slot,
 out:
 	free(mp);
 	return err;
+}
+
+/* The collection function's entries, its returns and 3.13's helper as three uprobe_multi
+ * links (one RCU wait each at detach, in parallel, where perf-event links are destroyed one
+ * after another under the kernel's event_mutex). */
+static int attach_uprobes_multi(struct gc_collector *c, struct gc_bin *b, const struct py_proc *p,
+				struct elf_file *ef, const struct sym_pick *sp)
+{
+	uint64_t offs[2][4], cookies[2][4];
+	int n[2] = { 0, 0 }, i, k, fd, err;
+
+	for (i = 0; i < sp->n; i++) {
+		k = sp->s[i].mode == GC_MODE_FIX_ARG3;
+		/* a symbol's start is an instruction boundary: safe for a uprobe */
+		err = elf_vaddr_to_offset(ef, sp->s[i].vaddr, &offs[k][n[k]]);
+		if (err)
+			return err;
+		cookies[k][n[k]++] = sp->s[i].mode;
+		pr_debug("GC uprobe on %s at offset 0x%llx of %s (mode %d)", sp->s[i].name,
+			 (unsigned long long)offs[k][n[k] - 1], p->obj_path, sp->s[i].mode);
+	}
+	for (k = 0; k < 3; k++) {
+		const struct bpf_program *prog = k == 0 ? c->skel->progs.gc_enter :
+						 k == 1 ? c->skel->progs.gc_return :
+							  c->skel->progs.gc_fix_gen;
+		int set = k == 2;
+
+		if (!n[set])
+			continue;
+		fd = uprobe_multi_attach_flags(bpf_program__fd(prog), p->obj_open_path, offs[set],
+					       NULL, cookies[set], n[set], 0,
+					       k == 1 ? UPROBE_MULTI_RETURN : 0);
+		if (fd < 0)
+			return fd; /* the caller closes those made */
+		b->fds[b->nfds++] = fd;
+	}
+	return 0;
 }
 
 static int attach_uprobes(struct gc_collector *c, struct gc_bin *b, const struct py_proc *p)
@@ -569,6 +617,10 @@ static int attach_uprobes(struct gc_collector *c, struct gc_bin *b, const struct
 			 sp.clones_other ? " (only compiler clones of gc_collect_main)" : "");
 		return -ENOENT;
 	}
+	if (c->multi) {
+		err = attach_uprobes_multi(c, b, p, ef, &sp);
+		goto out;
+	}
 	for (i = 0; i < sp.n && !err; i++) {
 		LIBBPF_OPTS(bpf_uprobe_opts, uo, .bpf_cookie = sp.s[i].mode);
 		uint64_t off;
@@ -595,6 +647,7 @@ static int attach_uprobes(struct gc_collector *c, struct gc_bin *b, const struct
 			 (unsigned long long)off, p->obj_path, sp.s[i].mode,
 			 err ? strerror(-err) : "ok");
 	}
+out:
 	elf_close(ef);
 	if (err) {
 		put_links(b);
@@ -638,7 +691,6 @@ static int find_bin(struct gc_collector *c, const struct py_proc *p)
 
 		memset(b, 0, sizeof(*b));
 		b->refs = refs;
-		b->multi_fd = -1;
 	}
 	b->dev = p->obj_dev;
 	b->ino = p->obj_inode;
@@ -663,7 +715,7 @@ static int find_bin(struct gc_collector *c, const struct py_proc *p)
 		if (attach_usdt_sites(c, b, slot, p, false, why2, sizeof(why2)))
 			pr_warn("import probes of %s not attached: %s", p->obj_path, why2);
 	}
-	__atomic_add_fetch(&c->links, b->nlinks + (b->multi_fd >= 0), __ATOMIC_RELAXED);
+	__atomic_add_fetch(&c->links, b->nlinks + b->nfds, __ATOMIC_RELAXED);
 	pr_info("GC source for %s: %s%s", p->obj_path, b->source,
 		b->imports ? ", imports traced" : "");
 	if (slot == c->nbins)
@@ -976,16 +1028,16 @@ void gc_free(struct gc_collector *c)
 	reap_releases(c, true);
 	{ /* every binary's links at once (see destroy_links) */
 		struct bpf_link **all = calloc(MAX_BINS * BIN_LINKS, sizeof(*all));
-		int *fds = calloc(MAX_BINS, sizeof(*fds));
+		int *fds = calloc(MAX_BINS * BIN_FDS, sizeof(*fds));
 		int n = 0, nfds = 0;
 
 		for (i = 0; all && fds && i < c->nbins; i++) {
 			memcpy(all + n, c->bins[i].links, c->bins[i].nlinks * sizeof(*all));
 			n += c->bins[i].nlinks;
 			c->bins[i].nlinks = 0;
-			if (c->bins[i].multi_fd >= 0)
-				fds[nfds++] = c->bins[i].multi_fd;
-			c->bins[i].multi_fd = -1;
+			memcpy(fds + nfds, c->bins[i].fds, c->bins[i].nfds * sizeof(*fds));
+			nfds += c->bins[i].nfds;
+			c->bins[i].nfds = 0;
 		}
 		destroy_links(c, all, n, fds, nfds);
 		free(all);

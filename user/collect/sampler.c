@@ -50,6 +50,7 @@ struct sampler {
 	unsigned int oversample; /* event ticks per kept sample (1: no thinning) */
 	bool fixed_period;	 /* no jitter (benchmarks: the aliasing sampler of old) */
 	bool no_ops;		 /* no opcode attribution (benchmarks) */
+	bool time_ops;		 /* time each attribution (benchmarks) */
 	uint64_t next_jitter_ns; /* when to draw new periods; 0: never (fixed period) */
 	uint64_t rng;
 	sampler_cb cb;
@@ -139,8 +140,19 @@ static int handle_sample(void *ctx, void *data, size_t size)
 		if (err < 0)
 			s->st.unknown_frames++;
 		/* the leaf: which instruction it sat on */
-		if (i == 0 && !err && !s->no_ops)
+		if (i == 0 && !err && !s->no_ops) {
+			struct timespec t0, t1;
+
+			if (s->time_ops)
+				clock_gettime(CLOCK_MONOTONIC, &t0);
 			s->has_op = !symbolizer_op(s->sym, s->op, sizeof(s->op), &s->op_depth);
+			if (s->time_ops) {
+				clock_gettime(CLOCK_MONOTONIC, &t1);
+				s->st.op_timed++;
+				s->st.op_ns += (t1.tv_sec - t0.tv_sec) * 1000000000LL +
+					       (t1.tv_nsec - t0.tv_nsec);
+			}
+		}
 		out++;
 	}
 	if (smp->flags & PH_SAMPLE_WALL) {
@@ -180,6 +192,7 @@ int sampler_open(const struct sampler_opts *opts, int tracked_fd, struct sampler
 	s->oversample = opts->oversample;
 	s->fixed_period = opts->fixed_period;
 	s->no_ops = opts->no_ops;
+	s->time_ops = opts->time_ops;
 	if (!s->oversample) {
 		s->oversample = MAX_TICK_HZ / s->freq;
 		if (s->oversample > MAX_OVERSAMPLE)

@@ -34,6 +34,7 @@ struct sampler_opts {
 	unsigned int oversample;
 	bool fixed_period; /* no random period changes (to measure the aliasing of old) */
 	bool no_ops;	   /* no opcode attribution (benchmarks: bench/opcodes.sh) */
+	bool time_ops;	   /* time each attribution (op_timed, op_ns; bench/opcodes.sh) */
 	/* enum ph_wall_mode: PH_MODE_CPU (perf events), PH_MODE_WALL (every thread, a task
 	 * iterator; off-CPU threads get a leaf pseudo-frame [gil], [syscall:NAME], [runnable] or
 	 * [blocked]), PH_MODE_GIL (only the thread holding the GIL) */
@@ -53,6 +54,7 @@ struct sampler_stats {
 	uint64_t wall_late;	    /* ... started more than a period late (host busy) */
 	uint64_t wall_errors;	    /* ... that failed */
 	uint64_t gil_unknown;	    /* processes without a known GIL location */
+	uint64_t op_timed, op_ns;   /* time_ops: opcode attributions timed, their time */
 	struct symbolizer_stats sym;
 };
 

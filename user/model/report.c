@@ -397,12 +397,17 @@ void report_print_text(const struct report *r, FILE *f, int verbosity)
 		if (rp->nsc > TOP_SYSCALLS)
 			fprintf(f, "   (%zu more syscalls; --json has all)\n", rp->nsc - TOP_SYSCALLS);
 		if (rp->nio) {
-			fprintf(f, "\n   I/O batching (read/write family, successful calls)\n");
-			fprintf(f, "   %-12s %-7s %10s %11s %14s %8s %8s\n", "SYSCALL", "FD", "CALLS",
-				"BYTES", "MEDIAN/CALL", "<512B", "ERRORS");
+			fprintf(f, "\n   I/O batching (read/write family, successful calls; ASKED/CALL: the mean\n"
+				   "   size asked for, where the call has one)\n");
+			fprintf(f, "   %-12s %-7s %10s %11s %14s %8s %8s %11s\n", "SYSCALL", "FD", "CALLS",
+				"BYTES", "MEDIAN/CALL", "<512B", "ERRORS", "ASKED/CALL");
 			for (j = 0; j < rp->nio; j++) {
 				const struct rep_io *io = &rp->io[j];
-				char med[48];
+				char med[48], ask[32] = "-";
+
+				if (io->s->asked_calls) /* mean size asked for, where known */
+					snprintf(ask, sizeof(ask), "%.0f B", (double)io->s->asked_bytes /
+						 io->s->asked_calls);
 
 				if (io->median_lo == io->median_hi)
 					snprintf(med, sizeof(med), "%llu B",
@@ -411,11 +416,11 @@ void report_print_text(const struct report *r, FILE *f, int verbosity)
 					snprintf(med, sizeof(med), "%llu-%llu B",
 						 (unsigned long long)io->median_lo,
 						 (unsigned long long)io->median_hi);
-				fprintf(f, "   %-12s %-7s %10llu %11s %14s %7.1f%% %8llu\n",
+				fprintf(f, "   %-12s %-7s %10llu %11s %14s %7.1f%% %8llu %11s\n",
 					syscall_name(io->nr, sn, sizeof(sn)), fd_kind_name(io->kind),
 					(unsigned long long)io->s->calls,
 					fmt_bytes(a, sizeof(a), io->s->bytes), med,
-					100.0 * io->small_share, (unsigned long long)io->s->errors);
+					100.0 * io->small_share, (unsigned long long)io->s->errors, ask);
 			}
 		}
 		if (rp->nfindings) {
