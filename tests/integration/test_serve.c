@@ -662,9 +662,11 @@ Test(serve, exact_calls_pyenv_3_12, .timeout = 150)
 	check_serve_calls(12, false, "python3.12", "3.12.1", "uprobe:RESUME+RETURN");
 }
 
-Test(serve, exact_calls_debian_3_11_usdt, .timeout = 150)
+/* Debian's stripped python3.11: handler uprobes, the table found by decoding (serve never
+ * raises its USDT function probes, whose hook can harm the target) */
+Test(serve, exact_calls_debian_3_11, .timeout = 150)
 {
-	check_serve_calls(11, true, "python3.11", "3.11.2", "usdt:function__return");
+	check_serve_calls(11, true, "python3.11", "3.11.2", "uprobe:RESUME+RETURN");
 }
 
 /* calls are off by default: no probes, no families; a bad value is a clear config error */
