@@ -9,6 +9,8 @@
 # at fetchone's end or the reset of the next execute), so 4-5 probe hits and one stack walk.
 #
 # Usage: bench/queries.sh [PYHOUND] [ROUNDS] [N]   (root; defaults build/pyhound 3 200000)
+#   OTHER=path/to/another/pyhound adds a condition "other" (e.g. an older build), alternating
+#   with the two others in each round, so both builds are measured under the same load.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYHOUND=${1:-build/pyhound}
@@ -26,6 +28,7 @@ start_tracer() { # condition
 	case $1 in
 	base) TP= ; return 0 ;;
 	on) "$PYHOUND" queries --pid "$WPID" --duration 600 >"$TMP/tr.out" 2>"$log" & ;;
+	other) "$OTHER" queries --pid "$WPID" --duration 600 >"$TMP/tr.out" 2>"$log" & ;;
 	esac
 	TP=$!
 	until grep -q "following the database queries" "$log" 2>/dev/null; do
@@ -37,16 +40,22 @@ start_tracer() { # condition
 for py in "${PYS[@]}"; do
 	"$py" bench/queries_point.py 20000 "$TMP/kv.db" >/dev/null # warm caches
 	for r in $(seq "$ROUNDS"); do
-		set -- base on
-		[ $((r % 2)) = 0 ] && set -- on base
+		if [ -n "${OTHER:-}" ]; then
+			case $((r % 3)) in
+			1) set -- base on other ;; 2) set -- on other base ;; 0) set -- other base on ;;
+			esac
+		else
+			set -- base on
+			[ $((r % 2)) = 0 ] && set -- on base
+		fi
 		for c in "$@"; do
 			start_workload "$py" bench/queries_point.py wait "$N" "$TMP/kv.db"
 			start_tracer "$c"
 			finish_workload "$(basename "$py").$c"
 			stop_tracer
-			if [ "$c" = on ]; then
+			if [ "$c" != base ]; then
 				grep -o '^[0-9]* queries' "$TMP/tr.out" | awk '{print $1}' \
-					>>"$TMP/$(basename "$py").seen" || true
+					>>"$TMP/$(basename "$py").$c.seen" || true
 			fi
 		done
 	done
@@ -55,12 +64,14 @@ done
 printf '%-11s %-5s %-4s %6s %9s %9s %8s %10s\n' python cond time rounds median_s base_s ratio ns/query
 for py in "${PYS[@]}"; do
 	tag=$(basename "$py")
-	for m in cpu wall; do
-		b=$(median "$TMP/$tag.base.$m")
-		v=$(median "$TMP/$tag.on.$m")
-		awk -v t="$tag" -v m="$m" -v r="$ROUNDS" -v b="$b" -v v="$v" -v n="$N" 'BEGIN {
-			printf "%-11s %-5s %-4s %6d %9.4f %9.4f %8.2f %10.0f\n", t, "on", m, r, v, b,
-				v / b, (v - b) / n * 1e9}'
+	for c in on ${OTHER:+other}; do
+		for m in cpu wall; do
+			b=$(median "$TMP/$tag.base.$m")
+			v=$(median "$TMP/$tag.$c.$m")
+			awk -v t="$tag" -v c="$c" -v m="$m" -v r="$ROUNDS" -v b="$b" -v v="$v" -v n="$N" 'BEGIN {
+				printf "%-11s %-5s %-4s %6d %9.4f %9.4f %8.2f %10.0f\n", t, c, m, r, v, b,
+					v / b, (v - b) / n * 1e9}'
+		done
+		echo "  $c: queries pyhound counted per run: $(sort -u "$TMP/$tag.$c.seen" | tr '\n' ' ')(N=$N)"
 	done
-	echo "  queries pyhound counted per run: $(sort -u "$TMP/$tag.seen" | tr '\n' ' ')(N=$N)"
 done

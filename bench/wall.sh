@@ -14,9 +14,23 @@
 # record --mode cpu, --mode wall, --mode gil (all -F 99); each process's loop time, pyhound's
 # CPU over the run, the wall sampler's run count and mean run time (-v).
 #
+# Part C, the walk's cost, two builds side by side: BEFORE and AFTER (pyhound binaries; AFTER
+# defaults to PYHOUND) on CPROCS processes of 8 threads sleeping DEPTH Python frames deep
+# (bench/workloads/deep_sleepers.py), for each depth in DEPTHS: record --mode wall -F 99 -d 5
+# --pid ... -v, the builds alternating, ROUNDS times; per run of the wall sampler (the task
+# iterator over every task on the host) its mean time, and per thread sample (mean run time x
+# runs / samples). Medians of the rounds. The per-frame cost is the slope between two depths.
+#
+# Part D, per-process iterators: NPROCS (default "1 4 12") sleeping single-threaded processes,
+# record --mode wall -F 99 -d 3 --pid ... -v with BEFORE and AFTER alternating, ROUNDS times:
+# the median run time, and the host's thread count (/proc/loadavg) that decides whether AFTER
+# iterates per process (processes x 32 <= threads) or over every task.
+#
 # Usage: bench/wall.sh [ROUNDS]   (default 3; root; build/pyhound built)
 # Environment: PYHOUND, PY (default pyenv 3.12), WINDOW (part A seconds, default 10), PROCS
-#   (default 20), ITER (loop iterations, default 3000000), PARTS ("A B"), OUT.
+#   (default 20), ITER (loop iterations, default 3000000), PARTS ("A B"; "C" needs BEFORE),
+#   BEFORE, AFTER, CPROCS (default 4), DEPTHS (default "4 64"), OUT. Rounds are the argument:
+#   PARTS=C BEFORE=/tmp/old-pyhound bench/wall.sh 5
 set -euo pipefail
 
 ROUNDS=${1:-3}
@@ -165,5 +179,112 @@ if [[ " $PARTS " == *" B "* ]]; then
 			rm -f "$OUT"/b-*.out "$OUT"/in-*
 		done
 	done
+fi
+if [[ " $PARTS " == *" C "* ]]; then
+	BEFORE=${BEFORE:?part C compares two builds: BEFORE=/path/to/old/pyhound}
+	AFTER=${AFTER:-$PYHOUND}
+	CPROCS=${CPROCS:-4}
+	DEPTHS=${DEPTHS:-4 64}
+	echo "# part C: $CPROCS processes x 8 threads sleeping DEPTH frames deep; before: $BEFORE," \
+		"after: $AFTER" | tee "$OUT/walk.txt"
+	for depth in $DEPTHS; do
+		pids=()
+		for i in $(seq 1 "$CPROCS"); do
+			f=$OUT/c-in-$i
+			rm -f "$f"
+			mkfifo "$f"
+			"$PY" "$HERE/workloads/deep_sleepers.py" 8 "$depth" <"$f" >"$OUT/c-$i.out" &
+			pids+=($!)
+			BG+=($!)
+			exec {fd}>"$f"
+			eval "cfd_$i=$fd"
+		done
+		for i in $(seq 1 "$CPROCS"); do
+			until grep -q ready "$OUT/c-$i.out" 2>/dev/null; do sleep 0.05; done
+		done
+		plist=$(IFS=,; echo "${pids[*]}")
+		for r in $(seq 1 "$ROUNDS"); do
+			for build in before after; do
+				bin=$BEFORE
+				[ $build = after ] && bin=$AFTER
+				log=$OUT/c-$build-$depth-$r.err
+				"$bin" record --mode wall -F 99 -d 5 --pid "$plist" -v -o /dev/null \
+					-f collapsed 2>"$log" || true
+				runs=$(grep -o 'runs=[0-9]*' "$log" | cut -d= -f2)
+				avg=$(grep -o 'avg_run_us=[0-9.]*' "$log" | cut -d= -f2)
+				smp=$(grep -o 'sampler: samples=[0-9]*' "$log" | cut -d= -f2)
+				echo "$build $depth $r $runs $avg $smp" >>"$OUT/walk.raw"
+			done
+		done
+		for i in $(seq 1 "$CPROCS"); do
+			eval "fd=\$cfd_$i"
+			exec {fd}>&-
+		done
+		for p in "${pids[@]}"; do wait "$p" || true; done
+		rm -f "$OUT"/c-in-* "$OUT"/c-*.out
+	done
+	python3 - "$OUT/walk.raw" <<'PY' | tee -a "$OUT/walk.txt"
+import statistics, sys
+rows = [l.split() for l in open(sys.argv[1])]
+med = {}
+for b in ("before", "after"):
+    for d in sorted({int(r[1]) for r in rows}):
+        rs = [r for r in rows if r[0] == b and int(r[1]) == d]
+        run = statistics.median(float(r[4]) for r in rs)
+        per = statistics.median(float(r[4]) * int(r[3]) / int(r[5]) for r in rs)
+        med[b, d] = (run, per, len(rs), statistics.median(int(r[5]) / int(r[3]) for r in rs))
+print("%-6s %6s %7s %14s %14s %12s %8s" % ("depth", "rounds", "threads", "run_us before",
+      "run_us after", "per thread sample us before/after", "ratio"))
+for d in sorted({int(r[1]) for r in rows}):
+    b, a = med["before", d], med["after", d]
+    print("%-6d %6d %7.0f %14.1f %14.1f %17.2f / %-14.2f %6.2fx" % (d, b[2], b[3], b[0], a[0],
+          b[1], a[1], b[1] / a[1]))
+ds = sorted({int(r[1]) for r in rows})
+if len(ds) >= 2:
+    lo, hi = ds[0], ds[-1]
+    for b in ("before", "after"):
+        print("%s: %.3f us per frame (slope from depth %d to %d)" % (
+            b, (med[b, hi][1] - med[b, lo][1]) / (hi - lo), lo, hi))
+PY
+fi
+if [[ " $PARTS " == *" D "* ]]; then
+	BEFORE=${BEFORE:?part D compares two builds: BEFORE=/path/to/old/pyhound}
+	AFTER=${AFTER:-$PYHOUND}
+	NPROCS=${NPROCS:-1 4 12}
+	max=0
+	for k in $NPROCS; do [ "$k" -gt "$max" ] && max=$k; done
+	dpids=()
+	for i in $(seq 1 "$max"); do
+		"$PY" -c "import time; time.sleep(3600)" &
+		dpids+=($!)
+		BG+=($!)
+	done
+	sleep 1
+	echo "# part D: sleeping processes, host threads $(cut -d' ' -f4 /proc/loadavg | cut -d/ -f2)" |
+		tee "$OUT/procs.txt"
+	for r in $(seq 1 "$ROUNDS"); do
+		for build in before after; do
+			bin=$BEFORE
+			[ $build = after ] && bin=$AFTER
+			for k in $NPROCS; do
+				plist=$(IFS=,; echo "${dpids[*]:0:$k}")
+				"$bin" record --mode wall -F 99 -d 3 --pid "$plist" -v -o /dev/null \
+					-f collapsed 2>"$OUT/d.err" || true
+				echo "$build $k $(grep -o 'avg_run_us=[0-9.]*' "$OUT/d.err" | cut -d= -f2)" \
+					>>"$OUT/procs.raw"
+			done
+		done
+	done
+	for p in "${dpids[@]}"; do kill "$p" 2>/dev/null || true; done
+	python3 - "$OUT/procs.raw" <<'PY' | tee -a "$OUT/procs.txt"
+import statistics, sys
+rows = [l.split() for l in open(sys.argv[1]) if len(l.split()) == 3]
+print("%-6s %7s %14s %14s %7s" % ("procs", "rounds", "run_us before", "run_us after", "ratio"))
+for k in sorted({int(r[1]) for r in rows}):
+    b = [float(r[2]) for r in rows if r[0] == "before" and int(r[1]) == k]
+    a = [float(r[2]) for r in rows if r[0] == "after" and int(r[1]) == k]
+    print("%-6d %7d %14.1f %14.1f %6.2fx" % (k, len(b), statistics.median(b),
+          statistics.median(a), statistics.median(b) / statistics.median(a)))
+PY
 fi
 echo "results in $OUT"

@@ -3,14 +3,14 @@
  * USDT probes where the build has them, otherwise from a uprobe + uretprobe on the collection
  * function found in the symbol table; module import times from python:import__find__load__*.
  * Every program is attached once per binary for all processes (pid -1) and filters on
- * tracked_pids, so untracked processes pay one hash lookup per collection. Where the kernel has
- * uprobe_multi links, a binary's USDT sites (gc and import) are one link on gc_usdt_site, which
- * fetches the arguments itself from a per-site spec (gc_usdt_specs); otherwise each probe is a
- * libbpf USDT link. */
+ * tracked_pids, so untracked processes pay one hash lookup per collection. A binary's USDT
+ * sites (gc and import) run gc_usdt_site, which fetches the arguments itself from a per-site
+ * spec (gc_usdt_specs): one uprobe_multi link for all of them where the kernel has those,
+ * otherwise a perf-event link each (gc_usdt_site_perf). libbpf's USDT links are not used:
+ * their destroy is not thread-safe, and 200 binaries' took minutes at shutdown. */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
-#include <bpf/usdt.bpf.h>
 #include "gc.h"
 #include "hist.h"
 #include "procwatch.h"
@@ -72,7 +72,7 @@ struct {
 } gc_events SEC(".maps");
 
 /* USDT site -> what it is and where its arguments are (index bin * GC_USDT_SITES + site):
- * sized by userspace to its binary slots, at most GC_MAX_BINS * GC_USDT_SITES */
+ * GC_MAX_BINS binary slots of GC_USDT_SITES sites */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, GC_MAX_BINS * GC_USDT_SITES);
@@ -219,22 +219,6 @@ static __always_inline void gc_end(__s64 collected)
 	keep_top(s, ts, ns, g, collected);
 }
 
-/* ---- USDT source (builds configured --with-dtrace, e.g. Debian's) ---- */
-
-SEC("usdt")
-int BPF_USDT(gc_start_usdt, int gen)
-{
-	gc_begin(gen);
-	return 0;
-}
-
-SEC("usdt")
-int BPF_USDT(gc_done_usdt, long collected)
-{
-	gc_end(collected);
-	return 0;
-}
-
 /* ---- uprobe source: the collection function from the symbol table ---- */
 
 SEC("uprobe")
@@ -347,26 +331,11 @@ static __always_inline void import_end(const void *name, int found)
 	bpf_ringbuf_submit(e, 0);
 }
 
-SEC("usdt")
-int BPF_USDT(import_start_usdt, void *name)
-{
-	import_begin();
-	return 0;
-}
-
-SEC("usdt")
-int BPF_USDT(import_done_usdt, void *name, int found)
-{
-	import_end(name, found);
-	return 0;
-}
-
-/* ---- every USDT site of a binary through one uprobe_multi link ---- */
+/* ---- USDT sites (builds configured --with-dtrace: Debian's), gc and imports ---- */
 
 /* The cookie says which site: its spec gives the probe and where its arguments are (the note's
- * argument string, parsed by userspace). Loaded only where the kernel has uprobe_multi. */
-SEC("uprobe")
-int gc_usdt_site(struct pt_regs *ctx)
+ * argument string, parsed by userspace). */
+static __always_inline int usdt_site(struct pt_regs *ctx)
 {
 	__u64 cookie = bpf_get_attach_cookie(ctx);
 	__u32 idx = (__u32)cookie;
@@ -397,4 +366,18 @@ int gc_usdt_site(struct pt_regs *ctx)
 	case GC_USDT_IMPORT_DONE: import_end((const void *)a0, (int)a1); break;
 	}
 	return 0;
+}
+
+/* every USDT site of a binary through one uprobe_multi link (Linux 6.6+) */
+SEC("uprobe")
+int gc_usdt_site(struct pt_regs *ctx)
+{
+	return usdt_site(ctx);
+}
+
+/* one perf-event uprobe link per site (kernels without uprobe_multi) */
+SEC("uprobe")
+int gc_usdt_site_perf(struct pt_regs *ctx)
+{
+	return usdt_site(ctx);
 }

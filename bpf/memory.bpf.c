@@ -48,9 +48,11 @@ struct {
 	__type(value, struct py_proc_info);
 } proc_info SEC(".maps");
 
-/* tgid -> totals and last counter values; sized by userspace (max processes) */
+/* tgid -> totals and last counter values; sized by userspace (max processes). LRU: a process's
+ * entry is deleted when it exits, but its teardown may make a new one (exit_mmap); those go
+ * first when the map is full. */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 4096);
 	__type(key, __u32);
 	__type(value, struct ph_mem_proc);
@@ -82,6 +84,22 @@ struct {
 	__type(key, __u32);
 	__type(value, struct fault_slot);
 } fault_slot SEC(".maps");
+
+/* per CPU: the counters of the address space last looked at on this CPU. Most rss_stat events
+ * (31 in 32 for a faulting process) leave the global value unchanged: they are dropped here,
+ * without a map lookup. A change skipped this way (the value came back to the cached one) is
+ * not lost: the next event looked at takes the difference from the process's last value. */
+struct rss_cache {
+	__u64 mm;
+	__s64 count[PH_MM_COUNTERS];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct rss_cache);
+} rss_cache SEC(".maps");
 
 /* the record being built (too big for the BPF stack) */
 struct {
@@ -144,12 +162,13 @@ static __always_inline bool is_tracked(__u32 pid)
 	return tr && tr->state == TRACKED_PYTHON;
 }
 
+/* mm is a tracepoint argument (trusted): direct loads, no helper calls */
 static __always_inline __s64 rss_count(struct mm_struct *mm, int member)
 {
 	switch (member) {
-	case PH_MM_FILE: return BPF_CORE_READ(mm, rss_stat[PH_MM_FILE].count);
-	case PH_MM_ANON: return BPF_CORE_READ(mm, rss_stat[PH_MM_ANON].count);
-	case PH_MM_SHMEM: return BPF_CORE_READ(mm, rss_stat[PH_MM_SHMEM].count);
+	case PH_MM_FILE: return mm->rss_stat[PH_MM_FILE].count;
+	case PH_MM_ANON: return mm->rss_stat[PH_MM_ANON].count;
+	case PH_MM_SHMEM: return mm->rss_stat[PH_MM_SHMEM].count;
 	default: return 0;
 	}
 }
@@ -165,7 +184,7 @@ static __always_inline struct ph_mem_proc *mem_proc(__u32 pid, struct mm_struct 
 	init.last[PH_MM_FILE] = rss_count(mm, PH_MM_FILE);
 	init.last[PH_MM_ANON] = rss_count(mm, PH_MM_ANON);
 	init.last[PH_MM_SHMEM] = rss_count(mm, PH_MM_SHMEM);
-	init.last_brk = BPF_CORE_READ(mm, brk);
+	init.last_brk = mm->brk;
 	if (bpf_map_update_elem(&mem_procs, &pid, &init, BPF_NOEXIST) &&
 	    !bpf_map_lookup_elem(&mem_procs, &pid)) {
 		mem_count(MEM_PROCS_FULL);
@@ -189,7 +208,7 @@ static __always_inline void walk_current(struct ph_mem_event *e, __u32 pid, __u3
 	struct py_proc_info *info = bpf_map_lookup_elem(&proc_info, &pid);
 	struct walk_state *w = NULL;
 	__u64 tstate = 0;
-	__u32 err = 0;
+	__u32 err = 0, n;
 
 	e->s.pid = pid;
 	e->s.tid = tid;
@@ -202,8 +221,13 @@ static __always_inline void walk_current(struct ph_mem_event *e, __u32 pid, __u3
 		mem_count(MEM_NO_STACK);
 		return;
 	}
-	bpf_probe_read_kernel(e->s.frames, sizeof(e->s.frames), w->s.frames);
-	e->s.nframes = w->s.nframes;
+	n = w->s.nframes;
+	if (n > PH_MAX_FRAMES)
+		n = PH_MAX_FRAMES;
+	/* only the frames walked (the record is sent up to them) */
+	if (n)
+		bpf_probe_read_kernel(e->s.frames, n * sizeof(struct ph_frame), w->s.frames);
+	e->s.nframes = n;
 	e->s.flags = w->s.flags;
 	if (e->s.flags & PH_SAMPLE_TRUNCATED)
 		count_n(SMP_TRUNCATED, 1);
@@ -276,18 +300,34 @@ int BPF_PROG(mem_rss, struct mm_struct *mm, int member)
 	__s64 count, old, delta;
 	bool curr, fresh;
 
+	struct rss_cache *rc;
+
 	if (member != PH_MM_FILE && member != PH_MM_ANON && member != PH_MM_SHMEM)
 		return 0;
+	count = rss_count(mm, member);
+	rc = bpf_map_lookup_elem(&rss_cache, &zero);
+	if (!rc)
+		return 0;
+	if (rc->mm == (__u64)mm) {
+		if (rc->count[member & 3] == count)
+			return 0;
+		rc->count[member & 3] = count;
+	} else {
+		rc->mm = (__u64)mm;
+		rc->count[PH_MM_FILE] = rss_count(mm, PH_MM_FILE);
+		rc->count[PH_MM_ANON] = rss_count(mm, PH_MM_ANON);
+		rc->count[PH_MM_SHMEM] = rss_count(mm, PH_MM_SHMEM);
+	}
 	task = bpf_get_current_task_btf();
 	curr = task->mm == mm;
 	if (curr) {
 		pid = task->tgid;
 	} else {
-		struct task_struct *owner = BPF_CORE_READ(mm, owner);
+		struct task_struct *owner = mm->owner;
 
 		if (!owner)
 			return 0;
-		pid = BPF_CORE_READ(owner, tgid);
+		pid = owner->tgid;
 	}
 	if (!is_tracked(pid))
 		return 0;
@@ -295,7 +335,6 @@ int BPF_PROG(mem_rss, struct mm_struct *mm, int member)
 	mp = mem_proc(pid, mm, &fresh);
 	if (!mp || fresh)
 		return 0;
-	count = rss_count(mm, member);
 	old = __sync_lock_test_and_set(&mp->last[member & 3], count);
 	delta = count - old;
 	if (!delta)
@@ -382,7 +421,7 @@ static __always_inline __u64 page_up(__u64 len)
 SEC("tp_btf/sys_exit")
 int BPF_PROG(mem_sys_exit, struct pt_regs *regs, long ret)
 {
-	long nr = BPF_CORE_READ(regs, orig_ax);
+	long nr = regs->orig_ax;
 	__u64 a0, a1, a2, a3, len;
 	struct task_struct *task;
 	struct ph_mem_proc *mp;
@@ -398,10 +437,10 @@ int BPF_PROG(mem_sys_exit, struct pt_regs *regs, long ret)
 	if (!is_tracked(pid))
 		return 0;
 	tid = (__u32)bpf_get_current_pid_tgid();
-	a0 = BPF_CORE_READ(regs, di);
-	a1 = BPF_CORE_READ(regs, si);
-	a2 = BPF_CORE_READ(regs, dx);
-	a3 = BPF_CORE_READ(regs, r10);
+	a0 = regs->di;
+	a1 = regs->si;
+	a2 = regs->dx;
+	a3 = regs->r10;
 	switch (nr) {
 	case NR_MUNMAP:
 		send_range(PH_MEM_RELEASE, nr, pid, tid, a0, page_up(a1), 0);

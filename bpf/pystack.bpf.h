@@ -16,6 +16,12 @@
 
 #include "sampler.h"
 
+/* Each frame and each code object is copied in one read of the bytes that hold the fields the
+ * walker needs (a span inside the structure, so no byte past the object is read): two reads
+ * per frame instead of six or seven. A span larger than this (offsets from a debug table we do
+ * not expect) falls back to a read per field. */
+#define PY_SPAN 256
+
 /* The walk in progress on this CPU: the sample being built (too big for the BPF stack) and
  * the walker's state. Kept in a map value rather than on the stack so that the verifier does
  * not track the loop counters precisely across bpf_loop iterations (fewer states). */
@@ -28,6 +34,10 @@ struct walk_state {
 	__u32 err;   /* enum ph_sampler_stat, 0: none */
 	__u32 skipped;
 	__u32 truncated;
+	__u32 f_lo, f_len; /* the frame's span: offsets [f_lo, f_lo + f_len); f_len 0: per field */
+	__u32 c_lo, c_len; /* the code object's span */
+	__u8 fbuf[PY_SPAN + 8]; /* + 8: a field at the span's end is read as 8 bytes */
+	__u8 cbuf[PY_SPAN + 8];
 };
 
 struct {
@@ -42,9 +52,39 @@ static __always_inline int py_read_u64(void *ctx, __u64 *dst, __u64 addr)
 	return py_read(ctx, dst, sizeof(*dst), addr);
 }
 
+/* A field of size 1, 4 or 8 at offset off of the object at base: from buf, the object's bytes
+ * [lo, lo + len) copied before, or (len 0) read on its own. 0 or -1. */
+static __always_inline int py_field(void *ctx, const __u8 *buf, __u32 lo, __u32 len, __u64 base,
+				    __u32 off, void *dst, __u32 size)
+{
+	__u32 o = off - lo;
+
+	if (!len)
+		return py_read(ctx, dst, size, base + off) ? -1 : 0;
+	if (o >= PY_SPAN)
+		return -1;
+	if (size == 8)
+		*(__u64 *)dst = *(const __u64 *)(buf + o);
+	else if (size == 4)
+		*(__u32 *)dst = *(const __u32 *)(buf + o);
+	else
+		*(__u8 *)dst = buf[o];
+	return 0;
+}
+
+/* One object's span into buf: 0, or -1 (then the caller reads field by field) */
+static __always_inline int py_span(void *ctx, __u8 *buf, __u32 lo, __u32 len, __u64 base)
+{
+	if (!len)
+		return -1;
+	if (len > PY_SPAN)
+		len = PY_SPAN;
+	return py_read(ctx, buf, len, base + lo) ? -1 : 0;
+}
+
 static long py_walk_step(__u32 i, void *ctx)
 {
-	__u32 zero = 0, n;
+	__u32 zero = 0, n, flen, clen;
 	struct walk_state *w = bpf_map_lookup_elem(&scratch, &zero);
 	__u64 frame, code = 0, name = 0, next = 0, type = 0;
 	struct ph_frame *f;
@@ -56,18 +96,19 @@ static long py_walk_step(__u32 i, void *ctx)
 	frame = w->frame;
 	if (!frame)
 		return 1;
+	flen = py_span(ctx, w->fbuf, w->f_lo, w->f_len, frame) ? 0 : w->f_len;
 	/* C-stack entry shims (3.12+): not Python code */
 	if (w->off.frame_owner_skip != PY_OFF_NONE) {
 		__u8 owner = 0;
 
-		if (py_read(ctx, &owner, 1, frame + w->off.frame_owner)) {
+		if (py_field(ctx, w->fbuf, w->f_lo, flen, frame, w->off.frame_owner, &owner, 1)) {
 			w->err = SMP_ERR_READ;
 			return 1;
 		}
 		if (owner >= w->off.frame_owner_skip)
 			goto skip;
 	}
-	if (py_read_u64(ctx, &code, frame + w->off.frame_code)) {
+	if (py_field(ctx, w->fbuf, w->f_lo, flen, frame, w->off.frame_code, &code, 8)) {
 		w->err = SMP_ERR_READ;
 		return 1;
 	}
@@ -77,8 +118,11 @@ static long py_walk_step(__u32 i, void *ctx)
 		w->err = SMP_ERR_READ;
 		return 1;
 	}
+	/* a code object's span; when it cannot be read whole (3.13: f_executable may be a small
+	 * object that is not code, near the end of a mapping), its fields one by one */
+	clen = py_span(ctx, w->cbuf, w->c_lo, w->c_len, code) ? 0 : w->c_len;
 	if (w->code_type) {
-		if (py_read_u64(ctx, &type, code + w->off.ob_type)) {
+		if (py_field(ctx, w->cbuf, w->c_lo, clen, code, w->off.ob_type, &type, 8)) {
 			w->err = SMP_ERR_READ;
 			return 1;
 		}
@@ -99,21 +143,21 @@ static long py_walk_step(__u32 i, void *ctx)
 	if (w->off.lasti_kind == PY_LASTI_PTR) {
 		__u64 ip = 0;
 
-		if (py_read_u64(ctx, &ip, frame + w->off.frame_lasti)) {
+		if (py_field(ctx, w->fbuf, w->f_lo, flen, frame, w->off.frame_lasti, &ip, 8)) {
 			w->err = SMP_ERR_READ;
 			return 1;
 		}
 		instr = (__s32)(__s64)(ip - code - w->off.code_adaptive);
 	} else {
-		if (py_read(ctx, &instr, 4, frame + w->off.frame_lasti)) {
+		if (py_field(ctx, w->fbuf, w->f_lo, flen, frame, w->off.frame_lasti, &instr, 4)) {
 			w->err = SMP_ERR_READ;
 			return 1;
 		}
 		if (w->off.lasti_kind == PY_LASTI_UNITS && instr > 0)
 			instr *= 2;
 	}
-	if (py_read(ctx, &first, 4, code + w->off.code_firstlineno) ||
-	    py_read_u64(ctx, &name, code + w->off.code_name)) {
+	if (py_field(ctx, w->cbuf, w->c_lo, clen, code, w->off.code_firstlineno, &first, 4) ||
+	    py_field(ctx, w->cbuf, w->c_lo, clen, code, w->off.code_name, &name, 8)) {
 		w->err = SMP_ERR_READ;
 		return 1;
 	}
@@ -127,12 +171,43 @@ static long py_walk_step(__u32 i, void *ctx)
 skip:
 	w->skipped++;
 next:
-	if (py_read_u64(ctx, &next, frame + w->off.frame_back)) {
+	if (py_field(ctx, w->fbuf, w->f_lo, flen, frame, w->off.frame_back, &next, 8)) {
 		w->err = SMP_ERR_READ;
 		return 1;
 	}
 	w->frame = next;
 	return next ? 0 : 1;
+}
+
+/* The smallest span [lo, hi) holding a field of size sz at off */
+static __always_inline void py_span_add(__u32 *lo, __u32 *hi, __u32 off, __u32 sz)
+{
+	if (off < *lo)
+		*lo = off;
+	if (off + sz > *hi)
+		*hi = off + sz;
+}
+
+/* The spans of the frame and code-object fields the walk reads (f_len/c_len 0: too wide) */
+static __always_inline void py_spans(struct walk_state *w)
+{
+	__u32 lo = 0xffffffff, hi = 0;
+
+	py_span_add(&lo, &hi, w->off.frame_back, 8);
+	py_span_add(&lo, &hi, w->off.frame_code, 8);
+	py_span_add(&lo, &hi, w->off.frame_lasti, w->off.lasti_kind == PY_LASTI_PTR ? 8 : 4);
+	if (w->off.frame_owner_skip != PY_OFF_NONE)
+		py_span_add(&lo, &hi, w->off.frame_owner, 1);
+	w->f_lo = lo;
+	w->f_len = hi - lo <= PY_SPAN ? hi - lo : 0;
+	lo = 0xffffffff;
+	hi = 0;
+	py_span_add(&lo, &hi, w->off.code_firstlineno, 4);
+	py_span_add(&lo, &hi, w->off.code_name, 8);
+	if (w->code_type)
+		py_span_add(&lo, &hi, w->off.ob_type, 8);
+	w->c_lo = lo;
+	w->c_len = hi - lo <= PY_SPAN ? hi - lo : 0;
 }
 
 /* The PyThreadState of the thread whose FS base is fsbase: pthread_getspecific(autoTSSkey)
@@ -198,6 +273,7 @@ static __always_inline struct walk_state *py_walk(void *ctx, const struct py_pro
 	w->err = 0;
 	w->skipped = 0;
 	w->truncated = 0;
+	py_spans(w);
 	bpf_loop(PH_MAX_FRAMES + PH_WALK_EXTRA, py_walk_step, ctx, 0);
 	if (w->err) {
 		*err = w->err;

@@ -57,8 +57,9 @@ struct ph_mem_proc {
 };
 
 enum ph_mem_stat {
-	MEM_RSS_EVENTS = 0, /* rss_stat events of tracked processes */
-	MEM_FLUSHES,	    /* ... that changed the global counter (the ones looked at) */
+	MEM_RSS_EVENTS = 0, /* rss_stat events of tracked processes that moved the counter's
+			       global value (the others are dropped before any lookup) */
+	MEM_FLUSHES,	    /* ... that changed it since the process's last value */
 	MEM_SAMPLES,	    /* growth samples sent */
 	MEM_NO_STACK,	    /* ... of which without a Python stack (no thread state, C thread) */
 	MEM_NO_ADDR,	    /* ... of which without the fault address (kept as held) */

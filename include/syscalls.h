@@ -32,18 +32,32 @@ struct io_stats {
 	unsigned long long errors;
 	unsigned long long min_bytes, max_bytes;
 	unsigned long long size[IO_SIZE_SLOTS];
+	/* the size asked for (count/len argument), where the call has one: read, write,
+	 * pread64, pwrite64, sendto, recvfrom; successful calls only */
+	unsigned long long asked_calls;
+	unsigned long long asked_bytes;
+	unsigned long long asked[IO_SIZE_SLOTS]; /* log2 of bytes asked for */
+	/* request/response round trips, on a socket read's key: a read that returned data on
+	 * a socket this thread last sent on (its request), not one the process accept()ed */
+	unsigned long long round_trips;
+	unsigned long long round_trip_ns; /* from the request's first send to the reply's return */
+	unsigned long long request_bytes; /* bytes the requests sent */
 };
 
 enum sc_drop {
 	SC_DROP_STATS_FULL = 0, /* sc_stats map full: a (process, syscall) pair not counted */
 	SC_DROP_IO_FULL,	/* io_stats map full */
 	SC_DROP_NO_STORAGE,	/* no task storage for a thread (out of memory): a call not timed */
+	SC_DROP_ACCEPTED_FULL,	/* accepted-socket map update failed: a server socket not marked */
 	SC_DROP_MAX,
 };
 
 _Static_assert(sizeof(struct sc_key) == 8, "sc_key layout");
 _Static_assert(sizeof(struct io_key) == 8, "io_key layout");
 _Static_assert(sizeof(struct sc_stats) == 8 * (4 + SC_LAT_SLOTS), "sc_stats layout");
-_Static_assert(sizeof(struct io_stats) == 8 * (5 + IO_SIZE_SLOTS), "io_stats layout");
+_Static_assert(sizeof(struct io_stats) == 8 * (10 + 2 * IO_SIZE_SLOTS), "io_stats layout");
+
+#define SC_ROUND_TRIP_SLOTS 4 /* sockets per thread with a request awaiting its reply */
+#define SC_MAX_ACCEPTED 65536 /* (process, fd) of accept()ed sockets remembered (LRU) */
 
 #endif

@@ -1,21 +1,23 @@
 # SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 # For test_findings_code.c: reads `pyhound report --json` on stdin and checks, for each
 # "PID:KIND:LABEL" argument, that the process has exactly one code finding, of that kind, at
-# function FUNC and line LINE, or exactly one unbatched-I/O finding of that kind on file fds
-# (KIND "none": no code or I/O finding, with >= 50 samples; "noio": none, however many
-# samples). Prints what is wrong.
+# function FUNC and line LINE, or exactly one I/O finding of that kind on file fds (KIND
+# "tiny-reads.socket": on socket fds; KIND "none": no code or I/O finding, with >= 50 samples;
+# "noio": none, however many samples). Prints what is wrong.
 import json
 import sys
 
 CODE = {"linear-membership", "string-concat", "nested-loop", "numeric-loop", "deep-recursion",
-        "tiny-writes", "tiny-reads"}
-IO = {"tiny-writes", "tiny-reads"}
+        "tiny-writes", "tiny-reads", "chatty-round-trips"}
+IO = {"tiny-writes", "tiny-reads", "chatty-round-trips"}
 func, line = sys.argv[1], int(sys.argv[2])
 r = json.load(sys.stdin)
 procs = {p["pid"]: p for p in r["processes"]}
 bad = 0
 for arg in sys.argv[3:]:
     pid, kind, label = arg.split(":", 2)
+    kind, _, fd_kind = kind.partition(".")
+    fd_kind = fd_kind or "file"
     p = procs.get(int(pid))
     if p is None:
         print("%s: not in the report" % label)
@@ -33,8 +35,8 @@ for arg in sys.argv[3:]:
         if got:
             print("%s: false finding: %s; hot %s" % (label, desc, hot))
             bad += 1
-    elif kind in IO and (len(got) != 1 or got[0]["kind"] != kind or got[0]["fd_kind"] != "file"):
-        print("%s: want exactly %s on file fds, got [%s]" % (label, kind, desc))
+    elif kind in IO and (len(got) != 1 or got[0]["kind"] != kind or got[0]["fd_kind"] != fd_kind):
+        print("%s: want exactly %s on %s fds, got [%s]" % (label, kind, fd_kind, desc))
         bad += 1
     elif kind not in IO and (len(got) != 1 or got[0]["kind"] != kind or
                              got[0]["function"] != func or got[0]["line"] != line):

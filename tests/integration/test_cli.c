@@ -514,6 +514,11 @@ Test(cli, sid_315_in_pid_namespace, .timeout = 90)
 		     (int)host);
 	cr_expect_gt(spin * 10, on_pid * 9, "only %ld of %ld samples in ns_spin:4", spin, on_pid);
 	cr_expect_eq(other_pid, 0, "samples under another PID (the namespace's?)");
+	/* the heap census of the container's interpreter, by its host PID */
+	snprintf(cmd, sizeof(cmd), "%s heap --pid %d --top 3", bin(), (int)host);
+	cr_expect_eq(run_cmd(cmd, out, sizeof(out)), 0, "heap: %s", out);
+	cr_expect(strstr(out, "CPython 3.15") && strstr(out, "skipped: 0 objects"), "heap: %s",
+		  out);
 	kill(host, SIGKILL);
 	child_wait(&c, NULL, 0);
 }

@@ -106,6 +106,70 @@ Test(heap, census_sid, .timeout = 600)
 		check_census(&sid[i]);
 }
 
+/* 3.14 and 3.15 censused over and over while the collector runs many times a second
+ * (tests/workloads/heap_churn.py): every census exits 0, every one whose lists were all walked
+ * completely counts the 10,000 Keep instances exactly, and the workload's objects and output are
+ * intact. */
+Test(heap, sid_census_while_collecting, .timeout = 300)
+{
+	struct test_python sid[8];
+	char missing[256] = "";
+	int n = test_sid_pythons(sid, 8, missing, sizeof(missing));
+
+	cr_assert(!missing[0], "sid interpreters missing: %s", missing);
+	for (int i = 0; i < n; i++) {
+		char *args[] = { (char *)workload("heap_churn.py"), NULL }, *argv[8];
+		char line[64], cmd[2048], out[8192], json[96];
+		int complete = 0, censuses = 0, exact = 0, rc;
+		long colls = -1;
+		struct child c;
+		char *p;
+
+		if (sid[i].label[strlen(sid[i].label) - 1] == 'd')
+			continue; /* release builds: the -dbg ones are censused in census_sid */
+		python_argv(&sid[i], argv, args);
+		cr_assert_eq(child_start(&c, argv), 0);
+		cr_assert_gt(read_line(c.out_fd, line, sizeof(line), 60), 0, "%s", sid[i].label);
+		snprintf(json, sizeof(json), "/tmp/pyhound-heap-churn-%d.json", (int)c.pid);
+		for (; censuses < 10; censuses++) {
+			snprintf(cmd, sizeof(cmd), "%s heap --pid %d --json > %s", bin(), (int)c.pid,
+				 json);
+			rc = run_cmd(cmd, out, sizeof(out));
+			cr_expect_eq(rc, 0, "%s: census %d: %s", sid[i].label, censuses, out);
+			if (rc)
+				continue;
+			snprintf(cmd, sizeof(cmd),
+				 "python3.11 -c \"import json,sys; c=json.load(open(sys.argv[1]))"
+				 "['census']; t={x['type']:x['count'] for x in c['types']}; print("
+				 "int(all(l['stop']=='complete' for l in c['lists'])), "
+				 "t.get('__main__.Keep', 0))\" %s", json);
+			if (run_cmd(cmd, out, sizeof(out)) == 0) {
+				int all = 0;
+				long k = -1;
+
+				if (sscanf(out, "%d %ld", &all, &k) == 2 && all) {
+					complete++;
+					exact += k == 10000;
+					cr_expect_eq(k, 10000, "%s: a complete census counted %ld Keep",
+						     sid[i].label, k);
+				}
+			}
+			usleep(50000);
+		}
+		unlink(json);
+		cr_expect_eq(child_wait(&c, out, sizeof(out)), 0, "%s: workload: %s", sid[i].label,
+			     out);
+		p = strstr(out, "collections ");
+		if (p)
+			colls = atol(p + 12);
+		cr_log_info("%s: %d censuses, %d with every list complete (%d exact), %ld "
+			    "collections meanwhile", sid[i].label, censuses, complete, exact, colls);
+		cr_expect_geq(complete, 3, "%s: %d complete censuses of %d", sid[i].label, complete,
+			      censuses);
+		cr_expect_gt(colls, 20, "%s: the collector ran %ld times", sid[i].label, colls);
+	}
+}
+
 Test(heap, text_and_findings, .timeout = 300)
 {
 	char *args[] = { (char *)workload("heap_work.py"), NULL };

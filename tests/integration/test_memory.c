@@ -124,7 +124,12 @@ static int record_workload(const struct test_python *py, const char *outfile, ch
 out:
 	close(c.in_fd);
 	c.in_fd = -1;
-	child_wait(&c, line, sizeof(line));
+	/* the target is never harmed: it ends as it would alone */
+	st = child_wait(&c, line, sizeof(line));
+	if (!ret && st != 0) {
+		snprintf(out, olen, "%s: the workload exited with %d", py->label, st);
+		ret = -1;
+	}
 	return ret;
 }
 

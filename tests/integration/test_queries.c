@@ -384,3 +384,99 @@ Test(queries, huge_statement_truncated_and_counted, .timeout = 120)
 	cr_expect_str_eq(e->site.name, "<module>");
 	detach(&s);
 }
+
+/* One scrape's value of the series whose line starts with prefix and contains needle, or -1. */
+static double scrape_value(int port, const char *prefix, const char *needle)
+{
+	char cmd[1024], buf[256];
+
+	snprintf(cmd, sizeof(cmd), "curl -s -m 20 127.0.0.1:%d/metrics | grep -F '%s' | "
+		 "grep -F '%s' | head -1 | awk '{print $2}'", port, prefix, needle);
+	if (run_cmd(cmd, buf, sizeof(buf)) || !buf[0])
+		return -1;
+	return strtod(buf, NULL);
+}
+
+/* pyhound serve with queries = yes, scraped live: the N+1 job's queries by fingerprint and
+ * function with exact counts, the exposition accepted by promtool; once the job has exited
+ * and aged out (process_max_age 1 s), its series are gone and its queries are in
+ * pyhound_forgotten_queries_total of its command. The job stays alive until its counts are
+ * scraped: its frames are named from its memory, and serve reads the records within its
+ * 200 ms loop (a job exiting right after its queries was what made this test flaky). */
+Test(queries, serve_live_counts_and_age_out, .timeout = 600)
+{
+	char db[] = "/tmp/pyhound-qserve-XXXXXX", dbfile[64], line[256], cmd[2048], buf[8192];
+	char conf[96], errf[96], comm[16], key[128], *argv[] = { (char *)python_for(11, true),
+		(char *)workload("queries_n1.py"), "n1", dbfile, "200", NULL };
+	int port = 20000 + (getpid() * 13) % 20000, st = 0;
+	double orders = -1, customers = -1, folded = -1, left = 1;
+	struct child c;
+	pid_t ph;
+
+	cr_assert(mkdtemp(db));
+	snprintf(dbfile, sizeof(dbfile), "%s/shop.db", db);
+	snprintf(conf, sizeof(conf), "%s/pyhound.conf", db);
+	snprintf(errf, sizeof(errf), "%s/serve.err", db);
+	snprintf(comm, sizeof(comm), "pyhq%d", (int)(getpid() % 100000));
+	snprintf(cmd, sizeof(cmd), "printf 'queries = yes\\ntop_queries = 5\\nprocess_max_age = 1\\n'"
+		 " > %s", conf);
+	cr_assert_eq(run_cmd(cmd, buf, sizeof(buf)), 0);
+	setenv("PYHOUND_COMM", comm, 1);
+	cr_assert_eq(child_start(&c, argv), 0);
+	unsetenv("PYHOUND_COMM");
+	read_line(c.out_fd, line, sizeof(line));
+	cr_assert_str_eq(line, "ready");
+	/* no -v: start_until_ready looks for "serving on" in the log's first 8 KB, which -v fills
+	 * with a line per Python process of the host (this is what failed the last runs here) */
+	snprintf(cmd, sizeof(cmd), "exec %s serve --listen 127.0.0.1:%d --config %s 2>%s",
+		 getenv("PYHOUND") ? getenv("PYHOUND") : "build/pyhound", port, conf, errf);
+	/* serve's start scans every Python process of the host (on a shared host, hundreds at
+	 * times), so a generous limit */
+	ph = start_until_ready(cmd, errf, "serving on", 400, buf, sizeof(buf));
+	cr_assert(ph > 0, "pyhound serve did not start: %s", buf);
+	/* serve's start scans the running processes: the job is tracked, its libsqlite3 probed */
+	cr_assert_eq(write(c.in_fd, "go\n", 3), 3);
+	read_line(c.out_fd, line, sizeof(line));
+	cr_assert(!strncmp(line, "{\"issued\": 201", 14), "job said %s", line);
+	for (double t0 = mono_seconds(); mono_seconds() - t0 < 60;) {
+		snprintf(key, sizeof(key), "pyhound_queries_total{pid=\"%d\",", (int)c.pid);
+		orders = scrape_value(port, key, "function=\"orders_for\"}");
+		snprintf(key, sizeof(key), "pyhound_query_seconds_count{pid=\"%d\",", (int)c.pid);
+		customers = scrape_value(port, key, "function=\"load_customers\"}");
+		if (orders == 200 && customers == 1)
+			break;
+		usleep(500000);
+	}
+	if (orders != 200 || customers != 1) {
+		snprintf(cmd, sizeof(cmd), "grep -i -E 'quer|pid %d' %s | tail -20", (int)c.pid,
+			 errf);
+		run_cmd(cmd, buf, sizeof(buf));
+	}
+	cr_expect_eq(orders, 200, "orders_for: %g; serve said: %s", orders, buf);
+	cr_expect_eq(customers, 1, "load_customers: %g", customers);
+	snprintf(cmd, sizeof(cmd), "curl -s -m 20 127.0.0.1:%d/metrics | promtool check metrics",
+		 port);
+	cr_expect_eq(run_cmd(cmd, buf, sizeof(buf)), 0, "promtool: %s", buf);
+	/* the job exits; aged out after 1 s, its queries are folded under its command */
+	close(c.in_fd);
+	waitpid(c.pid, &st, 0);
+	close(c.out_fd);
+	cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	snprintf(key, sizeof(key), "comm=\"%s\"}", comm);
+	for (double t0 = mono_seconds(); mono_seconds() - t0 < 60;) {
+		char pidkey[64];
+
+		folded = scrape_value(port, "pyhound_forgotten_queries_total{", key);
+		snprintf(pidkey, sizeof(pidkey), "{pid=\"%d\",", (int)c.pid);
+		left = scrape_value(port, "pyhound_queries_total", pidkey);
+		if (folded == 201 && left < 0)
+			break;
+		usleep(500000);
+	}
+	cr_expect_eq(folded, 201, "forgotten queries of %s: %g", comm, folded);
+	cr_expect(left < 0, "the exited job's series are still exported");
+	kill(ph, SIGTERM);
+	cr_expect_eq(wait_exit(ph, 30), 0, "serve did not stop cleanly");
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", db);
+	run_cmd(cmd, buf, sizeof(buf));
+}

@@ -403,7 +403,8 @@ static int multi_links(pid_t pid, const char *dir, int *sites, int *semas)
 		while (f && fgets(line, sizeof(line), f)) {
 			unsigned long long cookie, off, ref;
 
-			multi |= !strcmp(line, "link_type:\tuprobe_multi\n");
+			multi |= !strcmp(line, "link_type:\tuprobe_multi\n") ||
+				 !strcmp(line, "link_type:\turetprobe_multi\n");
 			if (!strncmp(line, "path:\t", 6))
 				ours = !strncmp(line + 6, dir, strlen(dir));
 			sscanf(line, "uprobe_cnt: %d", &cnt);
@@ -473,51 +474,71 @@ Test(serve_robust, gc_probes_go_with_the_last_process, .timeout = 120)
 }
 
 /* Issue 15 item 4: SIGTERM under a second with 200 interpreter binaries running. 200 copies of
- * Debian's python3.11 (each file its own binary with 4 GC/import USDT sites) run; serve
- * attaches each one's sites, proved and with their semaphores, as one uprobe_multi link (seen
- * in its fdinfo), and at SIGTERM destroys them on parallel threads (libbpf's USDT links went
- * one at a time: many seconds). */
-Test(serve_robust, sigterm_with_200_usdt_binaries, .timeout = 120)
+ * Debian's python3.11 (each file its own binary with 4 GC/import USDT sites) and 20 copies of
+ * pyenv's libpython3.10 (GC by uprobes on gc_collect_main: entry and return) run; serve
+ * attaches each USDT copy's sites, proved and with their semaphores, as one uprobe_multi link
+ * and each libpython's as two (seen in its fdinfo), and at SIGTERM destroys them on parallel
+ * threads. Before: libbpf's USDT links one at a time (and past 64 binaries libbpf ran out of
+ * spec ids and serve died), perf-event uprobe links one after another in the kernel. */
+Test(serve_robust, sigterm_with_220_binaries, .timeout = 150)
 {
-	enum { N = 200 };
-	static pid_t kids[N];
+	enum { N = 200, NLIB = 20 };
+	static pid_t kids[N + NLIB];
+	const char *py310 = python_for(10, false);
 	struct server s;
 	double t0, took, attached;
-	int i, links = -1, sites = 0, semas = 0;
-	char path[64];
+	int i, links = -1, sites = 0, semas = 0, libl = -1, libsites = 0, libsemas = 0;
+	char path[PATH_MAX + 64], cmd[2 * PATH_MAX], env[128];
 
-	cr_assert_eq(run_cmd("rm -rf /tmp/pyhound-robust-200 && mkdir -p /tmp/pyhound-robust-200 &&"
-			     " for i in $(seq 0 199); do cp /usr/bin/python3.11 "
-			     "/tmp/pyhound-robust-200/py$i || exit 1; done", out, sizeof(out)), 0,
-		     "%s", out);
+	snprintf(cmd, sizeof(cmd), "rm -rf /tmp/pyhound-robust-200 && mkdir -p "
+		 "/tmp/pyhound-robust-200 && for i in $(seq 0 %d); do cp /usr/bin/python3.11 "
+		 "/tmp/pyhound-robust-200/py$i || exit 1; done && for i in $(seq 0 %d); do mkdir "
+		 "/tmp/pyhound-robust-200/lib$i && cp $(dirname %s)/../lib/libpython3.10.so.1.0 "
+		 "/tmp/pyhound-robust-200/lib$i/ || exit 1; done", N - 1, NLIB - 1, py310);
+	cr_assert_eq(run_cmd(cmd, out, sizeof(out)), 0, "%s", out);
 	serve_start(&s, "cache_seconds = 0\n");
-	for (i = 0; i < N; i++) {
-		snprintf(path, sizeof(path), "/tmp/pyhound-robust-200/py%d", i);
+	for (i = 0; i < N + NLIB; i++) {
+		if (i < N)
+			snprintf(path, sizeof(path), "/tmp/pyhound-robust-200/py%d", i);
+		else
+			snprintf(env, sizeof(env), "LD_LIBRARY_PATH=/tmp/pyhound-robust-200/lib%d",
+				 i - N);
 		kids[i] = fork();
 		if (!kids[i]) {
-			execl(path, path, "-I", "-S", "-c", "import time; time.sleep(90)", NULL);
+			char *const envp[] = { env, NULL };
+
+			if (i < N)
+				execl(path, path, "-I", "-S", "-c", "import time; time.sleep(90)",
+				      NULL);
+			else
+				execle(py310, py310, "-I", "-S", "-c", "import time; time.sleep(90)",
+				       NULL, envp);
 			_exit(127);
 		}
 		cr_assert_gt(kids[i], 0);
 		track(kids[i]);
 	}
 	for (t0 = mono_seconds(); mono_seconds() - t0 < 60; usleep(300 * 1000)) {
-		links = multi_links(s.pid, "/tmp/pyhound-robust-200/", &sites, &semas);
-		if (links >= N)
+		links = multi_links(s.pid, "/tmp/pyhound-robust-200/py", &sites, &semas);
+		libl = multi_links(s.pid, "/tmp/pyhound-robust-200/lib", &libsites, &libsemas);
+		if (links >= N && libl >= 2 * NLIB)
 			break;
 	}
 	attached = mono_seconds() - t0;
-	cr_assert_eq(links, N, "%d uprobe_multi links on the %d copies", links, N);
+	cr_assert_eq(links, N, "%d uprobe_multi links on the %d python3.11 copies", links, N);
 	cr_expect_eq(sites, N * 4, "their sites: %d", sites);
 	cr_expect_eq(semas, N * 4, "sites with their semaphore: %d", semas);
+	cr_assert_eq(libl, 2 * NLIB, "%d uprobe_multi links on the %d libpython copies", libl,
+		     NLIB);
+	cr_expect_eq(libsites, 2 * NLIB, "their sites: %d (entry and return)", libsites);
 	took = serve_stop(&s);
-	cr_log_info("%d binaries running (%d links, %d sites, all attached within %.1f s): "
-		    "SIGTERM took %.3f s", N, links, sites, attached, took);
-	/* the issue asks under a second: 0.1 s on a quiet host, 0.5-0.9 s at load average 15 on
-	 * 2 cores (the RCU grace periods of the links' parallel destroys); one at a time (libbpf's
-	 * USDT links) it was 4 links x 200 grace periods */
-	cr_expect_lt(took, 2.0, "SIGTERM took %.2f s with %d binaries", took, N);
-	for (i = 0; i < N; i++) {
+	cr_log_info("%d binaries running (%d + %d links, all attached within %.1f s): SIGTERM "
+		    "took %.3f s", N + NLIB, links, libl, attached, took);
+	/* the issue asks under a second: 0.1-0.2 s on a quiet host, 0.5-0.9 s at load average
+	 * 15 on 2 cores (the RCU grace periods of the links' parallel destroys); the bound
+	 * leaves room for a loaded host */
+	cr_expect_lt(took, 2.0, "SIGTERM took %.2f s with %d binaries", took, N + NLIB);
+	for (i = 0; i < N + NLIB; i++) {
 		kill(kids[i], SIGKILL);
 		waitpid(kids[i], NULL, 0);
 		untrack(kids[i]);

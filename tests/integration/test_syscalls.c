@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* The syscall collector against real processes: exact counts and byte histograms on every
- * supported interpreter, processes that start late, exit early, are not Python, or live in
+ * supported interpreter (sid's 3.14/3.15 chrooted included), processes that start late, exit early, are not Python, or live in
  * their own mount namespace. */
 #include <criterion/criterion.h>
 #include <errno.h>
@@ -146,6 +146,33 @@ static void assert_known_io(const struct sc_snapshot *snap, pid_t pid, const cha
 }
 
 
+/* One interpreter (a sid one chrooted: chroot execs it, same PID) running the known I/O. */
+static void check_exact_counts(const struct test_python *py)
+{
+	char *args[] = { (char *)workload("io_batching.py"), NULL }, *argv[8];
+	struct session s;
+	struct child c;
+	char out[256];
+
+	python_argv(py, argv, args);
+	cr_assert_eq(child_start(&c, argv), 0);
+	usleep(300 * 1000); /* let the interpreter map libpython */
+	session_open(&s, &c.pid, 1);
+	cr_assert_eq(tracker_count(s.t), 1, "%s not tracked", py->label);
+	cr_assert_eq(tracker_find(s.t, c.pid)->info.minor, py->minor, "%s version", py->label);
+	cr_assert_eq(tracker_find(s.t, c.pid)->info.static_build, py->debian, "%s build",
+		     py->label);
+	child_go(&c);
+	cr_assert_eq(poll_until_exit(&s, &c, out, sizeof(out)), 0, "%s failed: %s", py->label,
+		     out);
+	cr_assert(tracker_find(s.t, c.pid)->exited, "%s exit not seen", py->label);
+	cr_assert_eq(sc_snapshot(s.sc, &s.snap), 0);
+	assert_known_io(&s.snap, c.pid, py->label);
+	cr_expect_eq(s.snap.drops[SC_DROP_STATS_FULL] + s.snap.drops[SC_DROP_IO_FULL], 0);
+	cr_expect_eq(s.snap.kernel_nio, 0, "an exited process's entries left the kernel map");
+	session_close(&s);
+}
+
 Test(syscalls, exact_counts_on_every_interpreter, .timeout = 180)
 {
 	struct test_python py[16];
@@ -154,30 +181,21 @@ Test(syscalls, exact_counts_on_every_interpreter, .timeout = 180)
 
 	cr_assert_str_empty(missing, "interpreters missing:%s", missing);
 	cr_assert_geq(n, 7, "expected Debian 3.11 and pyenv 3.8-3.13, found %d", n);
-	for (i = 0; i < n; i++) {
-		char *argv[] = { py[i].path, (char *)workload("io_batching.py"), NULL };
-		struct session s;
-		struct child c;
-		char out[256];
+	for (i = 0; i < n; i++)
+		check_exact_counts(&py[i]);
+}
 
-		cr_assert_eq(child_start(&c, argv), 0);
-		usleep(300 * 1000); /* let the interpreter map libpython */
-		session_open(&s, &c.pid, 1);
-		cr_assert_eq(tracker_count(s.t), 1, "%s not tracked", py[i].label);
-		cr_assert_eq(tracker_find(s.t, c.pid)->info.minor, py[i].minor, "%s version",
-			     py[i].label);
-		cr_assert_eq(tracker_find(s.t, c.pid)->info.static_build, py[i].debian, "%s build",
-			     py[i].label);
-		child_go(&c);
-		cr_assert_eq(poll_until_exit(&s, &c, out, sizeof(out)), 0, "%s failed: %s",
-			     py[i].label, out);
-		cr_assert(tracker_find(s.t, c.pid)->exited, "%s exit not seen", py[i].label);
-		cr_assert_eq(sc_snapshot(s.sc, &s.snap), 0);
-		assert_known_io(&s.snap, c.pid, py[i].label);
-		cr_expect_eq(s.snap.drops[SC_DROP_STATS_FULL] + s.snap.drops[SC_DROP_IO_FULL], 0);
-		cr_expect_eq(s.snap.kernel_nio, 0, "an exited process's entries left the kernel map");
-		session_close(&s);
-	}
+/* Debian sid's 3.14, 3.14d, 3.15 and 3.15d, chrooted: the same exact counts */
+Test(syscalls, exact_counts_sid, .timeout = 180)
+{
+	struct test_python py[8];
+	char missing[256] = "";
+	int n = test_sid_pythons(py, 8, missing, sizeof(missing));
+
+	cr_assert_str_empty(missing, "sid interpreters missing:%s", missing);
+	cr_assert_eq(n, 4);
+	for (int i = 0; i < n; i++)
+		check_exact_counts(&py[i]);
 }
 
 /* Started 100 ms after pyhound: followed from exec, so its counts are exact too. */

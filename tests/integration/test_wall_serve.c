@@ -67,7 +67,7 @@ static void serve_start(struct server *s, const char *extra)
 		execl("/bin/sh", "sh", "-c", cmd, NULL);
 		_exit(127);
 	}
-	while (mono_seconds() - t0 < 30) {
+	while (mono_seconds() - t0 < 60) { /* a host with hundreds of interpreters: slow */
 		FILE *f = fopen(s->err, "r");
 		bool ready = false;
 
@@ -99,7 +99,7 @@ static double scrape(const struct server *s)
 	char cmd[256];
 	double t0 = mono_seconds(), t1;
 
-	snprintf(cmd, sizeof(cmd), "curl -s -m 30 http://127.0.0.1:%d/metrics", s->port);
+	snprintf(cmd, sizeof(cmd), "curl -s -m 60 http://127.0.0.1:%d/metrics", s->port);
 	cr_assert_eq(run_cmd(cmd, text, sizeof(text)), 0, "scrape failed: %s", text);
 	t1 = mono_seconds();
 	return (t0 + t1) / 2;
@@ -130,6 +130,29 @@ static double sum_of(const char *family, pid_t pid, const char *const *needles)
 		p += n;
 	}
 	return sum;
+}
+
+/* Is there a series of family for pid whose labels contain every needle? */
+static bool has_series(const char *family, pid_t pid, const char *const *needles)
+{
+	char head[128];
+	const char *p = text;
+	size_t n = snprintf(head, sizeof(head), "%s{pid=\"%d\",", family, (int)pid);
+
+	while ((p = strstr(p, head))) {
+		const char *close = strstr(p, "} ");
+		bool ok = close && (p == text || p[-1] == '\n');
+
+		for (int i = 0; ok && needles[i]; i++) {
+			const char *q = strstr(p, needles[i]);
+
+			ok = q && q < close;
+		}
+		if (ok)
+			return true;
+		p += n;
+	}
+	return false;
 }
 
 static void wait_ready(int fd)
@@ -191,10 +214,17 @@ Test(wall, serve_wall_mode, .timeout = 120)
 	snprintf(extra, sizeof(extra), "--config %s", conf);
 	serve_start(&s, extra);
 	start_workload(&c);
-	/* the first scrape admits each process's top (function, state) series: they count
-	 * from then on */
-	sleep(1);
-	t0 = scrape(&s);
+	/* a scrape admits each process's top (function, state) series, which count from then
+	 * on: wait for the reader's and the spinners' GIL series (the process may be found late
+	 * on a crowded host) */
+	for (double w0 = mono_seconds();;) {
+		sleep(1);
+		t0 = scrape(&s);
+		if (has_series("pyhound_function_wall_seconds_total", c.pid, reader) &&
+		    has_series("pyhound_function_wall_seconds_total", c.pid, spin_gil))
+			break;
+		cr_assert_lt(mono_seconds() - w0, 30, "no reader or spin_work series: %s", text);
+	}
 	total0 = sum_of("pyhound_thread_wall_seconds_total", c.pid, any);
 	rd0 = sum_of("pyhound_function_wall_seconds_total", c.pid, reader);
 	sg0 = sum_of("pyhound_function_wall_seconds_total", c.pid, spin_gil);
@@ -239,8 +269,13 @@ Test(wall, serve_gil_mode, .timeout = 120)
 
 	serve_start(&s, "--mode gil -F 99");
 	start_workload(&c);
-	sleep(1);
-	t0 = scrape(&s);
+	for (double w0 = mono_seconds();;) {
+		sleep(1);
+		t0 = scrape(&s);
+		if (has_series("pyhound_function_gil_seconds_total", c.pid, spin))
+			break;
+		cr_assert_lt(mono_seconds() - w0, 30, "no spin_work series: %s", text);
+	}
 	any0 = sum_of("pyhound_function_gil_seconds_total", c.pid, any);
 	spin0 = sum_of("pyhound_function_gil_seconds_total", c.pid, spin);
 	cr_assert(strstr(text, "pyhound_sample_mode{mode=\"gil\"} 1"), "%s", text);

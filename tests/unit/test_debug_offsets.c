@@ -6,6 +6,7 @@
  * its struct, free-threaded) are followed or refused. A missing sid root fails. */
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <glob.h>
 #include <pthread.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -383,3 +384,31 @@ static void check_gil(int minor)
 
 Test(debug_offsets, sid_314_gil, .timeout = 120) { check_gil(14); }
 Test(debug_offsets, sid_315_gil, .timeout = 120) { check_gil(15); }
+
+/* 3.13's GIL from pyenv 3.13's own table: where its headers put it (interpreters.main at 640
+ * of _PyRuntime, ceval.gil at 16 of the interpreter: gcc offsetof() against pyenv 3.13's
+ * internal headers, the values gil.c had compiled in before 3.13 moved to the table). */
+Test(debug_offsets, pyenv_313_gil, .timeout = 60)
+{
+	char why[256] = "";
+	struct py_debug_offsets d;
+	struct ph_gil_info g;
+	struct elf_file *ef;
+	glob_t gl;
+	const char *lib;
+
+	cr_assert_eq(glob("/root/.pyenv/versions/3.13.*/lib/libpython3.13.so.1.0", 0, NULL, &gl), 0,
+		     "pyenv 3.13 not installed");
+	lib = gl.gl_pathv[0];
+	ef = elf_open(lib);
+	cr_assert_not_null(ef, "%s", lib);
+	cr_assert_eq(py_debug_offsets_read(ef, py_version(lib), &d, NULL, why, sizeof(why)), 0,
+		     "%s: %s", lib, why);
+	elf_close(ef);
+	cr_assert_eq(py_gil_from_debug(&d, 0, &g, why, sizeof(why)), 0, "%s", why);
+	cr_expect_eq(g.interp_addr, 640, "interpreters.main at %llu",
+		     (unsigned long long)g.interp_addr);
+	cr_expect_eq(g.interp_gil, 16);
+	cr_expect_eq(g.gil_addr, 0);
+	globfree(&gl);
+}

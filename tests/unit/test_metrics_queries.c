@@ -104,3 +104,37 @@ Test(metrics_queries, top_n_other_and_n_plus_one)
 	free(buf);
 	querystats_free(qs);
 }
+
+/* an aged-out process: its per-PID query series go, its counts stay in the per-command
+ * pyhound_forgotten_query* counters */
+Test(metrics_queries, forgotten_process_folded_by_command)
+{
+	struct querystats *qs = querystats_new(10);
+	struct prof_frame a[1] = { fr("job", 20, 18) };
+	struct rep_proc rp = {};
+	struct report r = {};
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	rp.tp.info.pid = 42;
+	snprintf(rp.tp.info.comm, sizeof(rp.tp.info.comm), "python3");
+	r.procs = &rp;
+	r.nprocs = 1;
+	for (int i = 0; i < 7; i++)
+		querystats_add(qs, 43, 43, 1, "SELECT 1", a, 1, 1, i, 500000000, 0, false);
+	querystats_add(qs, 42, 42, 1, "SELECT 2", a, 1, 1, 9, 1000, 0, false);
+	querystats_forget(qs, 43, "billing");
+	f = open_memstream(&buf, &len);
+	cr_assert(f);
+	metrics_write_queries(f, &r, qs, 3);
+	fclose(f);
+	cr_expect_eq(value_of(buf, "pyhound_forgotten_queries_total{", "comm=\"billing\""), 7,
+		     "%s", buf);
+	cr_expect(strstr(buf, "pyhound_forgotten_query_seconds_total{comm=\"billing\"} 3.5000"),
+		  "%s", buf);
+	cr_expect(!strstr(buf, "pid=\"43\""));
+	cr_expect(strstr(buf, "# TYPE pyhound_forgotten_queries_total counter\n"));
+	free(buf);
+	querystats_free(qs);
+}

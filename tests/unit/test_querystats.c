@@ -148,3 +148,87 @@ Test(querystats, view_loads_itself_and_one_query_views_are_not_n1)
 	cr_expect_eq(x->other_queries, 4);
 	querystats_free(qs);
 }
+
+/* serve ages exited processes out: their rows, N+1 rows and threads go, their counts are
+ * summed per command; the rows of other processes stay whole and findable, also after the
+ * strings nothing refers to are freed */
+Test(querystats, forget_folds_per_command_and_keeps_the_rest)
+{
+	struct querystats *qs = querystats_new(10);
+	struct prof_frame st[3] = { fr("orders_for", 11, 10), fr("report", 22, 18),
+				    fr("handle", 90, 80) };
+	const struct qs_entry *e;
+	const struct qs_folded *fo;
+	uint64_t ts = 1;
+	char stmt[64];
+	size_t n;
+
+	cr_assert(qs);
+	request(qs, 7, "report", 40, &ts); /* pid 1: 41 queries, an N+1 of 40 */
+	/* pid 2: 3000 distinct statements (strings to free), pid 3: one statement */
+	for (int i = 0; i < 3000; i++) {
+		snprintf(stmt, sizeof(stmt), "SELECT %d FROM t", i);
+		querystats_add(qs, 2, 2, 1, stmt, st, 3, 3, ts++, 10, 1, false);
+	}
+	querystats_add(qs, 3, 3, 1, PER, st, 3, 3, ts++, 5, 2, true);
+	querystats_forget(qs, 1, "gunicorn");
+	querystats_forget(qs, 2, "job");
+	querystats_forget(qs, 4, "never-seen"); /* nothing: no folded row */
+	e = querystats_entries(qs, &n);
+	cr_assert_eq(n, 1);
+	cr_expect_eq(e[0].pid, 3);
+	cr_expect_str_eq(e[0].stmt, PER);
+	cr_expect_str_eq(e[0].site.name, "orders_for");
+	cr_expect_str_eq(e[0].parent.name, "report");
+	cr_expect_eq(e[0].errors, 1);
+	querystats_n1(qs, &n);
+	cr_expect_eq(n, 0, "pid 1's N+1 row went with it");
+	/* pid 3 adds to its own row (the index was rebuilt) */
+	querystats_add(qs, 3, 3, 1, PER, st, 3, 3, ts++, 5, 2, false);
+	e = querystats_entries(qs, &n);
+	cr_expect_eq(n, 1);
+	cr_expect_eq(e[0].count, 2);
+	cr_expect(querystats_add_rows(qs, querystats_last_entry(qs), 3, 10));
+	cr_expect_eq(e[0].rows, 14);
+	fo = querystats_folded(qs, &n);
+	cr_assert_eq(n, 2);
+	cr_expect_str_eq(fo[0].comm, "gunicorn");
+	cr_expect_eq(fo[0].procs, 1);
+	cr_expect_eq(fo[0].count, 41);
+	cr_expect_eq(fo[0].total_ns, 1 + 40 * 2);
+	cr_expect_eq(fo[0].n1_queries, 40);
+	cr_expect_str_eq(fo[1].comm, "job");
+	cr_expect_eq(fo[1].count, 3000);
+	cr_expect_eq(fo[1].rows, 3000);
+	/* a new process finds its strings again (freed ones are interned anew) */
+	querystats_add(qs, 5, 5, 1, "SELECT 7 FROM t", st, 3, 3, ts++, 10, 1, false);
+	e = querystats_entries(qs, &n);
+	cr_expect_eq(n, 2);
+	cr_expect_str_eq(e[1].stmt, "SELECT 7 FROM t");
+	querystats_free(qs);
+}
+
+/* past QS_MAX_FOLDED commands, forgotten processes are summed as "other" */
+Test(querystats, forget_is_bounded_by_command)
+{
+	struct querystats *qs = querystats_new(10);
+	struct prof_frame st[1] = { fr("job", 5, 4) };
+	const struct qs_folded *fo;
+	char comm[16];
+	size_t n;
+
+	cr_assert(qs);
+	for (int p = 1; p <= QS_MAX_FOLDED + 10; p++) {
+		snprintf(comm, sizeof(comm), "cmd%d", p);
+		querystats_add(qs, p, p, 1, LOAD, st, 1, 1, p, 1, 0, false);
+		querystats_forget(qs, p, comm);
+	}
+	fo = querystats_folded(qs, &n);
+	cr_assert_eq(n, QS_MAX_FOLDED + 1);
+	cr_expect_str_eq(fo[QS_MAX_FOLDED].comm, "other");
+	cr_expect_eq(fo[QS_MAX_FOLDED].procs, 10);
+	cr_expect_eq(fo[QS_MAX_FOLDED].count, 10);
+	querystats_entries(qs, &n);
+	cr_expect_eq(n, 0);
+	querystats_free(qs);
+}

@@ -101,18 +101,79 @@ def writes(bad):
 
 
 def server(bad):
-    # request/response on a socketpair: whole 50-byte messages, read with large buffers
-    # (HTTP-server style); never "unbatched reads" or "writes"
+    # request/response on a socketpair, client (a) and server (b) in this thread: whole
+    # 50-byte messages read with large buffers. bad: one request at a time, each waiting for
+    # its reply (chatty round trips, never "unbatched reads/writes"); fixed: pipelined, all
+    # 500 requests sent before the replies are read.
     a, b = OUT.get("pair") or OUT.setdefault("pair", socket.socketpair())
     req, resp = b"q" * 50, b"a" * 50
+    if bad:
+        for _ in range(500):
+            a.sendall(req)
+            assert len(b.recv(65536)) == 50
+            b.sendall(resp)
+            assert len(a.recv(65536)) == 50
+        return
+    a.sendall(req * 500)
+    got = 0
+    while got < 50 * 500:
+        got += len(b.recv(65536))
+    b.sendall(resp * 500)
+    got = 0
+    while got < 50 * 500:
+        got += len(a.recv(65536))
+
+
+def http_client(port, parent):
+    # a keep-alive client in a child process: 50-byte requests, one at a time
+    c = socket.create_connection(("127.0.0.1", port))
+    while os.getppid() == parent:
+        try:
+            c.sendall(b"q" * 50)
+            if not c.recv(65536):
+                break
+        except OSError:
+            break
+    os._exit(0)
+
+
+def httpd(bad):
+    # HTTP-server style: one keep-alive connection, accepted before pyhound watches, on a port
+    # below the ephemeral range; whole 50-byte requests read with recv(65536) and answered.
+    # The client is a child process. Never a finding for this (the server) process.
+    conn = OUT.get("conn")
+    if conn is None:
+        srv = socket.socket()
+        srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        for port in range(20000 + os.getpid() % 5000, 30000):
+            try:
+                srv.bind(("127.0.0.1", port))
+                break
+            except OSError:
+                continue
+        srv.listen(1)
+        if os.fork() == 0:
+            srv.close()
+            http_client(port, os.getppid())
+        conn, _ = srv.accept()
+        OUT["conn"], OUT["srv"] = conn, srv
     for _ in range(500):
-        a.sendall(req)
-        assert len(b.recv(65536)) == 50
-        b.sendall(resp)
-        assert len(a.recv(65536)) == 50
+        conn.recv(65536)
+        conn.sendall(b"a" * 50)
 
 
-PATTERNS = {"writes": writes, "server": server, "membership": membership, "nested": nested, "build": build,
+def reads(bad):
+    # a socket read 48 bytes at a time (bad: the caller asks for tiny reads) or with a large
+    # buffer (fixed); 4 KiB sent at once, no replies
+    a, b = OUT.get("pair") or OUT.setdefault("pair", socket.socketpair())
+    for _ in range(20):
+        a.sendall(b"x" * 4096)
+        got = 0
+        while got < 4096:
+            got += len(b.recv(48 if bad else 65536))
+
+
+PATTERNS = {"writes": writes, "server": server, "httpd": httpd, "reads": reads, "membership": membership, "nested": nested, "build": build,
             "recursion": recursion, "dot": dot}
 
 

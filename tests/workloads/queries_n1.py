@@ -4,8 +4,10 @@ customer) or the same result with one JOIN. Builds the database, prints "ready",
 line on stdin, runs the job once and prints its own count of queries as JSON.
 
 usage: queries_n1.py n1|join DBPATH [CUSTOMERS]
+PYHOUND_COMM=name in the environment renames the process (its comm) first.
 """
 import json
+import os
 import sqlite3
 import sys
 
@@ -52,6 +54,9 @@ def billing_join(db):
 
 
 def main():
+    if os.environ.get("PYHOUND_COMM"):
+        with open("/proc/self/comm", "w") as f:
+            f.write(os.environ["PYHOUND_COMM"][:15])
     db = sqlite3.connect(DB)
     setup(db)
     print("ready", flush=True)

@@ -103,6 +103,13 @@ void print_memory_stats(FILE *f, struct profiler *pr, struct tracker *t)
 	fprintf(f, " delivered=%llu unnamed_frames=%llu held_dropped=%llu\n",
 		(unsigned long long)st.received, (unsigned long long)st.unknown_frames,
 		(unsigned long long)memheld_dropped(profiler_memheld(pr)));
+	if (st.prog[0].runs) {
+		fprintf(f, "pyhound: memory collector BPF run time:");
+		for (int i = 0; i < 4; i++)
+			fprintf(f, " %s=%lluns/%llu", st.prog[i].name,
+				(unsigned long long)st.prog[i].ns, (unsigned long long)st.prog[i].runs);
+		fputc('\n', f);
+	}
 	tracker_foreach(t, print_memory_proc, &mp);
 }
 
@@ -121,6 +128,9 @@ void print_sampler_stats(FILE *f, struct profiler *pr)
 		(unsigned long long)st.s.received, (unsigned long long)st.s.unknown_frames,
 		(unsigned long long)st.procs_added, (unsigned long long)st.procs_refused,
 		(unsigned long long)st.profile_full);
+	if (st.s.op_timed)
+		fprintf(f, "pyhound: opcode attribution: %llu timed, %.2f us each on average\n",
+			(unsigned long long)st.s.op_timed, st.s.op_ns / 1e3 / st.s.op_timed);
 	if (st.s.wall_runs)
 		fprintf(f, "pyhound: wall-clock sampler: runs=%llu avg_run_us=%.1f late=%llu "
 			   "failed=%llu gil_unknown=%llu\n", (unsigned long long)st.s.wall_runs,

@@ -11,6 +11,8 @@
 #include "collect/queries_user.h"
 #include "lib/log.h"
 #include "collect/profiler.h"
+#include "collect/memory.h"
+#include "stack/memheld.h"
 #include "model/report.h"
 #include "model/findings_code.h"
 #include "model/report_mem.h"
@@ -18,6 +20,8 @@
 #include "collect/syscalls_user.h"
 #include "host/tracker.h"
 #include "wall.h"
+#include "host/hostcpu.h"
+#include "model/loopblock.h"
 
 #define MAX_PIDS 64
 
@@ -55,8 +59,17 @@ static void report_usage(FILE *f)
 		"  tiny-writes, tiny-reads  >= %d calls of one read/write-family syscall on one fd\n"
 		"                           kind, successful, with a median under %d B per call,\n"
 		"                           or under %d B at >= %d calls/s taking >= %.0f%% of wall\n"
-		"                           time; never on sockets (a small recv is usually a\n"
-		"                           whole message; small sends there are round trips)\n"
+		"                           time. The size judged is the one asked for where the\n"
+		"                           call has one (read, write, pread64, pwrite64, sendto,\n"
+		"                           recvfrom): a recv(65536) returning a 40 B message read a\n"
+		"                           whole message. Socket reads only then; socket writes\n"
+		"                           never (whole messages, or requests: see below)\n"
+		"  chatty-round-trips       >= %d request/response round trips on sockets (a send,\n"
+		"                           then the reply read on that socket by the same thread),\n"
+		"                           >= %d/s, waiting for replies >= %.0f%% of wall time,\n"
+		"                           requests under %d B on average; not on a connection's\n"
+		"                           server side (accepted while watched, a local port below\n"
+		"                           the ephemeral range, or a named Unix socket)\n"
 		"  gc-time                  collections took more than %.0f%% of wall time observed\n"
 		"                           and at least %llu ms in all\n"
 		"  gc-long-pause            a gen-2 collection stopped the process for more than\n"
@@ -99,24 +112,50 @@ static void report_usage(FILE *f)
 		"                     int/float (3.11+) or not only + (which may join strings)\n"
 		"  deep-recursion     a function calling itself, %d+ levels deep (median) in %.0f%%\n"
 		"                     of the samples, its own time mostly outside loops\n\n"
+		"Findings in wall clock (--mode wall, from every thread's samples):\n"
+		"  gil-contention       2+ threads waited for the GIL, more than they ran Python and\n"
+		"                       over %.0f%% of their time in Python, >= %.1f thread-seconds\n"
+		"  cpu-bound-one-core   the process's threads wanted a CPU (running or runnable)\n"
+		"                       %.2f-%.2f CPUs over >= %.0f s of samples while the host had\n"
+		"                       >= %.1f CPUs idle on average (/proc/stat) and 2+ CPUs: one\n"
+		"                       thread, or threads taking turns holding the GIL\n"
+		"  blocked-event-loop   an asyncio loop thread stayed in one callback or task step,\n"
+		"                       never back in its selector, for >= %.0f ms between its first\n"
+		"                       and last sample there (a lower bound); names the stack\n\n"
 		"Examples:\n"
 		"  sudo pyhound report --duration 30\n"
 		"  sudo pyhound report --pid 1234 --json > report.json\n",
 		QS_N1_MIN, TINY_IO_MIN_CALLS, TINY_IO_MEDIAN_BYTES, TINY_IO_SMALL_BYTES, TINY_IO_MIN_RATE,
-		100 * TINY_IO_MIN_WALL_SHARE, 100 * GC_FINDING_SHARE,
+		100 * TINY_IO_MIN_WALL_SHARE, CHATTY_MIN_ROUND_TRIPS, CHATTY_MIN_RATE,
+		100 * CHATTY_MIN_WALL_SHARE, CHATTY_MAX_REQUEST_BYTES, 100 * GC_FINDING_SHARE,
 		GC_FINDING_MIN_NS / 1000000ULL, GC_FINDING_GEN2_NS / 1000000ULL,
 		MEM_GROWTH_MIN_BYTES >> 20, 100 * MEM_GROWTH_MIN_SHARE, MEM_MIN_WINDOW_S,
 		100 * MEM_KEEP, GC_FINDING_MIN_OBSERVED_S, GC_FINDING_MIN_COLLECTIONS, TINY_IO_MIN_CALLS,
 		CODE_MIN_SAMPLES, 100 * CODE_MIN_SHARE, 100 * CODE_MEMBERSHIP_OP_SHARE,
 		100 * CODE_MEMBERSHIP_FUNC_SHARE, 100 * CODE_STRCAT_OP_SHARE,
 		100 * CODE_NESTED_CMP_SHARE, 100 * CODE_ARITH_SHARE, CODE_RECURSION_DEPTH,
-		100 * CODE_RECURSION_SHARE);
+		100 * CODE_RECURSION_SHARE, 100 * WALL_GIL_FINDING_SHARE, WALL_GIL_FINDING_MIN_S,
+		WALL_ONECORE_MIN, WALL_ONECORE_MAX, WALL_ONECORE_MIN_S, WALL_ONECORE_IDLE,
+		LOOP_BLOCK_MIN_S * 1e3);
 }
 
 struct report_ctx {
 	struct sc_collector *sc;
 	struct gc_collector *gc; /* NULL with --no-gc */
+	struct profiler *pr;
+	struct loopblock *loop;	 /* --mode wall: event-loop blocks, from each sample in turn */
 };
+
+/* --mode wall: every sample in time order, for the blocked-event-loop finding */
+static void on_wall_sample(void *ctx, pid_t pid, pid_t tid, const char *process,
+			   const char *thread, const struct prof_frame *frames, uint32_t n,
+			   bool truncated, bool in_syscall)
+{
+	struct report_ctx *rc = ctx;
+
+	loopblock_add(rc->loop, pid, tid, frames, n,
+		      sampler_sample_ns(profiler_sampler(rc->pr)));
+}
 
 static void on_reject(const struct tracked_proc *tp, void *ctx)
 {
@@ -198,6 +237,8 @@ int cmd_report(int argc, char **argv)
 	struct profiler *pr = NULL;
 	uint64_t start, end, rss_last = 0;
 	struct rss_ctx rss = {};
+	struct host_cpu cpu0 = {}, cpu1 = {};
+	double rep_wall_idle = -1;
 
 	optind = 1;
 	opterr = 0;
@@ -266,6 +307,15 @@ int cmd_report(int argc, char **argv)
 		if (profiler_enable_memory(pr))
 			pr_warn("the Memory section goes without growth stacks (the memory "
 				"collector did not load)");
+		if (mode == PH_MODE_WALL) {
+			rc.pr = pr;
+			rc.loop = loopblock_new();
+			if (!rc.loop) {
+				err = -ENOMEM;
+				goto out;
+			}
+			profiler_set_sink(pr, on_wall_sample, &rc);
+		}
 	}
 	if (!no_gc) {
 		struct tracker_hooks gh;
@@ -310,6 +360,8 @@ int cmd_report(int argc, char **argv)
 			goto out;
 	}
 	start = now_ns();
+	if (host_cpu_read(&cpu0))
+		cpu0.ncpus = 0;
 	/* on stderr even with --json: scripts wait for this line to know pyhound is attached */
 	fprintf(stderr, "pyhound: watching %d CPython process%s%s for %.1f s (Ctrl-C to stop "
 			"early)\n", tracker_count(t), tracker_count(t) == 1 ? "" : "es",
@@ -350,6 +402,9 @@ int cmd_report(int argc, char **argv)
 	if (pr)
 		profiler_poll(pr, 0);
 	end = now_ns();
+	rep_wall_idle = -1;
+	if (cpu0.ncpus && !host_cpu_read(&cpu1))
+		rep_wall_idle = host_idle_cpus(&cpu0, &cpu1);
 	err = sc_snapshot(rc.sc, &snap);
 	if (err) {
 		pr_err("reading the syscall statistics: %s", strerror(-err));
@@ -375,8 +430,15 @@ int cmd_report(int argc, char **argv)
 		}
 	}
 	err = report_add_mem(&rep, rss.w);
-	if (!err && pr && profiler_memheld(pr))
+	if (!err && pr && profiler_memheld(pr)) {
+		struct mem_stats ms;
+
 		err = report_add_mem_stacks(&rep, profiler_memheld(pr));
+		mem_get_stats(profiler_mem(pr), &ms);
+		for (unsigned int k = 0; k < MEM_STAT_MAX && k < 16; k++)
+			rep.mem_counters[rep.n_mem_counters++] = ms.bpf[k];
+		rep.mem_held_dropped = memheld_dropped(profiler_memheld(pr));
+	}
 	if (err) {
 		pr_err("out of memory");
 		goto out;
@@ -387,6 +449,12 @@ int cmd_report(int argc, char **argv)
 		report_add_queries(&rep, queries_stats(qc));
 	}
 	rep.interrupted = exiting;
+	rep.wall.idle_cpus = rep_wall_idle;
+	rep.wall.ncpus = cpu1.ncpus;
+	if (rc.loop) {
+		loopblock_finish(rc.loop);
+		rep.wall.loop = rc.loop;
+	}
 	if (pr) {
 		struct profiler_stats ps;
 		unsigned int i;
@@ -422,6 +490,7 @@ out:
 	free(cc.arr);
 	sc_snapshot_free(&snap);
 	profiler_free(pr);
+	loopblock_free(rc.loop);
 	gc_snapshot_free(&gsnap);
 	gc_free(rc.gc);
 	queries_free(qc);

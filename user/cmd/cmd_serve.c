@@ -267,6 +267,8 @@ static void forget(const struct tracked_proc *tp, void *ctx)
 	if (tp->exited)
 		fold(sv, tp);
 
+	if (sv->queries)
+		queries_forget(sv->queries, tp->info.pid, tp->info.comm);
 	sc_purge_pid(sv->sc, tp->info.pid);
 	funcstats_forget(sv->fs, tp->info.pid);
 	if (sv->mfs)

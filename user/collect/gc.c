@@ -16,18 +16,20 @@
 #include "cpython/insn_check.h"
 #include "lib/log.h"
 
-#define BIN_LINKS 8   /* probes per binary: 3.8 clones need 4, USDT needs 4 */
+#define BIN_LINKS 16  /* links per binary: uprobes (3.8 clones: 8) and USDT sites (perf links) */
 #define MAX_BINS GC_MAX_BINS
+#define BIN_FDS 3     /* uprobe_multi links per binary */
 #define MAX_DESTROY_THREADS 256 /* links destroyed at once (each waits for RCU) */
 
 struct gc_bin {
 	uint64_t dev, ino;
 	char source[GC_SOURCE_LEN];
 	bool imports;
-	struct bpf_link *links[BIN_LINKS];
-	bool usdt[BIN_LINKS]; /* a libbpf USDT link (its destroy is not thread-safe) */
+	struct bpf_link *links[BIN_LINKS]; /* perf-event uprobe links */
 	int nlinks;
-	int multi_fd; /* or the uprobe_multi link of its USDT sites (-1: none) */
+	int fds[BIN_FDS]; /* or uprobe_multi links: its USDT sites; or entries, returns and
+			   * 3.13's helper of the collection function */
+	int nfds;
 	int live;      /* running processes of this binary: at 0 its probes go */
 	int refs;      /* process records pointing here: at 0 the slot may be reused */
 	bool released; /* probes detached after its last process exited */
@@ -58,9 +60,6 @@ struct gc_collector {
 	size_t nbins;
 	struct gc_pid *pids;
 	size_t npids, cap;
-	/* libbpf's USDT attach and detach share spec-id bookkeeping without a lock: every USDT
-	 * attach (main thread) and USDT link destroy (release threads) holds usdt_lock */
-	pthread_mutex_t usdt_lock;
 	struct gc_release *releases; /* binaries' probes being destroyed in the background */
 	int links;		     /* links held (attached, or not yet destroyed) */
 };
@@ -70,9 +69,9 @@ struct gc_collector {
 struct gc_release {
 	struct gc_collector *c;
 	struct bpf_link *links[BIN_LINKS];
-	bool usdt[BIN_LINKS];
 	int n;
-	int multi_fd;
+	int fds[BIN_FDS];
+	int nfds;
 	pthread_t th;
 	bool done;
 	struct gc_release *next;
@@ -90,7 +89,6 @@ int gc_open(const struct gc_collector_opts *opts, struct gc_collector **out)
 		return -ENOMEM;
 	if (max > GC_MAX_PROCS)
 		max = GC_MAX_PROCS;
-	pthread_mutex_init(&c->usdt_lock, NULL);
 	c->max_procs = max;
 	c->prefer_uprobes = opts->prefer_uprobes;
 	c->imports_per_proc = opts->imports_per_proc ? opts->imports_per_proc : 32;
@@ -118,16 +116,21 @@ int gc_open(const struct gc_collector_opts *opts, struct gc_collector **out)
 			sz <<= 1;
 		bpf_map__set_max_entries(c->skel->maps.gc_events, sz);
 	}
-	/* a binary's USDT sites are one uprobe_multi link where the kernel has them: destroyed
-	 * at once, where libbpf's USDT links go one at a time (see destroy_links) */
+	/* a binary's USDT sites are one uprobe_multi link where the kernel has them (one
+	 * breakpoint removal and RCU wait for all), else a perf-event link each */
 	c->multi = uprobe_multi_supported();
-	if (c->multi)
+	if (c->multi) { /* and the uprobes of the collection function */
 		bpf_program__set_expected_attach_type(c->skel->progs.gc_usdt_site,
 						      UPROBE_MULTI_ATTACH_TYPE);
-	else
-		bpf_program__set_autoload(c->skel->progs.gc_usdt_site, false);
-	bpf_map__set_max_entries(c->skel->maps.gc_usdt_specs,
-				 c->multi ? MAX_BINS * GC_USDT_SITES : 1);
+		bpf_program__set_expected_attach_type(c->skel->progs.gc_enter,
+						      UPROBE_MULTI_ATTACH_TYPE);
+		bpf_program__set_expected_attach_type(c->skel->progs.gc_return,
+						      UPROBE_MULTI_ATTACH_TYPE);
+		bpf_program__set_expected_attach_type(c->skel->progs.gc_fix_gen,
+						      UPROBE_MULTI_ATTACH_TYPE);
+	}
+	bpf_program__set_autoload(c->multi ? c->skel->progs.gc_usdt_site_perf :
+					     c->skel->progs.gc_usdt_site, false);
 	err = bpf_map__reuse_fd(c->skel->maps.tracked_pids, opts->tracked_fd);
 	if (err) {
 		pr_err("cannot share the tracked-process map: %s", strerror(-err));
@@ -186,7 +189,7 @@ struct sym_pick {
 		uint64_t vaddr;
 		int mode;
 		char name[64];
-	} s[BIN_LINKS / 2];
+	} s[4];
 	int n;
 	bool have_main; /* a collection function (not only the 3.13 helper) */
 	int clones_other; /* gc_collect_main clones with unknown arguments */
@@ -222,16 +225,14 @@ static void put_links(struct gc_bin *b)
 {
 	while (b->nlinks > 0)
 		bpf_link__destroy(b->links[--b->nlinks]);
-	if (b->multi_fd >= 0)
-		close(b->multi_fd);
-	b->multi_fd = -1;
+	while (b->nfds > 0)
+		close(b->fds[--b->nfds]);
 }
 
 /* links to destroy, shared by the threads of destroy_links */
 struct destroy_work {
 	struct gc_collector *c;
-	struct bpf_link **links; /* perf-event uprobe links (USDT ones excluded) */
-	const bool *usdt;
+	struct bpf_link **links; /* perf-event uprobe links */
 	int n;
 	const int *fds; /* uprobe_multi links */
 	int nfds;
@@ -244,13 +245,10 @@ static void *destroy_worker(void *arg)
 	int i;
 
 	while ((i = __atomic_fetch_add(&w->next, 1, __ATOMIC_RELAXED)) < w->n + w->nfds) {
-		if (i < w->n) {
-			if (w->usdt[i])
-				continue;
+		if (i < w->n)
 			bpf_link__destroy(w->links[i]);
-		} else {
+		else
 			close(w->fds[i - w->n]);
-		}
 		__atomic_sub_fetch(&w->c->links, 1, __ATOMIC_RELAXED);
 	}
 	return NULL;
@@ -259,32 +257,22 @@ static void *destroy_worker(void *arg)
 /* Destroy links: each destroy removes its breakpoints and then waits for an RCU grace period
  * (~0.1-0.4 s), so one after another 200 binaries take minutes. Perf-event uprobe links and
  * uprobe_multi links (fds) share no state: up to MAX_DESTROY_THREADS threads take them, and the
- * waits overlap. libbpf's USDT links return spec ids to a shared list without a lock: those go
- * one at a time, under usdt_lock (only where the kernel has no uprobe_multi). */
-static void destroy_links(struct gc_collector *c, struct bpf_link **links, const bool *usdt,
-			  int n, const int *fds, int nfds)
+ * waits overlap. (libbpf's own USDT links are not used: their destroy returns spec ids to a
+ * list without a lock, so they could only go one at a time.) */
+static void destroy_links(struct gc_collector *c, struct bpf_link **links, int n, const int *fds,
+			  int nfds)
 {
-	struct destroy_work w = { c, links, usdt, n, fds, nfds, 0 };
-	int par = nfds, nth = 0, i;
+	struct destroy_work w = { c, links, n, fds, nfds, 0 };
+	int par = n + nfds, nth = 0, i;
 	pthread_t *th;
 
-	for (i = 0; i < n; i++)
-		par += !usdt[i];
 	if (par > MAX_DESTROY_THREADS)
 		par = MAX_DESTROY_THREADS;
 	th = par > 1 ? calloc(par, sizeof(*th)) : NULL;
-	for (i = 0; th && i < par; i++)
+	for (i = 0; th && i < par - 1; i++)
 		if (!pthread_create(&th[nth], NULL, destroy_worker, &w))
 			nth++;
 	destroy_worker(&w); /* with the threads, or alone without them */
-	for (i = 0; i < n; i++) {
-		if (!usdt[i])
-			continue;
-		pthread_mutex_lock(&c->usdt_lock);
-		bpf_link__destroy(links[i]);
-		pthread_mutex_unlock(&c->usdt_lock);
-		__atomic_sub_fetch(&c->links, 1, __ATOMIC_RELAXED);
-	}
 	for (i = 0; i < nth; i++)
 		pthread_join(th[i], NULL);
 	free(th);
@@ -294,7 +282,7 @@ static void *release_thread(void *arg)
 {
 	struct gc_release *r = arg;
 
-	destroy_links(r->c, r->links, r->usdt, r->n, &r->multi_fd, r->multi_fd >= 0);
+	destroy_links(r->c, r->links, r->n, r->fds, r->nfds);
 	__atomic_store_n(&r->done, true, __ATOMIC_RELEASE);
 	return NULL;
 }
@@ -321,29 +309,29 @@ static void release_bin(struct gc_collector *c, struct gc_bin *b)
 {
 	struct gc_release *r;
 
-	if (!b->nlinks && b->multi_fd < 0)
+	if (!b->nlinks && !b->nfds)
 		return;
 	reap_releases(c, false);
 	pr_debug("GC: releasing the %d links of binary %llu:%llu (no process left)",
-		 b->nlinks + (b->multi_fd >= 0), (unsigned long long)b->dev,
+		 b->nlinks + b->nfds, (unsigned long long)b->dev,
 		 (unsigned long long)b->ino);
 	r = calloc(1, sizeof(*r));
 	if (r) {
 		r->c = c;
 		r->n = b->nlinks;
-		r->multi_fd = b->multi_fd;
+		r->nfds = b->nfds;
+		memcpy(r->fds, b->fds, sizeof(r->fds));
 		memcpy(r->links, b->links, sizeof(r->links));
-		memcpy(r->usdt, b->usdt, sizeof(r->usdt));
 	}
 	if (r && !pthread_create(&r->th, NULL, release_thread, r)) {
 		r->next = c->releases;
 		c->releases = r;
 	} else {
 		free(r);
-		destroy_links(c, b->links, b->usdt, b->nlinks, &b->multi_fd, b->multi_fd >= 0);
+		destroy_links(c, b->links, b->nlinks, b->fds, b->nfds);
 	}
 	b->nlinks = 0;
-	b->multi_fd = -1;
+	b->nfds = 0;
 	b->released = true;
 	b->idle_ns = 0;
 }
@@ -360,85 +348,8 @@ static int add_link(struct gc_bin *b, struct bpf_link *l)
 		bpf_link__destroy(l);
 		return -E2BIG;
 	}
-	b->usdt[b->nlinks] = false;
 	b->links[b->nlinks++] = l;
 	return 0;
-}
-
-static int add_usdt_link(struct gc_bin *b, struct bpf_link *l)
-{
-	int err = add_link(b, l);
-
-	if (!err)
-		b->usdt[b->nlinks - 1] = true;
-	return err;
-}
-
-/* Prove every site of the named USDT probes a probe point's nop before attaching (the notes
- * are not loaded: a corrupt one leaves the interpreter running). 0, or -errno with why. */
-static int check_usdt(const char *path, const char *const *names, int n, char *why, size_t whylen)
-{
-	for (int i = 0; i < n; i++) {
-		int err = usdt_check_probe(path, "python", names[i], NULL, why, whylen);
-
-		if (err)
-			return err;
-	}
-	return 0;
-}
-
-static int attach_usdt(struct gc_collector *c, struct gc_bin *b, const struct py_proc *p,
-		       char *why, size_t whylen)
-{
-	static const char *const names[] = { "gc__start", "gc__done" };
-	const char *path = p->obj_open_path;
-	int err;
-
-	err = check_usdt(path, names, 2, why, whylen);
-	if (err)
-		return err;
-	err = add_usdt_link(b, bpf_program__attach_usdt(c->skel->progs.gc_start_usdt, -1, path,
-							"python", "gc__start", NULL));
-	if (!err)
-		err = add_usdt_link(b, bpf_program__attach_usdt(c->skel->progs.gc_done_usdt, -1,
-								path, "python", "gc__done", NULL));
-	if (err) {
-		put_links(b);
-		return err;
-	}
-	return 0;
-}
-
-static void attach_imports(struct gc_collector *c, struct gc_bin *b, const struct py_proc *p)
-{
-	const char *path = p->obj_open_path;
-	int n = b->nlinks, err;
-
-	static const char *const names[] = { "import__find__load__start",
-					      "import__find__load__done" };
-	char why[320];
-
-	if ((p->usdt_mask & (PY_USDT_IMPORT_START | PY_USDT_IMPORT_DONE)) !=
-	    (PY_USDT_IMPORT_START | PY_USDT_IMPORT_DONE))
-		return;
-	if (check_usdt(path, names, 2, why, sizeof(why))) {
-		pr_warn("import probes of %s not attached: %s", p->obj_path, why);
-		return;
-	}
-	err = add_usdt_link(b, bpf_program__attach_usdt(c->skel->progs.import_start_usdt, -1,
-							path, "python",
-							"import__find__load__start", NULL));
-	if (!err)
-		err = add_usdt_link(b, bpf_program__attach_usdt(c->skel->progs.import_done_usdt, -1,
-								path, "python",
-								"import__find__load__done", NULL));
-	if (err) {
-		while (b->nlinks > n)
-			bpf_link__destroy(b->links[--b->nlinks]);
-		pr_warn("cannot attach the import probes of %s: %s", p->obj_path, strerror(-err));
-		return;
-	}
-	b->imports = true;
 }
 
 /* ---- USDT sites through one uprobe_multi link per binary ---- */
@@ -538,12 +449,15 @@ static void multi_drop(struct multi_pick *mp, bool gc)
 }
 
 /* The GC sites (want_gc) and, where the build has both, the import sites of binary slot, each
- * proved a nop and its arguments parsed from its note, as one uprobe_multi link with the
- * USDT semaphores raised. Import sites refused are warned and left out; 0 with b->imports
- * telling whether they were in, or -errno with why (a gc site refused: nothing attached). */
-static int attach_usdt_multi(struct gc_collector *c, struct gc_bin *b, int slot,
+ * proved a nop and its arguments parsed from its note (pyhound fetches them: gc_usdt_specs),
+ * with the USDT semaphores raised: one uprobe_multi link, or without those a perf-event uprobe
+ * link per site (libbpf's USDT links are not used: see destroy_links). Import sites refused
+ * are warned and left out; 0 with b->imports telling whether they were in, or -errno with why
+ * (a gc site refused: nothing attached). */
+static int attach_usdt_sites(struct gc_collector *c, struct gc_bin *b, int slot,
 			     const struct py_proc *p, bool want_gc, char *why, size_t whylen)
 {
+	int n0 = b->nlinks;
 	uint64_t offs[GC_USDT_SITES], refs[GC_USDT_SITES], cookies[GC_USDT_SITES];
 	int specs = bpf_map__fd(c->skel->maps.gc_usdt_specs), i, fd, err = 0;
 	struct multi_pick *mp = calloc(1, sizeof(*mp));
@@ -554,6 +468,8 @@ static int attach_usdt_multi(struct gc_collector *c, struct gc_bin *b, int slot,
 	mp->want_gc = want_gc;
 	mp->want_imports = (p->usdt_mask & (PY_USDT_IMPORT_START | PY_USDT_IMPORT_DONE)) ==
 			   (PY_USDT_IMPORT_START | PY_USDT_IMPORT_DONE);
+	if (!want_gc && !mp->want_imports)
+		goto out; /* no import probes in this build */
 	mp->ef = elf_open(p->obj_open_path);
 	if (!mp->ef) {
 		err = -errno;
@@ -599,22 +515,73 @@ static int attach_usdt_multi(struct gc_collector *c, struct gc_bin *b, int slot,
 		refs[i] = mp->s[i].sema;
 		cookies[i] = (uint64_t)c->spec_gen << 32 | key;
 	}
-	fd = uprobe_multi_attach(bpf_program__fd(c->skel->progs.gc_usdt_site), p->obj_open_path,
-				 offs, refs, cookies, mp->n, 0);
-	if (fd < 0) {
-		err = fd;
+	if (c->multi) {
+		fd = uprobe_multi_attach(bpf_program__fd(c->skel->progs.gc_usdt_site),
+					 p->obj_open_path, offs, refs, cookies, mp->n, 0);
+		err = fd < 0 ? fd : 0;
+		if (!err)
+			b->fds[b->nfds++] = fd;
+	}
+	for (i = 0; !c->multi && i < mp->n && !err; i++) {
+		LIBBPF_OPTS(bpf_uprobe_opts, uo, .bpf_cookie = cookies[i],
+			    .ref_ctr_offset = refs[i]);
+
+		err = add_link(b, bpf_program__attach_uprobe_opts(c->skel->progs.gc_usdt_site_perf,
+								  -1, p->obj_open_path, offs[i],
+								  &uo));
+	}
+	if (err) {
+		while (b->nlinks > n0)
+			bpf_link__destroy(b->links[--b->nlinks]);
 		snprintf(why, whylen, "cannot attach %d USDT sites of %.200s: %s", mp->n, p->obj_path,
 			 strerror(-err));
 		goto out;
 	}
-	b->multi_fd = fd;
 	for (i = 0; i < mp->n; i++)
 		b->imports |= mp->s[i].spec.kind == GC_USDT_IMPORT_DONE;
-	pr_debug("GC: %d USDT sites of %s in one uprobe_multi link%s", mp->n, p->obj_path,
+	pr_debug("GC: %d USDT sites of %s, %s%s", mp->n, p->obj_path,
+		 c->multi ? "in one uprobe_multi link" : "one uprobe link each",
 		 b->imports ? " (imports too)" : "");
 out:
 	free(mp);
 	return err;
+}
+
+/* The collection function's entries, its returns and 3.13's helper as three uprobe_multi
+ * links (one RCU wait each at detach, in parallel, where perf-event links are destroyed one
+ * after another under the kernel's event_mutex). */
+static int attach_uprobes_multi(struct gc_collector *c, struct gc_bin *b, const struct py_proc *p,
+				struct elf_file *ef, const struct sym_pick *sp)
+{
+	uint64_t offs[2][4], cookies[2][4];
+	int n[2] = { 0, 0 }, i, k, fd, err;
+
+	for (i = 0; i < sp->n; i++) {
+		k = sp->s[i].mode == GC_MODE_FIX_ARG3;
+		/* a symbol's start is an instruction boundary: safe for a uprobe */
+		err = elf_vaddr_to_offset(ef, sp->s[i].vaddr, &offs[k][n[k]]);
+		if (err)
+			return err;
+		cookies[k][n[k]++] = sp->s[i].mode;
+		pr_debug("GC uprobe on %s at offset 0x%llx of %s (mode %d)", sp->s[i].name,
+			 (unsigned long long)offs[k][n[k] - 1], p->obj_path, sp->s[i].mode);
+	}
+	for (k = 0; k < 3; k++) {
+		const struct bpf_program *prog = k == 0 ? c->skel->progs.gc_enter :
+						 k == 1 ? c->skel->progs.gc_return :
+							  c->skel->progs.gc_fix_gen;
+		int set = k == 2;
+
+		if (!n[set])
+			continue;
+		fd = uprobe_multi_attach_flags(bpf_program__fd(prog), p->obj_open_path, offs[set],
+					       NULL, cookies[set], n[set], 0,
+					       k == 1 ? UPROBE_MULTI_RETURN : 0);
+		if (fd < 0)
+			return fd; /* the caller closes those made */
+		b->fds[b->nfds++] = fd;
+	}
+	return 0;
 }
 
 static int attach_uprobes(struct gc_collector *c, struct gc_bin *b, const struct py_proc *p)
@@ -650,6 +617,10 @@ static int attach_uprobes(struct gc_collector *c, struct gc_bin *b, const struct
 			 sp.clones_other ? " (only compiler clones of gc_collect_main)" : "");
 		return -ENOENT;
 	}
+	if (c->multi) {
+		err = attach_uprobes_multi(c, b, p, ef, &sp);
+		goto out;
+	}
 	for (i = 0; i < sp.n && !err; i++) {
 		LIBBPF_OPTS(bpf_uprobe_opts, uo, .bpf_cookie = sp.s[i].mode);
 		uint64_t off;
@@ -676,6 +647,7 @@ static int attach_uprobes(struct gc_collector *c, struct gc_bin *b, const struct
 			 (unsigned long long)off, p->obj_path, sp.s[i].mode,
 			 err ? strerror(-err) : "ok");
 	}
+out:
 	elf_close(ef);
 	if (err) {
 		put_links(b);
@@ -685,17 +657,6 @@ static int attach_uprobes(struct gc_collector *c, struct gc_bin *b, const struct
 	}
 	snprintf(b->source, sizeof(b->source), "uprobe");
 	return 0;
-}
-
-static int attach_usdt_locked(struct gc_collector *c, struct gc_bin *b, const struct py_proc *p,
-			      char *why, size_t whylen)
-{
-	int err;
-
-	pthread_mutex_lock(&c->usdt_lock);
-	err = attach_usdt(c, b, p, why, whylen);
-	pthread_mutex_unlock(&c->usdt_lock);
-	return err;
 }
 
 static int find_bin(struct gc_collector *c, const struct py_proc *p)
@@ -730,7 +691,6 @@ static int find_bin(struct gc_collector *c, const struct py_proc *p)
 
 		memset(b, 0, sizeof(*b));
 		b->refs = refs;
-		b->multi_fd = -1;
 	}
 	b->dev = p->obj_dev;
 	b->ino = p->obj_inode;
@@ -739,8 +699,7 @@ static int find_bin(struct gc_collector *c, const struct py_proc *p)
 			 p->major, p->minor);
 	} else if ((p->usdt_mask & (PY_USDT_GC_START | PY_USDT_GC_DONE)) ==
 			   (PY_USDT_GC_START | PY_USDT_GC_DONE) && !c->prefer_uprobes &&
-		   !(err = c->multi ? attach_usdt_multi(c, b, slot, p, true, why, sizeof(why)) :
-				      attach_usdt_locked(c, b, p, why, sizeof(why)))) {
+		   !(err = attach_usdt_sites(c, b, slot, p, true, why, sizeof(why)))) {
 		snprintf(b->source, sizeof(b->source), "usdt");
 	} else {
 		if ((p->usdt_mask & PY_USDT_GC_START) && err)
@@ -750,17 +709,13 @@ static int find_bin(struct gc_collector *c, const struct py_proc *p)
 			snprintf(b->source, sizeof(b->source), "none: USDT site refused (not a "
 				 "proved nop), no symbols for uprobes");
 	}
-	if (c->multi && b->multi_fd < 0) { /* imports alone (gc from uprobes, or none) */
+	if (strcmp(b->source, "usdt")) { /* imports alone (gc from uprobes, or none) */
 		char why2[320];
 
-		if (attach_usdt_multi(c, b, slot, p, false, why2, sizeof(why2)))
+		if (attach_usdt_sites(c, b, slot, p, false, why2, sizeof(why2)))
 			pr_warn("import probes of %s not attached: %s", p->obj_path, why2);
-	} else if (!c->multi) {
-		pthread_mutex_lock(&c->usdt_lock);
-		attach_imports(c, b, p);
-		pthread_mutex_unlock(&c->usdt_lock);
 	}
-	__atomic_add_fetch(&c->links, b->nlinks + (b->multi_fd >= 0), __ATOMIC_RELAXED);
+	__atomic_add_fetch(&c->links, b->nlinks + b->nfds, __ATOMIC_RELAXED);
 	pr_info("GC source for %s: %s%s", p->obj_path, b->source,
 		b->imports ? ", imports traced" : "");
 	if (slot == c->nbins)
@@ -1073,22 +1028,19 @@ void gc_free(struct gc_collector *c)
 	reap_releases(c, true);
 	{ /* every binary's links at once (see destroy_links) */
 		struct bpf_link **all = calloc(MAX_BINS * BIN_LINKS, sizeof(*all));
-		bool *usdt = calloc(MAX_BINS * BIN_LINKS, sizeof(*usdt));
-		int *fds = calloc(MAX_BINS, sizeof(*fds));
+		int *fds = calloc(MAX_BINS * BIN_FDS, sizeof(*fds));
 		int n = 0, nfds = 0;
 
-		for (i = 0; all && usdt && fds && i < c->nbins; i++) {
+		for (i = 0; all && fds && i < c->nbins; i++) {
 			memcpy(all + n, c->bins[i].links, c->bins[i].nlinks * sizeof(*all));
-			memcpy(usdt + n, c->bins[i].usdt, c->bins[i].nlinks * sizeof(*usdt));
 			n += c->bins[i].nlinks;
 			c->bins[i].nlinks = 0;
-			if (c->bins[i].multi_fd >= 0)
-				fds[nfds++] = c->bins[i].multi_fd;
-			c->bins[i].multi_fd = -1;
+			memcpy(fds + nfds, c->bins[i].fds, c->bins[i].nfds * sizeof(*fds));
+			nfds += c->bins[i].nfds;
+			c->bins[i].nfds = 0;
 		}
-		destroy_links(c, all, usdt, n, fds, nfds);
+		destroy_links(c, all, n, fds, nfds);
 		free(all);
-		free(usdt);
 		free(fds);
 		for (i = 0; i < c->nbins; i++) /* without memory for the above */
 			put_links(&c->bins[i]);
@@ -1098,7 +1050,6 @@ void gc_free(struct gc_collector *c)
 	free(c->pids);
 	free(c->bins);
 	gc_bpf__destroy(c->skel);
-	pthread_mutex_destroy(&c->usdt_lock);
 	free(c);
 }
 

@@ -198,8 +198,22 @@ static void sum_percpu(int fd, unsigned int n, uint64_t *out)
 
 int mem_get_stats(struct mem_collector *m, struct mem_stats *st)
 {
+	struct bpf_program *progs[4] = { m->skel->progs.mem_rss, m->skel->progs.mem_fault_user,
+					 m->skel->progs.mem_fault_kernel,
+					 m->skel->progs.mem_sys_exit };
+
 	sum_percpu(bpf_map__fd(m->skel->maps.mem_stats), MEM_STAT_MAX, m->st.bpf);
 	sum_percpu(bpf_map__fd(m->skel->maps.walk_stats), SMP_STAT_MAX, m->st.walk);
+	for (int i = 0; i < 4; i++) {
+		struct bpf_prog_info info = {};
+		__u32 len = sizeof(info);
+
+		m->st.prog[i].name = bpf_program__name(progs[i]);
+		if (!bpf_obj_get_info_by_fd(bpf_program__fd(progs[i]), &info, &len)) {
+			m->st.prog[i].runs = info.run_cnt;
+			m->st.prog[i].ns = info.run_time_ns;
+		}
+	}
 	*st = m->st;
 	return 0;
 }

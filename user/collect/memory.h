@@ -43,6 +43,11 @@ struct mem_stats {
 	uint64_t bpf[MEM_STAT_MAX];  /* enum ph_mem_stat, summed over CPUs */
 	uint64_t walk[SMP_STAT_MAX]; /* the stack walker's counters */
 	uint64_t received, bad_records, unknown_frames;
+	/* the programs' kernel run-time statistics (0 unless kernel.bpf_stats_enabled) */
+	struct {
+		const char *name;
+		uint64_t runs, ns;
+	} prog[4];
 };
 
 /* What the kernel's counters did for one process since it was first seen (bytes). */

@@ -230,10 +230,19 @@ static void on_gone(const struct tracked_proc *tp, void *ctx)
 }
 
 /* Benchmark knobs (bench/sampler.sh): PYHOUND_SAMPLER_OVERSAMPLE=N (event ticks per kept
- * sample, 1: none) and PYHOUND_SAMPLER_FIXED=1 (no random period changes: the sampler of old). */
+ * sample, 1: none) and PYHOUND_SAMPLER_FIXED=1 (no random period changes: the sampler of old);
+ * (bench/opcodes.sh) PYHOUND_SAMPLER_NO_OPS=1 (no opcode attribution: no bytecode read or
+ * decoded, "?" for every instruction) and PYHOUND_SAMPLER_TIME_OPS=1 (time each attribution;
+ * record -v prints the mean). */
 static void sampling_env(struct sampler_opts *so)
 {
 	const char *o = getenv("PYHOUND_SAMPLER_OVERSAMPLE"), *f = getenv("PYHOUND_SAMPLER_FIXED");
+	const char *no = getenv("PYHOUND_SAMPLER_NO_OPS"), *to = getenv("PYHOUND_SAMPLER_TIME_OPS");
+
+	so->no_ops = no && !strcmp(no, "1");
+	so->time_ops = to && !strcmp(to, "1");
+	if (so->no_ops)
+		pr_info("sampler: benchmark setting: no opcode attribution");
 
 	if (o && *o) {
 		long v = strtol(o, NULL, 10);

@@ -629,6 +629,39 @@ static void on_add(const struct tracked_proc *tp, void *ctx)
 	}
 }
 
+/* the statement texts and prepared statement names of an exited process */
+static void texts_purge(struct queries *q, pid_t pid)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < q->ntexts; i++) {
+		if (q->texts[i].pid == pid)
+			free(q->texts[i].norm);
+		else
+			q->texts[n++] = q->texts[i];
+	}
+	if (n != q->ntexts) {
+		q->ntexts = n;
+		hashidx_free(&q->tidx);
+		hashidx_init(&q->tidx);
+		for (size_t i = 0; i < q->ntexts; i++)
+			if (hashidx_insert(&q->tidx, text_hash(q->texts[i].pid, q->texts[i].handle),
+					   i)) {
+				texts_clear(q); /* out of memory: start again */
+				q->counters[QC_TEXTS_RESET]++;
+				break;
+			}
+	}
+	n = 0;
+	for (size_t i = 0; i < q->npq; i++) {
+		if (q->pq[i].pid == pid)
+			free(q->pq[i].norm);
+		else
+			q->pq[n++] = q->pq[i];
+	}
+	q->npq = n;
+}
+
 static void on_exit_proc(const struct tracked_proc *tp, void *ctx)
 {
 	struct queries *q = ctx;
@@ -637,6 +670,8 @@ static void on_exit_proc(const struct tracked_proc *tp, void *ctx)
 	/* name what is queued while its memory may still be read */
 	if (q->rb)
 		ring_buffer__consume(q->rb);
+	querystats_flush_pid(q->qs, tp->info.pid); /* its N+1 rows are complete */
+	texts_purge(q, tp->info.pid);
 	bpf_map_delete_elem(bpf_map__fd(q->skel->maps.proc_info), &pid);
 	for (size_t i = 0; i < q->npids; i++)
 		if (q->pids[i] == tp->info.pid) {
@@ -741,6 +776,12 @@ int queries_poll(struct queries *q, int timeout_ms)
 	if (now_ns() - q->last_scan >= RESCAN_NS)
 		queries_rescan(q);
 	return n;
+}
+
+void queries_forget(struct queries *q, pid_t pid, const char *comm)
+{
+	querystats_forget(q->qs, pid, comm);
+	memset(q->rows, 0, sizeof(q->rows)); /* entry indexes changed */
 }
 
 struct querystats *queries_stats(struct queries *q)

@@ -62,6 +62,8 @@ int queries_poll(struct queries *q, int timeout_ms);
 /* Look for libraries loaded since (dlopen of _sqlite3 at "import sqlite3"). */
 void queries_rescan(struct queries *q);
 struct querystats *queries_stats(struct queries *q);
+/* A process aged out (serve): its rows go, summed per command (querystats_forget). */
+void queries_forget(struct queries *q, pid_t pid, const char *comm);
 const struct queries_lib *queries_libs(const struct queries *q, size_t *n);
 void queries_bpf_stats(struct queries *q, uint64_t out[Q_STAT_MAX]);
 uint64_t queries_counter(const struct queries *q, enum queries_counter c);

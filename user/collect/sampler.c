@@ -49,6 +49,8 @@ struct sampler {
 	unsigned int freq;
 	unsigned int oversample; /* event ticks per kept sample (1: no thinning) */
 	bool fixed_period;	 /* no jitter (benchmarks: the aliasing sampler of old) */
+	bool no_ops;		 /* no opcode attribution (benchmarks) */
+	bool time_ops;		 /* time each attribution (benchmarks) */
 	uint64_t next_jitter_ns; /* when to draw new periods; 0: never (fixed period) */
 	uint64_t rng;
 	sampler_cb cb;
@@ -61,6 +63,7 @@ struct sampler {
 	struct prof_frame frames[PH_MAX_FRAMES + 1]; /* + a wall sample's pseudo-frame */
 	char op[48];	/* the leaf's instruction label (sampler_leaf) */
 	bool has_op;
+	uint64_t sample_ns; /* the sample being delivered: its bpf_ktime_get_ns() */
 	int op_depth;
 };
 
@@ -125,6 +128,7 @@ static int handle_sample(void *ctx, void *data, size_t size)
 	}
 	n = smp->nframes;
 	s->has_op = false;
+	s->sample_ns = smp->ts_ns;
 	/* BPF records the leaf first; the callback wants the root first */
 	for (uint32_t i = n; i-- > 0;) {
 		const struct ph_frame *f = &smp->frames[i];
@@ -136,8 +140,19 @@ static int handle_sample(void *ctx, void *data, size_t size)
 		if (err < 0)
 			s->st.unknown_frames++;
 		/* the leaf: which instruction it sat on */
-		if (i == 0 && !err)
+		if (i == 0 && !err && !s->no_ops) {
+			struct timespec t0, t1;
+
+			if (s->time_ops)
+				clock_gettime(CLOCK_MONOTONIC, &t0);
 			s->has_op = !symbolizer_op(s->sym, s->op, sizeof(s->op), &s->op_depth);
+			if (s->time_ops) {
+				clock_gettime(CLOCK_MONOTONIC, &t1);
+				s->st.op_timed++;
+				s->st.op_ns += (t1.tv_sec - t0.tv_sec) * 1000000000LL +
+					       (t1.tv_nsec - t0.tv_nsec);
+			}
+		}
 		out++;
 	}
 	if (smp->flags & PH_SAMPLE_WALL) {
@@ -176,6 +191,8 @@ int sampler_open(const struct sampler_opts *opts, int tracked_fd, struct sampler
 	s->freq = opts->freq_hz ? opts->freq_hz : 99;
 	s->oversample = opts->oversample;
 	s->fixed_period = opts->fixed_period;
+	s->no_ops = opts->no_ops;
+	s->time_ops = opts->time_ops;
 	if (!s->oversample) {
 		s->oversample = MAX_TICK_HZ / s->freq;
 		if (s->oversample > MAX_OVERSAMPLE)
@@ -593,6 +610,11 @@ int sampler_proc_info_fd(const struct sampler *s)
 struct bpf_object *sampler_bpf_object(const struct sampler *s)
 {
 	return s->skel->obj;
+}
+
+uint64_t sampler_sample_ns(const struct sampler *s)
+{
+	return s->sample_ns;
 }
 
 void sampler_leaf(const struct sampler *s, const char **op, int *loop_depth)

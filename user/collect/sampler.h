@@ -33,6 +33,8 @@ struct sampler_opts {
 	 * with probability 1/oversample; 0: min(8, 8000 / freq_hz), at least 1. */
 	unsigned int oversample;
 	bool fixed_period; /* no random period changes (to measure the aliasing of old) */
+	bool no_ops;	   /* no opcode attribution (benchmarks: bench/opcodes.sh) */
+	bool time_ops;	   /* time each attribution (op_timed, op_ns; bench/opcodes.sh) */
 	/* enum ph_wall_mode: PH_MODE_CPU (perf events), PH_MODE_WALL (every thread, a task
 	 * iterator; off-CPU threads get a leaf pseudo-frame [gil], [syscall:NAME], [runnable] or
 	 * [blocked]), PH_MODE_GIL (only the thread holding the GIL) */
@@ -52,6 +54,7 @@ struct sampler_stats {
 	uint64_t wall_late;	    /* ... started more than a period late (host busy) */
 	uint64_t wall_errors;	    /* ... that failed */
 	uint64_t gil_unknown;	    /* processes without a known GIL location */
+	uint64_t op_timed, op_ns;   /* time_ops: opcode attributions timed, their time */
 	struct symbolizer_stats sym;
 };
 
@@ -79,6 +82,8 @@ void sampler_free(struct sampler *s);
 /* During the callback: the instruction the sample's leaf frame sat on (NULL: unknown) and the
  * loops around it in its function. */
 void sampler_leaf(const struct sampler *s, const char **op, int *loop_depth);
+/* During the callback: when the sample was taken (CLOCK_MONOTONIC ns, bpf_ktime_get_ns()). */
+uint64_t sampler_sample_ns(const struct sampler *s);
 struct bpf_object *sampler_bpf_object(const struct sampler *s); /* for run-time statistics */
 /* For collectors that walk stacks on the sampler's registrations (user/collect/memory.c) */
 struct symbolizer *sampler_symbolizer(const struct sampler *s);

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #include <errno.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <bpf/bpf.h>
@@ -48,6 +49,20 @@ static bool kernel_has_kfunc(const char *name)
 	return has;
 }
 
+/* the lowest ephemeral port (net.ipv4.ip_local_port_range), 32768 when unreadable */
+static unsigned int ephemeral_lo(void)
+{
+	unsigned int lo = 32768, hi;
+	FILE *f = fopen("/proc/sys/net/ipv4/ip_local_port_range", "r");
+
+	if (f) {
+		if (fscanf(f, "%u %u", &lo, &hi) != 2 || !lo || lo > 65535)
+			lo = 32768;
+		fclose(f);
+	}
+	return lo;
+}
+
 int sc_open(const struct sc_collector_opts *opts, struct sc_collector **out)
 {
 	struct sc_collector *c = calloc(1, sizeof(*c));
@@ -68,6 +83,7 @@ int sc_open(const struct sc_collector_opts *opts, struct sc_collector **out)
 	}
 	bpf_map__set_max_entries(c->skel->maps.sc_stats, max);
 	bpf_map__set_max_entries(c->skel->maps.io_stats, max);
+	c->skel->rodata->targ_ephemeral_lo = ephemeral_lo();
 	/* the fd-kind walk is all direct loads with bpf_rdonly_cast (6.2+), probe reads before */
 	cast = kernel_has_kfunc("bpf_rdonly_cast");
 	pr_debug("syscalls: sys_enter program %s", cast ? "sc_enter" : "sc_enter_compat");

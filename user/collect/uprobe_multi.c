@@ -32,6 +32,14 @@ int uprobe_multi_attach(int prog_fd, const char *path, const uint64_t *offsets,
 			const uint64_t *ref_ctr_offsets, const uint64_t *cookies, unsigned int cnt,
 			pid_t pid)
 {
+	return uprobe_multi_attach_flags(prog_fd, path, offsets, ref_ctr_offsets, cookies, cnt,
+					 pid, 0);
+}
+
+int uprobe_multi_attach_flags(int prog_fd, const char *path, const uint64_t *offsets,
+			      const uint64_t *ref_ctr_offsets, const uint64_t *cookies,
+			      unsigned int cnt, pid_t pid, unsigned int flags)
+{
 	union bpf_attr attr;
 	struct link_create_uprobe_multi *a = (void *)&attr;
 	int fd;
@@ -44,6 +52,7 @@ int uprobe_multi_attach(int prog_fd, const char *path, const uint64_t *offsets,
 	a->ref_ctr_offsets = (uintptr_t)ref_ctr_offsets;
 	a->cookies = (uintptr_t)cookies;
 	a->cnt = cnt;
+	a->um_flags = flags;
 	a->pid = pid;
 	fd = syscall(SYS_bpf, BPF_LINK_CREATE, &attr, sizeof(attr));
 	return fd < 0 ? -errno : fd;

@@ -24,4 +24,10 @@ int uprobe_multi_attach(int prog_fd, const char *path, const uint64_t *offsets,
 			const uint64_t *ref_ctr_offsets, const uint64_t *cookies, unsigned int cnt,
 			pid_t pid);
 
+#define UPROBE_MULTI_RETURN 1 /* BPF_F_UPROBE_MULTI_RETURN: return probes (uretprobes) */
+/* The same with flags (UPROBE_MULTI_RETURN). */
+int uprobe_multi_attach_flags(int prog_fd, const char *path, const uint64_t *offsets,
+			      const uint64_t *ref_ctr_offsets, const uint64_t *cookies,
+			      unsigned int cnt, pid_t pid, unsigned int flags);
+
 #endif

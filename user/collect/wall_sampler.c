@@ -4,6 +4,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -15,9 +16,29 @@
 #include "wall.skel.h"
 #include "collect/wall_sampler.h"
 
+/* A run visits every task on the host (one iterator over all tasks, ~0.5 us per task here
+ * even when it is skipped) unless each tracked process has an iterator of its own threads
+ * (Linux 6.1+: bpf_iter_link_info.task.pid): then a run reads one iterator per process, ~17 us
+ * each (creating, reading and closing it; bench/RESULTS-wall.md). Runs go per process while
+ * processes x WALL_TASKS_PER_PROC <= the host's tasks, at most WALL_PROC_LINKS of them, all with
+ * their iterator; otherwise over all tasks. */
+#define WALL_PROC_LINKS 32
+#define WALL_TASKS_PER_PROC 32
+
+struct proc_link {
+	pid_t pid;
+	struct bpf_link *link; /* NULL: none (no room, or the kernel refused it) */
+};
+
 struct wall_sampler {
 	struct wall_bpf *skel;
-	struct bpf_link *link;
+	struct bpf_link *link; /* every task on the host */
+	pthread_mutex_t lock;  /* procs: the sampling thread vs process arrivals and exits */
+	struct proc_link *procs; /* registered processes (up to max_procs) */
+	int nprocs, cap;
+	int nlinked;	       /* of which with a link; runs go per process iff all are */
+	int host_tasks;	       /* threads on the host (/proc/loadavg), read about once a second */
+	uint64_t tasks_read_ns;
 	pthread_t thread;
 	bool running;
 	atomic_bool stop;
@@ -45,6 +66,13 @@ int wall_open(enum ph_wall_mode mode, unsigned int max_procs, const struct wall_
 
 	if (!w)
 		return -ENOMEM;
+	pthread_mutex_init(&w->lock, NULL);
+	w->cap = max_procs ? max_procs : 1;
+	w->procs = calloc(w->cap, sizeof(*w->procs));
+	if (!w->procs) {
+		err = -ENOMEM;
+		goto err_free;
+	}
 	w->skel = wall_bpf__open();
 	if (!w->skel) {
 		err = -errno;
@@ -72,8 +100,40 @@ int wall_open(enum ph_wall_mode mode, unsigned int max_procs, const struct wall_
 err_skel:
 	wall_bpf__destroy(w->skel);
 err_free:
+	free(w->procs);
 	free(w);
 	return err;
+}
+
+/* Register pid, with an iterator over its threads only while there is room (else runs cover
+ * every task). A pid registered twice keeps its first entry. */
+static void link_process(struct wall_sampler *w, pid_t pid)
+{
+	DECLARE_LIBBPF_OPTS(bpf_iter_attach_opts, opts);
+	union bpf_iter_link_info linfo = {};
+	struct proc_link *pl = NULL;
+
+	pthread_mutex_lock(&w->lock);
+	for (int i = 0; i < w->nprocs; i++)
+		if (w->procs[i].pid == pid)
+			goto out;
+	if (w->nprocs == w->cap)
+		goto out; /* the maps are full: the sampler refuses it */
+	pl = &w->procs[w->nprocs++];
+	*pl = (struct proc_link){ .pid = pid };
+	if (w->nlinked < WALL_PROC_LINKS) {
+		linfo.task.pid = pid;
+		opts.link_info = &linfo;
+		opts.link_info_len = sizeof(linfo);
+		pl->link = bpf_program__attach_iter(w->skel->progs.wall_sample, &opts);
+		if (pl->link)
+			w->nlinked++;
+		else
+			pr_debug("pid %d: no per-process task iterator (%s): runs visit every "
+				 "task\n", pid, strerror(errno));
+	}
+out:
+	pthread_mutex_unlock(&w->lock);
 }
 
 int wall_add_process(struct wall_sampler *w, const struct py_proc *p)
@@ -82,6 +142,7 @@ int wall_add_process(struct wall_sampler *w, const struct py_proc *p)
 	__u32 pid = p->pid;
 	int err = py_gil_info(p, &g);
 
+	link_process(w, p->pid);
 	if (err) {
 		/* sampled all the same; no [gil] and no GIL holder for it */
 		w->gil_unknown++;
@@ -102,6 +163,17 @@ void wall_remove_process(struct wall_sampler *w, pid_t pid)
 	__u32 key = pid;
 
 	bpf_map_delete_elem(bpf_map__fd(w->skel->maps.gil_info), &key);
+	pthread_mutex_lock(&w->lock);
+	for (int i = 0; i < w->nprocs; i++)
+		if (w->procs[i].pid == pid) {
+			if (w->procs[i].link) {
+				bpf_link__destroy(w->procs[i].link);
+				w->nlinked--;
+			}
+			w->procs[i] = w->procs[--w->nprocs];
+			break;
+		}
+	pthread_mutex_unlock(&w->lock);
 }
 
 static uint64_t next_rand(struct wall_sampler *w)
@@ -112,11 +184,11 @@ static uint64_t next_rand(struct wall_sampler *w)
 	return w->rng * 0x2545F4914F6CDD1Dull;
 }
 
-/* one run of the iterator: every thread on the host is visited once */
-static int run_once(struct wall_sampler *w)
+/* one pass of an iterator */
+static int run_link(struct bpf_link *link)
 {
 	char buf[64];
-	int fd = bpf_iter_create(bpf_link__fd(w->link)), n;
+	int fd = bpf_iter_create(bpf_link__fd(link)), n;
 
 	if (fd < 0)
 		return -errno;
@@ -126,6 +198,48 @@ static int run_once(struct wall_sampler *w)
 		n = -errno;
 	close(fd);
 	return n;
+}
+
+/* the number of threads on the host (the 4th field of /proc/loadavg: "running/total"), or -1 */
+static int count_host_tasks(void)
+{
+	char buf[128];
+	int running, total = -1;
+	FILE *f = fopen("/proc/loadavg", "re");
+
+	if (!f)
+		return -1;
+	if (!fgets(buf, sizeof(buf), f) ||
+	    sscanf(buf, "%*s %*s %*s %d/%d", &running, &total) != 2)
+		total = -1;
+	fclose(f);
+	return total;
+}
+
+/* one run: every thread of every tracked process is visited once */
+static int run_once(struct wall_sampler *w)
+{
+	uint64_t now = mono_ns();
+	int err = 0;
+
+	if (now - w->tasks_read_ns > 1000000000ull) {
+		w->host_tasks = count_host_tasks();
+		w->tasks_read_ns = now;
+	}
+	pthread_mutex_lock(&w->lock);
+	if (w->nprocs && w->nlinked == w->nprocs &&
+	    (long)w->nprocs * WALL_TASKS_PER_PROC <= w->host_tasks) {
+		for (int i = 0; i < w->nprocs; i++) {
+			int e = run_link(w->procs[i].link);
+
+			if (e < 0 && !err)
+				err = e;
+		}
+	} else if (w->nprocs) {
+		err = run_link(w->link);
+	}
+	pthread_mutex_unlock(&w->lock);
+	return err;
 }
 
 static void *wall_thread(void *arg)
@@ -216,6 +330,10 @@ void wall_free(struct wall_sampler *w)
 		pthread_join(w->thread, NULL);
 	}
 	bpf_link__destroy(w->link);
+	for (int i = 0; i < w->nprocs; i++)
+		bpf_link__destroy(w->procs[i].link);
 	wall_bpf__destroy(w->skel);
+	pthread_mutex_destroy(&w->lock);
+	free(w->procs);
 	free(w);
 }

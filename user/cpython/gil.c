@@ -1,17 +1,18 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* GIL location per CPython version.
- * 3.8-3.13: measured by compiling offsetof() against each pyenv version's internal headers
+ * 3.8-3.12: measured by compiling offsetof() against each pyenv version's internal headers
  * (gcc 12, x86_64; the method of cpython-layout.md §2):
  *   3.8-3.11  struct _gil_runtime_state is embedded at _PyRuntime.ceval.gil;
- *   3.12-3.13 each interpreter points to its GIL (interp->ceval.gil; the main interpreter's own
+ *   3.12      each interpreter points to its GIL (interp->ceval.gil; the main interpreter's own
  *             is interp->_gil), the main interpreter at _PyRuntime.interpreters.main.
- * 3.14+: the interpreter's own _Py_DebugOffsets give interp->ceval.gil and interp->_gil with
- *   its locked and last_holder; _PyRuntime.interpreters.main is not in the table: it is the
- *   word after interpreters.head (struct pyinterpreters { mutex; head; main; ... }: 808/816 in
- *   sid python3.14d's DWARF, 936/944 in python3.15d's).
+ * 3.13+: as 3.12, from the interpreter's own _Py_DebugOffsets: interp->ceval.gil and
+ *   interp->_gil with its locked and last_holder; _PyRuntime.interpreters.main is not in the
+ *   table: it is the word after interpreters.head (struct pyinterpreters { mutex; head; main;
+ *   ... }: 632/640 in pyenv 3.13's headers, 808/816 in sid python3.14d's DWARF, 936/944 in
+ *   python3.15d's).
  * The struct itself is the same in every version: interval, last_holder @8, locked @16 (int),
  * switch_number, cond @32, mutex @80, switch_cond @120, switch_mutex @168; 208 bytes (3.14d and
- * 3.15d DWARF too). From 3.14 the table's locked and last_holder must be where that struct has
+ * 3.15d DWARF too). From 3.13 the table's locked and last_holder must be where that struct has
  * them, or the GIL is not used (a futex "inside" it would be a guess). */
 #include <errno.h>
 #include <stdio.h>
@@ -33,7 +34,7 @@ struct gil_layout {
 
 static const struct gil_layout layouts[] = {
 	{ 8, 1152, 0, 0 },  { 9, 352, 0, 0 },  { 10, 352, 0, 0 },
-	{ 11, 360, 0, 0 },  { 12, 0, 48, 384 }, { 13, 0, 640, 16 },
+	{ 11, 360, 0, 0 },  { 12, 0, 48, 384 },
 };
 
 int py_gil_from_debug(const struct py_debug_offsets *d, uint64_t runtime_addr,
@@ -87,7 +88,7 @@ int py_gil_info(const struct py_proc *p, struct ph_gil_info *g)
 {
 	if (p->major != 3)
 		return -ENOTSUP;
-	if (p->minor >= 14)
+	if (p->minor >= 13)
 		return gil_from_table(p, g);
 	for (unsigned int i = 0; i < sizeof(layouts) / sizeof(layouts[0]); i++) {
 		const struct gil_layout *l = &layouts[i];

@@ -699,6 +699,14 @@ static int refuse(char *why, size_t whylen, const char *what, uint64_t got, int6
 	return -EPROTO;
 }
 
+static int past(char *why, size_t whylen, const char *what, int64_t got, int64_t limit)
+{
+	snprintf(why, whylen, "layout check failed: the interpreter's _Py_DebugOffsets say %s is "
+		 "%lld, past the %lld bytes the census reads there", what, (long long)got,
+		 (long long)limit);
+	return -EPROTO;
+}
+
 int py_heap_layout_resolve(const struct py_heap_layout *base, const struct py_debug_offsets *d,
 			   struct py_heap_layout *out, char *why, size_t whylen)
 {
@@ -772,20 +780,29 @@ int py_heap_layout_resolve(const struct py_heap_layout *base, const struct py_de
 	for (size_t i = 0; i < sizeof(in_prefix) / sizeof(in_prefix[0]); i++) {
 		memcpy(&v, (const char *)L + in_prefix[i].off, sizeof(v));
 		if (v < 0 || v + 8 > HL_OBJ_PREFIX)
-			return refuse(why, whylen, in_prefix[i].name, (uint64_t)v, 0);
+			return past(why, whylen, in_prefix[i].name, v, HL_OBJ_PREFIX);
 	}
-	if (L->tp_dictoffset + 8 > HL_TYPE_PREFIX || L->tp_name + 8 > L->tp_dictoffset ||
-	    L->tp_flags + 8 > L->tp_dictoffset || L->tp_basicsize + 8 > L->tp_dictoffset ||
-	    L->tp_itemsize + 8 > L->tp_dictoffset || L->tp_dict + 8 > L->tp_dictoffset + 8)
-		return refuse(why, whylen, "tp_dictoffset (type fields past what is read)",
-			      (uint64_t)L->tp_dictoffset, base->tp_dictoffset);
+	/* a type object is read up to its tp_dictoffset field */
+	if (L->tp_dictoffset < 0 || L->tp_dictoffset + 8 > HL_TYPE_PREFIX)
+		return past(why, whylen, "tp_dictoffset", L->tp_dictoffset, HL_TYPE_PREFIX);
+	{
+		const struct {
+			const char *name;
+			int64_t v;
+		} tf[] = { { "tp_name", L->tp_name }, { "tp_flags", L->tp_flags },
+			   { "tp_basicsize", L->tp_basicsize }, { "tp_itemsize", L->tp_itemsize },
+			   { "tp_dict", L->tp_dict } };
+
+		for (size_t i = 0; i < sizeof(tf) / sizeof(tf[0]); i++)
+			if (tf[i].v < 0 || tf[i].v + 8 > L->tp_dictoffset + 8)
+				return past(why, whylen, tf[i].name, tf[i].v, L->tp_dictoffset + 8);
+	}
 	if (L->unicode_compact_data > HL_STR_PREFIX || L->unicode_ascii_data > HL_STR_PREFIX ||
 	    L->unicode_length + 8 > L->unicode_compact_data ||
 	    L->unicode_state >= L->unicode_compact_data)
-		return refuse(why, whylen, "the str header size", (uint64_t)L->unicode_compact_data,
-			      base->unicode_compact_data);
+		return past(why, whylen, "a str header field (length, state or data)",
+			    L->unicode_compact_data, HL_STR_PREFIX);
 	if (L->gc_collecting + 4 > L->gc_state_size)
-		return refuse(why, whylen, "gc.collecting", (uint64_t)L->gc_collecting,
-			      base->gc_collecting);
+		return past(why, whylen, "gc.collecting", L->gc_collecting + 4, L->gc_state_size);
 	return 0;
 }

@@ -48,6 +48,9 @@ struct querystats {
 	struct qs_thread **th;
 	size_t nth;
 	int64_t last; /* entry of the last add, -1 */
+	size_t nstrs_live; /* strings after the last compaction */
+	struct qs_folded folded[QS_MAX_FOLDED + 1]; /* [QS_MAX_FOLDED]: "other" */
+	size_t nfolded;
 	uint64_t counters[QS_COUNTER_MAX];
 };
 
@@ -342,6 +345,7 @@ int querystats_add(struct querystats *qs, pid_t pid, pid_t tid, int lib, const c
 	k.stmt = s;
 	qs->last = -1;
 	h = site_hash(site_hash(hash_ptr(hash_u64(HASH_SEED, pid), s), &site), &parent);
+	/* (entry_hash() below computes the same from an entry) */
 	i = hashidx_find(&qs->eidx, h, entry_eq, &k);
 	if (i < 0) {
 		if (qs->ne >= QS_MAX_ENTRIES) {
@@ -421,4 +425,174 @@ uint64_t qs_entry_quantile(const struct qs_entry *e, double q)
 		return 0;
 	v = slot_hi(k);
 	return v > e->max_ns ? e->max_ns : v;
+}
+
+void querystats_flush_pid(struct querystats *qs, pid_t pid)
+{
+	for (size_t i = 0; i < qs->nth; i++)
+		if (qs->th[i]->pid == pid)
+			close_from(qs, qs->th[i], 0);
+}
+
+static struct qs_folded *folded_of(struct querystats *qs, const char *comm)
+{
+	struct qs_folded *f;
+
+	for (size_t i = 0; i < qs->nfolded; i++)
+		if (!strcmp(qs->folded[i].comm, comm))
+			return &qs->folded[i];
+	if (qs->nfolded < QS_MAX_FOLDED) {
+		f = &qs->folded[qs->nfolded++];
+	} else {
+		f = &qs->folded[QS_MAX_FOLDED];
+		comm = "other";
+	}
+	snprintf(f->comm, sizeof(f->comm), "%s", comm);
+	return f;
+}
+
+static uint32_t entry_hash(const struct qs_entry *e)
+{
+	return site_hash(site_hash(hash_ptr(hash_u64(HASH_SEED, e->pid), e->stmt), &e->site),
+			 &e->parent);
+}
+
+/* Put s (already interned, owned by the table being replaced) in the new table. */
+static int keep_str(struct querystats *qs, const char *s)
+{
+	struct str_key k = { qs, s };
+	uint32_t h;
+
+	if (!s)
+		return 0;
+	h = hash_str(HASH_SEED, s);
+	if (hashidx_find(&qs->stridx, h, str_eq, &k) >= 0)
+		return 0;
+	if (hashidx_insert(&qs->stridx, h, qs->nstrs))
+		return -ENOMEM;
+	qs->strs[qs->nstrs++] = (char *)s;
+	return 0;
+}
+
+static int keep_site(struct querystats *qs, const struct qs_site *s)
+{
+	return keep_str(qs, s->name) || keep_str(qs, s->file);
+}
+
+/* Free the strings nothing refers to any more (the rows and threads of forgotten processes). */
+static void strings_compact(struct querystats *qs)
+{
+	char **old = qs->strs;
+	size_t nold = qs->nstrs;
+	struct hashidx oldidx = qs->stridx;
+	int err = 0;
+
+	qs->strs = calloc(QS_MAX_STRINGS, sizeof(*qs->strs));
+	if (!qs->strs) {
+		qs->strs = old;
+		return;
+	}
+	qs->nstrs = 0;
+	hashidx_init(&qs->stridx);
+	for (size_t i = 0; !err && i < qs->ne; i++)
+		err = keep_str(qs, qs->e[i].stmt) || keep_site(qs, &qs->e[i].site) ||
+		      keep_site(qs, &qs->e[i].parent);
+	for (size_t i = 0; !err && i < qs->nn1; i++)
+		err = keep_str(qs, qs->n1[i].stmt) || keep_site(qs, &qs->n1[i].site) ||
+		      keep_site(qs, &qs->n1[i].parent);
+	for (size_t i = 0; !err && i < qs->nth; i++) {
+		struct qs_thread *t = qs->th[i];
+
+		for (unsigned int k = 0; !err && k < QS_LEVELS; k++)
+			if (t->lv[k].open)
+				err = keep_site(qs, &t->lv[k].fn);
+		for (unsigned int k = 0; !err && k < t->nitems; k++)
+			err = keep_str(qs, t->items[k].stmt) || keep_site(qs, &t->items[k].site);
+	}
+	if (err) { /* out of memory: keep everything as it was */
+		free(qs->strs);
+		hashidx_free(&qs->stridx);
+		qs->strs = old;
+		qs->nstrs = nold;
+		qs->stridx = oldidx;
+		return;
+	}
+	for (size_t i = 0; i < nold; i++) {
+		struct str_key k = { qs, old[i] };
+		int64_t j = hashidx_find(&qs->stridx, hash_str(HASH_SEED, old[i]), str_eq, &k);
+
+		if (j < 0 || qs->strs[j] != old[i])
+			free(old[i]);
+	}
+	free(old);
+	hashidx_free(&oldidx);
+	qs->nstrs_live = qs->nstrs;
+}
+
+void querystats_forget(struct querystats *qs, pid_t pid, const char *comm)
+{
+	struct qs_folded *f = NULL;
+	size_t n = 0;
+
+	querystats_flush_pid(qs, pid);
+	for (size_t i = 0; i < qs->nth; i++) {
+		if (qs->th[i]->pid == pid)
+			free(qs->th[i]);
+		else
+			qs->th[n++] = qs->th[i];
+	}
+	qs->nth = n;
+	n = 0;
+	for (size_t i = 0; i < qs->ne; i++) {
+		const struct qs_entry *e = &qs->e[i];
+
+		if (e->pid != pid) {
+			qs->e[n++] = *e;
+			continue;
+		}
+		if (!f) {
+			f = folded_of(qs, comm ? comm : "");
+			f->procs++;
+		}
+		f->count += e->count;
+		f->total_ns += e->total_ns;
+		f->rows += e->rows;
+		f->errors += e->errors;
+	}
+	if (n != qs->ne) {
+		qs->ne = n;
+		hashidx_free(&qs->eidx);
+		hashidx_init(&qs->eidx);
+		for (size_t i = 0; i < qs->ne; i++)
+			if (hashidx_insert(&qs->eidx, entry_hash(&qs->e[i]), i)) {
+				qs->ne = i; /* out of memory: the rest is lost, not misindexed */
+				break;
+			}
+	}
+	n = 0;
+	for (size_t i = 0; i < qs->nn1; i++) {
+		if (qs->n1[i].pid != pid) {
+			qs->n1[n++] = qs->n1[i];
+			continue;
+		}
+		if (f)
+			f->n1_queries += qs->n1[i].queries;
+	}
+	qs->nn1 = n;
+	qs->last = -1;
+	if (qs->nstrs > 1024 && qs->nstrs > 2 * qs->nstrs_live)
+		strings_compact(qs);
+}
+
+const struct qs_folded *querystats_folded(const struct querystats *qs, size_t *n)
+{
+	static const struct qs_folded none;
+
+	if (qs->folded[QS_MAX_FOLDED].procs) {
+		/* "other" follows the named ones: only when all QS_MAX_FOLDED are taken */
+		*n = QS_MAX_FOLDED + 1;
+		return qs->folded;
+	}
+	*n = qs->nfolded;
+	return qs->nfolded ? qs->folded : &none;
 }

@@ -53,6 +53,15 @@ struct qs_n1 {
 	uint64_t other_queries;		/* other queries in those calls (the "1") */
 };
 
+#define QS_MAX_FOLDED 64 /* commands whose forgotten processes are summed apart; then "other" */
+
+/* what processes that were forgotten (serve ages exited ones out) counted, per command */
+struct qs_folded {
+	char comm[16];
+	uint64_t procs, count, total_ns, rows, errors;
+	uint64_t n1_queries; /* of their queries, run as an N+1 */
+};
+
 enum qs_counter {
 	QS_ENTRIES_FULL = 0,
 	QS_N1_FULL,
@@ -77,6 +86,13 @@ int64_t querystats_last_entry(const struct querystats *qs);
 bool querystats_add_rows(struct querystats *qs, int64_t idx, pid_t pid, uint64_t rows);
 /* Close every call in progress (at the end of a run, before reading the N+1 rows). */
 void querystats_flush(struct querystats *qs);
+/* Close the calls in progress of pid's threads (it exited): its N+1 rows are complete. */
+void querystats_flush_pid(struct querystats *qs, pid_t pid);
+/* Drop pid's rows, N+1 rows and threads, summing what it counted into the totals of its
+ * command (comm; past QS_MAX_FOLDED commands, "other"). Entry indexes change. */
+void querystats_forget(struct querystats *qs, pid_t pid, const char *comm);
+/* The per-command totals of forgotten processes (the last one may be "other"). */
+const struct qs_folded *querystats_folded(const struct querystats *qs, size_t *n);
 /* The rows; valid until the next add or free. */
 const struct qs_entry *querystats_entries(const struct querystats *qs, size_t *n);
 const struct qs_n1 *querystats_n1(const struct querystats *qs, size_t *n);

@@ -41,71 +41,6 @@ static int cmp_io(const void *a, const void *b)
 	return x->kind < y->kind ? -1 : x->kind > y->kind;
 }
 
-static const struct sc_stats *find_sc(const struct rep_proc *rp, unsigned int nr)
-{
-	size_t i;
-
-	for (i = 0; i < rp->nsc; i++)
-		if (rp->sc[i].nr == nr)
-			return rp->sc[i].s;
-	return NULL;
-}
-
-static void add_io_findings(struct rep_proc *rp)
-{
-	size_t i;
-
-	for (i = 0; i < rp->nio && rp->nfindings < REP_MAX_FINDINGS; i++) {
-		const struct rep_io *io = &rp->io[i];
-		const struct sc_stats *sc = find_sc(rp, io->nr);
-		struct rep_finding *f;
-		bool wr = sc_is_write(io->nr);
-		char nb[32], tb[32], sname[32];
-		const char *name = syscall_name(io->nr, sname, sizeof(sname));
-
-		double rate = rp->observed_s > 0 ? io->s->calls / rp->observed_s : 0;
-		double wall = rp->observed_s > 0 && sc ? sc->total_ns / 1e9 / rp->observed_s : 0;
-
-		if (io->kind == FD_KIND_SOCKET || io->s->calls < TINY_IO_MIN_CALLS)
-			continue;
-		if (io->median_hi >= TINY_IO_MEDIAN_BYTES &&
-		    (io->median_hi >= TINY_IO_SMALL_BYTES || rate < TINY_IO_MIN_RATE ||
-		     wall < TINY_IO_MIN_WALL_SHARE))
-			continue;
-		f = &rp->findings[rp->nfindings++];
-		f->kind = wr ? "tiny-writes" : "tiny-reads";
-		f->nr = io->nr;
-		f->fd_kind = io->kind;
-		f->calls = io->s->calls;
-		f->bytes = io->s->bytes;
-		f->median_hi = io->median_hi;
-		f->per_second = rp->observed_s > 0 ? io->s->calls / rp->observed_s : 0;
-		f->syscall_ns = sc ? sc->total_ns : 0;
-		if (io->median_lo == io->median_hi)
-			snprintf(nb, sizeof(nb), "%llu B", (unsigned long long)io->median_lo);
-		else
-			snprintf(nb, sizeof(nb), "%llu-%llu B", (unsigned long long)io->median_lo,
-				 (unsigned long long)io->median_hi);
-		fmt_ns(tb, sizeof(tb), f->syscall_ns);
-		snprintf(f->text, sizeof(f->text),
-			 "%s: %llu %s calls on %s fds moved a median of %s each (%.0f%% under 512 B, "
-			 "%.0f calls/s, %s in %s overall, %.1f%% of wall time). %s",
-			 wr ? "unbatched writes" : "unbatched reads", (unsigned long long)f->calls,
-			 name, fd_kind_name(f->fd_kind), nb, 100.0 * io->small_share, f->per_second,
-			 tb, name, 100.0 * wall,
-			 wr ? (f->fd_kind == FD_KIND_SOCKET
-				       ? "Batch them: build the message and sendall() one joined buffer "
-					 "(b\"\".join(parts)), or wrap the socket with "
-					 "sock.makefile('wb') and flush once."
-				       : "Buffer them: write through a buffered file object "
-					 "(open(..., 'wb') / io.BufferedWriter) or collect pieces and "
-					 "write once (writelines, b\"\".join) instead of os.write per piece.")
-			    : "Read larger chunks: use a buffered reader (open(..., 'rb'), "
-			      "io.BufferedReader, sock.makefile('rb')) or recv_into a large buffer "
-			      "instead of many small reads.");
-	}
-}
-
 static int cmp_sc_pid(const void *a, const void *b)
 {
 	const struct sc_entry *x = a, *y = b;
@@ -218,10 +153,15 @@ int report_build(struct report *r, struct sc_snapshot *snap, const struct tracke
 			for (k = 0; k < IO_SIZE_SLOTS && slot_hi(k) < 512; k++)
 				small += st->size[k];
 			io->small_share = (double)small / st->calls;
+			if (st->asked_calls) { /* the size asked for, where the call has one */
+				m = hist_quantile_slot(st->asked, IO_SIZE_SLOTS, 0.5);
+				io->asked_lo = slot_lo(m);
+				io->asked_hi = slot_hi(m);
+			}
 		}
 		qsort(rp->sc, rp->nsc, sizeof(*rp->sc), cmp_sc);
 		qsort(rp->io, rp->nio, sizeof(*rp->io), cmp_io);
-		add_io_findings(rp);
+		report_add_io_findings(rp);
 	}
 	return 0;
 }
@@ -422,7 +362,7 @@ void report_print_text(const struct report *r, FILE *f, int verbosity)
 		if (r->prof)
 			print_hot_paths(r, rp, f);
 		if (r->prof && r->prof->mode == PH_MODE_WALL)
-			wall_print_text(r->prof, rp->tp.info.pid, f);
+			wall_print_text(r->prof, rp->tp.info.pid, &r->wall, f);
 		report_print_gc_text(rp, f);
 		report_print_mem_text(rp, f);
 		report_print_queries_text(r, rp, f);
@@ -457,12 +397,17 @@ void report_print_text(const struct report *r, FILE *f, int verbosity)
 		if (rp->nsc > TOP_SYSCALLS)
 			fprintf(f, "   (%zu more syscalls; --json has all)\n", rp->nsc - TOP_SYSCALLS);
 		if (rp->nio) {
-			fprintf(f, "\n   I/O batching (read/write family, successful calls)\n");
-			fprintf(f, "   %-12s %-7s %10s %11s %14s %8s %8s\n", "SYSCALL", "FD", "CALLS",
-				"BYTES", "MEDIAN/CALL", "<512B", "ERRORS");
+			fprintf(f, "\n   I/O batching (read/write family, successful calls; ASKED/CALL: the mean\n"
+				   "   size asked for, where the call has one)\n");
+			fprintf(f, "   %-12s %-7s %10s %11s %14s %8s %8s %11s\n", "SYSCALL", "FD", "CALLS",
+				"BYTES", "MEDIAN/CALL", "<512B", "ERRORS", "ASKED/CALL");
 			for (j = 0; j < rp->nio; j++) {
 				const struct rep_io *io = &rp->io[j];
-				char med[48];
+				char med[48], ask[32] = "-";
+
+				if (io->s->asked_calls) /* mean size asked for, where known */
+					snprintf(ask, sizeof(ask), "%.0f B", (double)io->s->asked_bytes /
+						 io->s->asked_calls);
 
 				if (io->median_lo == io->median_hi)
 					snprintf(med, sizeof(med), "%llu B",
@@ -471,11 +416,11 @@ void report_print_text(const struct report *r, FILE *f, int verbosity)
 					snprintf(med, sizeof(med), "%llu-%llu B",
 						 (unsigned long long)io->median_lo,
 						 (unsigned long long)io->median_hi);
-				fprintf(f, "   %-12s %-7s %10llu %11s %14s %7.1f%% %8llu\n",
+				fprintf(f, "   %-12s %-7s %10llu %11s %14s %7.1f%% %8llu %11s\n",
 					syscall_name(io->nr, sn, sizeof(sn)), fd_kind_name(io->kind),
 					(unsigned long long)io->s->calls,
 					fmt_bytes(a, sizeof(a), io->s->bytes), med,
-					100.0 * io->small_share, (unsigned long long)io->s->errors);
+					100.0 * io->small_share, (unsigned long long)io->s->errors, ask);
 			}
 		}
 		if (rp->nfindings) {
@@ -500,6 +445,8 @@ void report_print_text(const struct report *r, FILE *f, int verbosity)
 			(unsigned long long)r->tstats.inspect_failed);
 	if (verbosity >= 1 && r->sampler_health[0])
 		fprintf(f, "Sampler health: %s\n", r->sampler_health);
+	if (verbosity >= 1)
+		report_print_mem_health_text(r, f);
 	report_print_gc_health_text(r, f, verbosity);
 }
 
@@ -637,6 +584,14 @@ void report_print_json(const struct report *r, FILE *f)
 			json_u64(&j, "median_le_bytes", io->median_hi);
 			json_double(&j, "under_512_share", io->small_share);
 			hist_json(&j, "bytes_hist", io->s->size, IO_SIZE_SLOTS);
+			json_u64(&j, "asked_calls", io->s->asked_calls);
+			json_u64(&j, "asked_bytes", io->s->asked_bytes);
+			json_u64(&j, "asked_median_ge_bytes", io->asked_lo);
+			json_u64(&j, "asked_median_le_bytes", io->asked_hi);
+			hist_json(&j, "asked_hist", io->s->asked, IO_SIZE_SLOTS);
+			json_u64(&j, "round_trips", io->s->round_trips);
+			json_u64(&j, "round_trip_ns", io->s->round_trip_ns);
+			json_u64(&j, "request_bytes", io->s->request_bytes);
 			json_obj_end(&j);
 		}
 		json_arr_end(&j);
@@ -721,12 +676,12 @@ void report_print_json(const struct report *r, FILE *f)
 		report_print_mem_findings_json(rp, &j);
 		report_print_queries_findings_json(r, rp, &j);
 		if (r->prof && r->prof->mode == PH_MODE_WALL)
-			wall_print_findings_json(r->prof, rp->tp.info.pid, &j);
+			wall_print_findings_json(r->prof, rp->tp.info.pid, &r->wall, &j);
 		if (r->prof && r->prof->mode == PH_MODE_CPU)
 			json_code_findings(r, p->pid, &j);
 		json_arr_end(&j);
 		if (r->prof && r->prof->mode == PH_MODE_WALL)
-			wall_print_json(r->prof, rp->tp.info.pid, &j);
+			wall_print_json(r->prof, rp->tp.info.pid, &r->wall, &j);
 		report_print_gc_json(rp, &j);
 		report_print_mem_json(rp, &j);
 		report_print_queries_json(r, rp, &j);
@@ -739,6 +694,7 @@ void report_print_json(const struct report *r, FILE *f)
 	json_u64(&j, "dropped_syscall_stats", r->sc_drops[SC_DROP_STATS_FULL]);
 	json_u64(&j, "dropped_io_stats", r->sc_drops[SC_DROP_IO_FULL]);
 	json_u64(&j, "calls_without_task_storage", r->sc_drops[SC_DROP_NO_STORAGE]);
+	json_u64(&j, "accepted_sockets_not_marked", r->sc_drops[SC_DROP_ACCEPTED_FULL]);
 	json_u64(&j, "lifecycle_events", r->tstats.events);
 	json_u64(&j, "lifecycle_events_lost", r->tstats.drop_events);
 	json_u64(&j, "processes_not_tracked_map_full", r->tstats.drop_full);
@@ -747,5 +703,6 @@ void report_print_json(const struct report *r, FILE *f)
 	json_u64(&j, "inspect_failed", r->tstats.inspect_failed);
 	json_obj_end(&j);
 	report_print_gc_health_json(r, &j);
+	report_print_mem_health_json(r, &j);
 	json_obj_end(&j);
 }

@@ -11,6 +11,7 @@
 #include "collect/gc_user.h"
 #include "collect/syscalls_user.h"
 #include "host/tracker.h"
+#include "model/report_wall.h"
 
 #define REP_MAX_FINDINGS 8
 /* a finding for tiny I/O: at least this many calls of one syscall on one fd kind, with the
@@ -19,12 +20,21 @@
 #define TINY_IO_MEDIAN_BYTES 64
 /* ... or, with a median call under TINY_IO_SMALL_BYTES, at least TINY_IO_MIN_RATE calls per
  * second and that syscall taking TINY_IO_MIN_WALL_SHARE of the wall time observed (two
- * million 100-byte writes at 37% of wall time are a finding). Never on sockets: a small
- * recv is usually a whole message (pyhound does not see the size asked for) and small sends
- * on a request/response socket are round trips, not unbuffered output. */
+ * million 100-byte writes at 37% of wall time are a finding). */
 #define TINY_IO_SMALL_BYTES 512
 #define TINY_IO_MIN_RATE 1000
 #define TINY_IO_MIN_WALL_SHARE 0.05
+/* The size judged is the one asked for where the call has one (read, write, pread64,
+ * pwrite64, sendto, recvfrom): a recv(65536) returning a 40-byte message is a whole message.
+ * Socket reads are judged only then; socket writes never (whole messages or requests). */
+/* chatty request/response round trips on sockets, not the server side (accepted while
+ * watched, or a local port below the ephemeral range, or a named Unix socket): at least this
+ * many, this many per second, waiting for replies this share of the wall time, with requests
+ * this small on average (pipelined or batched ones are larger) */
+#define CHATTY_MIN_ROUND_TRIPS 1000
+#define CHATTY_MIN_RATE 100
+#define CHATTY_MIN_WALL_SHARE 0.10
+#define CHATTY_MAX_REQUEST_BYTES 2048
 
 struct rep_syscall {
 	unsigned int nr;
@@ -38,10 +48,12 @@ struct rep_io {
 	const struct io_stats *s;
 	uint64_t median_lo, median_hi; /* the median call's size lies in this range */
 	double small_share;	       /* share of calls under 512 bytes */
+	uint64_t asked_lo, asked_hi;   /* the median size asked for (0, 0: not known) */
 };
 
 struct rep_finding {
-	const char *kind; /* "tiny-writes", "tiny-reads" */
+	const char *kind; /* "tiny-writes", "tiny-reads", "chatty-round-trips" (calls: round
+			   * trips, bytes: requests', syscall_ns: time from requests to replies) */
 	unsigned int nr, fd_kind;
 	uint64_t calls, bytes, median_hi;
 	double per_second;
@@ -86,8 +98,12 @@ struct report {
 	bool has_gc; /* report_add_gc() was called */
 	bool has_mem; /* report_add_mem() was called */
 	struct profile *mem_prof; /* report_add_mem_stacks(): held growth per stack (owned) */
+	uint64_t mem_counters[16];    /* the memory collector's (enum ph_mem_stat), ... */
+	unsigned int n_mem_counters;  /* ... 0 when it did not run */
+	uint64_t mem_held_dropped;    /* growth samples not kept (bounds) */
 	const struct querystats *queries; /* report_add_queries(), or NULL */
 	uint64_t gc_drops[GC_DROP_MAX];
+	struct wall_env wall; /* --mode wall: the host's idle CPUs, the event loops seen */
 };
 
 #define REP_TOP_FUNCTIONS 10
@@ -102,6 +118,8 @@ void report_print_text(const struct report *r, FILE *f, int verbosity);
 void report_print_json(const struct report *r, FILE *f);
 
 const char *fd_kind_name(unsigned int kind);
+/* tiny-writes, tiny-reads and chatty-round-trips of a built process (findings_io.c) */
+void report_add_io_findings(struct rep_proc *rp);
 
 /* Why a process has no stack samples, told apart from what pyhound knows: "unsupported" (its
  * CPython version), "idle" (its CPU time while observed was under REP_IDLE_PERIODS sample

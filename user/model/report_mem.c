@@ -7,6 +7,7 @@
 #include "model/report.h"
 #include "model/report_mem.h"
 #include "stack/memheld.h"
+#include "collect/memory.h"
 
 bool report_mem_judge(struct rep_mem *m)
 {
@@ -300,5 +301,27 @@ void report_print_mem_findings_json(const struct rep_proc *rp, struct json *j)
 	json_double(j, "growth_bytes_per_s", m->rate);
 	stacks_json(j, "stacks", m->stacks, m->nstacks < 3 ? m->nstacks : 3, false);
 	json_str(j, "message", m->text);
+	json_obj_end(j);
+}
+
+void report_print_mem_health_text(const struct report *r, FILE *f)
+{
+	if (!r->n_mem_counters)
+		return;
+	fprintf(f, "Memory collector health:");
+	for (unsigned int k = 0; k < r->n_mem_counters; k++)
+		if (r->mem_counters[k])
+			fprintf(f, " %s=%llu", mem_stat_name(k), (unsigned long long)r->mem_counters[k]);
+	fprintf(f, " held_dropped=%llu\n", (unsigned long long)r->mem_held_dropped);
+}
+
+void report_print_mem_health_json(const struct report *r, struct json *j)
+{
+	if (!r->n_mem_counters)
+		return;
+	json_obj_begin(j, "memory_collector");
+	for (unsigned int k = 0; k < r->n_mem_counters; k++)
+		json_u64(j, mem_stat_name(k), r->mem_counters[k]);
+	json_u64(j, "held_dropped", r->mem_held_dropped);
 	json_obj_end(j);
 }

@@ -50,6 +50,9 @@ struct memheld;
 /* Each process's growth stacks and large mappings from h (after report_add_mem); the finding
  * names the stacks that grew. 0 or -ENOMEM. */
 int report_add_mem_stacks(struct report *r, const struct memheld *h);
+/* The memory collector's counters: a line for -v, an object "memory_collector" in JSON. */
+void report_print_mem_health_text(const struct report *r, FILE *f);
+void report_print_mem_health_json(const struct report *r, struct json *j);
 /* The finding's sentence for a series (rep_mem filled), or false when none is due. */
 bool report_mem_judge(struct rep_mem *m);
 

@@ -26,7 +26,76 @@ static struct wall_thread *thread_of(struct wall_summary *w, pid_t tid, const ch
 	return &w->threads[w->nthreads++];
 }
 
-int wall_summarise(const struct profile *prof, pid_t pid, struct wall_summary *w)
+/* CPU-bound on one core: the process wanted about one CPU all along, the host had more idle */
+static void onecore(const struct wall_env *env, double hz, struct wall_summary *w)
+{
+	uint64_t longest = 0, want = 0, top = 0;
+	int busy = 0;
+
+	for (int i = 0; i <= WALL_MAX_THREADS; i++) {
+		const struct wall_thread *t = &w->threads[i];
+		uint64_t c = t->running + t->runnable;
+
+		if (t->total > longest)
+			longest = t->total;
+		want += c;
+		if (c > top) {
+			top = c;
+			w->top_thread = t->name;
+		}
+		busy += t->total && (t->running + t->runnable + t->gil) * 2 > t->total;
+	}
+	w->observed_s = longest / hz;
+	if (!longest)
+		return;
+	w->cores = (double)want / longest;
+	w->top_thread_cores = (double)top / longest;
+	if (!env || env->ncpus < 2 || env->idle_cpus < WALL_ONECORE_IDLE ||
+	    w->observed_s < WALL_ONECORE_MIN_S || w->cores < WALL_ONECORE_MIN ||
+	    w->cores > WALL_ONECORE_MAX)
+		return;
+	if (busy <= 1)
+		snprintf(w->onecore, sizeof(w->onecore),
+			 "CPU-bound on one core: %s wanted a CPU %.0f%% of %.1f s (on a CPU or "
+			 "waiting for one) while the host had %.1f of its %d CPUs idle on average: "
+			 "the process can use one core only. Remedies: split the work across "
+			 "processes (multiprocessing, concurrent.futures.ProcessPoolExecutor), move "
+			 "the hot loop into native code that releases the GIL (NumPy, a C extension) "
+			 "and run it on threads, or a free-threaded CPython (3.13t+).",
+			 w->top_thread ? w->top_thread : "one thread", 100 * w->top_thread_cores,
+			 w->observed_s, env->idle_cpus, env->ncpus);
+	else
+		snprintf(w->onecore, sizeof(w->onecore),
+			 "CPU-bound on one core: %d threads wanted the CPU and the GIL, and ran one at "
+			 "a time: %.2f CPUs in all over %.1f s (%.1f thread-seconds waiting for the "
+			 "GIL) while the host had %.1f of its %d CPUs idle on average. Remedies: "
+			 "split the work across processes (multiprocessing, "
+			 "concurrent.futures.ProcessPoolExecutor), native code that releases the GIL "
+			 "(NumPy, a C extension), or a free-threaded CPython (3.13t+).",
+			 busy, w->cores, w->observed_s, w->gil / hz, env->idle_cpus, env->ncpus);
+}
+
+static void loop_finding(const struct wall_env *env, pid_t pid, struct wall_summary *w)
+{
+	const struct loopblock_result *r = &w->loop;
+
+	w->has_loop = env && loopblock_get(env->loop, pid, &w->loop);
+	if (!w->has_loop || !r->blocks)
+		return;
+	snprintf(w->loopblock, sizeof(w->loopblock),
+		 "Blocked event loop: thread %d's asyncio loop did not get back to its selector "
+		 "for at least %.0f ms: %s blocked it (%llu sample%s in one step of %s; %llu such "
+		 "block%s, %.2f s in all, each at least %.0f ms, measured from the first to the last "
+		 "sample). The stack: %s. Remedies: await the I/O with an async library (e.g. "
+		 "asyncio.sleep, asyncio streams, aiohttp, asyncpg), or run the blocking call in a "
+		 "thread: await loop.run_in_executor(None, f) or asyncio.to_thread(f).",
+		 (int)r->tid, r->longest_s * 1e3, r->blocker, (unsigned long long)r->longest_samples,
+		 r->longest_samples == 1 ? "" : "s", r->handler, (unsigned long long)r->blocks,
+		 r->blocks == 1 ? "" : "s", r->total_s, LOOP_BLOCK_MIN_S * 1e3, r->stack);
+}
+
+int wall_summarise(const struct profile *prof, pid_t pid, const struct wall_env *env,
+		   struct wall_summary *w)
 {
 	/* per thread, pseudo-frame names and their counts (a few distinct ones per thread) */
 	struct { pid_t tid; const char *leaf; uint64_t n; } *leaves = NULL;
@@ -114,6 +183,8 @@ int wall_summarise(const struct profile *prof, pid_t pid, struct wall_summary *w
 			 w->gil_threads, 100.0 * w->gil / (w->running + w->gil), w->gil / hz,
 			 w->running / hz, w->holder_fn ? w->holder_fn : "?",
 			 w->running ? 100.0 * w->holder_fn_n / w->running : 0.0);
+	onecore(env, hz, w);
+	loop_finding(env, pid, w);
 	free(leaves);
 	free(fns);
 	return w->total ? 0 : -ENOENT;
@@ -124,13 +195,13 @@ static double pc(uint64_t a, uint64_t b)
 	return b ? 100.0 * a / b : 0;
 }
 
-void wall_print_text(const struct profile *prof, pid_t pid, FILE *f)
+void wall_print_text(const struct profile *prof, pid_t pid, const struct wall_env *env, FILE *f)
 {
 	struct wall_summary *w = malloc(sizeof(*w));
 
 	if (!w)
 		return;
-	if (wall_summarise(prof, pid, w)) {
+	if (wall_summarise(prof, pid, env, w)) {
 		free(w);
 		return;
 	}
@@ -150,16 +221,21 @@ void wall_print_text(const struct profile *prof, pid_t pid, FILE *f)
 	}
 	if (w->finding[0])
 		fprintf(f, "   ! %s\n", w->finding);
+	if (w->onecore[0])
+		fprintf(f, "   ! %s\n", w->onecore);
+	if (w->loopblock[0])
+		fprintf(f, "   ! %s\n", w->loopblock);
 	free(w);
 }
 
-void wall_print_json(const struct profile *prof, pid_t pid, struct json *j)
+void wall_print_json(const struct profile *prof, pid_t pid, const struct wall_env *env,
+		     struct json *j)
 {
 	struct wall_summary *w = malloc(sizeof(*w));
 
 	if (!w)
 		return;
-	if (wall_summarise(prof, pid, w)) {
+	if (wall_summarise(prof, pid, env, w)) {
 		free(w);
 		return;
 	}
@@ -182,16 +258,59 @@ void wall_print_json(const struct profile *prof, pid_t pid, struct json *j)
 		json_obj_end(j);
 	}
 	json_arr_end(j);
+	json_obj_begin(j, "wall");
+	json_double(j, "observed_s", w->observed_s);
+	json_double(j, "cpus_wanted", w->cores);
+	if (env && env->idle_cpus >= 0) {
+		json_double(j, "host_idle_cpus", env->idle_cpus);
+		json_u64(j, "host_cpus", env->ncpus);
+	}
+	if (w->has_loop) {
+		json_u64(j, "loop_samples", w->loop.loop_samples);
+		json_u64(j, "loop_blocks", w->loop.blocks);
+		json_double(j, "loop_longest_block_s", w->loop.longest_s);
+	}
+	json_obj_end(j);
 	free(w);
 }
 
-void wall_print_findings_json(const struct profile *prof, pid_t pid, struct json *j)
+void wall_print_findings_json(const struct profile *prof, pid_t pid, const struct wall_env *env,
+			      struct json *j)
 {
 	struct wall_summary *w = malloc(sizeof(*w));
 
 	if (!w)
 		return;
-	if (!wall_summarise(prof, pid, w) && w->finding[0]) {
+	if (wall_summarise(prof, pid, env, w)) {
+		free(w);
+		return;
+	}
+	if (w->onecore[0]) {
+		json_obj_begin(j, NULL);
+		json_str(j, "kind", "cpu-bound-one-core");
+		json_double(j, "cpus_wanted", w->cores);
+		json_double(j, "top_thread_cpus", w->top_thread_cores);
+		json_str(j, "top_thread", w->top_thread);
+		json_double(j, "host_idle_cpus", env->idle_cpus);
+		json_u64(j, "host_cpus", env->ncpus);
+		json_double(j, "observed_s", w->observed_s);
+		json_str(j, "message", w->onecore);
+		json_obj_end(j);
+	}
+	if (w->loopblock[0]) {
+		json_obj_begin(j, NULL);
+		json_str(j, "kind", "blocked-event-loop");
+		json_u64(j, "tid", w->loop.tid);
+		json_u64(j, "blocks", w->loop.blocks);
+		json_double(j, "longest_s", w->loop.longest_s);
+		json_double(j, "total_s", w->loop.total_s);
+		json_str(j, "handler", w->loop.handler);
+		json_str(j, "blocking_function", w->loop.blocker);
+		json_str(j, "stack", w->loop.stack);
+		json_str(j, "message", w->loopblock);
+		json_obj_end(j);
+	}
+	if (w->finding[0]) {
 		json_obj_begin(j, NULL);
 		json_str(j, "kind", "gil-contention");
 		json_u64(j, "threads", w->gil_threads);

@@ -256,7 +256,7 @@ static void gauge1(FILE *f, const char *name, const char *help, double v)
 static void write_health(FILE *f, const struct report *r, const struct metrics_health *h)
 {
 	static const char *const sc_reason[SC_DROP_MAX] = { "syscall_stats_full", "io_stats_full",
-							    "no_task_storage" };
+							    "no_task_storage", "accepted_sockets_full" };
 	int i;
 
 	family(f, "pyhound_dropped_total", "counter",

@@ -145,6 +145,34 @@ struct n1_row {
 	uint64_t queries;
 };
 
+/* what aged-out processes counted, per command: the totals stay monotonic once their
+ * per-PID series go */
+static void write_forgotten(FILE *f, const struct querystats *qs)
+{
+	size_t n;
+	const struct qs_folded *x = querystats_folded(qs, &n);
+
+	fprintf(f, "# HELP pyhound_forgotten_queries_total Queries of exited processes whose "
+		   "per-PID query series were dropped (process_max_age or max_exited), by "
+		   "command.\n# TYPE pyhound_forgotten_queries_total counter\n");
+	for (size_t i = 0; i < n; i++) {
+		if (!x[i].procs)
+			continue;
+		fputs("pyhound_forgotten_queries_total{comm=", f);
+		metrics_label_value(f, x[i].comm);
+		fprintf(f, "} %llu\n", (unsigned long long)x[i].count);
+	}
+	fprintf(f, "# HELP pyhound_forgotten_query_seconds_total Query time of those processes, "
+		   "by command.\n# TYPE pyhound_forgotten_query_seconds_total counter\n");
+	for (size_t i = 0; i < n; i++) {
+		if (!x[i].procs)
+			continue;
+		fputs("pyhound_forgotten_query_seconds_total{comm=", f);
+		metrics_label_value(f, x[i].comm);
+		fprintf(f, "} %.9f\n", x[i].total_ns / 1e9);
+	}
+}
+
 void metrics_write_queries(FILE *f, const struct report *r, const struct querystats *qs,
 			   unsigned int top_n)
 {
@@ -240,6 +268,7 @@ void metrics_write_queries(FILE *f, const struct report *r, const struct queryst
 			fprintf(f, "} %llu\n", (unsigned long long)nr[i].queries);
 		}
 	}
+	write_forgotten(f, qs);
 	free(rows);
 	free(pids);
 	free(nr);
