@@ -15,7 +15,8 @@
 # CPU (/proc/PID/stat) per sample delivered. Medians over the rounds, side by side.
 #
 # Usage: bench/args.sh [ROUNDS]   (default 5; root; build/pyhound built)
-# Environment: PYHOUND, PY39, PY312, BUSY, WINDOW (seconds, default 8), OUT.
+# Environment: PYHOUND, PY39, PY312, BUSY, WINDOW (seconds, default 8), OUT. The summary alone:
+#   python3 bench/lib/args_summary.py OUT
 set -euo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -60,7 +61,7 @@ for ((i = 0; i < BUSY; i++)); do
 done
 sleep 1
 
-prog_stats() { bpftool prog show id "$1" --json | python3 -c 'import json,sys; p=json.load(sys.stdin); print(p.get("run_time_ns",0), p.get("run_cnt",0))'; }
+prog_stats() { bpftool prog show id "$1" --json 2>/dev/null | python3 -c 'import json,sys; p=json.load(sys.stdin); print(p.get("run_time_ns",0), p.get("run_cnt",0))' 2>/dev/null || echo "0 0"; }
 
 run() { # MODE ROUND
 	local env=() err=$OUT/run-$1-$2.err R ids prog="" t c cpu
@@ -75,10 +76,10 @@ run() { # MODE ROUND
 		[ -n "$prog" ] && break
 		sleep 0.05
 	done
-	[ -n "$prog" ] || { echo "args.sh: no sample_cpu program for pyhound $R" >&2; exit 1; }
+	[ -n "$prog" ] || { echo "args.sh: no sample_cpu program for pyhound $R" >&2; kill -INT $R; wait $R || true; return 0; }
 	sleep "$WINDOW"
-	read -r t c < <(prog_stats "$prog")
-	cpu=$(awk -v tck="$TCK" '{ print ($14 + $15) / tck }' /proc/$R/stat)
+	read -r t c < <(prog_stats "$prog") || { t=0; c=0; }
+	cpu=$(awk -v tck="$TCK" '{ print ($14 + $15) / tck }' /proc/$R/stat 2>/dev/null || echo 0)
 	kill -INT $R
 	wait $R || true
 	awk -v mode="$1" -v round="$2" -v t="$t" -v cpu="$cpu" -v load="$(cut -d' ' -f1 /proc/loadavg)" '
@@ -97,29 +98,4 @@ for ((r = 1; r <= ROUNDS; r++)); do
 	done
 done
 
-python3 - "$OUT" <<'PY' | tee "$OUT/summary.md"
-import csv, statistics, sys
-rows = list(csv.DictReader(open(sys.argv[1] + "/runs.tsv"), delimiter="\t"))
-def col(m, k):
-    return [float(r[k]) for r in rows if r["mode"] == m and r[k] != "-"]
-print("| argument sampling | BPF ns per sample, median [min-max] | pyhound CPU us per sample | samples per run |")
-print("|---|---|---|---|")
-for m, label in (("on", "on (default)"), ("off", "off (PYHOUND_SAMPLER_NO_ARGS=1)")):
-    b, u, s = col(m, "bpf_ns_per_sample"), col(m, "cpu_us_per_sample"), col(m, "samples")
-    print("| %s | %.0f [%.0f-%.0f] | %.1f [%.1f-%.1f] | %d |" % (label, statistics.median(b), min(b), max(b),
-          statistics.median(u), min(u), max(u), statistics.median(s)))
-pairs = {}
-for r in rows:
-    pairs.setdefault(r["round"], {})[r["mode"]] = r
-for k, unit in (("bpf_ns_per_sample", "ns"), ("cpu_us_per_sample", "us")):
-    d = [float(p["on"][k]) - float(p["off"][k]) for p in pairs.values() if "on" in p and "off" in p]
-    print("\nPaired difference on - off (same round), %s: median %.2f %s [%.2f to %.2f], %d rounds"
-          % (k, statistics.median(d), unit, min(d), max(d), len(d)))
-t = col("timed", "decode_us")
-if t:
-    print("\nDecoding timed inside pyhound (process_vm_readv reads + hash), mean per decoded sample: "
-          "median %.2f us [%.2f-%.2f] over %d runs" % (statistics.median(t), min(t), max(t), len(t)))
-dec = [float(r["decoded"]) / float(r["samples"]) for r in rows if r["mode"] == "on" and r["decoded"] != "-" and float(r["samples"])]
-if dec:
-    print("Share of samples decoded (mode on): median %.0f%%" % (100 * statistics.median(dec)))
-PY
+python3 "$HERE/lib/args_summary.py" "$OUT" | tee "$OUT/summary.md"

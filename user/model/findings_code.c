@@ -482,7 +482,7 @@ static void args_findings(const struct profile *p, pid_t pid, const struct line_
 		    a->distinct > CODE_ARGS_DISTINCT_SHARE * a->decoded)
 			continue;
 		snprintf(ev, sizeof(ev),
-			 "%llu sampled calls of it (its first %u argument%s read from the frame) saw "
+			 "%llu sampled calls of it (%u argument%s read from the frame) saw "
 			 "only %u distinct argument values: each seen %.0f times on average",
 			 (unsigned long long)a->decoded, a->nargs, a->nargs == 1 ? "" : "s",
 			 a->distinct, (double)a->decoded / (a->distinct ? a->distinct : 1));
