@@ -3,7 +3,10 @@
 iteration makes ~6 MiB of small objects (lists) and a 4 MiB buffer resident and frees both, so
 pymalloc's arenas and glibc's mmapped chunk go back to the system and every page is faulted in
 again on the next iteration (about 850 page faults per iteration on 3.11).
-usage: mem_alloc.py [wait] N
+With "pages" each iteration only makes a 16 MiB buffer resident and frees it (4,096 page
+faults and one munmap, nearly nothing else; run it with MALLOC_MMAP_THRESHOLD_=131072, else
+glibc keeps the freed buffer and reuses it): the collector's cost per page fault, undiluted.
+usage: mem_alloc.py [wait] N [mixed|pages]
 Prints "ready <pid>", waits for a line on stdin (wait mode), then "<wall_s> <cpu_s> <n>"."""
 import os
 import sys
@@ -14,13 +17,19 @@ wait = args and args[0] == "wait"
 if wait:
     args = args[1:]
 n = int(args[0]) if args else 200
+pages = len(args) > 1 and args[1] == "pages"
 print("ready", os.getpid(), flush=True)
 if wait:
     sys.stdin.readline()
 t0, c0 = time.perf_counter(), time.process_time()
-for i in range(n):
-    x = [list(range(30)) for _ in range(20000)]
-    b = bytearray(4 << 20)
-    del x, b
+if pages:
+    for i in range(n):
+        b = bytearray(16 << 20)
+        del b
+else:
+    for i in range(n):
+        x = [list(range(30)) for _ in range(20000)]
+        b = bytearray(4 << 20)
+        del x, b
 wall, cpu = time.perf_counter() - t0, time.process_time() - c0
 print("%.4f %.4f %d" % (wall, cpu, n), flush=True)

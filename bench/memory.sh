@@ -12,12 +12,16 @@
 # collector's own time per run beside them: its programs' run time over the workload's CPU time
 # is the slowdown without the noise of a shared host (it leaves out the cache effects).
 #
-# Usage: bench/memory.sh [PYHOUND] [ROUNDS] [N]   (root; defaults build/pyhound 5 100)
+# Usage: bench/memory.sh [PYHOUND] [ROUNDS] [N] [MODE]
+#   (root; defaults build/pyhound 5 100 mixed; MODE pages: mem_alloc.py's page-fault-only loop)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYHOUND=${1:-build/pyhound}
 ROUNDS=${2:-5}
 N=${3:-100}
+MODE=${4:-mixed}
+# pages: a fixed mmap threshold, so glibc maps and unmaps each buffer (no reuse)
+[ "$MODE" = pages ] && export MALLOC_MMAP_THRESHOLD_=131072
 PYENV_ROOT=${PYENV_ROOT:-/root/.pyenv}
 PYS=(/usr/bin/python3.11 $(ls -d "$PYENV_ROOT"/versions/3.12.*/bin/python3.12 2>/dev/null | tail -1))
 TMP=$(mktemp -d)
@@ -67,7 +71,7 @@ for py in "${PYS[@]}"; do
 		2) set -- untracked tracked base ;;
 		esac
 		for c in "$@"; do
-			start_workload "$py" bench/mem_alloc.py wait "$N"
+			start_workload "$py" bench/mem_alloc.py wait "$N" "$MODE"
 			until [ -n "$WPID" ]; do # "ready" seen before its PID was
 				sleep 0.02
 				WPID=$(awk '/ready/ {print $2}' "$TMP/last")

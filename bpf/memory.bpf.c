@@ -139,12 +139,17 @@ static __always_inline void count_n(__u32 what, __u64 n)
 		*v += n;
 }
 
-static __always_inline void mem_count(__u32 what)
+static __always_inline void mem_add(__u32 what, __u64 n)
 {
 	__u64 *v = bpf_map_lookup_elem(&mem_stats, &what);
 
 	if (v)
-		*v += 1;
+		*v += n;
+}
+
+static __always_inline void mem_count(__u32 what)
+{
+	mem_add(what, 1);
 }
 
 /* the walked thread is the current one */
@@ -217,6 +222,7 @@ static __always_inline void walk_current(struct ph_mem_event *e, __u32 pid, __u3
 	e->s.ts_ns = bpf_ktime_get_ns();
 	if (info && !py_tstate(NULL, info, task->thread.fsbase, &tstate))
 		w = py_walk(NULL, info, tstate, &err);
+	mem_add(MEM_WALK_NS, bpf_ktime_get_ns() - e->s.ts_ns);
 	if (!w) {
 		mem_count(MEM_NO_STACK);
 		return;
@@ -239,7 +245,10 @@ static __always_inline void send(struct ph_mem_event *e, __u32 stat)
 
 	if (n > PH_MAX_FRAMES)
 		n = PH_MAX_FRAMES;
-	if (bpf_ringbuf_output(&mem_events, e, PH_MEM_EVENT_HDR + n * sizeof(struct ph_frame), 0))
+	/* no wake-up (an interrupt and a wake-up per event, inside the page fault): userspace
+	 * drains the buffer at each poll instead (mem_poll) */
+	if (bpf_ringbuf_output(&mem_events, e, PH_MEM_EVENT_HDR + n * sizeof(struct ph_frame),
+			       BPF_RB_NO_WAKEUP))
 		mem_count(MEM_DROP_RINGBUF);
 	else
 		mem_count(stat);

@@ -10,8 +10,9 @@
  * the send to the last result before PQgetResult returns NULL, the stack walked at the send
  * (the connection's query kept in the active map meanwhile). The synchronous calls run the
  * asynchronous ones inside (Debian's libpq calls them through its PLT): those inner calls are
- * skipped. PQntuples of a query's result adds its rows (a Q_EV_ROWS record once the query's
- * record went). Probes are attached per library file for every process (pid -1); only tracked
+ * skipped. Rows: the ntups field of each result, at the offset userspace decoded from the
+ * library's own PQntuples (in the attach cookie), read at the result: no probe on PQntuples
+ * (its first instruction is single-stepped out of line: ~25 us per hit in this VM). Probes are attached per library file for every process (pid -1); only tracked
  * CPython processes are looked at. */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -93,20 +94,6 @@ struct {
 	__type(key, int);
 	__type(value, struct call_args);
 } calls SEC(".maps");
-
-/* a libpq query's result whose rows PQntuples has not told yet: the connection and start of
- * the query if it was still building (PQsend*), else 0 (its record went) */
-struct pq_res_val {
-	__u64 conn, start_ns;
-};
-
-/* (pid, PGresult*) -> struct pq_res_val; LRU: results never asked for are forgotten */
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 16384);
-	__type(key, struct stmt_key);
-	__type(value, struct pq_res_val);
-} pq_res SEC(".maps");
 
 /* records to userspace; size set by userspace */
 struct {
@@ -415,10 +402,7 @@ int BPF_KPROBE(pq_call, void *conn, const char *a, const char *b)
 		qcount(Q_STAT_PQ_NESTED);
 		return 0;
 	}
-	if (fn == Q_FN_PQ_NTUPLES)
-		save_call(fn, (__u64)conn, 0, 0);
-	else
-		save_call(fn, (__u64)a, (__u64)b, (__u64)conn);
+	save_call(fn & 0xffffffff, (__u64)a, (__u64)b, (__u64)conn);
 	return 0;
 }
 
@@ -481,14 +465,18 @@ static __always_inline void pq_send(struct q_query_event *q)
 		qcount(Q_STAT_QUERIES);
 }
 
-/* a result whose rows PQntuples may tell (conn, start: of its query while it builds) */
-static __always_inline void pq_res_note(__u32 pid, __u64 res, __u64 conn, __u64 start_ns)
+/* the rows of a result: its ntups field, at the offset (+1; 0: unknown) userspace decoded from
+ * the library's PQntuples and put in the attach cookie's high half */
+static __always_inline __u64 pq_rows(void *ctx, __u64 res)
 {
-	struct stmt_key k = { .pid = pid, .stmt = res };
-	struct pq_res_val v = { .conn = conn, .start_ns = start_ns };
+	__u64 off1 = bpf_get_attach_cookie(ctx) >> 32;
+	int n = 0;
 
-	if (res)
-		bpf_map_update_elem(&pq_res, &k, &v, BPF_ANY);
+	if (!res || !off1 || off1 > 256)
+		return 0;
+	if (bpf_probe_read_user(&n, sizeof(n), (const void *)(res + off1 - 1)) || n < 0)
+		return 0;
+	return n;
 }
 
 /* PQexec & co. return their result */
@@ -510,10 +498,10 @@ int BPF_KRETPROBE(pq_call_ret, void *res)
 	pq_query_init(q, c, pid, tid, tid);
 	q->dur_ns = now - c->ts;
 	q->res = (__u64)res;
+	q->rows = pq_rows(ctx, (__u64)res);
 	q->end = res ? Q_END_DONE : Q_END_ERROR;
 	walk_into(q, pid);
 	pq_send(q);
-	pq_res_note(pid, (__u64)res, 0, 0);
 out:
 	c->fn = 0;
 	return 0;
@@ -580,7 +568,7 @@ int BPF_KRETPROBE(pq_result_ret, void *res)
 	if (res) {
 		q->dur_ns = now - q->start_ns;
 		q->res = (__u64)res;
-		pq_res_note(pid, (__u64)res, k.stmt, q->start_ns);
+		q->rows += pq_rows(ctx, (__u64)res);
 		return 0;
 	}
 	if (!q->dur_ns) { /* no result at all */
@@ -589,50 +577,5 @@ int BPF_KRETPROBE(pq_result_ret, void *res)
 	}
 	pq_send(q);
 	bpf_map_delete_elem(&active, &k);
-	return 0;
-}
-
-/* PQntuples returned: the rows of a query's result, once per result */
-SEC("uretprobe")
-int BPF_KRETPROBE(pq_ntuples_ret, int n)
-{
-	__u64 id = bpf_get_current_pid_tgid();
-	__u32 tid = (__u32)id, pid = id >> 32;
-	struct call_args *c = cur_call();
-	struct stmt_key k = { .pid = pid }, qk = { .pid = pid };
-	struct q_rows_event *r;
-	struct q_query_event *q;
-	struct pq_res_val *v;
-
-	if (!c || c->fn != Q_FN_PQ_NTUPLES)
-		return 0;
-	k.stmt = c->a1;
-	c->fn = 0;
-	v = bpf_map_lookup_elem(&pq_res, &k);
-	if (!v)
-		return 0;
-	qk.stmt = v->conn;
-	q = qk.stmt ? bpf_map_lookup_elem(&active, &qk) : NULL;
-	if (q && q->start_ns != v->start_ns)
-		q = NULL; /* a later query of the connection */
-	if (q && n > 0) { /* its query still builds */
-		q->rows += n;
-	} else if (n > 0) {
-		r = bpf_ringbuf_reserve(&events, sizeof(*r), 0);
-		if (!r) {
-			qcount(Q_DROP_RINGBUF);
-			goto out;
-		}
-		r->type = Q_EV_ROWS;
-		r->pid = pid;
-		r->tid = tid;
-		r->pad = 0;
-		r->res = k.stmt;
-		r->rows = n;
-		bpf_ringbuf_submit(r, rb_flags());
-		qcount(Q_STAT_ROWS);
-	}
-out:
-	bpf_map_delete_elem(&pq_res, &k);
 	return 0;
 }

@@ -68,6 +68,7 @@ enum ph_mem_stat {
 	MEM_MOVES,	    /* mremap moves sent */
 	MEM_DROP_RINGBUF,   /* ring buffer full: event lost */
 	MEM_PROCS_FULL,	    /* mem_procs full: a process's memory not followed */
+	MEM_WALK_NS,	    /* time spent walking stacks (ns) */
 	MEM_STAT_MAX,
 };
 

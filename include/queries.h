@@ -4,7 +4,7 @@
  * sqlite3_step after prepare/reset until SQLITE_DONE, an error, reset or finalize) and libpq
  * calls (PQexec & co.: from the call to its result; PQsendQuery* & co., psycopg 3's asynchronous
  * protocol: from the send to the last result before PQgetResult's NULL), with their rows where
- * the library tells them (SQLITE_ROW results, PQntuples of a query's results). One ring buffer,
+ * the library tells them (SQLITE_ROW results, ntups of a query's results). One ring buffer,
  * tagged records. */
 #ifndef PYHOUND_QUERIES_H
 #define PYHOUND_QUERIES_H
@@ -34,13 +34,13 @@ enum q_func {
 	Q_FN_PQ_SEND_PREPARED, /* PQsendQueryPrepared(conn, stmtName, ...) */
 	Q_FN_PQ_SEND_PREPARE,  /* PQsendPrepare(conn, stmtName, query, ...) */
 	Q_FN_PQ_GET_RESULT,    /* PQgetResult(conn): NULL ends an asynchronous query */
-	Q_FN_PQ_NTUPLES,       /* PQntuples(res): the rows of a query's result */
 };
+/* libpq probes' cookies: enum q_func in the low 32 bits, the offset + 1 of PGresult's ntups
+ * (decoded from the library's PQntuples; 0: unknown, rows not read) in the high 32 */
 
 enum q_event_type {
 	Q_EV_TEXT = 1,	/* a statement handle's SQL text (SQLite prepare, libpq PQprepare) */
 	Q_EV_QUERY = 2, /* one execution finished */
-	Q_EV_ROWS = 3,	/* PQntuples of a finished libpq query's result */
 };
 
 enum q_lib {
@@ -79,13 +79,13 @@ struct q_query_event {
 	__u64 handle;
 	__u64 start_ns; /* CLOCK_MONOTONIC at the execution's first step / the call */
 	__u64 dur_ns;
-	__u64 rows;   /* SQLITE_ROW results; libpq: PQntuples (also in later Q_EV_ROWS records) */
+	__u64 rows;   /* SQLITE_ROW results; libpq: the ntups of its results (PQntuples) */
 	__u32 end;    /* enum q_end */
 	__u32 nframes;
 	__u32 walk_err;	 /* enum ph_sampler_stat when the stack could not be walked, else 0 */
 	__u32 depth;	 /* Python frames on the stack (frames[] holds the innermost Q_FRAMES of
 			  * them); 0: deeper than the walker's bound (PH_MAX_FRAMES), unknown */
-	__u64 res;	 /* libpq: the (last) PGresult*, which a later Q_EV_ROWS names; else 0 */
+	__u64 res;	 /* libpq: the (last) PGresult*; else 0 */
 	__u32 fn;	 /* enum q_func of the call that issued it */
 	__u32 pad;
 	struct ph_frame frames[Q_FRAMES]; /* innermost first */
@@ -93,15 +93,6 @@ struct q_query_event {
 
 #define Q_QUERY_HDR_SIZE 80 /* records are sent without their unused frames */
 
-/* Q_EV_ROWS: PQntuples(res) of a libpq query's result, read after the query's record went
- * (applications ask for the rows after the result came); once per result */
-struct q_rows_event {
-	__u32 type; /* Q_EV_ROWS */
-	__u32 pid, tid;
-	__u32 pad;
-	__u64 res;
-	__u64 rows;
-};
 
 /* per-CPU counters (index in the stats map) */
 enum q_stat {
@@ -116,12 +107,10 @@ enum q_stat {
 	Q_STAT_PQ_SUPERSEDED, /* PQsend* on a connection whose last query had not ended (pipeline
 			       * mode is not followed): the earlier one ended there */
 	Q_STAT_PQ_NESTED,    /* libpq calls inside PQexec & co. (its own PQsend*, PQgetResult) */
-	Q_STAT_ROWS,	     /* PQntuples of query results sent */
 	Q_STAT_MAX,
 };
 
 _Static_assert(sizeof(struct q_text_event) == 32 + 64 + Q_TEXT_LEN, "q_text_event layout");
-_Static_assert(sizeof(struct q_rows_event) == 32, "q_rows_event layout");
 _Static_assert(sizeof(struct q_query_event) == Q_QUERY_HDR_SIZE + 24 * Q_FRAMES,
 	       "q_query_event layout");
 

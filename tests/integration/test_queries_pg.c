@@ -3,7 +3,7 @@
  * the postgres user on a private socket directory and port, stopped at the end) through
  * psycopg2 (libpq's PQexec) and psycopg 3 (PQsendQuery* and PQgetResult) under Debian's python3.11:
  * the billing job as an N+1 (exact counts 500 and 1, the functions, the statement, the rows
- * PQntuples told) and with one JOIN (no finding); and a Flask app under
+ * ntups PQntuples reads, found from its code) and with one JOIN (no finding); and a Flask app under
  * gunicorn whose /report endpoint is an N+1, driven by a bounded number of requests: the
  * finding names its view function, with exact per-request counts. */
 #include <criterion/criterion.h>
@@ -263,7 +263,6 @@ static void n1_and_join(const char *driver)
 		cr_expect_eq(x->other_queries, pg3 ? 2 : 1, "%llu",
 			     (unsigned long long)x->other_queries);
 	}
-	cr_expect_eq(queries_counter(s.q, QC_ROWS_UNMATCHED), 0);
 	detach(&s);
 
 	memset(&s, 0, sizeof(s));

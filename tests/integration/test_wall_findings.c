@@ -1,14 +1,16 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-/* report --mode wall's findings on real processes, one report watching them all at once:
- *  - blocked-event-loop: tests/workloads/wall_loop.py block (a handler calling time.sleep(0.3)
- *    on the loop) fires on every interpreter, naming handler as the blocking function, the
- *    block 100-400 ms; wall_loop.py await (awaits asyncio.sleep(0.3), then time.sleep(0.03):
- *    the loop is blocked 30 ms at a time) never fires though its loop is seen;
- *  - cpu-bound-one-core: tests/workloads/wall_cpu.py spin (one thread always on a CPU) fires when
- *    the host had idle CPUs over the window (measured here from /proc/stat, outside pyhound:
- *    >= 0.6 CPUs idle: must fire; under 0.4: must not; the host is shared, so between the
- *    two nothing is asserted), and its own thread_time says it was CPU-bound; wall_cpu.py duty
- *    (the loop 45% of the time) and a process of two sleeping I/O threads never fire. */
+/* report --mode wall's findings on real processes:
+ *  - blocked-event-loop, one report over them all: tests/workloads/wall_loop.py block (a
+ *    handler calling time.sleep(0.3) on the loop) fires on every interpreter, naming handler
+ *    as the blocking function, the block 100 ms-1 s (its end may wait for a CPU on a loaded
+ *    host); wall_loop.py await (awaits asyncio.sleep(0.3), then time.sleep(0.03): the loop is
+ *    blocked 30 ms at a time) never fires though its loop is seen;
+ *  - cpu-bound-one-core: tests/workloads/wall_cpu.py spin (one thread always on a CPU), watched
+ *    alone, fires when the host had idle CPUs over the window (measured here from /proc/stat,
+ *    outside pyhound: >= 0.6 CPUs idle: must fire; under 0.4: must not; the host is shared, so
+ *    between the two nothing is asserted), and its own thread_time says it was CPU-bound;
+ *    wall_cpu.py duty (the loop 45% of the time) and a process of two sleeping I/O threads,
+ *    watched together afterwards, never fire. */
 #include <criterion/criterion.h>
 #include <poll.h>
 #include <stdio.h>
@@ -108,7 +110,7 @@ Test(wall, blocked_loop_finding, .timeout = 120)
 		 "    if not w.get(\"loop_samples\"):\n"
 		 "        bad.append((p[\"pid\"], \"loop not seen\"))\n"
 		 "    elif p[\"pid\"] in block and not (f and f[0][\"blocking_function\"]"
-		 ".startswith(\"handler (\") and 0.1 <= f[0][\"longest_s\"] <= 0.4):\n"
+		 ".startswith(\"handler (\") and 0.1 <= f[0][\"longest_s\"] <= 1.0):\n"
 		 "        bad.append((p[\"pid\"], \"no or wrong finding\", f))\n"
 		 "    elif p[\"pid\"] not in block and f:\n"
 		 "        bad.append((p[\"pid\"], \"near miss fired\", f))\n"
@@ -155,12 +157,43 @@ Test(wall, one_core_finding, .timeout = 120)
 	const char *s;
 	int rc, fired;
 
+	/* the spinner alone: the near misses would take the idle CPU it needs to fire */
 	cr_assert_eq(child_start(&c[0], spin), 0);
+	wait_ready(&c[0], "3.12");
+	pids[0] = c[0].pid;
+	snprintf(script, sizeof(script),
+		 "import json, sys\n"
+		 "r = json.load(sys.stdin)\n"
+		 "p = r[\"processes\"][0]\n"
+		 "f = [f for f in p[\"findings\"] if f[\"kind\"] == \"cpu-bound-one-core\"]\n"
+		 "print(p[\"pid\"], p.get(\"wall\"), f)\n"
+		 "assert not f or 0.85 <= f[0][\"cpus_wanted\"] <= 1.3, f\n"
+		 "print(\"FIRED\" if f else \"QUIET\")\n");
+	cr_assert_eq(host_cpu_read(&h0), 0);
+	rc = report_check(pids, 1, 3, script, out, sizeof(out));
+	idle = idle_now(&h0);
+	cr_log_info("host idle %.2f CPUs over the report; %s", idle, out);
+	cr_expect_eq(rc, 0, "cpu-bound-one-core: %s", out);
+	fired = strstr(out, "FIRED") != NULL;
+	child_go(&c[0]);
+	child_wait(&c[0], buf, sizeof(buf));
+	s = strstr(buf, "cpu_share ");
+	if (s)
+		share = atof(s + 10);
+	cr_log_info("spinner's own CPU share %.3f", share);
+	if (idle >= 0.6) {
+		cr_expect(fired, "host had %.2f CPUs idle: the spinner must make the finding", idle);
+		cr_expect_geq(share, 0.85, "the spinner was CPU-bound by its own clocks");
+	} else if (idle < 0.4) {
+		cr_expect(!fired, "host had only %.2f CPUs idle: no finding", idle);
+	}
+
+	/* the near misses, whatever the host's idle CPUs */
 	cr_assert_eq(child_start(&c[1], duty), 0);
 	cr_assert_eq(child_start(&c[2], io), 0);
-	for (int i = 0; i < 3; i++) {
+	for (int i = 1; i < 3; i++) {
 		wait_ready(&c[i], "3.12");
-		pids[i] = c[i].pid;
+		pids[i - 1] = c[i].pid;
 	}
 	snprintf(script, sizeof(script),
 		 "import json, sys\n"
@@ -168,30 +201,12 @@ Test(wall, one_core_finding, .timeout = 120)
 		 "fired = {p[\"pid\"]: [f for f in p[\"findings\"] if f[\"kind\"] == "
 		 "\"cpu-bound-one-core\"] for p in r[\"processes\"]}\n"
 		 "for p in r[\"processes\"]: print(p[\"pid\"], p.get(\"wall\"), fired[p[\"pid\"]])\n"
-		 "assert len(fired) == 3, fired\n"
-		 "assert not fired[%d] and not fired[%d], \"near miss fired\"\n"
-		 "f = fired[%d]\n"
-		 "assert not f or 0.85 <= f[0][\"cpus_wanted\"] <= 1.3, f\n"
-		 "print(\"FIRED\" if f else \"QUIET\")\n", (int)pids[1], (int)pids[2], (int)pids[0]);
-	cr_assert_eq(host_cpu_read(&h0), 0);
-	rc = report_check(pids, 3, 4, script, out, sizeof(out));
-	idle = idle_now(&h0);
-	cr_log_info("host idle %.2f CPUs over the report; %s", idle, out);
-	cr_expect_eq(rc, 0, "cpu-bound-one-core: %s", out);
-	fired = strstr(out, "FIRED") != NULL;
-	for (int i = 0; i < 3; i++)
+		 "assert len(fired) == 2 and not any(fired.values()), \"near miss fired\"\n");
+	rc = report_check(pids, 2, 3, script, out, sizeof(out));
+	cr_log_info("near misses: %s", out);
+	cr_expect_eq(rc, 0, "cpu-bound-one-core near misses: %s", out);
+	for (int i = 1; i < 3; i++) {
 		child_go(&c[i]);
-	child_wait(&c[0], buf, sizeof(buf));
-	s = strstr(buf, "cpu_share ");
-	if (s)
-		share = atof(s + 10);
-	child_wait(&c[1], buf, sizeof(buf));
-	child_wait(&c[2], buf, sizeof(buf));
-	cr_log_info("spinner's own CPU share %.3f", share);
-	if (idle >= 0.6) {
-		cr_expect(fired, "host had %.2f CPUs idle: the spinner must make the finding", idle);
-		cr_expect_geq(share, 0.85, "the spinner was CPU-bound by its own clocks");
-	} else if (idle < 0.4) {
-		cr_expect(!fired, "host had only %.2f CPUs idle: no finding", idle);
+		child_wait(&c[i], buf, sizeof(buf));
 	}
 }

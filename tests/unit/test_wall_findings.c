@@ -21,7 +21,7 @@ static const struct prof_frame handle_run = { "Handle._run",
 static const struct prof_frame select_ = { "EpollSelector.select",
 					   "/usr/lib/python3.12/selectors.py", 468, 451 };
 
-/* <module> > run_forever > _run_once > (what) */
+/* <module> > run_forever > _run_once > (what); "runnable": the handler waiting for a CPU */
 static void add(struct loopblock *lb, pid_t tid, uint64_t t_ms, const char *what)
 {
 	struct prof_frame f[8] = {
@@ -37,6 +37,10 @@ static void add(struct loopblock *lb, pid_t tid, uint64_t t_ms, const char *what
 		f[n++] = (struct prof_frame){ "[syscall:epoll_wait]", "", 0, 0 };
 	} else if (!strcmp(what, "loop")) {
 		f[n++] = handle_run;
+	} else if (!strcmp(what, "runnable")) {
+		f[n++] = handle_run;
+		f[n++] = (struct prof_frame){ "handler", "/srv/app.py", 12, 10 };
+		f[n++] = (struct prof_frame){ "[runnable]", "", 0, 0 };
 	} else {
 		f[n++] = handle_run;
 		f[n++] = (struct prof_frame){ what, "/srv/app.py", 12, 10 };
@@ -80,6 +84,11 @@ Test(loopblock, short_calls_and_returns_to_the_loop_are_not)
 		add(lb, 100, t, k % 2 ? "select" : "loop"); /* the loop between callbacks */
 		t += 10;
 	}
+	/* a 30 ms call on a starved host: 120 ms waiting for a CPU after it is not a block */
+	for (int i = 0; i < 16; i++, t += 10)
+		add(lb, 100, t, i < 4 ? "handler" : "runnable");
+	add(lb, 100, t, "select");
+	t += 10;
 	/* one handler after another, no sample of the loop between: two stretches */
 	for (int i = 0; i < 8; i++, t += 10)
 		add(lb, 100, t, i < 4 ? "first" : "second");

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "lib/log.h"
@@ -31,6 +32,7 @@ static const char *const stat_names[MEM_STAT_MAX] = {
 	[MEM_MOVES] = "moves",
 	[MEM_DROP_RINGBUF] = "drop_ringbuf",
 	[MEM_PROCS_FULL] = "procs_full",
+	[MEM_WALK_NS] = "walk_ns",
 };
 
 const char *mem_stat_name(unsigned int stat)
@@ -147,8 +149,12 @@ int mem_attach(struct mem_collector *m)
 
 int mem_poll(struct mem_collector *m, int timeout_ms)
 {
-	int n = ring_buffer__poll(m->rb, timeout_ms);
+	int n;
 
+	/* events come without wake-ups (BPF_RB_NO_WAKEUP): wait, then read what is there */
+	if (timeout_ms > 0)
+		usleep(timeout_ms * 1000);
+	n = ring_buffer__consume(m->rb);
 	return n == -EINTR ? 0 : n;
 }
 

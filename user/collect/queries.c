@@ -22,7 +22,6 @@
 #define MAX_TEXTS 65536	       /* statement texts kept; cleared (counted) when full */
 #define MAX_PQ_NAMES 4096      /* libpq prepared statement names kept */
 #define MAX_LINKS_PER_LIB 24
-#define ROWS_SLOTS 4096       /* libpq results whose rows may still come (direct-mapped) */
 #define NORM_LEN 1024
 #define RESCAN_NS 1000000000ULL
 
@@ -37,13 +36,6 @@ struct pq_name {
 	pid_t pid;
 	char name[64];
 	char *norm;
-};
-
-/* a libpq query's result -> the entry its rows go to */
-struct rows_slot {
-	pid_t pid;
-	uint64_t res;
-	int64_t entry;
 };
 
 struct lib_links {
@@ -66,7 +58,6 @@ struct queries {
 	struct hashidx tidx;
 	struct pq_name *pq;
 	size_t npq;
-	struct rows_slot rows[ROWS_SLOTS];
 	uint64_t last_scan;
 	uint64_t counters[QC_COUNTER_MAX];
 	struct prof_frame frames[Q_FRAMES];
@@ -79,7 +70,6 @@ static const char *const counter_names[QC_COUNTER_MAX] = {
 	[QC_BAD_RECORDS] = "bad_records",
 	[QC_UNKNOWN_FRAMES] = "unknown_frames",
 	[QC_PROCS_REFUSED] = "procs_refused",
-	[QC_ROWS_UNMATCHED] = "rows_unmatched",
 	[QC_DRIVER_FRAMES] = "driver_frames_skipped",
 };
 
@@ -94,7 +84,6 @@ static const char *const bpf_stat_names[Q_STAT_MAX] = {
 	[Q_STAT_END_ORPHAN] = "end_orphan",
 	[Q_STAT_PQ_SUPERSEDED] = "pq_superseded",
 	[Q_STAT_PQ_NESTED] = "pq_nested_calls",
-	[Q_STAT_ROWS] = "rows_records",
 };
 
 const char *queries_counter_name(enum queries_counter c)
@@ -242,11 +231,6 @@ static bool driver_frame(const char *file)
 	return false;
 }
 
-static struct rows_slot *rows_slot(struct queries *q, pid_t pid, uint64_t res)
-{
-	return &q->rows[hash_u64(hash_u64(HASH_SEED, (uint64_t)pid), res) % ROWS_SLOTS];
-}
-
 static void on_query(struct queries *q, const struct q_query_event *e)
 {
 	struct text_ent *t = text_find(q, e->pid, e->handle);
@@ -285,23 +269,6 @@ static void on_query(struct queries *q, const struct q_query_event *e)
 	}
 	querystats_add(q->qs, e->pid, e->tid, e->lib, stmt, q->frames, n, depth, e->start_ns,
 		       e->dur_ns, e->rows, e->end == Q_END_ERROR);
-	if (e->lib == Q_LIB_PQ && e->res) {
-		struct rows_slot *r = rows_slot(q, e->pid, e->res);
-
-		r->pid = e->pid;
-		r->res = e->res;
-		r->entry = querystats_last_entry(q->qs);
-	}
-}
-
-static void on_rows(struct queries *q, const struct q_rows_event *e)
-{
-	struct rows_slot *r = rows_slot(q, e->pid, e->res);
-
-	if (r->pid != (pid_t)e->pid || r->res != e->res ||
-	    !querystats_add_rows(q->qs, r->entry, e->pid, e->rows))
-		q->counters[QC_ROWS_UNMATCHED]++;
-	r->res = 0;
 }
 
 static int handle_event(void *ctx, void *data, size_t size)
@@ -316,8 +283,6 @@ static int handle_event(void *ctx, void *data, size_t size)
 		 size >= Q_QUERY_HDR_SIZE + ((const struct q_query_event *)data)->nframes *
 						     sizeof(struct ph_frame))
 		on_query(q, data);
-	else if (size >= sizeof(struct q_rows_event) && *type == Q_EV_ROWS)
-		on_rows(q, data);
 	else
 		q->counters[QC_BAD_RECORDS]++;
 	return 0;
@@ -365,9 +330,6 @@ static const struct probe_def pq_probes[] = {
 	{ "PQsendPrepare", Q_FN_PQ_SEND_PREPARE, true, false },
 	{ "PQgetResult", Q_FN_PQ_GET_RESULT, false, false },
 	{ "PQgetResult", Q_FN_PQ_GET_RESULT, true, false },
-	/* rows */
-	{ "PQntuples", Q_FN_PQ_NTUPLES, false, false },
-	{ "PQntuples", Q_FN_PQ_NTUPLES, true, false },
 };
 
 static struct bpf_program *prog_for(struct queries *q, int fn, bool ret)
@@ -387,11 +349,63 @@ static struct bpf_program *prog_for(struct queries *q, int fn, bool ret)
 		return ret ? q->skel->progs.pq_send_ret : q->skel->progs.pq_call;
 	case Q_FN_PQ_GET_RESULT:
 		return ret ? q->skel->progs.pq_result_ret : q->skel->progs.pq_call;
-	case Q_FN_PQ_NTUPLES:
-		return ret ? q->skel->progs.pq_ntuples_ret : q->skel->progs.pq_call;
 	default:
 		return ret ? q->skel->progs.pq_call_ret : q->skel->progs.pq_call;
 	}
+}
+
+int queries_pq_ntuples_offset(const uint8_t *c, size_t n)
+{
+	size_t i = 0;
+
+	if (n >= 4 && c[0] == 0xf3 && c[1] == 0x0f && c[2] == 0x1e && c[3] == 0xfa)
+		i = 4; /* endbr64 */
+	/* test %rdi,%rdi; je rel8 */
+	if (n < i + 9 || c[i] != 0x48 || c[i + 1] != 0x85 || c[i + 2] != 0xff || c[i + 3] != 0x74)
+		return -1;
+	i += 5;
+	if (c[i] == 0x8b && c[i + 1] == 0x07 && c[i + 2] == 0xc3) /* mov (%rdi),%eax; ret */
+		return 0;
+	if (c[i] == 0x8b && c[i + 1] == 0x47 && c[i + 3] == 0xc3 && c[i + 2] < 0x80)
+		return c[i + 2]; /* mov disp8(%rdi),%eax; ret */
+	return -1;
+}
+
+/* PGresult's ntups offset from the library's PQntuples, -1 if not proved */
+static int pq_ntups_offset(const char *open_path)
+{
+	struct elf_file *ef = elf_open(open_path);
+	struct elf_sym sym;
+	uint8_t code[16];
+	int off = -1;
+
+	if (!ef)
+		return -1;
+	if (!elf_find_symbol(ef, "PQntuples", &sym) && sym.type == STT_FUNC && sym.size >= 9 &&
+	    !elf_read_vaddr(ef, sym.value, code, sym.size < sizeof(code) ? sym.size : sizeof(code)))
+		off = queries_pq_ntuples_offset(code, sym.size < sizeof(code) ? sym.size :
+										sizeof(code));
+	elf_close(ef);
+	return off;
+}
+
+int queries_wrapper_skip(const uint8_t *c, size_t n)
+{
+	return n >= 10 && c[0] == 0xba && c[5] == 0xe9 ? 5 : 0;
+}
+
+/* Bytes to skip at a function's start so that its probe sits on an instruction the kernel
+ * emulates: libpq's PQsendQuery is "mov $1,%edx; jmp <internal>" (Debian 12), and the mov is
+ * single-stepped out of line (~25 us per hit in this VM, every psycopg2 query hits it inside
+ * PQexec); the jmp after it (an instruction boundary: the mov is 5 bytes, decoded here) is
+ * emulated, and the return address is still on top of the stack there. */
+static uint64_t wrapper_skip(struct elf_file *ef, const struct elf_sym *sym)
+{
+	uint8_t code[10];
+
+	if (sym->size < sizeof(code) || elf_read_vaddr(ef, sym->value, code, sizeof(code)))
+		return 0;
+	return queries_wrapper_skip(code, sizeof(code));
 }
 
 /* The file offsets of the probes' functions in a library; 0 and offs filled, or -ENOENT with
@@ -424,6 +438,7 @@ static int check_lib(int kind, const char *open_path, uint64_t *offs, char *stat
 			}
 			continue;
 		}
+		offs[i] += wrapper_skip(ef, &sym);
 		n++;
 	}
 	elf_close(ef);
@@ -437,14 +452,21 @@ static void attach_lib(struct queries *q, struct queries_lib *l, struct lib_link
 	const struct probe_def *defs = l->lib == Q_LIB_SQLITE ? sqlite_probes : pq_probes;
 	size_t ndefs = l->lib == Q_LIB_SQLITE ? sizeof(sqlite_probes) / sizeof(sqlite_probes[0]) :
 						 sizeof(pq_probes) / sizeof(pq_probes[0]);
-	uint64_t offs[MAX_LINKS_PER_LIB];
+	uint64_t offs[MAX_LINKS_PER_LIB], rows_off = 0;
 	size_t i;
 	int err;
 
 	if (check_lib(l->lib, open_path, offs, l->status, sizeof(l->status)))
 		return;
+	if (l->lib == Q_LIB_PQ) {
+		int off = pq_ntups_offset(open_path);
+
+		rows_off = off >= 0 ? (uint64_t)(off + 1) << 32 : 0;
+		l->rows = off >= 0;
+	}
 	for (i = 0; i < ndefs; i++) {
-		LIBBPF_OPTS(bpf_uprobe_opts, uo, .retprobe = defs[i].ret, .bpf_cookie = defs[i].fn);
+		LIBBPF_OPTS(bpf_uprobe_opts, uo, .retprobe = defs[i].ret,
+			    .bpf_cookie = defs[i].fn | rows_off);
 		struct bpf_link *link;
 
 		if (!offs[i])
@@ -463,7 +485,8 @@ static void attach_lib(struct queries *q, struct queries_lib *l, struct lib_link
 	}
 	l->attached = true;
 	l->probes = ll->n;
-	snprintf(l->status, sizeof(l->status), "attached: %d probes", ll->n);
+	snprintf(l->status, sizeof(l->status), "attached: %d probes%s", ll->n,
+		 l->lib == Q_LIB_PQ && !l->rows ? " (rows not read: PQntuples not decoded)" : "");
 }
 
 struct scan_ctx {
@@ -781,7 +804,6 @@ int queries_poll(struct queries *q, int timeout_ms)
 void queries_forget(struct queries *q, pid_t pid, const char *comm)
 {
 	querystats_forget(q->qs, pid, comm);
-	memset(q->rows, 0, sizeof(q->rows)); /* entry indexes changed */
 }
 
 struct querystats *queries_stats(struct queries *q)

@@ -37,6 +37,7 @@ struct queries_lib {
 	pid_t first_pid;
 	bool attached;
 	int probes;
+	bool rows; /* libpq: PGresult's ntups offset decoded from PQntuples */
 	char status[192]; /* "attached: N probes", or "skipped: <reason>" */
 };
 
@@ -46,7 +47,6 @@ enum queries_counter {
 	QC_BAD_RECORDS,
 	QC_UNKNOWN_FRAMES,
 	QC_PROCS_REFUSED,    /* tracked processes whose stacks cannot be walked */
-	QC_ROWS_UNMATCHED,   /* PQntuples of a result whose query record was not found */
 	QC_DRIVER_FRAMES,    /* driver/ORM frames left out of call sites (not a loss) */
 	QC_COUNTER_MAX,
 };
@@ -77,6 +77,14 @@ struct bpf_object *queries_bpf_object(const struct queries *q);
 typedef void (*queries_lib_cb)(const char *path, int lib, bool usable, const char *status,
 			       void *ctx);
 void queries_list_libs(pid_t pid, queries_lib_cb cb, void *ctx);
+
+/* PGresult's ntups offset from the code of libpq's PQntuples ("return res ? res->ntups : 0":
+ * [endbr64] test %rdi,%rdi; je; mov disp(%rdi),%eax; ret), or -1 when it is anything else. */
+int queries_pq_ntuples_offset(const uint8_t *code, size_t n);
+
+/* 5 if code starts "mov $imm32,%edx; jmp rel32" (a wrapper such as libpq's PQsendQuery: its
+ * probe goes on the jmp, which the kernel emulates, not the single-stepped mov), else 0. */
+int queries_wrapper_skip(const uint8_t *code, size_t n);
 
 /* Which library a mapped file is, from its file name: Q_LIB_SQLITE for libsqlite3.so*,
  * Q_LIB_PQ for libpq.so*, 0 otherwise. */

@@ -11,8 +11,14 @@ struct lb_thread {
 	bool open;		/* a stretch in one handler is open */
 	uint64_t first_ns, last_ns, samples;
 	char key[160];		/* its handler: name and file */
+	/* the stretch's stack as the longest run of identical samples shows it (the call that
+	 * blocked, not the await that preceded it in the same task step) */
 	char handler[160], blocker[160];
 	char stack[LOOP_BLOCK_STACK];
+	uint64_t best_run;
+	char cur[LOOP_BLOCK_STACK];	/* the latest sample's stack */
+	char cur_handler[160], cur_blocker[160];
+	uint64_t cur_run;		/* identical samples in a row ending with it */
 };
 
 struct lb_proc {
@@ -157,6 +163,40 @@ static void frame_text(char *buf, size_t len, const struct prof_frame *f)
 		snprintf(buf, len, "%s (%s:%d)", f->name, base ? base + 1 : f->file, f->line);
 }
 
+/* this sample's stack (handler to leaf); keep the one repeated longest in a row */
+static void note_stack(struct lb_thread *t, const struct prof_frame *f, uint32_t n, uint32_t h)
+{
+	char stack[LOOP_BLOCK_STACK];
+	size_t off = 0;
+
+	stack[0] = 0;
+	for (uint32_t j = h; j < n && off < sizeof(stack) - 1; j++) {
+		char fr[200];
+
+		frame_text(fr, sizeof(fr), &f[j]);
+		off += snprintf(stack + off, sizeof(stack) - off, "%s%s", j > h ? " > " : "", fr);
+	}
+	if (t->cur_run && !strcmp(stack, t->cur)) {
+		t->cur_run++;
+	} else {
+		memcpy(t->cur, stack, sizeof(stack));
+		t->cur_run = 1;
+		frame_text(t->cur_handler, sizeof(t->cur_handler), &f[h]);
+		t->cur_blocker[0] = 0;
+		for (uint32_t j = n; j-- > h;)
+			if (!is_pseudo(&f[j])) {
+				frame_text(t->cur_blocker, sizeof(t->cur_blocker), &f[j]);
+				break;
+			}
+	}
+	if (t->cur_run > t->best_run) {
+		t->best_run = t->cur_run;
+		memcpy(t->stack, t->cur, sizeof(t->stack));
+		memcpy(t->handler, t->cur_handler, sizeof(t->handler));
+		memcpy(t->blocker, t->cur_blocker, sizeof(t->blocker));
+	}
+}
+
 void loopblock_add(struct loopblock *lb, pid_t pid, pid_t tid, const struct prof_frame *f,
 		   uint32_t n, uint64_t ts_ns)
 {
@@ -179,32 +219,24 @@ void loopblock_add(struct loopblock *lb, pid_t pid, pid_t tid, const struct prof
 		close_stretch(lb, t); /* back in the selector or the loop's own code */
 		return;
 	}
+	/* waiting for a CPU is the host's doing, not the program's: such a sample neither starts
+	 * nor lengthens a stretch (a short call on a starved host is not a block) */
+	if (is_pseudo(&f[n - 1]) && !strcmp(f[n - 1].name, "[runnable]"))
+		return;
 	snprintf(key, sizeof(key), "%s\n%s", f[h].name, f[h].file);
 	if (t->open && !strcmp(key, t->key) && ts_ns >= t->last_ns) {
 		t->last_ns = ts_ns;
 		t->samples++;
-		return;
+	} else {
+		close_stretch(lb, t);
+		t->open = true;
+		t->first_ns = t->last_ns = ts_ns;
+		t->samples = 1;
+		t->best_run = t->cur_run = 0;
+		t->cur[0] = 0;
+		memcpy(t->key, key, sizeof(key));
 	}
-	close_stretch(lb, t);
-	t->open = true;
-	t->first_ns = t->last_ns = ts_ns;
-	t->samples = 1;
-	memcpy(t->key, key, sizeof(key));
-	frame_text(t->handler, sizeof(t->handler), &f[h]);
-	for (uint32_t j = n; j-- > h;)
-		if (!is_pseudo(&f[j])) {
-			frame_text(t->blocker, sizeof(t->blocker), &f[j]);
-			break;
-		}
-	/* the stack that blocked it, as its first sample shows it: handler to leaf */
-	t->stack[0] = 0;
-	for (uint32_t j = h, off = 0; j < n && off < sizeof(t->stack) - 1; j++) {
-		char fr[200];
-
-		frame_text(fr, sizeof(fr), &f[j]);
-		off += snprintf(t->stack + off, sizeof(t->stack) - off, "%s%s", j > h ? " > " : "",
-				fr);
-	}
+	note_stack(t, f, n, h);
 }
 
 void loopblock_finish(struct loopblock *lb)

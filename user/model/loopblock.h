@@ -5,7 +5,9 @@
  * the same handler (the first frame below the loop that is not asyncio's own code), none in the
  * selector (selectors.py) or the loop's own code between callbacks. A stretch lasts at least
  * from its first to its last sample (a lower bound: the true block is longer by up to a sample
- * interval at each end); stretches of LOOP_BLOCK_MIN_S or more make the finding. */
+ * interval at each end); stretches of LOOP_BLOCK_MIN_S or more make the finding. Samples of the
+ * handler waiting for a CPU ([runnable]) neither start nor lengthen a stretch: a starved host is
+ * not the program blocking its loop. */
 #ifndef PYHOUND_LOOPBLOCK_H
 #define PYHOUND_LOOPBLOCK_H
 
