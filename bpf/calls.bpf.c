@@ -12,6 +12,7 @@
 #include "hist.h"
 #include "procwatch.h"
 #include "py_offsets.h"
+#include "sampler.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -152,19 +153,26 @@ static __always_inline __u32 read_span(__u8 *buf, __u64 addr, __u16 len)
 	return n;
 }
 
-/* This thread's innermost frame, through its PyThreadState (autoTSSkey), or 0. Three reads of
- * user memory: the TLS slot, the thread state's span, the cframe (3.11/3.12). */
+/* This thread's innermost frame, through its PyThreadState (autoTSSkey's pthread key, or the
+ * thread-local _Py_tss_gilstate of 3.15+), or 0. Three reads of user memory: the TLS slot, the
+ * thread state's span, the cframe (3.11/3.12). */
 static __always_inline __u64 current_frame(struct calls_proc *p, struct calls_shadow *sc)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
 	__u64 fsbase = task->thread.fsbase, tstate = 0, frame;
 	__s32 key = p->tss_key;
 
-	if ((key < 0 && bpf_probe_read_user(&key, sizeof(key),
-					    (const void *)(p->runtime_addr + p->runtime_tsskey))) ||
-	    key < 0 || (__u32)key >= p->tsd_max_keys ||
-	    read_u64(&tstate, fsbase + p->tsd_base + (__u64)key * p->tsd_stride) || !tstate ||
-	    !read_span(sc->tstate, tstate + p->tstate_read_lo, p->tstate_read_len) ||
+	if (p->tstate_src == PH_TSTATE_TLS) {
+		if (read_u64(&tstate, fsbase + p->tls_offset))
+			tstate = 0;
+	} else if ((key < 0 && bpf_probe_read_user(&key, sizeof(key),
+						   (const void *)(p->runtime_addr +
+								  p->runtime_tsskey))) ||
+		   key < 0 || (__u32)key >= p->tsd_max_keys ||
+		   read_u64(&tstate, fsbase + p->tsd_base + (__u64)key * p->tsd_stride)) {
+		tstate = 0;
+	}
+	if (!tstate || !read_span(sc->tstate, tstate + p->tstate_read_lo, p->tstate_read_len) ||
 	    field64(sc->tstate, p->tstate_thread_id, p->tstate_read_lo) != fsbase) {
 		count(CC_ERR_TSTATE);
 		return 0;
@@ -176,6 +184,12 @@ static __always_inline __u64 current_frame(struct calls_proc *p, struct calls_sh
 		return 0;
 	}
 	return frame;
+}
+
+/* the frame's code object: 3.14+ keep it in a tagged _PyStackRef */
+static __always_inline __u64 frame_code(struct calls_proc *p, struct calls_shadow *sc)
+{
+	return field64(sc->frame, p->frame_code, p->frame_read_lo) & ~(__u64)p->frame_code_tag;
 }
 
 /* A code object's fingerprint (its name object and first line), from one read of the span of
@@ -452,7 +466,7 @@ static __always_inline int do_eval_entry(struct pt_regs *ctx)
 	barrier_var(a2);
 	frame = p->entry_arg == 1 ? a1 : a2;
 	if (!frame || !read_span(sc->frame, frame + p->frame_read_lo, p->frame_read_len) ||
-	    !(code = field64(sc->frame, p->frame_code, p->frame_read_lo))) {
+	    !(code = frame_code(p, sc))) {
 		count(CC_ERR_READ);
 		return 0;
 	}
@@ -485,7 +499,7 @@ static __always_inline int do_resume(struct pt_regs *ctx)
 	if (!frame)
 		return 0;
 	if (!read_span(sc->frame, frame + p->frame_read_lo, p->frame_read_len) ||
-	    !(code = field64(sc->frame, p->frame_code, p->frame_read_lo)) ||
+	    !(code = frame_code(p, sc)) ||
 	    !(ip = field64(sc->frame, p->frame_lasti, p->frame_read_lo))) {
 		count(CC_ERR_READ);
 		return 0;
@@ -541,8 +555,8 @@ static __always_inline int do_return(struct pt_regs *ctx, bool frame_in_arg2)
 	return 0;
 }
 
-/* USDT python:function__return (Debian 3.11): fires for every return, by exception too, and
- * for every yield; counts per code object of the thread's innermost frame. */
+/* USDT python:function__return (3.11, 3.15): fires for every return (3.11: by exception too)
+ * and for every yield; counts per code object of the thread's innermost frame. */
 static __always_inline int do_usdt_return(struct pt_regs *ctx)
 {
 	__u64 id = bpf_get_current_pid_tgid(), frame, code = 0;
@@ -559,17 +573,34 @@ static __always_inline int do_usdt_return(struct pt_regs *ctx)
 	if (!frame)
 		return 0;
 	if (!read_span(sc->frame, frame + p->frame_read_lo, p->frame_read_len) ||
-	    !(code = field64(sc->frame, p->frame_code, p->frame_read_lo))) {
+	    !(code = frame_code(p, sc))) {
 		count(CC_ERR_READ);
 		return 0;
 	}
-	/* a generator frame (owner 1) whose generator is suspended is yielding, not returning */
+	/* a generator frame (owner 1) whose generator is suspended is yielding, not returning
+	 * (3.11: the hook fires after the state is set to FRAME_SUSPENDED, -1) */
 	if (p->frame_owner != PY_OFF_NONE && p->gen_state_delta &&
 	    field8(sc->frame, p->frame_owner, p->frame_read_lo) == 1 &&
 	    !bpf_probe_read_user(&state, 1, (const void *)(frame + p->gen_state_delta)) &&
 	    state == -1) {
 		count(CC_YIELD);
 		return 0;
+	}
+	/* 3.15: fired in YIELD_VALUE, the frame already past it; else RETURN_VALUE or an
+	 * exception leaving the frame (both end the call) */
+	if (p->usdt_yield_ops[0] != CALLS_OP_NONE &&
+	    field8(sc->frame, p->frame_owner, p->frame_read_lo) == 1) {
+		__u64 ip = field64(sc->frame, p->frame_lasti, p->frame_read_lo);
+		__u8 prev = 0;
+
+		if (!ip || bpf_probe_read_user(&prev, 1, (const void *)(ip - 2))) {
+			count(CC_ERR_READ);
+			return 0;
+		}
+		if (prev == p->usdt_yield_ops[0] || prev == p->usdt_yield_ops[1]) {
+			count(CC_YIELD);
+			return 0;
+		}
 	}
 	if (code_fp(p, sc, code, &fp))
 		return 0;

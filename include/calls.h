@@ -51,7 +51,7 @@ struct calls_proc {
 	__u16 frame_owner;	    /* 3.11+ (PY_OFF_NONE before) */
 	__s16 gen_state_delta;	    /* USDT 3.11: gi_frame_state relative to the generator frame */
 	__u16 resume_ops[CALLS_RESUME_OPS]; /* CALLS_OP_NONE when unused */
-	__u16 pad;
+	__u16 frame_code_tag;	    /* low tag bits to clear in frame_code (3.14+), or 0 */
 	__s32 tss_key;		    /* autoTSSkey's pthread key, -1: read it from _PyRuntime */
 	/* one read of [lo, lo + len) covers the fields a probe needs (each read of user memory
 	 * costs about as much as the rest of the probe): thread state (thread id, frame or
@@ -67,8 +67,14 @@ struct calls_proc {
 	__u16 code_filename;
 	__u16 unicode_length, unicode_state, unicode_ascii_data, unicode_compact_data;
 	__u16 unicode_hash;
-	__u16 pad3;
+	__u16 tstate_src;	/* enum ph_tstate_src (sampler.h): TSD key, or TLS (3.15+) */
 	__u64 hits;		/* probe hits in this process (the probes add; its share of the cost) */
+	__s64 tls_offset;	/* PH_TSTATE_TLS: the thread state pointer is at fsbase + this */
+	/* USDT 3.15: the hook fires in YIELD_VALUE after the frame was moved past it (to the
+	 * RESUME every yield is followed by), before the generator's state is set: a return
+	 * whose frame is just past one of these opcodes is a yield (CALLS_OP_NONE: unused) */
+	__u16 usdt_yield_ops[2];
+	__u32 pad;
 };
 
 struct calls_key {
@@ -165,7 +171,7 @@ enum calls_counter {
 	CC_MAX,
 };
 
-_Static_assert(sizeof(struct calls_proc) == 96, "calls_proc layout");
+_Static_assert(sizeof(struct calls_proc) == 112, "calls_proc layout");
 _Static_assert(sizeof(struct calls_name) == 24 + CALLS_NAME_BYTES + CALLS_FILE_BYTES,
 	       "calls_name layout");
 _Static_assert(sizeof(struct calls_key) == 16, "calls_key layout");

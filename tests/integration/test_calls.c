@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* `pyhound calls` on real processes with real BPF, on every pyenv CPython 3.8-3.13 and Debian's
- * static python3.11 (USDT): exact counts of tests/workloads/calls.py's f, g, h (raising), k,
- * a generator and a coroutine with --budget 100, g's latency against the workload's own
- * measurement, the workload's output unchanged with pyhound attached, and budget windows. */
+ * static python3.11 (handler uprobes, the table found by decoding; USDT with --usdt): exact
+ * counts of tests/workloads/calls.py's f, g, h (raising), k, a generator and a coroutine with
+ * --budget 100, g's latency against the workload's own measurement, the workload's output
+ * unchanged with pyhound attached, and budget windows. Sid's 3.14/3.15: test_calls_sid.c. */
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -107,7 +108,16 @@ EXACT_TEST(exact_pyenv_3_10, 10, false, "uprobe:eval-entry+RETURN_VALUE")
 EXACT_TEST(exact_pyenv_3_11, 11, false, "uprobe:RESUME+RETURN")
 EXACT_TEST(exact_pyenv_3_12, 12, false, "uprobe:RESUME+RETURN")
 EXACT_TEST(exact_pyenv_3_13, 13, false, "uprobe:RESUME+RETURN")
-EXACT_TEST(exact_debian_3_11_usdt, 11, true, "usdt:function__return")
+/* Debian's stripped python3.11: the handler table found by decoding the eval loop */
+EXACT_TEST(exact_debian_3_11, 11, true, "uprobe:RESUME+RETURN")
+
+/* its USDT probe, asked for with --usdt (CPython 3.11's hook can harm a target whose function
+ * names cannot be encoded in UTF-8: never used without it) */
+Test(calls, exact_debian_3_11_usdt, .timeout = 120)
+{
+	check_exact_args(python_for(11, true), "usdt:function__return", "",
+			 "--usdt --budget 100 --duration 120", "");
+}
 
 /* kernels before 6.6 have no uprobe_multi links: one perf-event link per site (libbpf's USDT
  * support for the USDT probe), the path PYHOUND_NO_UPROBE_MULTI=1 forces */
@@ -118,7 +128,8 @@ Test(calls, exact_perf_links_3_12, .timeout = 120)
 
 Test(calls, exact_perf_links_debian_3_11_usdt, .timeout = 120)
 {
-	check_exact(python_for(11, true), "usdt:function__return", "PYHOUND_NO_UPROBE_MULTI=1");
+	check_exact_args(python_for(11, true), "usdt:function__return", "PYHOUND_NO_UPROBE_MULTI=1",
+			 "--usdt --budget 100 --duration 120", "");
 }
 
 /* Another tool's uprobes on the same interpreter: the kernel writes their int3 into every

@@ -207,8 +207,7 @@ Test(cli, list_shows_versions_and_builds, .timeout = 60)
 		cr_expect(l, "%s (PID %d) not listed as 3.%d: %s", py[i].label, (int)c[i].pid,
 			  py[i].minor, out);
 		if (l) {
-			const char *calls = py[i].debian ? "usdt:function__return" :
-					    py[i].minor <= 10 ? "uprobe:eval-entry+RETURN_VALUE" :
+			const char *calls = py[i].minor <= 10 ? "uprobe:eval-entry+RETURN_VALUE" :
 								"uprobe:RESUME+RETURN";
 
 			cr_expect(!strncmp(l + 1 + 8 + 1 + 9,

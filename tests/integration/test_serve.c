@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -479,6 +480,21 @@ static int calls_progs_of(pid_t pid)
 	return atoi(out);
 }
 
+/* /metrics with only the lines of process pid and the global ones into out: serve watches the
+ * whole host, and with calls_budget = 100 and many Python processes of other suites running a
+ * scrape can pass out's 4 MiB (curl then fails writing). curl's exit status. */
+static int scrape_pid(const struct server *s, pid_t pid)
+{
+	char cmd[1024];
+
+	snprintf(cmd, sizeof(cmd),
+		 "f=/tmp/pyhound-calls-scrape-%d.txt; curl -s -m 30 -o $f "
+		 "'http://127.0.0.1:%d/metrics'; rc=$?; "
+		 "grep -E '^#|pid=\"%d\"|^pyhound_calls_[a-z_]+ |^pyhound_dropped_total' $f; "
+		 "rm -f $f; exit $rc", s->port, s->port, (int)pid);
+	return run_cmd(cmd, out, sizeof(out));
+}
+
 /* serve with calls_budget = 100 (attached throughout: exact) against tests/workloads/calls.py:
  * f called 100,000 times, g 2,500 times (timed unless the source is USDT) */
 static void check_serve_calls(int minor, bool debian, const char *comm, const char *version,
@@ -487,6 +503,7 @@ static void check_serve_calls(int minor, bool debian, const char *comm, const ch
 	char *argv[] = { (char *)python_for(minor, debian), (char *)workload("calls.py"), NULL };
 	char key[512], lbl[256], res[4096];
 	bool timed = strncmp(source, "usdt", 4) != 0;
+	double g_mean;
 	struct server s;
 	struct child c;
 	double t0;
@@ -502,36 +519,42 @@ static void check_serve_calls(int minor, bool debian, const char *comm, const ch
 	/* the process must be registered with the call collector before it starts calling */
 	snprintf(key, sizeof(key), "pyhound_calls_source_info%s,source=\"%s\"}", lbl, source);
 	for (t0 = mono_seconds(); mono_seconds() - t0 < 15; usleep(100 * 1000))
-		if (curl(&s, "/metrics", NULL) == 0 && sample(out, key) == 1)
+		if (scrape_pid(&s, c.pid) == 0 && sample(out, key) == 1)
 			break;
 	cr_assert_eq(sample(out, key), 1, "%s never appeared", key);
 	cr_assert_eq(child_go(&c), 0);
 	rc = child_wait(&c, res, sizeof(res));
 	cr_assert_eq(rc, 0, "workload failed: %s", res);
+	cr_assert_not_null(strstr(res, "g_mean_ns "), "%s", res);
+	g_mean = strtol(strstr(res, "g_mean_ns ") + 10, NULL, 10) / 1e9;
 	/* on a loaded host a scrape right after the exit can take over curl's 10 s (the first
 	 * one after many processes' calls names and sums them all): scrape until f's series is
 	 * complete or 60 s have passed, then check it exactly */
 	snprintf(key, sizeof(key), "pyhound_calls_observed_total%s,function=\"f\",file=\"", lbl);
 	for (t0 = mono_seconds(); mono_seconds() - t0 < 60; usleep(500 * 1000))
-		if (curl(&s, "/metrics", NULL) == 0 && sample_prefix(out, key) == 100000 &&
+		if (scrape_pid(&s, c.pid) == 0 && sample_prefix(out, key) == 100000 &&
 		    strstr(out, "function=\"g\""))
 			break;
-	cr_assert_eq(curl(&s, "/metrics", NULL), 0);
-	cr_expect_eq(sample_prefix(out, key), 100000, "%s", key);
+	cr_assert_eq(scrape_pid(&s, c.pid), 0);
+	snprintf(res, sizeof(res), "/tmp/pyhound-calls-scrape-%d.txt", (int)c.pid);
+	write_file(res, out);
+	cr_expect_eq(sample_prefix(out, key), 100000, "%s: %f (the scrape: %s)", key,
+		     sample_prefix(out, key), res);
 	snprintf(key, sizeof(key), "pyhound_calls_observed_total%s,function=\"g\",file=\"", lbl);
 	cr_expect_eq(sample_prefix(out, key), 2500, "%s", key);
 	snprintf(key, sizeof(key), "pyhound_call_duration_seconds_count%s,function=\"g\",file=\"",
 		 lbl);
 	if (timed) {
 		cr_expect_eq(sample_prefix(out, key), 2500, "%s", key);
-		/* g takes ~1 ms: none of its calls within 524 us, all within 4.2 ms */
+		/* g takes ~1 ms (longer on a loaded host): its calls' sum within 10% of the
+		 * workload's own measurement */
 		snprintf(key, sizeof(key), "pyhound_call_duration_seconds_bucket%s,function=\"g\"",
 			 lbl);
 		cr_expect(strstr(out, key), "%s", key);
 		snprintf(key, sizeof(key), "pyhound_call_duration_seconds_sum%s,function=\"g\",file=\"",
 			 lbl);
-		cr_expect(sample_prefix(out, key) > 2.5 && sample_prefix(out, key) < 5, "%s %f", key,
-			  sample_prefix(out, key));
+		cr_expect(fabs(sample_prefix(out, key) - 2500 * g_mean) <= 0.1 * 2500 * g_mean,
+			  "%s %f, workload's own %f", key, sample_prefix(out, key), 2500 * g_mean);
 	} else {
 		snprintf(key, sizeof(key), "pyhound_call_duration_seconds_bucket{pid=\"%d\"",
 			 (int)c.pid);
@@ -554,7 +577,7 @@ static void check_serve_calls(int minor, bool debian, const char *comm, const ch
 					       "cache_seconds = 0\n");
 	kill(s.pid, SIGHUP);
 	for (t0 = mono_seconds(); mono_seconds() - t0 < 5; usleep(100 * 1000))
-		if (curl(&s, "/metrics", NULL) == 0 &&
+		if (scrape_pid(&s, c.pid) == 0 &&
 		    sample(out, "pyhound_calls_budget_percent") == 2)
 			break;
 	cr_expect_eq(sample(out, "pyhound_calls_budget_percent"), 2, "reload: budget not applied");
@@ -566,9 +589,11 @@ Test(serve, exact_calls_pyenv_3_12, .timeout = 150)
 	check_serve_calls(12, false, "python3.12", "3.12.1", "uprobe:RESUME+RETURN");
 }
 
-Test(serve, exact_calls_debian_3_11_usdt, .timeout = 150)
+/* Debian's stripped python3.11: handler uprobes, the table found by decoding (serve never
+ * raises its USDT function probes, whose hook can harm the target) */
+Test(serve, exact_calls_debian_3_11, .timeout = 150)
 {
-	check_serve_calls(11, true, "python3.11", "3.11.2", "usdt:function__return");
+	check_serve_calls(11, true, "python3.11", "3.11.2", "uprobe:RESUME+RETURN");
 }
 
 /* calls are off by default: no probes, no families; a bad value is a clear config error */

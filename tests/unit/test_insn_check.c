@@ -11,6 +11,7 @@
 #include <unistd.h>
 #include "common/pythons.h"
 #include "host/elf.h"
+#include "cpython/eval_table.h"
 #include "cpython/insn_check.h"
 
 /* mov rbp, rsp; mov edi, 1; je +2; nop; nop; ret */
@@ -84,7 +85,7 @@ static void real_handlers(int minor, const int *ops, int n)
 	uint8_t *fn;
 	int i;
 
-	cr_assert_eq(eval_locate_handlers(lib, ops, n, s, why, sizeof(why)), 0, "3.%d: %s", minor,
+	cr_assert_eq(eval_locate_handlers(lib, minor, ops, n, s, why, sizeof(why)), 0, "3.%d: %s", minor,
 		     why);
 	ef = elf_open(lib);
 	cr_assert_not_null(ef);
@@ -126,21 +127,118 @@ Test(insn_check, real_eval_loops)
 		 * is the site, and its callee is named through the PLT */
 		struct eval_site rs;
 
-		cr_assert_eq(eval_locate_handlers(libpython(13), o13 + 2, 1, &rs, why, sizeof(why)),
+		cr_assert_eq(eval_locate_handlers(libpython(13), 13, o13 + 2, 1, &rs, why, sizeof(why)),
 			     0, "%s", why);
 		cr_expect(rs.is_call);
 		cr_expect_str_eq(rs.callee, "_PyEval_FrameClearAndPop");
 	}
 }
 
+/* A stripped binary of a minor whose opcode table shape is unknown is refused with the reason */
 Test(insn_check, stripped_binary_is_refused_with_a_reason)
 {
 	static const int ops[] = { 151 };
 	struct eval_site s;
 	char why[256] = "";
 
-	cr_expect_neq(eval_locate_handlers(python_for(11, true), ops, 1, &s, why, sizeof(why)), 0);
-	cr_expect(why[0], "no reason given");
+	cr_expect_neq(eval_locate_handlers(python_for(11, true), 12, ops, 1, &s, why, sizeof(why)),
+		      0);
+	cr_expect(strstr(why, "no opcode table shape known for CPython 3.12"), "%s", why);
+}
+
+#define SID "/var/cache/pyhound-test/sid/usr/bin/"
+
+/* Stripped release builds (Debian's 3.11, sid's 3.14 and 3.15): RESUME and RETURN_VALUE found
+ * through the table decoded from the eval loop, every site proved */
+Test(insn_check, stripped_tables_found_by_decoding, .timeout = 60)
+{
+	static const int o11[] = { 151, 150, 83 }, o14[] = { 128, 196, 35 },
+			 o15[] = { 128, 200, 201, 33 };
+	const struct {
+		const char *path;
+		int minor;
+		const int *ops;
+		int n;
+	} bins[] = { { python_for(11, true), 11, o11, 3 }, { SID "python3.14", 14, o14, 3 },
+		     { SID "python3.15", 15, o15, 4 } };
+	struct eval_site s[4];
+	char why[256];
+
+	for (size_t b = 0; b < sizeof(bins) / sizeof(bins[0]); b++) {
+		cr_expect_eq(eval_locate_handlers(bins[b].path, bins[b].minor, bins[b].ops,
+						  bins[b].n, s, why, sizeof(why)), 0, "%s: %s",
+			     bins[b].path, why);
+		for (int i = 0; i < bins[b].n; i++) {
+			cr_expect(s[i].table_decoded, "%s: table not decoded", bins[b].path);
+			cr_expect(s[i].probe >= s[i].handler && s[i].offset, "%s op %d",
+				  bins[b].path, bins[b].ops[i]);
+		}
+	}
+}
+
+/* The decoder against the truth: in sid's -dbg builds, whose opcode table has a symbol, the
+ * one candidate table of the eval loop with the minor's shape is that table */
+Test(insn_check, decoded_table_is_the_symbol_table, .timeout = 60)
+{
+	const struct {
+		const char *path, *sym;
+		int minor;
+	} bins[] = { { SID "python3.14d", "opcode_targets.", 14 },
+		     { SID "python3.15d", "opcode_targets_table.", 15 } };
+
+	for (size_t b = 0; b < sizeof(bins) / sizeof(bins[0]); b++) {
+		struct elf_file *ef = elf_open(bins[b].path);
+		struct elf_sym fn;
+		uint64_t cand[64], tab[256], found = 0, truth = 0;
+		char cmd[512], out[4096], why[160];
+		uint8_t *code;
+		int n, hits = 0;
+
+		cr_assert_not_null(ef, "%s", bins[b].path);
+		cr_assert_eq(elf_find_symbol(ef, "_PyEval_EvalFrameDefault", &fn), 0);
+		code = malloc(fn.size);
+		cr_assert_eq(elf_read_vaddr(ef, fn.value, code, fn.size), 0);
+		n = eval_table_candidates(code, fn.size, fn.value, cand, 64);
+		cr_assert_gt(n, 0, "%s: %d", bins[b].path, n);
+		for (int i = 0; i < n; i++)
+			if (!elf_read_vaddr(ef, cand[i], tab, sizeof(tab)) &&
+			    !eval_table_fingerprint(bins[b].minor, tab, why, sizeof(why))) {
+				hits++;
+				found = cand[i];
+			}
+		snprintf(cmd, sizeof(cmd), "readelf -Ws %s | awk '$8 ~ /^%s/ {print $2}'",
+			 bins[b].path, bins[b].sym);
+		cr_assert_eq(run_cmd(cmd, out, sizeof(out)), 0, "%s", out);
+		truth = strtoull(out, NULL, 16);
+		cr_expect_eq(hits, 1, "%s: %d tables of the shape", bins[b].path, hits);
+		cr_expect_eq(found, truth, "%s: decoded 0x%llx, symbol 0x%llx", bins[b].path,
+			     (unsigned long long)found, (unsigned long long)truth);
+		free(code);
+		elf_close(ef);
+	}
+}
+
+/* The shape check on synthetic tables */
+Test(insn_check, table_fingerprint_synthetic)
+{
+	uint64_t t[256];
+	char why[160];
+	int k;
+
+	for (k = 0; k < 256; k++) /* 3.14: 121-127 and 212-233 undefined */
+		t[k] = (k >= 121 && k <= 127) || (k >= 212 && k <= 233) ? 0x1000 : 0x2000 + k;
+	cr_expect_eq(eval_table_fingerprint(14, t, why, sizeof(why)), 0, "%s", why);
+	cr_expect_eq(eval_table_fingerprint(15, t, why, sizeof(why)), -EINVAL, "3.15's shape");
+	cr_expect_eq(eval_table_fingerprint(12, t, why, sizeof(why)), -ENOTSUP);
+	t[5] = t[6]; /* two opcodes sharing a handler */
+	cr_expect_eq(eval_table_fingerprint(14, t, why, sizeof(why)), -EINVAL);
+	cr_expect(strstr(why, "opcodes 5 and 6 share"), "%s", why);
+	t[5] = 0x2005;
+	t[122] = 0x3000; /* an undefined opcode with a handler of its own */
+	cr_expect_eq(eval_table_fingerprint(14, t, why, sizeof(why)), -EINVAL);
+	t[122] = 0x1000;
+	t[0] = 0x1000; /* a defined opcode on the unknown-opcode entry */
+	cr_expect_eq(eval_table_fingerprint(14, t, why, sizeof(why)), -EINVAL);
 }
 
 /* USDT sites (issue 15 item 1): every python:* probe site of Debian's python3.11 and of sid's

@@ -23,12 +23,14 @@ static void calls_usage(FILE *f)
 {
 	fprintf(f,
 		"Usage: pyhound calls [--pid P ...] [--match GLOB] [--budget PCT] [--duration S]\n"
-		"                     [--counts-only] [--json] [-v]\n\n"
+		"                     [--counts-only] [--usdt] [--json] [-v]\n\n"
 		"Count every Python call exactly and time each one, per process and function.\n"
 		"Each process's calls are seen through one source, printed with it: uprobes on the\n"
-		"interpreter's RESUME/RETURN opcode handlers (CPython 3.11-3.13 with a symbol table),\n"
-		"on _PyEval_EvalFrameDefault's entry block and RETURN_VALUE (3.8-3.10), or the USDT\n"
-		"probe function__return (Debian's 3.11: exact counts, no latency).\n"
+		"interpreter's RESUME/RETURN opcode handlers (CPython 3.11-3.15; in a stripped 3.11,\n"
+		"3.14 or 3.15 the handler table is found by decoding the eval loop), on\n"
+		"_PyEval_EvalFrameDefault's entry block and RETURN_VALUE (3.8-3.10), or the USDT\n"
+		"probe function__return (exact counts, no latency) where handler probes are refused\n"
+		"on 3.15, or with --usdt.\n"
 		"A probe hit costs 1.5-2 us here, a trivial Python call 50-100 ns: counting every call\n"
 		"of a call-heavy program slows it 25-50 times. So probes are attached in windows sized\n"
 		"to keep their cost (hits x measured cost per hit, printed) within --budget percent of\n"
@@ -48,6 +50,11 @@ static void calls_usage(FILE *f)
 		"  -b, --budget PCT    probe overhead budget in percent of run time (default 1)\n"
 		"  -c, --counts-only   probe where calls start only: no latency, half the probe\n"
 		"                      hits per call (twice the coverage for the same budget)\n"
+		"      --usdt          count through the USDT probe function__return where the\n"
+		"                      interpreter has one (3.11, 3.15), not handler uprobes. On\n"
+		"                      CPython 3.11 it changes the program: a function whose name\n"
+		"                      cannot be encoded in UTF-8 raises SystemError while the\n"
+		"                      probe is enabled (CPython's own hook); never used without it\n"
 		"      --json          one JSON document instead of a table\n"
 		"  -v                  also print probe sites and collector counters\n"
 		"  -h, --help          this text\n\n"
@@ -263,6 +270,7 @@ int cmd_calls(int argc, char **argv)
 		{ "match", required_argument, NULL, 'm' },
 		{ "budget", required_argument, NULL, 'b' },
 		{ "counts-only", no_argument, NULL, 'c' },
+		{ "usdt", no_argument, NULL, 'U' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "verbose", no_argument, NULL, 'v' },
@@ -303,6 +311,7 @@ int cmd_calls(int argc, char **argv)
 				return usage_error("calls", "bad --budget");
 			break;
 		case 'c': copts.counts_only = true; break;
+		case 'U': copts.usdt = true; break;
 		case 'j': as_json = true; break;
 		case 'v': log_set_verbosity(log_verbosity + 1); break;
 		case 'h': calls_usage(stdout); return 0;

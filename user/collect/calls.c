@@ -19,6 +19,7 @@
 #include "cpython/offsets.h"
 #include "collect/sampler.h"
 #include "cpython/symbolize.h"
+#include "cpython/tstate_locate.h"
 #include "collect/uprobe_multi.h"
 
 #define MAX_BINARIES 64
@@ -83,6 +84,7 @@ struct calls_collector {
 	bool attached;
 	bool multi; /* uprobe_multi links */
 	bool counts_only;
+	bool usdt;	    /* USDT function probes before handler uprobes (--usdt) */
 	double trap_cpu_ns; /* a hit's trap in the CPU time of the process it traps in */
 };
 
@@ -160,6 +162,7 @@ int calls_open(const struct calls_collector_opts *opts, struct calls_collector *
 	bpf_map__set_max_entries(c->skel->maps.calls_procs,
 				 opts->max_procs ? opts->max_procs : 4096);
 	c->counts_only = opts->counts_only;
+	c->usdt = opts->usdt;
 	c->skel->rodata->counts_only = opts->counts_only;
 	c->multi = uprobe_multi_supported();
 	if (c->multi) {
@@ -191,7 +194,9 @@ err_free:
 	return err;
 }
 
-/* opcode numbers of each version: RESUME and its specialised forms, the return opcodes */
+/* opcode numbers of each version: RESUME and its specialised forms, the return opcodes (fixed
+ * within a minor, as its bytecode magic number; 3.14 and 3.15 from dis.opmap and
+ * _opcode_metadata._specialized_opmap of sid's 3.14.10 and 3.15.2) */
 static int version_ops(int minor, int *resume, int *nres, int *ret, int *nret)
 {
 	*nres = *nret = 0;
@@ -215,6 +220,17 @@ static int version_ops(int minor, int *resume, int *nres, int *ret, int *nret)
 		ret[(*nret)++] = 36;	 /* RETURN_VALUE */
 		ret[(*nret)++] = 103;	 /* RETURN_CONST */
 		return 0;
+	case 14: /* RETURN_CONST is gone: LOAD_CONST + RETURN_VALUE */
+		resume[(*nres)++] = 128; /* RESUME */
+		resume[(*nres)++] = 196; /* RESUME_CHECK */
+		ret[(*nret)++] = 35;	 /* RETURN_VALUE */
+		return 0;
+	case 15:
+		resume[(*nres)++] = 128; /* RESUME */
+		resume[(*nres)++] = 200; /* RESUME_CHECK */
+		resume[(*nres)++] = 201; /* RESUME_CHECK_JIT */
+		ret[(*nret)++] = 33;	 /* RETURN_VALUE */
+		return 0;
 	}
 	return -ENOTSUP;
 }
@@ -229,8 +245,24 @@ static int read_mem(pid_t pid, uint64_t addr, void *buf, size_t len)
 static int usdt_sites(struct binary *b, char *why, size_t whylen);
 static uint64_t proc_cpu_ns(pid_t pid);
 
-/* Decide how calls of a binary are seen and prove its probe sites. */
-static int setup_binary(struct binary *b, const struct py_proc *p, char *why, size_t whylen)
+/* Whether CPython 3.<minor>'s own dtrace hook can change what the program does while its
+ * function__entry/return semaphores are raised: 3.11's encodes the code object's file and name
+ * with PyUnicode_AsUTF8 and leaves the error of a name holding a lone surrogate set, so the
+ * program gets a SystemError at its next check (seen on Debian's 3.11.2). 3.15's saves the
+ * pending exception around those calls and restores it (PyErr_GetRaisedException /
+ * PyErr_SetRaisedException in dtrace_function_entry/return, read in sid's python3.15d), and an
+ * unencodable name becomes a placeholder: tests/integration/test_calls_sid.c runs such a
+ * function under the probes on 3.15 and 3.11. */
+static bool usdt_hook_harms(int minor)
+{
+	return minor < 15;
+}
+
+/* Decide how calls of a binary are seen and prove its probe sites. Handler uprobes first (they
+ * give latency and raise no semaphore in the target); the USDT probe function__return when
+ * they are refused and the interpreter's hook is harmless, or when usdt asks for it. */
+static int setup_binary(struct binary *b, const struct py_proc *p, bool usdt, char *why,
+			size_t whylen)
 {
 	int resume[4], ret[4], nres, nret, err, i;
 	char why2[256] = "", why3[320] = "";
@@ -246,6 +278,11 @@ static int setup_binary(struct binary *b, const struct py_proc *p, char *why, si
 		    st.st_ino == p->obj_inode)
 			snprintf(b->path, sizeof(b->path), "%s", p->obj_path);
 	}
+	if (usdt && (p->usdt_mask & PY_USDT_FUNCTION_RETURN)) {
+		snprintf(why, whylen, "--usdt");
+		err = 0;
+		goto usdt;
+	}
 	err = version_ops(p->minor, resume, &nres, ret, &nret);
 	if (err) {
 		snprintf(why, whylen, "CPython 3.%d: no opcode table known", p->minor);
@@ -259,14 +296,14 @@ static int setup_binary(struct binary *b, const struct py_proc *p, char *why, si
 			goto usdt;
 		b->kinds[0] = CALLS_SITE_EVAL_ENTRY;
 		b->nsites = 1;
-		err = eval_locate_handlers(b->path, ret, nret, b->sites + b->nsites, why, whylen);
+		err = eval_locate_handlers(b->path, p->minor, ret, nret, b->sites + b->nsites, why, whylen);
 	} else {
 		int ops[8];
 
 		/* one pass over the eval loop for the RESUME and the return handlers */
 		memcpy(ops, resume, nres * sizeof(*ops));
 		memcpy(ops + nres, ret, nret * sizeof(*ops));
-		err = eval_locate_handlers(b->path, ops, nres + nret, b->sites, why, whylen);
+		err = eval_locate_handlers(b->path, p->minor, ops, nres + nret, b->sites, why, whylen);
 		for (i = 0; i < nres; i++)
 			b->kinds[i] = CALLS_SITE_RESUME;
 		b->nsites = nres;
@@ -276,8 +313,14 @@ static int setup_binary(struct binary *b, const struct py_proc *p, char *why, si
 	for (i = 0; i < nret; i++) {
 		struct eval_site *s = &b->sites[b->nsites + i];
 
-		/* a call as the branch: only _PyEval_FrameClearAndPop(tstate, frame), which
-		 * pops the returning frame (3.13), whose frame is then argument 2 */
+		/* a call as the branch: _PyEval_FrameClearAndPop(tstate, frame), which pops the
+		 * returning frame (3.13), whose frame is then argument 2; or, in the unoptimised
+		 * -dbg builds of 3.14+, PyStackRef_MakeHeapSafe(retval), the handler's first
+		 * statement, made while the returning frame is still the thread's */
+		if (s->is_call && !strcmp(s->callee, "PyStackRef_MakeHeapSafe")) {
+			b->kinds[b->nsites + i] = CALLS_SITE_RETURN;
+			continue;
+		}
 		if (s->is_call && strcmp(s->callee, "_PyEval_FrameClearAndPop")) {
 			snprintf(why, whylen, "return handler of opcode %d branches first with a "
 				 "call to %s (%s) whose arguments are unknown", s->opcode, s->callee,
@@ -291,14 +334,30 @@ static int setup_binary(struct binary *b, const struct py_proc *p, char *why, si
 	b->source = p->minor <= 10 ? CALLS_SRC_EVAL_ENTRY : CALLS_SRC_RESUME;
 	return 0;
 usdt:
-	if (p->minor == 11 && (p->usdt_mask & PY_USDT_FUNCTION_RETURN)) {
+	b->nsites = 0;
+	if ((p->minor == 11 || p->minor == 15) && (p->usdt_mask & PY_USDT_FUNCTION_RETURN)) {
 		snprintf(why2, sizeof(why2), "%s", why);
-		snprintf(why, whylen, "handler probes refused (%s): counting with USDT", why2);
+		if (usdt_hook_harms(p->minor) && !usdt) {
+			snprintf(why, whylen, "handler probes refused (%s); the USDT probe "
+				 "function__return is not used without --usdt: CPython 3.%d's dtrace "
+				 "hook raises SystemError in a function whose name cannot be encoded in "
+				 "UTF-8 while the probe is enabled", why2, p->minor);
+			b->source = 0;
+			return -ENOTSUP;
+		}
+		if (usdt && usdt_hook_harms(p->minor))
+			pr_warn("calls: %s: USDT function__return as asked (--usdt): a function of "
+				"CPython 3.%d whose name cannot be encoded in UTF-8 gets a SystemError "
+				"while the probe is enabled", b->path, p->minor);
+		if (usdt)
+			snprintf(why, whylen, "USDT asked for (--usdt)");
+		else
+			snprintf(why, whylen, "handler probes refused (%s): counting with USDT", why2);
 		b->source = CALLS_SRC_USDT;
-		b->nsites = 0;
 		err = usdt_sites(b, why3, sizeof(why3));
 		if (err < 0) {
-			snprintf(why, whylen, "handler probes refused (%s), and %s", why2, why3);
+			snprintf(why, whylen, "%s%s%s, and %s", usdt ? "" : "handler probes refused (",
+				 usdt ? "--usdt" : why2, usdt ? "" : ")", why3);
 			b->source = 0;
 			b->nsites = 0;
 			return err;
@@ -527,7 +586,7 @@ int calls_probe_source(const struct py_proc *p, char *why, size_t whylen)
 		snprintf(why, whylen, "out of memory");
 		return 0;
 	}
-	err = setup_binary(b, p, why, whylen);
+	err = setup_binary(b, p, false, why, whylen);
 	if (err && !why[0])
 		snprintf(why, whylen, "%s", strerror(-err));
 	i = ncache < PROBE_CACHE ? ncache++ : PROBE_CACHE - 1;
@@ -573,7 +632,7 @@ int calls_add_process(struct calls_collector *c, const struct py_proc *p, char *
 			struct timespec t0, t1;
 
 			clock_gettime(CLOCK_MONOTONIC, &t0);
-			err = setup_binary(b, p, why, whylen);
+			err = setup_binary(b, p, c->usdt, why, whylen);
 			clock_gettime(CLOCK_MONOTONIC, &t1);
 			pr_debug("calls: %s: probe sites proven in %.1f ms", b->path,
 				 (t1.tv_sec - t0.tv_sec) * 1e3 + (t1.tv_nsec - t0.tv_nsec) / 1e6);
@@ -624,24 +683,42 @@ int calls_add_process(struct calls_collector *c, const struct py_proc *p, char *
 		return err;
 	}
 	cp.runtime_addr = p->runtime_addr;
-	cp.tsd_base = PH_TSD_GLIBC_BASE;
-	cp.tsd_stride = PH_TSD_GLIBC_STRIDE;
-	cp.tsd_max_keys = PH_TSD_GLIBC_KEYS;
+	{
+		/* the thread state as the sampler finds it: a pthread key in the target's own
+		 * libc's layout, or 3.15's thread-local pointer */
+		struct py_proc_info info = { .off = pr->off };
+
+		err = py_tstate_locate(p, &info, why, whylen);
+		if (err)
+			return err;
+		cp.tstate_src = info.tstate_src;
+		cp.tls_offset = info.tls_offset;
+		cp.tsd_base = info.tsd_base;
+		cp.tsd_stride = info.tsd_stride;
+		cp.tsd_max_keys = info.tsd_max_keys;
+	}
 	cp.source = b->source;
 	cp.entry_arg = p->minor == 8 ? 1 : 2;
 	cp.runtime_tsskey = pr->off.runtime_tsskey;
 	/* the key is fixed once the interpreter runs: saves the probes a read per hit */
-	if (read_mem(p->pid, p->runtime_addr + pr->off.runtime_tsskey, &cp.tss_key, 4) ||
-	    cp.tss_key < 0 || (__u32)cp.tss_key >= PH_TSD_GLIBC_KEYS)
+	if (cp.tstate_src != PH_TSTATE_TSD ||
+	    read_mem(p->pid, p->runtime_addr + pr->off.runtime_tsskey, &cp.tss_key, 4) ||
+	    cp.tss_key < 0 || (__u32)cp.tss_key >= cp.tsd_max_keys)
 		cp.tss_key = -1;
 	cp.tstate_thread_id = pr->off.tstate_thread_id;
 	cp.tstate_frame = pr->off.tstate_frame;
 	cp.cframe_current_frame = pr->off.walk_kind == PY_WALK_CFRAME ?
 					  pr->off.cframe_current_frame : PY_OFF_NONE;
 	cp.frame_code = pr->off.frame_code;
+	cp.frame_code_tag = pr->off.frame_code_tag;
 	cp.frame_lasti = pr->off.frame_lasti;
 	cp.frame_owner = p->minor >= 11 ? pr->off.frame_owner : PY_OFF_NONE;
 	cp.gen_state_delta = p->minor == 11 ? -5 : 0; /* gi_frame_state @75, gi_iframe @80 */
+	cp.usdt_yield_ops[0] = cp.usdt_yield_ops[1] = CALLS_OP_NONE;
+	if (p->minor == 15) {
+		cp.usdt_yield_ops[0] = 119; /* YIELD_VALUE */
+		cp.usdt_yield_ops[1] = 246; /* INSTRUMENTED_YIELD_VALUE */
+	}
 	cp.code_firstlineno = pr->off.code_firstlineno;
 	cp.code_name = pr->off.code_name;
 	cp.code_qualname = pr->off.code_qualname != PY_OFF_NONE ? pr->off.code_qualname :

@@ -16,6 +16,8 @@ struct calls_collector_opts {
 	unsigned int max_stats;	  /* (process, code object) entries (capped at CALLS_MAX_STATS) */
 	unsigned int max_procs;
 	bool counts_only;	  /* probe where calls start only: no latency, half the hits */
+	bool usdt;		  /* the USDT probe function__return where the binary has it,
+				   * before handler uprobes (on 3.11 this can harm the target) */
 };
 
 /* one (process, code object) with its name (resolved while the process lived) */

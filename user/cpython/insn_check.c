@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "host/elf.h"
+#include "cpython/eval_table.h"
 #include "cpython/insn_check.h"
 
 #define EVAL_FUNC "_PyEval_EvalFrameDefault"
@@ -250,9 +251,17 @@ static int load_func(struct elf_file *ef, const char *name, struct func *f, char
 }
 
 struct table_find {
-	uint64_t addr;
-	int found;
+	uint64_t addr, other;
+	int found, nother;
 };
+
+/* name, or name.N (a static's LTO / unit suffix) */
+static bool sym_is(const char *s, const char *name)
+{
+	size_t n = strlen(name);
+
+	return !strncmp(s, name, n) && (!s[n] || s[n] == '.');
+}
 
 static int table_cb(const struct elf_sym *s, void *ctx)
 {
@@ -260,7 +269,14 @@ static int table_cb(const struct elf_sym *s, void *ctx)
 
 	if (s->type != STT_OBJECT || s->size != TABLE_SLOTS * 8)
 		return 0;
-	if (strcmp(s->name, "opcode_targets") && strncmp(s->name, "opcode_targets.", 15))
+	/* 3.15 names it opcode_targets_table and has a second table, the trace recorder's,
+	 * whose entries are more ways into the eval loop */
+	if (sym_is(s->name, "opcode_tracing_targets_table")) {
+		tf->other = s->value;
+		tf->nother++;
+		return 0;
+	}
+	if (!sym_is(s->name, "opcode_targets") && !sym_is(s->name, "opcode_targets_table"))
 		return 0;
 	tf->addr = s->value;
 	tf->found++;
@@ -496,104 +512,333 @@ static struct elf_file *open_eval(const char *path, struct func *main, int *err,
 	return ef;
 }
 
-int eval_locate_handlers(const char *path, const int *opcodes, int n, struct eval_site *out,
-			 char *why, size_t whylen)
-{
-	struct func main = {}, cold = {};
-	uint64_t *tab = NULL, *tg = NULL, *ctg = NULL;
-	size_t ntg = 0, nctg = 0;
-	struct table_find tf = {};
-	struct elf_file *ef;
-	int err, i;
+#define EVAL_MAX_PARTS 8	/* the eval loop's pieces: its symbol, .cold parts */
+#define EVAL_MAX_TABLES 64	/* candidate tables in a stripped eval loop */
 
-	ef = open_eval(path, &main, &err, why, whylen);
-	if (!ef)
+static int fde_containing(struct elf_file *ef, uint64_t pc, uint64_t *start, uint64_t *len,
+			  char *why, size_t whylen);
+
+/* The eval loop as found in a file: its code in parts and its dispatch tables. */
+struct eval_code {
+	struct func part[EVAL_MAX_PARTS];
+	int nparts;
+	uint64_t tab[TABLE_SLOTS];	/* the opcode table, link-time addresses */
+	uint64_t *other;		/* entries of the other tables: more ways into a block */
+	size_t nother;
+	uint64_t table_addr;
+	bool decoded;			/* found by decoding (no symbol for it) */
+};
+
+static int part_of(const struct eval_code *ec, uint64_t addr)
+{
+	for (int i = 0; i < ec->nparts; i++)
+		if (addr >= ec->part[i].start && addr < ec->part[i].start + ec->part[i].size)
+			return i;
+	return -1;
+}
+
+static int add_part(struct elf_file *ef, struct eval_code *ec, uint64_t start, uint64_t size,
+		    char *why, size_t whylen)
+{
+	struct func *f;
+
+	if (ec->nparts == EVAL_MAX_PARTS) {
+		say(why, whylen, "%s jumps into more than %d pieces of code", EVAL_FUNC,
+		    EVAL_MAX_PARTS);
+		return -E2BIG;
+	}
+	f = &ec->part[ec->nparts];
+	f->code = malloc(size);
+	if (!f->code)
+		return -ENOMEM;
+	if (elf_read_vaddr(ef, start, f->code, size)) {
+		free(f->code);
+		f->code = NULL;
+		say(why, whylen, "can't read the code at 0x%llx", (unsigned long long)start);
+		return -EIO;
+	}
+	f->start = start;
+	f->size = size;
+	ec->nparts++;
+	return 0;
+}
+
+struct sym_at {
+	uint64_t addr;
+	bool found;
+};
+
+static int sym_at_cb(const struct elf_sym *s, void *ctx)
+{
+	struct sym_at *sa = ctx;
+
+	if (s->type == STT_FUNC && s->value == sa->addr && s->name && *s->name) {
+		sa->found = true;
+		return 1;
+	}
+	return 0;
+}
+
+/* A stripped eval loop's other pieces (GCC moves unlikely blocks to a .cold part that has no
+ * symbol then): the unwind table's function around every direct jump target outside the
+ * pieces known, until none is new. A jump to a named function is a tail call, not a piece. */
+static int find_parts(struct elf_file *ef, struct eval_code *ec, char *why, size_t whylen)
+{
+	for (int i = 0; i < ec->nparts; i++) {
+		const struct func *f = &ec->part[i];
+		const uint8_t *p = f->code;
+		size_t left = f->size;
+		uint64_t pc = f->start;
+		cs_insn *insn;
+		int err = 0;
+		csh h;
+
+		if (cs_start(&h, true))
+			return -ENOMEM;
+		insn = cs_malloc(h);
+		while (insn && !err && left && cs_disasm_iter(h, &p, &left, &pc, insn)) {
+			const cs_x86 *x = &insn->detail->x86;
+			struct sym_at sa;
+			uint64_t t, start, len;
+
+			if (!cs_insn_group(h, insn, CS_GRP_JUMP) || x->op_count != 1 ||
+			    x->operands[0].type != X86_OP_IMM)
+				continue;
+			t = (uint64_t)x->operands[0].imm;
+			if (part_of(ec, t) >= 0)
+				continue;
+			sa.addr = t;
+			sa.found = false;
+			elf_foreach_symbol(ef, sym_at_cb, &sa);
+			if (sa.found)
+				continue;
+			err = fde_containing(ef, t, &start, &len, why, whylen);
+			if (err)
+				say(why, whylen, "%s jumps to 0x%llx, in no function of the unwind "
+				    "table", EVAL_FUNC, (unsigned long long)t);
+			else
+				err = add_part(ef, ec, start, len, why, whylen);
+		}
+		if (!err && left)
+			err = insn ? -EIO : -ENOMEM;
+		if (err == -EIO)
+			say(why, whylen, "undecodable bytes at 0x%llx", (unsigned long long)pc);
+		if (insn)
+			cs_free(insn, 1);
+		cs_close(&h);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+/* Stripped: the dispatch tables from the eval loop's code (user/cpython/eval_table.h). */
+static int decode_tables(struct elf_file *ef, struct eval_code *ec, int minor, char *why,
+			 size_t whylen)
+{
+	uint64_t cand[EVAL_MAX_TABLES], t[TABLE_SLOTS];
+	int n = 0, i, k, found = 0, err;
+	char fwhy[160] = "";
+
+	if (!eval_table_known(minor)) {
+		say(why, whylen, "stripped binary (no opcode_targets symbol), and no opcode table "
+		    "shape known for CPython 3.%d to find it by", minor);
+		return -ENOTSUP;
+	}
+	err = find_parts(ef, ec, why, whylen);
+	if (err)
 		return err;
-	if (load_func(ef, EVAL_COLD, &cold, NULL, 0))
-		memset(&cold, 0, sizeof(cold));
+	for (i = 0; i < ec->nparts; i++) {
+		uint64_t c[EVAL_MAX_TABLES];
+		int m = eval_table_candidates(ec->part[i].code, ec->part[i].size,
+					      ec->part[i].start, c, EVAL_MAX_TABLES);
+
+		if (m < 0) {
+			say(why, whylen, "can't list the tables the code at 0x%llx indexes: %s",
+			    (unsigned long long)ec->part[i].start, strerror(-m));
+			return m;
+		}
+		for (k = 0; k < m; k++) {
+			int j;
+
+			for (j = 0; j < n && cand[j] != c[k]; j++)
+				;
+			if (j < n)
+				continue;
+			if (n == EVAL_MAX_TABLES) {
+				say(why, whylen, "more than %d candidate tables", EVAL_MAX_TABLES);
+				return -E2BIG;
+			}
+			cand[n++] = c[k];
+		}
+	}
+	ec->other = calloc((size_t)n * TABLE_SLOTS, sizeof(*ec->other));
+	if (!ec->other)
+		return -ENOMEM;
+	for (i = 0; i < n; i++) {
+		if (elf_read_vaddr(ef, cand[i], t, sizeof(t)))
+			continue; /* not initialised data: not a table */
+		if (!eval_table_fingerprint(minor, t, fwhy, sizeof(fwhy))) {
+			found++;
+			ec->table_addr = cand[i];
+			memcpy(ec->tab, t, sizeof(t));
+			continue;
+		}
+		/* another table (3.15's trace recorder, a switch): its leading entries that land
+		 * in the eval loop are ways into it */
+		for (k = 0; k < TABLE_SLOTS && part_of(ec, t[k]) >= 0; k++)
+			ec->other[ec->nother++] = t[k];
+	}
+	if (found != 1) {
+		say(why, whylen, found ? "stripped binary: %d tables of the eval loop have the "
+			"shape of CPython 3.%d's opcode table" : "stripped binary: none of the %d "
+			"tables the eval loop indexes has the shape of CPython 3.%d's opcode table",
+		    found ? found : n, minor);
+		return -ENOENT;
+	}
+	ec->decoded = true;
+	return 0;
+}
+
+/* The opcode table and the other tables by symbol; without one, decoded. */
+static int find_tables(const char *path, struct elf_file *ef, struct eval_code *ec, int minor,
+		       char *why, size_t whylen)
+{
+	struct table_find tf = {};
+	int err;
+
 	elf_foreach_symbol(ef, table_cb, &tf);
-	if (tf.found != 1) {
-		say(why, whylen, tf.found ? "%d candidate opcode_targets tables" :
-			"no opcode_targets table in .symtab (stripped binary, or no computed gotos)",
-		    tf.found);
-		err = -ENOENT;
-		goto out;
+	if (!tf.found)
+		return decode_tables(ef, ec, minor, why, whylen);
+	if (tf.found != 1 || tf.nother > 1) {
+		say(why, whylen, "%d candidate opcode_targets tables", tf.found + tf.nother);
+		return -ENOENT;
 	}
-	tab = calloc(TABLE_SLOTS, sizeof(*tab));
-	if (!tab) {
-		err = -ENOMEM;
-		goto out;
-	}
-	err = read_table(path, ef, tf.addr, tab);
+	ec->table_addr = tf.addr;
+	err = read_table(path, ef, tf.addr, ec->tab);
 	if (err) {
 		say(why, whylen, "can't read opcode_targets at 0x%llx: %s",
 		    (unsigned long long)tf.addr, strerror(-err));
-		goto out;
+		return err;
 	}
-	err = branch_targets(main.code, main.size, main.start, &tg, &ntg, why, whylen);
-	if (!err && cold.code)
-		err = branch_targets(cold.code, cold.size, cold.start, &ctg, &nctg, why, whylen);
+	if (tf.nother) {
+		ec->other = calloc(TABLE_SLOTS, sizeof(*ec->other));
+		if (!ec->other)
+			return -ENOMEM;
+		err = read_table(path, ef, tf.other, ec->other);
+		if (err) {
+			say(why, whylen, "can't read the tracing table at 0x%llx: %s",
+			    (unsigned long long)tf.other, strerror(-err));
+			return err;
+		}
+		ec->nother = TABLE_SLOTS;
+	}
+	return 0;
+}
+
+int eval_locate_handlers(const char *path, int minor, const int *opcodes, int n,
+			 struct eval_site *out, char *why, size_t whylen)
+{
+	struct eval_code ec = {};
+	struct func cold = {};
+	uint64_t *tg = NULL;
+	size_t ntg = 0;
+	struct elf_file *ef;
+	int err, i, pi;
+
+	ef = open_eval(path, &ec.part[0], &err, why, whylen);
+	if (!ef)
+		return err;
+	ec.nparts = 1;
+	if (!load_func(ef, EVAL_COLD, &cold, NULL, 0))
+		ec.part[ec.nparts++] = cold;
+	err = find_tables(path, ef, &ec, minor, why, whylen);
 	if (err)
 		goto out;
+	for (pi = 0; pi < ec.nparts; pi++) {
+		uint64_t *t = NULL;
+		size_t nt = 0;
+
+		err = branch_targets(ec.part[pi].code, ec.part[pi].size, ec.part[pi].start, &t, &nt,
+				     why, whylen);
+		if (err)
+			goto out;
+		if (nt) {
+			uint64_t *a = realloc(tg, (ntg + nt) * sizeof(*tg));
+
+			if (!a) {
+				free(t);
+				err = -ENOMEM;
+				goto out;
+			}
+			tg = a;
+			memcpy(tg + ntg, t, nt * sizeof(*t));
+			ntg += nt;
+		}
+		free(t);
+	}
 	for (i = 0; i < n; i++) {
 		struct eval_site *s = &out[i];
+		const struct func *f;
 		int op = opcodes[i];
 		size_t k;
 
 		memset(s, 0, sizeof(*s));
 		s->opcode = op;
+		s->table = ec.table_addr;
+		s->table_decoded = ec.decoded;
 		if (op < 0 || op >= TABLE_SLOTS) {
 			err = -EINVAL;
 			goto out;
 		}
-		s->handler = tab[op];
-		if (s->handler < main.start || s->handler >= main.start + main.size) {
+		s->handler = ec.tab[op];
+		pi = part_of(&ec, s->handler);
+		if (pi < 0) {
 			say(why, whylen, "handler of opcode %d at 0x%llx is not inside %s", op,
 			    (unsigned long long)s->handler, EVAL_FUNC);
 			err = -ERANGE;
 			goto out;
 		}
-		err = insn_check_boundary(main.code, main.size, main.start, s->handler, why,
-					  whylen);
+		f = &ec.part[pi];
+		err = insn_check_boundary(f->code, f->size, f->start, s->handler, why, whylen);
 		if (err)
 			goto out;
-		err = insn_first_branch(main.code, main.size, main.start, s->handler,
-					MAX_BRANCH_SCAN, NULL, 0, &s->probe, &s->is_call, s->insn,
-					sizeof(s->insn), why, whylen);
+		err = insn_first_branch(f->code, f->size, f->start, s->handler, MAX_BRANCH_SCAN,
+					NULL, 0, &s->probe, &s->is_call, s->insn, sizeof(s->insn),
+					why, whylen);
 		if (err)
 			goto out;
-		err = insn_check_boundary(main.code, main.size, main.start, s->probe, why, whylen);
+		err = insn_check_boundary(f->code, f->size, f->start, s->probe, why, whylen);
 		if (err)
 			goto out;
 		/* the probe must count this handler's runs only */
-		for (k = 0; k < TABLE_SLOTS; k++)
-			if ((int)k != op && (tab[k] == s->handler ||
-					     in_range(tab[k], s->handler, s->probe))) {
-				say(why, whylen, "opcode %zu's handler 0x%llx shares the block of "
-					"opcode %d [0x%llx, 0x%llx]", k, (unsigned long long)tab[k],
-				    op, (unsigned long long)s->handler,
-				    (unsigned long long)s->probe);
+		for (k = 0; k < TABLE_SLOTS + ec.nother; k++) {
+			uint64_t e = k < TABLE_SLOTS ? ec.tab[k] : ec.other[k - TABLE_SLOTS];
+
+			if ((int)k != op && (e == s->handler || in_range(e, s->handler, s->probe))) {
+				say(why, whylen, "%s entry 0x%llx shares the block of opcode %d "
+				    "[0x%llx, 0x%llx]", k < TABLE_SLOTS ? "another opcode's" :
+				    "another dispatch table's", (unsigned long long)e, op,
+				    (unsigned long long)s->handler, (unsigned long long)s->probe);
 				err = -EEXIST;
 				goto out;
 			}
+		}
 		/* a direct branch into the block after its start (3.13: a specialised form
 		 * deoptimising into its generic handler) would be counted twice: probe the
 		 * handler's first instruction instead, which the kernel single-steps (slower,
 		 * but the path is rare: generic handlers specialise themselves on first run) */
-		for (k = 0; k < ntg + nctg; k++) {
-			uint64_t t = k < ntg ? tg[k] : ctg[k - ntg];
-
-			if (in_range(t, s->handler, s->probe)) {
+		for (k = 0; k < ntg; k++)
+			if (in_range(tg[k], s->handler, s->probe)) {
 				s->probe = s->handler;
 				s->stepped = true;
 				s->is_call = false;
-				cs_x86_text(main.code, main.size, main.start, s->handler, s->insn,
+				cs_x86_text(f->code, f->size, f->start, s->handler, s->insn,
 					    sizeof(s->insn));
 				break;
 			}
-		}
 		if (s->is_call &&
-		    call_target_name(path, ef, target_at(main.code, main.size, main.start, s->probe),
+		    call_target_name(path, ef, target_at(f->code, f->size, f->start, s->probe),
 				     s->callee, sizeof(s->callee)))
 			snprintf(s->callee, sizeof(s->callee), "?");
 		if (elf_vaddr_to_offset(ef, s->probe, &s->offset)) {
@@ -604,11 +849,10 @@ int eval_locate_handlers(const char *path, const int *opcodes, int n, struct eva
 		}
 	}
 out:
-	free(tab);
 	free(tg);
-	free(ctg);
-	free(main.code);
-	free(cold.code);
+	free(ec.other);
+	for (i = 0; i < ec.nparts; i++)
+		free(ec.part[i].code);
 	elf_close(ef);
 	return err;
 }

@@ -41,16 +41,22 @@ struct eval_site {
 	char callee[96];   /* is_call: the function it calls (through the PLT too), "?" unknown */
 	bool stepped;	   /* probe is the handler's first instruction (single-stepped): the
 			      block is also entered after its start, see eval_locate_handlers() */
+	uint64_t table;	   /* the opcode table it came from (link-time address) */
+	bool table_decoded; /* found by decoding the eval loop (stripped), not by its symbol */
 };
 
-/* Handlers of the given opcodes in _PyEval_EvalFrameDefault of the ELF file at path, from its
- * opcode_targets table (.symtab; relocated entries read from R_X86_64_RELATIVE addends). Each
+/* Handlers of the given opcodes in _PyEval_EvalFrameDefault of the ELF file at path (CPython
+ * 3.<minor>), from its opcode_targets table (.symtab; relocated entries read from
+ * R_X86_64_RELATIVE addends; 3.15: opcode_targets_table, and the trace recorder's table is
+ * another way in), or, in a stripped binary, from the table its code dispatches through whose
+ * shape is the minor's (user/cpython/eval_table.h; the loop's .cold piece found through the
+ * unwind table). Each
  * handler start and probe is proved a boundary; a probe is refused when another table entry
  * lands between the handler start and the probe, and moved to the handler's start (stepped)
  * when a direct branch of the function does (it would then count other paths too). 0, or
  * -errno with why filled (-ENOENT: no table / symbol). */
-int eval_locate_handlers(const char *path, const int *opcodes, int n, struct eval_site *out,
-			 char *why, size_t whylen);
+int eval_locate_handlers(const char *path, int minor, const int *opcodes, int n,
+			 struct eval_site *out, char *why, size_t whylen);
 
 /* The first branch of _PyEval_EvalFrameDefault's entry block, before which none of regs is
  * written (so the arguments can still be read there). */

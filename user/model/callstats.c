@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include "model/callstats.h"
 #include "lib/histo.h"
 
@@ -18,7 +19,7 @@ uint64_t callstats_bucket_le_ns(unsigned int i)
 	return slot_hi(callstats_bucket_slot(i));
 }
 
-#define FN_NONE -1 /* not named yet: its calls go to "other" until it is */
+#define FN_NONE -1 /* not named yet: its calls wait (UNNAMED_WAIT_NS), then go to "other" */
 #define FN_FULL -2 /* the process's function table was full: "other" for good */
 
 struct fn {
@@ -41,12 +42,19 @@ struct proc {
 	size_t nview;
 };
 
+/* A code object whose name is not known yet (its name was dropped by a full names map, and
+ * the fallback reads it from the process later) has its calls held back this long, so that
+ * they go to its function once named, not to "other" for good (a call-heavy function's calls
+ * may all happen before then). */
+#define UNNAMED_WAIT_NS (10 * 1000000000ULL)
+
 /* what the previous update saw of one (process, code object) entry */
 struct ent {
 	pid_t pid;
 	uint32_t first_line;
 	uint64_t code, name_ptr;
-	struct cs_counts last;
+	struct cs_counts last;	  /* what has been credited (held back: the counts before) */
+	uint64_t unnamed_since;	  /* unnamed: when first seen so (CLOCK_MONOTONIC ns), else 0 */
 	int fn; /* index in its process's fns, or FN_* */
 };
 
@@ -293,8 +301,17 @@ static int admit(struct proc *p, unsigned int top_n)
 	return 0;
 }
 
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
 int callstats_update(struct callstats *cs, const struct calls_snapshot *snap, unsigned int top_n)
 {
+	uint64_t now = now_ns();
 	const struct calls_entry **sorted = calloc(snap->n + 1, sizeof(*sorted));
 	struct ent *ne = calloc(snap->n + 1, sizeof(*ne));
 	bool *used = calloc(cs->nents + 1, sizeof(*used));
@@ -311,6 +328,7 @@ int callstats_update(struct callstats *cs, const struct calls_snapshot *snap, un
 	qsort(sorted, snap->n, sizeof(*sorted), cmp_entry);
 	for (i = 0; i < snap->n; i++) {
 		const struct calls_entry *e = sorted[i];
+		const struct ent *old = NULL;
 		struct ent *n = &ne[i];
 		struct cs_counts d;
 		int c = 1;
@@ -328,6 +346,7 @@ int callstats_update(struct callstats *cs, const struct calls_snapshot *snap, un
 			o++;
 		if (o < cs->nents && !c && !used[o]) {
 			used[o] = true;
+			old = &cs->ents[o];
 			counts_delta(&n->last, &cs->ents[o].last, &d);
 			n->fn = cs->ents[o].fn;
 		} else {
@@ -340,6 +359,7 @@ int callstats_update(struct callstats *cs, const struct calls_snapshot *snap, un
 			    cs->ents[k].code == n->code && !cs->ents[k].name_ptr &&
 			    !cs->ents[k].first_line && !used[k]) {
 				used[k] = true;
+				old = &cs->ents[k];
 				counts_delta(&n->last, &cs->ents[k].last, &d);
 				n->fn = cs->ents[k].fn;
 			} else {
@@ -359,6 +379,17 @@ int callstats_update(struct callstats *cs, const struct calls_snapshot *snap, un
 			if (n->fn == -ENOMEM) {
 				err = -ENOMEM;
 				goto out;
+			}
+		}
+		if (n->fn == FN_NONE) {
+			n->unnamed_since = old && old->unnamed_since ? old->unnamed_since : now;
+			if (now - n->unnamed_since < UNNAMED_WAIT_NS) {
+				/* held back: credited from the same point once named */
+				if (old)
+					n->last = old->last;
+				else
+					memset(&n->last, 0, sizeof(n->last));
+				continue;
 			}
 		}
 		if (n->fn >= 0)
