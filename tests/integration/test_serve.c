@@ -16,87 +16,14 @@
 #include <time.h>
 #include <unistd.h>
 #include "common/pythons.h"
+#include "common/serve_util.h"
 
 static char out[4 << 20];
-
-static const char *bin(void)
-{
-	const char *b = getenv("PYHOUND");
-
-	return b && *b ? b : "build/pyhound";
-}
-
-static int free_port(void)
-{
-	struct sockaddr_in a = { .sin_family = AF_INET };
-	socklen_t len = sizeof(a);
-	int fd = socket(AF_INET, SOCK_STREAM, 0), port;
-
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	cr_assert(fd >= 0);
-	cr_assert_eq(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
-	getsockname(fd, (struct sockaddr *)&a, &len);
-	port = ntohs(a.sin_port);
-	close(fd);
-	return port;
-}
-
-struct server {
-	pid_t pid;
-	int port;
-	char err[64];
-};
 
 /* Start `pyhound serve --listen 127.0.0.1:PORT extra...`, wait for its "serving on" line. */
 static void serve_start(struct server *s, const char *extra)
 {
-	char cmd[1024], line[512];
-	double t0 = mono_seconds();
-
-	s->port = free_port();
-	snprintf(s->err, sizeof(s->err), "/tmp/pyhound-serve-%d.err", s->port);
-	unlink(s->err);
-	snprintf(cmd, sizeof(cmd), "exec %s serve --listen 127.0.0.1:%d %s 2>%s", bin(), s->port,
-		 extra ? extra : "", s->err);
-	s->pid = fork();
-	if (!s->pid) {
-		execl("/bin/sh", "sh", "-c", cmd, NULL);
-		_exit(127);
-	}
-	while (mono_seconds() - t0 < 15) {
-		FILE *f = fopen(s->err, "r");
-		bool ready = false;
-
-		while (f && fgets(line, sizeof(line), f))
-			ready |= strstr(line, "serving on") != NULL;
-		if (f)
-			fclose(f);
-		if (ready)
-			return;
-		if (waitpid(s->pid, NULL, WNOHANG) == s->pid)
-			cr_assert_fail("pyhound serve exited at start");
-		usleep(20000);
-	}
-	cr_assert_fail("pyhound serve did not become ready");
-}
-
-/* SIGTERM: must exit 0 within limit seconds. Returns the seconds it took. */
-static double serve_stop_within(struct server *s, double limit)
-{
-	double t0 = mono_seconds();
-	int st = 0;
-
-	kill(s->pid, SIGTERM);
-	while (waitpid(s->pid, &st, WNOHANG) == 0) {
-		if (mono_seconds() - t0 > limit) {
-			kill(s->pid, SIGKILL);
-			waitpid(s->pid, &st, 0);
-			cr_assert_fail("serve did not stop within %.0f s of SIGTERM", limit);
-		}
-		usleep(5000);
-	}
-	cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 0, "serve exit status %d", st);
-	return mono_seconds() - t0;
+	serve_start_as(s, "pyhound-serve", extra, 15);
 }
 
 static double serve_stop(struct server *s)
@@ -121,20 +48,6 @@ static int http_code(const struct server *s, const char *path, const char *opts)
 		 "'http://127.0.0.1:%d%s'", opts ? opts : "", s->port, path);
 	run_cmd(cmd, out, sizeof(out));
 	return atoi(out);
-}
-
-/* value of the sample whose line starts with prefix, or -1 */
-static double sample(const char *text, const char *prefix)
-{
-	const char *p = text;
-	size_t n = strlen(prefix);
-
-	while ((p = strstr(p, prefix))) {
-		if ((p == text || p[-1] == '\n') && p[n] == ' ')
-			return atof(p + n + 1);
-		p += n;
-	}
-	return -1;
 }
 
 static pid_t run_io_workload(void)
@@ -242,15 +155,6 @@ Test(serve, two_hundred_concurrent_scrapes, .timeout = 90)
 	cr_expect_null(strstr(out, "Socket errors"), "socket errors: %s", out);
 	cr_expect_lt(after - before, 8 * 1024, "RSS grew from %ld to %ld kB", before, after);
 	serve_stop(&s);
-}
-
-static void write_file(const char *path, const char *text)
-{
-	FILE *f = fopen(path, "w");
-
-	cr_assert_not_null(f);
-	fputs(text, f);
-	fclose(f);
 }
 
 Test(serve, basic_auth_tls_and_reload, .timeout = 90)

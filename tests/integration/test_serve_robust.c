@@ -16,36 +16,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include "common/pythons.h"
+#include "common/serve_util.h"
 
 static char out[16 << 20];
-
-static const char *bin(void)
-{
-	const char *b = getenv("PYHOUND");
-
-	return b && *b ? b : "build/pyhound";
-}
-
-static int free_port(void)
-{
-	struct sockaddr_in a = { .sin_family = AF_INET };
-	socklen_t len = sizeof(a);
-	int fd = socket(AF_INET, SOCK_STREAM, 0), port;
-
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	cr_assert(fd >= 0);
-	cr_assert_eq(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
-	getsockname(fd, (struct sockaddr *)&a, &len);
-	port = ntohs(a.sin_port);
-	close(fd);
-	return port;
-}
-
-struct server {
-	pid_t pid;
-	int port;
-	char err[64];
-};
 
 /* what a test started, killed when it ends however it ends (an assertion leaves at once) */
 static pid_t started[256];
@@ -81,66 +54,20 @@ static void cleanup(void)
 
 TestSuite(serve_robust, .fini = cleanup);
 
-static void write_file(const char *path, const char *text)
-{
-	FILE *f = fopen(path, "w");
-
-	cr_assert_not_null(f);
-	fputs(text, f);
-	fclose(f);
-}
-
 static void serve_start(struct server *s, const char *conf)
 {
-	char cmd[1024], line[512];
-	double t0 = mono_seconds();
-
-	s->port = free_port();
-	snprintf(s->err, sizeof(s->err), "/tmp/pyhound-robust-%d.err", s->port);
 	write_file("/tmp/pyhound-robust.conf", conf);
-	snprintf(cmd, sizeof(cmd), "exec %s serve --listen 127.0.0.1:%d --config "
-		 "/tmp/pyhound-robust.conf 2>%s", bin(), s->port, s->err);
-	s->pid = fork();
-	if (!s->pid) {
-		execl("/bin/sh", "sh", "-c", cmd, NULL);
-		_exit(127);
-	}
+	serve_start_as(s, "pyhound-robust", "--config /tmp/pyhound-robust.conf", 20);
 	track(s->pid);
-	while (mono_seconds() - t0 < 20) {
-		FILE *f = fopen(s->err, "r");
-		bool ready = false;
-
-		while (f && fgets(line, sizeof(line), f))
-			ready |= strstr(line, "serving on") != NULL;
-		if (f)
-			fclose(f);
-		if (ready)
-			return;
-		if (waitpid(s->pid, NULL, WNOHANG) == s->pid)
-			cr_assert_fail("pyhound serve exited at start (see %s)", s->err);
-		usleep(20000);
-	}
-	cr_assert_fail("pyhound serve did not become ready");
 }
 
 /* SIGTERM; the seconds it took to exit 0 (fails past 10 s) */
 static double serve_stop(struct server *s)
 {
-	double t0 = mono_seconds();
-	int st = 0;
+	double took = serve_stop_within(s, 10);
 
-	kill(s->pid, SIGTERM);
-	while (waitpid(s->pid, &st, WNOHANG) == 0) {
-		if (mono_seconds() - t0 > 10) {
-			kill(s->pid, SIGKILL);
-			waitpid(s->pid, &st, 0);
-			cr_assert_fail("serve did not stop within 10 s of SIGTERM");
-		}
-		usleep(5000);
-	}
 	untrack(s->pid);
-	cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 0, "serve exit status %d", st);
-	return mono_seconds() - t0;
+	return took;
 }
 
 /* curl's -m (cleanup() sets it back to 10 after each test) */
@@ -170,19 +97,6 @@ static char *body(void)
 		fclose(f);
 	out[n] = '\0';
 	return out;
-}
-
-static double sample(const char *text, const char *prefix)
-{
-	const char *p = text;
-	size_t n = strlen(prefix);
-
-	while ((p = strstr(p, prefix))) {
-		if ((p == text || p[-1] == '\n') && p[n] == ' ')
-			return atof(p + n + 1);
-		p += n;
-	}
-	return -1;
 }
 
 /* 8 concurrent 6 s profiles with max_profiles = 4: 4 answered, 4 refused with 429 at once,

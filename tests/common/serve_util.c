@@ -1,0 +1,110 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <arpa/inet.h>
+#include <criterion/criterion.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include "common/pythons.h"
+#include "common/serve_util.h"
+
+const char *bin(void)
+{
+	const char *b = getenv("PYHOUND");
+
+	return b && *b ? b : "build/pyhound";
+}
+
+int free_port(void)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET };
+	socklen_t len = sizeof(a);
+	int fd = socket(AF_INET, SOCK_STREAM, 0), port;
+
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	cr_assert(fd >= 0);
+	cr_assert_eq(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	getsockname(fd, (struct sockaddr *)&a, &len);
+	port = ntohs(a.sin_port);
+	close(fd);
+	return port;
+}
+
+double sample(const char *text, const char *prefix)
+{
+	const char *p = text;
+	size_t n = strlen(prefix);
+
+	while ((p = strstr(p, prefix))) {
+		if ((p == text || p[-1] == '\n') && p[n] == ' ')
+			return atof(p + n + 1);
+		p += n;
+	}
+	return -1;
+}
+
+void write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	cr_assert_not_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+void serve_start_as(struct server *s, const char *tag, const char *extra, double limit)
+{
+	char cmd[1024], line[512];
+	double t0 = mono_seconds();
+
+	s->port = free_port();
+	snprintf(s->err, sizeof(s->err), "/tmp/%s-%d.err", tag, s->port);
+	unlink(s->err);
+	snprintf(cmd, sizeof(cmd), "exec %s serve --listen 127.0.0.1:%d %s 2>%s", bin(), s->port,
+		 extra ? extra : "", s->err);
+	s->pid = fork();
+	if (!s->pid) {
+		execl("/bin/sh", "sh", "-c", cmd, NULL);
+		_exit(127);
+	}
+	while (mono_seconds() - t0 < limit) {
+		FILE *f = fopen(s->err, "r");
+		bool ready = false;
+
+		while (f && fgets(line, sizeof(line), f))
+			ready |= strstr(line, "serving on") != NULL;
+		if (f)
+			fclose(f);
+		if (ready)
+			return;
+		if (waitpid(s->pid, NULL, WNOHANG) == s->pid)
+			cr_assert_fail("pyhound serve exited at start (see %s)", s->err);
+		usleep(20000);
+	}
+	kill(s->pid, SIGKILL);
+	waitpid(s->pid, NULL, 0);
+	cr_assert_fail("pyhound serve did not become ready (see %s)", s->err);
+}
+
+double serve_stop_within(struct server *s, double limit)
+{
+	double t0 = mono_seconds();
+	int st = 0;
+
+	kill(s->pid, SIGTERM);
+	while (waitpid(s->pid, &st, WNOHANG) == 0) {
+		if (mono_seconds() - t0 > limit) {
+			kill(s->pid, SIGKILL);
+			waitpid(s->pid, &st, 0);
+			cr_assert_fail("serve did not stop within %.0f s of SIGTERM", limit);
+		}
+		usleep(5000);
+	}
+	cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 0, "serve exit status %d", st);
+	return mono_seconds() - t0;
+}
