@@ -26,10 +26,18 @@
 # the median run time, and the host's thread count (/proc/loadavg) that decides whether AFTER
 # iterates per process (processes x 32 <= threads) or over every task.
 #
+# Part E, a peer's picture for the records: tests/workloads/wall_threads.py (three spinning
+# threads, a sleeper, a pipe reader, a Lock waiter; the main thread waits on an Event) on pyenv
+# 3.9 (the newest CPython Debian's austin 1.0.1 can read), watched for ESECS seconds (default 8)
+# at once by `pyhound record --mode wall -F 99` and by `austin -i 10000 -p PID` (wall time, idle
+# threads included: Debian package austin). Per thread role, its share of each tool's samples
+# (austin: of its sampled time) and, for pyhound, what the samples end in; ROUNDS rounds.
+#
 # Usage: bench/wall.sh [ROUNDS]   (default 3; root; build/pyhound built)
 # Environment: PYHOUND, PY (default pyenv 3.12), WINDOW (part A seconds, default 10), PROCS
-#   (default 20), ITER (loop iterations, default 3000000), PARTS ("A B"; "C" needs BEFORE),
-#   BEFORE, AFTER, CPROCS (default 4), DEPTHS (default "4 64"), OUT. Rounds are the argument:
+#   (default 20), ITER (loop iterations, default 3000000), PARTS ("A B"; "C" needs BEFORE; "E"),
+#   BEFORE, AFTER, CPROCS (default 4), DEPTHS (default "4 64"), ESECS, PY39, OUT. Rounds are the
+#   argument:
 #   PARTS=C BEFORE=/tmp/old-pyhound bench/wall.sh 5
 set -euo pipefail
 
@@ -285,6 +293,85 @@ for k in sorted({int(r[1]) for r in rows}):
     a = [float(r[2]) for r in rows if r[0] == "after" and int(r[1]) == k]
     print("%-6d %7d %14.1f %14.1f %6.2fx" % (k, len(b), statistics.median(b),
           statistics.median(a), statistics.median(b) / statistics.median(a)))
+PY
+fi
+if [[ " $PARTS " == *" E "* ]]; then
+	PY39=${PY39:-$(ls -d /root/.pyenv/versions/3.9.*/bin/python3.9 | tail -1)}
+	ESECS=${ESECS:-8}
+	command -v austin >/dev/null || { echo "wall.sh: part E needs austin (apt-get install austin)" >&2; exit 1; }
+	echo "# part E: wall_threads.py on $("$PY39" -V 2>&1), $ESECS s, pyhound --mode wall -F 99 and austin -i 10000 at once" |
+		tee "$OUT/peer.txt"
+	for r in $(seq 1 "$ROUNDS"); do
+		"$PY39" "$ROOT/tests/workloads/wall_threads.py" 600 >"$OUT/e.out" &
+		W=$!
+		BG+=("$W")
+		until grep -q ready "$OUT/e.out" 2>/dev/null; do sleep 0.05; done
+		start_pyhound "$OUT/e-$r.err" record --mode wall -F 99 -d "$ESECS" --pid "$W" \
+			-o "$OUT/e-pyhound-$r.collapsed" -f collapsed
+		austin -i 10000 -p "$W" -o "$OUT/e-austin-$r.txt" 2>"$OUT/e-austin-$r.err" &
+		A=$!
+		BG+=("$A")
+		wait "$PH" || true
+		kill -INT "$A" 2>/dev/null || true
+		kill -USR1 "$W"
+		wait "$W" || true
+		wait "$A" 2>/dev/null || true
+	done
+	python3 - "$OUT" "$ROUNDS" <<'PY' | tee -a "$OUT/peer.txt"
+import collections, statistics, sys
+out, rounds = sys.argv[1], int(sys.argv[2])
+ROLES = ("spin_0", "spin_1", "spin_2", "sleeper", "reader", "lock_waiter")
+
+def role(stack):
+    for r in ROLES:
+        if r in stack:
+            return r
+    return "main/other"
+
+def shares(path, austin):
+    tot = collections.Counter()
+    ends = collections.defaultdict(collections.Counter)
+    for line in open(path, errors="replace"):
+        line = line.rstrip("\n")
+        if not line or line.startswith("#") or " " not in line:
+            continue
+        stack, _, v = line.rpartition(" ")
+        try:
+            v = float(v)
+        except ValueError:
+            continue
+        ro = role(stack)
+        tot[ro] += v
+        if not austin:
+            leaf = stack.split(";")[-1]
+            ends[ro][leaf if leaf.startswith("[") else "python (on CPU)"] += v
+    s = sum(tot.values()) or 1
+    return {k: 100.0 * tot[k] / s for k in list(ROLES) + ["main/other"]}, ends
+
+res = {"pyhound": collections.defaultdict(list), "austin": collections.defaultdict(list)}
+endsum = collections.defaultdict(collections.Counter)
+for r in range(1, rounds + 1):
+    for tool, f in (("pyhound", "%s/e-pyhound-%d.collapsed" % (out, r)),
+                    ("austin", "%s/e-austin-%d.txt" % (out, r))):
+        try:
+            sh, ends = shares(f, tool == "austin")
+        except OSError as e:
+            print("round %d %s: %s" % (r, tool, e))
+            continue
+        for k, v in sh.items():
+            res[tool][k].append(v)
+        for k, c in ends.items():
+            endsum[k].update(c)
+print("%-12s %18s %18s" % ("thread", "pyhound wall %", "austin wall %"))
+for k in list(ROLES) + ["main/other"]:
+    p, a = res["pyhound"][k], res["austin"][k]
+    print("%-12s %18s %18s" % (k, "%.1f" % statistics.median(p) if p else "-",
+                               "%.1f" % statistics.median(a) if a else "-"))
+print("pyhound's samples by what they end in (all rounds):")
+for k in ROLES:
+    c = endsum[k]
+    s = sum(c.values()) or 1
+    print("  %-12s %s" % (k, ", ".join("%s %.0f%%" % (e, 100.0 * n / s) for e, n in c.most_common(3))))
 PY
 fi
 echo "results in $OUT"
