@@ -3,7 +3,7 @@
 # `pyhound calls` overhead: run a call-heavy workload (bench/calls_heavy.py: N calls of a trivial
 # function) with no tracer ("base") and with `pyhound calls --pid P --budget 1|10|100`
 # ("b1", "b10", "b100"; "b100c": --budget 100 --counts-only), alternating conditions within each round (order rotated per round), on
-# Debian's python3.11 (USDT function__return: 1 probe hit per call) and a pyenv 3.12 (uprobes
+# Debian's python3.11 and a pyenv 3.12 (uprobes
 # on the RESUME and RETURN opcode handlers: 2 hits per call). Reports the median of the
 # workload's own CPU time (user + system, where probe costs land) and wall time per condition,
 # their ratios to base, and the cost per probed call: (b100 CPU - base CPU) / N.
@@ -12,6 +12,8 @@
 # Debian's python3.11 also runs under bcc's `ucalls -l python PID` (counts, USDT entry) and
 # `ucalls -L -l python PID` (latency: USDT entry + return).
 #
+# Also sid's python3.15 (SID_PY) chrooted from the sid root when it is there; ONLY="python3.12
+# python3.15" keeps those.
 # Usage: bench/calls.sh [PYHOUND] [ROUNDS] [N]   (root; defaults build/pyhound 3 4000000)
 #        CONDS="base b1 b10" bench/calls.sh ...  runs only those conditions (base is required)
 set -euo pipefail
@@ -22,7 +24,27 @@ N=${3:-4000000}
 PYENV_ROOT=${PYENV_ROOT:-/root/.pyenv}
 PYS=(/usr/bin/python3.11 $(ls -d "$PYENV_ROOT"/versions/3.12.*/bin/python3.12 2>/dev/null | tail -1))
 TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
+trap 'rm -rf "$TMP"; [ -n "${SIDW:-}" ] && rm -f "$SID/tmp/pyhound-bench-calls_heavy.py"; true' EXIT
+# Debian sid's release build of SID_PY (default 3.15) in the sid root (`make sid-root`), run
+# chrooted as a container would run it, through a wrapper named after it: stripped, its
+# handler table found by decoding (2 probe hits per call, as the uprobes on 3.12)
+SID=${PYHOUND_SID_ROOT:-/var/cache/pyhound-test/sid}
+SID_PY=${SID_PY:-3.15}
+if [ -x "$SID/usr/bin/python$SID_PY" ]; then
+	SIDW=$TMP/sid/python$SID_PY
+	mkdir -p "$TMP/sid"
+	cp bench/calls_heavy.py "$SID/tmp/pyhound-bench-calls_heavy.py"
+	printf '#!/bin/sh\nshift\nexec chroot "%s" /usr/bin/python%s /tmp/pyhound-bench-calls_heavy.py "$@"\n' \
+		"$SID" "$SID_PY" >"$SIDW"
+	chmod +x "$SIDW"
+	PYS+=("$SIDW")
+fi
+# ONLY="python3.12 python3.15": those interpreters only (by file name)
+if [ -n "${ONLY:-}" ]; then
+	keep=()
+	for py in "${PYS[@]}"; do [[ " $ONLY " == *" $(basename "$py") "* ]] && keep+=("$py"); done
+	PYS=("${keep[@]}")
+fi
 
 # The workload prints "ready <pid>" and waits on a FIFO; the tracer attaches to that PID; then
 # the workload is told to go.
@@ -78,8 +100,7 @@ done
 printf '%-11s %-8s %-4s %6s %9s %9s %8s %12s\n' python cond time rounds median_s base_s ratio ns/probed-call
 for py in "${PYS[@]}"; do
 	tag=$(basename "$py")
-	hits=1
-	[ "$py" = /usr/bin/python3.11 ] || hits=2
+	hits=2 # RESUME+RETURN uprobes everywhere (Debian's 3.11 too, since its USDT needs --usdt)
 	for f in "$TMP/$tag".*.cpu; do
 		c=$(basename "$f" .cpu)
 		c=${c#"$tag".}
@@ -102,4 +123,4 @@ for f in "$TMP"/*.model; do
 	printf '  %-20s %s%%\n' "$(basename "$f" .model)" "$(median "$f")"
 done
 echo "N=$N calls per run; ns/probed-call = (b100 CPU - base CPU) / (N x probe hits per call:" \
-	"1 for USDT, 2 for RESUME+RETURN uprobes)"
+	"2 for the RESUME+RETURN uprobes every interpreter here gets)"
