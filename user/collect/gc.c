@@ -15,6 +15,7 @@
 #include "collect/uprobe_multi.h"
 #include "cpython/insn_check.h"
 #include "lib/log.h"
+#include "lib/ringbuf.h"
 
 #define BIN_LINKS 16  /* links per binary: uprobes (3.8 clones: 8) and USDT sites (perf links) */
 #define MAX_BINS GC_MAX_BINS
@@ -108,14 +109,7 @@ int gc_open(const struct gc_collector_opts *opts, struct gc_collector **out)
 	bpf_map__set_max_entries(c->skel->maps.gc_stats, max);
 	bpf_map__set_max_entries(c->skel->maps.gc_inflight, threads);
 	bpf_map__set_max_entries(c->skel->maps.imp_inflight, threads);
-	/* a power of two number of pages */
-	{
-		unsigned int sz = 4096;
-
-		while (sz < rb_kb * 1024u && sz < (1u << 30))
-			sz <<= 1;
-		bpf_map__set_max_entries(c->skel->maps.gc_events, sz);
-	}
+	bpf_map__set_max_entries(c->skel->maps.gc_events, ringbuf_bytes(rb_kb));
 	/* a binary's USDT sites are one uprobe_multi link where the kernel has them (one
 	 * breakpoint removal and RCU wait for all), else a perf-event link each */
 	c->multi = uprobe_multi_supported();

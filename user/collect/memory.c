@@ -6,6 +6,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "lib/log.h"
+#include "lib/ringbuf.h"
 #include "memory.skel.h"
 #include "collect/memory.h"
 
@@ -84,16 +85,12 @@ int mem_open(const struct mem_opts *opts, int tracked_fd, int proc_info_fd,
 	     struct symbolizer *sym, struct mem_collector **out)
 {
 	unsigned int max_procs = opts->max_procs ? opts->max_procs : 4096;
-	unsigned int rb_kb = opts->ringbuf_kb ? opts->ringbuf_kb : 4096, rb_bytes = 4096;
+	unsigned int rb_bytes = ringbuf_bytes(opts->ringbuf_kb ? opts->ringbuf_kb : 4096);
 	struct mem_collector *m;
 	int err;
 
 	if (max_procs > PH_MAX_PROCS)
 		max_procs = PH_MAX_PROCS;
-	if (rb_kb > (1u << 20))
-		rb_kb = 1u << 20;
-	while (rb_bytes < rb_kb * 1024u)
-		rb_bytes <<= 1;
 	m = calloc(1, sizeof(*m));
 	if (!m)
 		return -ENOMEM;

@@ -15,6 +15,7 @@
 #include "host/procmaps.h"
 #include "lib/hashidx.h"
 #include "lib/log.h"
+#include "lib/ringbuf.h"
 #include "model/sqlnorm.h"
 #include "queries.skel.h"
 
@@ -714,7 +715,7 @@ int queries_open(const struct queries_opts *opts, struct queries **out)
 {
 	unsigned int max_procs = opts->max_procs ? opts->max_procs : 4096;
 	unsigned int max_active = opts->max_active ? opts->max_active : 4096;
-	unsigned int rb_kb = opts->ringbuf_kb ? opts->ringbuf_kb : 4096, rb_bytes = 4096;
+	unsigned int rb_bytes = ringbuf_bytes(opts->ringbuf_kb ? opts->ringbuf_kb : 4096);
 	struct queries *q;
 	int err;
 
@@ -722,10 +723,6 @@ int queries_open(const struct queries_opts *opts, struct queries **out)
 		max_procs = Q_MAX_PROCS;
 	if (max_active > Q_MAX_ACTIVE)
 		max_active = Q_MAX_ACTIVE;
-	if (rb_kb > (1u << 20))
-		rb_kb = 1u << 20;
-	while (rb_bytes < rb_kb * 1024u)
-		rb_bytes <<= 1;
 	q = calloc(1, sizeof(*q));
 	if (!q)
 		return -ENOMEM;

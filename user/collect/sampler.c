@@ -12,6 +12,7 @@
 #include <bpf/libbpf.h>
 #include "host/elf.h"
 #include "lib/log.h"
+#include "lib/ringbuf.h"
 #include "cpython/offsets.h"
 #include "cpython/tstate_locate.h"
 #include "procwatch.h"
@@ -253,16 +254,12 @@ static int handle_sample(void *ctx, void *data, size_t size)
 int sampler_open(const struct sampler_opts *opts, int tracked_fd, struct sampler **out)
 {
 	unsigned int max_procs = opts->max_procs ? opts->max_procs : 4096;
-	unsigned int rb_kb = opts->ringbuf_kb ? opts->ringbuf_kb : 8192, rb_bytes = 4096;
+	unsigned int rb_bytes = ringbuf_bytes(opts->ringbuf_kb ? opts->ringbuf_kb : 8192);
 	struct sampler *s;
 	int err;
 
 	if (max_procs > PH_MAX_PROCS)
 		max_procs = PH_MAX_PROCS;
-	if (rb_kb > (1u << 20))
-		rb_kb = 1u << 20;
-	while (rb_bytes < rb_kb * 1024u)
-		rb_bytes <<= 1;
 
 	s = calloc(1, sizeof(*s));
 	if (!s)
