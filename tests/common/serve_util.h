@@ -9,6 +9,10 @@
 /* The pyhound binary under test: $PYHOUND, else build/pyhound. */
 const char *bin(void);
 
+/* One line of a child's output (fd) into buf without its newline, waiting up to limit
+ * seconds: its length, or -1 at EOF, on an error or past the limit. */
+int read_line(int fd, char *buf, size_t len, double limit);
+
 /* A TCP port on 127.0.0.1 free a moment ago (fails the test when none). */
 int free_port(void);
 

@@ -15,13 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "common/pythons.h"
-
-static const char *bin(void)
-{
-	const char *b = getenv("PYHOUND");
-
-	return b && *b ? b : "build/pyhound";
-}
+#include "common/serve_util.h"
 
 /* start `ENV pyhound calls --pid PID ARGS --json` with stdout/stderr to files; wait until
  * attached */

@@ -12,13 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include "common/pythons.h"
-
-static const char *bin(void)
-{
-	const char *b = getenv("PYHOUND");
-
-	return b && *b ? b : "build/pyhound";
-}
+#include "common/serve_util.h"
 
 /* start `pyhound calls --pid PID --budget 100 --json`; wait until it has attached */
 static pid_t attach(pid_t target, const char *json, const char *err)

@@ -11,13 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "common/pythons.h"
-
-static const char *bin(void)
-{
-	const char *b = getenv("PYHOUND");
-
-	return b && *b ? b : "build/pyhound";
-}
+#include "common/serve_util.h"
 
 #define NSID 4
 

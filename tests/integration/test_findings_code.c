@@ -14,17 +14,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include "common/pythons.h"
+#include "common/serve_util.h"
 
 #define MAXPY 16
 
 static char out[1 << 20];
-
-static const char *bin(void)
-{
-	const char *b = getenv("PYHOUND");
-
-	return b && *b ? b : "build/pyhound";
-}
 
 static const char *src_path(const char *rel)
 {

@@ -17,41 +17,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include "common/pythons.h"
-
-static const char *bin(void)
-{
-	const char *b = getenv("PYHOUND");
-
-	return b && *b ? b : "build/pyhound";
-}
+#include "common/serve_util.h"
 
 /* Read one line from fd (up to len-1 bytes) within limit seconds: its length, or -1. */
-static int read_line(int fd, char *buf, size_t len, double limit)
-{
-	double end = mono_seconds() + limit;
-	size_t n = 0;
-
-	while (n < len - 1 && mono_seconds() < end) {
-		fd_set fds;
-		struct timeval tv = { 0, 200000 };
-		ssize_t r;
-
-		FD_ZERO(&fds);
-		FD_SET(fd, &fds);
-		if (select(fd + 1, &fds, NULL, NULL, &tv) <= 0)
-			continue;
-		r = read(fd, buf + n, 1);
-		if (r <= 0)
-			return -1;
-		if (buf[n] == '\n') {
-			buf[n] = 0;
-			return (int)n;
-		}
-		n++;
-	}
-	return -1;
-}
-
 static void check_census(const struct test_python *py)
 {
 	char *args[] = { (char *)workload("heap_work.py"), NULL };

@@ -8,15 +8,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include "common/pythons.h"
+#include "common/serve_util.h"
 
 static char out[1 << 20];
-
-static const char *bin(void)
-{
-	const char *b = getenv("PYHOUND");
-
-	return b && *b ? b : "build/pyhound";
-}
 
 static pid_t start_hot(const char *python, double secs)
 {

@@ -11,37 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "common/pythons.h"
-
-static const char *bin(void)
-{
-	const char *b = getenv("PYHOUND");
-
-	return b && *b ? b : "build/pyhound";
-}
-
-static int read_line(int fd, char *buf, size_t len, double limit)
-{
-	double end = mono_seconds() + limit;
-	size_t n = 0;
-
-	while (n < len - 1 && mono_seconds() < end) {
-		fd_set fds;
-		struct timeval tv = { 0, 200000 };
-
-		FD_ZERO(&fds);
-		FD_SET(fd, &fds);
-		if (select(fd + 1, &fds, NULL, NULL, &tv) <= 0)
-			continue;
-		if (read(fd, buf + n, 1) <= 0)
-			return -1;
-		if (buf[n] == '\n') {
-			buf[n] = 0;
-			return (int)n;
-		}
-		n++;
-	}
-	return -1;
-}
+#include "common/serve_util.h"
 
 static void check(const char *python, const char *mode, bool expect_finding)
 {

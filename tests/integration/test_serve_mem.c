@@ -13,54 +13,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include "common/pythons.h"
+#include "common/serve_util.h"
 
 static char out[1 << 20];
-
-static const char *bin(void)
-{
-	const char *b = getenv("PYHOUND");
-
-	return b && *b ? b : "build/pyhound";
-}
-
-static int free_port(void)
-{
-	struct sockaddr_in a = { .sin_family = AF_INET };
-	socklen_t len = sizeof(a);
-	int fd = socket(AF_INET, SOCK_STREAM, 0), port;
-
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	cr_assert(fd >= 0);
-	cr_assert_eq(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
-	getsockname(fd, (struct sockaddr *)&a, &len);
-	port = ntohs(a.sin_port);
-	close(fd);
-	return port;
-}
-
-static int read_line(int fd, char *buf, size_t len, double limit)
-{
-	double end = mono_seconds() + limit;
-	size_t n = 0;
-
-	while (n < len - 1 && mono_seconds() < end) {
-		fd_set fds;
-		struct timeval tv = { 0, 200000 };
-
-		FD_ZERO(&fds);
-		FD_SET(fd, &fds);
-		if (select(fd + 1, &fds, NULL, NULL, &tv) <= 0)
-			continue;
-		if (read(fd, buf + n, 1) <= 0)
-			return -1;
-		if (buf[n] == '\n') {
-			buf[n] = 0;
-			return (int)n;
-		}
-		n++;
-	}
-	return -1;
-}
 
 /* the value of the resident_bytes series of pid and kind, or -1 */
 static double resident(const char *text, pid_t pid, const char *kind)

@@ -26,6 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "common/pythons.h"
+#include "common/serve_util.h"
 #include "host/discover.h"
 #include "lib/log.h"
 #include "collect/sampler.h"
@@ -374,8 +375,6 @@ Test(wall, threads, .timeout = 300)
 	cr_expect_eq(fails, 0, "%d wall-mode checks failed (see stdout)", fails);
 }
 
-static const char *bin(void);
-
 /* gil mode through the CLI: every sample is the thread holding the GIL, about one per tick
  * (99 Hz), and with three spinners and nothing else running Python, a spinner */
 static int check_gil_mode(const struct test_python *py)
@@ -442,13 +441,6 @@ Test(wall, threads_sid, .timeout = 300)
 			fails += check_gil_mode(&py[i]);
 	}
 	cr_expect_eq(fails, 0, "%d wall-mode checks failed (see stdout)", fails);
-}
-
-static const char *bin(void)
-{
-	const char *b = getenv("PYHOUND");
-
-	return b && *b ? b : "build/pyhound";
 }
 
 /* The CLI: record --mode wall writes the pseudo-frames as leaves, report says it is wall

@@ -18,16 +18,10 @@
 #include <string.h>
 #include <unistd.h>
 #include "common/pythons.h"
+#include "common/serve_util.h"
 #include "host/hostcpu.h"
 
 #define MAX_PROCS 24
-
-static const char *bin(void)
-{
-	const char *b = getenv("PYHOUND");
-
-	return b && *b ? b : "build/pyhound";
-}
 
 static void wait_ready(struct child *c, const char *label)
 {

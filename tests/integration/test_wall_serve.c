@@ -21,66 +21,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include "common/pythons.h"
+#include "common/serve_util.h"
 
 static char text[4 << 20];
 
-static const char *bin(void)
-{
-	const char *b = getenv("PYHOUND");
-
-	return b && *b ? b : "build/pyhound";
-}
-
-static int free_port(void)
-{
-	struct sockaddr_in a = { .sin_family = AF_INET };
-	socklen_t len = sizeof(a);
-	int fd = socket(AF_INET, SOCK_STREAM, 0), port;
-
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	cr_assert(fd >= 0);
-	cr_assert_eq(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
-	getsockname(fd, (struct sockaddr *)&a, &len);
-	port = ntohs(a.sin_port);
-	close(fd);
-	return port;
-}
-
-struct server {
-	pid_t pid;
-	int port;
-	char err[64];
-};
-
 static void serve_start(struct server *s, const char *extra)
 {
-	char cmd[1024], line[512];
-	double t0 = mono_seconds();
-
-	s->port = free_port();
-	snprintf(s->err, sizeof(s->err), "/tmp/pyhound-wserve-%d.err", s->port);
-	unlink(s->err);
-	snprintf(cmd, sizeof(cmd), "exec %s serve --listen 127.0.0.1:%d %s 2>%s", bin(), s->port,
-		 extra, s->err);
-	s->pid = fork();
-	if (!s->pid) {
-		execl("/bin/sh", "sh", "-c", cmd, NULL);
-		_exit(127);
-	}
-	while (mono_seconds() - t0 < 60) { /* a host with hundreds of interpreters: slow */
-		FILE *f = fopen(s->err, "r");
-		bool ready = false;
-
-		while (f && fgets(line, sizeof(line), f))
-			ready |= strstr(line, "serving on") != NULL;
-		if (f)
-			fclose(f);
-		if (ready)
-			return;
-		cr_assert_neq(waitpid(s->pid, NULL, WNOHANG), s->pid, "serve exited at start");
-		usleep(20000);
-	}
-	cr_assert_fail("pyhound serve did not become ready");
+	serve_start_as(s, "pyhound-wserve", extra, 60); /* a host with hundreds of interpreters: slow */
 }
 
 static void serve_stop(struct server *s)
