@@ -18,6 +18,16 @@ status=0
 echo "== unit tests"
 "$UT" -j1 --short-filename || status=1
 echo "== integration tests"
-"$IT" -j1 --short-filename --verbose || status=1
-[ $status = 0 ] && echo "all tests passed" || echo "SOME TESTS FAILED"
+# keep the log, and repeat what failed at the end, so the tail of a long run names the failures
+LOG=$(mktemp /tmp/pyhound-integration.XXXXXX)
+{ "$IT" -j1 --short-filename --verbose 2>&1 || echo "__status=1"; } | tee "$LOG"
+grep -q '^__status=1' "$LOG" && status=1
+if [ $status = 0 ]; then
+	echo "all tests passed"
+else
+	echo "== what failed (unit tests above; integration tests here, with their assertions)"
+	awk '/Assertion Failed/ { n = 8 } n > 0 { print; n--; next } /^\[(FAIL|CRASH)\]|^\[----\].*(crash|Crash|signal)/ { print }' "$LOG" | tail -60
+	echo "SOME TESTS FAILED"
+fi
+rm -f "$LOG"
 exit $status
