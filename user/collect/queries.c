@@ -82,6 +82,10 @@ struct queries {
 	size_t npq;
 	uint64_t last_scan;
 	bool win_open;	/* the windowed probes are attached (true unless a window closed them) */
+	/* the last window's span (CLOCK_MONOTONIC): from when every probe was in to the start of
+	 * the detach. Executions starting outside it (while probes went in or out) are not
+	 * counted: the processes' CPU time is measured over the same span (the estimate) */
+	uint64_t win_lo, win_hi;
 	struct qproc *procs;
 	size_t nprocs, capprocs, last_proc;
 	double trap_cpu_ns; /* a hit's trap in the CPU time of the process it traps in */
@@ -101,6 +105,7 @@ static const char *const counter_names[QC_COUNTER_MAX] = {
 	[QC_DRIVER_FRAMES] = "driver_frames_skipped",
 	[QC_CUT] = "cut_by_window_end",
 	[QC_WINDOW_ATTACH_FAILED] = "window_attach_failed",
+	[QC_OUTSIDE_WINDOW] = "outside_window",
 };
 
 static const char *const bpf_stat_names[Q_STAT_MAX] = {
@@ -268,11 +273,16 @@ static bool driver_frame(const char *file)
 
 static void on_query(struct queries *q, const struct q_query_event *e)
 {
-	struct text_ent *t = text_find(q, e->pid, e->handle);
+	struct text_ent *t;
 	uint32_t n = 0, k = 0, nf = e->nframes < Q_FRAMES ? e->nframes : Q_FRAMES, depth = e->depth;
 	bool prep = e->lib == Q_LIB_PQ && (e->fn == Q_FN_PQ_PREPARE || e->fn == Q_FN_PQ_SEND_PREPARE);
 	char stmt[NORM_LEN + 80];
 
+	if (e->start_ns < q->win_lo || e->start_ns > q->win_hi) {
+		q->counters[QC_OUTSIDE_WINDOW]++;
+		return;
+	}
+	t = text_find(q, e->pid, e->handle);
 	if (t && t->norm[0])
 		snprintf(stmt, sizeof(stmt), "%s%s", prep ? "PREPARE " : "", t->norm);
 	else if (t && t->name[0])
@@ -740,6 +750,8 @@ int queries_window_open(struct queries *q)
 	}
 	q->win_open = true;
 	procs_mark(q, true);
+	q->win_lo = now_ns();
+	q->win_hi = UINT64_MAX;
 	return tried && !ok ? -ENOENT : 0;
 }
 
@@ -754,6 +766,7 @@ void queries_window_close(struct queries *q)
 	if (!q->win_open)
 		return;
 	procs_mark(q, false);
+	q->win_hi = now_ns();
 	for (size_t i = 0; i < q->nlibs; i++) {
 		struct lib_links *ll = &q->links[i];
 
@@ -1178,6 +1191,7 @@ int queries_open(const struct queries_opts *opts, struct queries **out)
 		return -ENOMEM;
 	hashidx_init(&q->tidx);
 	q->win_open = true; /* attached throughout until a budget window closes */
+	q->win_hi = UINT64_MAX;
 	q->texts = calloc(MAX_TEXTS, sizeof(*q->texts));
 	q->pq = calloc(MAX_PQ_NAMES, sizeof(*q->pq));
 	q->sym = symbolizer_new();

@@ -51,6 +51,7 @@ enum queries_counter {
 	QC_DRIVER_FRAMES,    /* driver/ORM frames left out of call sites (not a loss) */
 	QC_CUT,		     /* executions in progress when a window closed: not counted */
 	QC_WINDOW_ATTACH_FAILED, /* a library's probes could not go in at a window's start */
+	QC_OUTSIDE_WINDOW,   /* executions started while probes went in or out: not counted */
 	QC_COUNTER_MAX,
 };
 
