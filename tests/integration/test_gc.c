@@ -259,9 +259,18 @@ static void run_case(const char *minor, const char *want_source)
 			     "python %s gen %d: pyhound counted %llu collections, workload %llu",
 			     minor, g, ps->s.count[g], w.counts[g]);
 		cr_expect_eq(w.counts[g] - w.autos[g], explicit_n[g]);
-		cr_expect(fabs(bm - wm) <= tol(wm),
-			  "python %s gen %d: mean pause %.1f us vs workload %.1f us", minor, g,
-			  bm / 1e3, wm / 1e3);
+		/* Each collection has a short part (traps, the call into the callbacks: ~5-30
+		 * us) timed by one side only. A loaded host's scheduler stops the target for a
+		 * whole slice (ms, once 220 ms here) wherever it runs, so now and then one
+		 * collection gains a slice on one side only: the mean then moves by slice / n.
+		 * The tolerance allows that once, up to the longest pause either side saw
+		 * (quiet host: ~0.5 ms / 389 collections, ~1 us for gen 0). */
+		double once = fmax((double)ps->s.max_ns[g], ref_max[g]) / fmax(w.counts[g], 1);
+
+		cr_expect(fabs(bm - wm) <= tol(wm) + once,
+			  "python %s gen %d: mean pause %.1f us vs workload %.1f us (tolerance %.1f "
+			  "us + one longest pause %.1f us)", minor, g, bm / 1e3, wm / 1e3,
+			  tol(wm) / 1e3, once / 1e3);
 	}
 	/* gen 2 in total and the longest pause: the heavy collections */
 	cr_expect(fabs((double)ps->s.total_ns[2] - ref_total[2]) <= tol(ref_total[2]),
