@@ -41,6 +41,36 @@ static __always_inline void qcount(__u32 what)
 		(*v)++;
 }
 
+/* set by userspace (include/queries.h: budget windows) */
+__u32 window_gen = 0;	 /* bumped at each window's start and end */
+__u32 window_closed = 0; /* between windows: prepares send their text only */
+
+/* A probe hit, in every process (the trap is paid by all of them): counted, and one run in
+ * 16 timed, for the budget's cost model (hits x (trap + BPF time)). */
+static __always_inline __u64 hit_begin(void)
+{
+	__u32 k = Q_STAT_HITS;
+	__u64 *v = bpf_map_lookup_elem(&qstats, &k);
+
+	if (!v)
+		return 0;
+	(*v)++;
+	return (*v & 15) == 0 ? bpf_ktime_get_ns() : 0;
+}
+
+static __always_inline void hit_end(__u64 t0)
+{
+	__u32 k = Q_STAT_BPF_NS;
+	__u64 *v;
+
+	if (!t0)
+		return;
+	v = bpf_map_lookup_elem(&qstats, &k);
+	if (v)
+		*v += bpf_ktime_get_ns() - t0;
+	qcount(Q_STAT_TIMED);
+}
+
 /* the walker's skipped-frame counter has no use here */
 static __always_inline void count_n(__u32 stat, __u64 n)
 {
@@ -82,7 +112,7 @@ struct call_args {
 	__u64 a1, a2, a3; /* prepare: sql, nbyte, ppStmt; step: stmt; libpq: text/name, text, conn;
 			   * PQntuples: res */
 	__u32 fn;	  /* enum q_func */
-	__u32 pad;
+	__u32 gen;	  /* window_gen when it was made */
 };
 
 /* thread -> call in progress (SQLite and libpq calls do not nest on a thread, but for PQexec &
@@ -200,6 +230,12 @@ static __always_inline struct call_args *cur_call(void)
 	return bpf_task_storage_get(&calls, bpf_get_current_task_btf(), 0, 0);
 }
 
+/* a call in progress made in this window (not one whose return probe went with the last) */
+static __always_inline bool live_call(const struct call_args *c)
+{
+	return c && c->fn && c->gen == window_gen;
+}
+
 static __always_inline void save_call(__u32 fn, __u64 a1, __u64 a2, __u64 a3)
 {
 	struct call_args *c = bpf_task_storage_get(&calls, bpf_get_current_task_btf(), 0,
@@ -212,6 +248,7 @@ static __always_inline void save_call(__u32 fn, __u64 a1, __u64 a2, __u64 a3)
 	c->a2 = a2;
 	c->a3 = a3;
 	c->fn = fn;
+	c->gen = window_gen;
 }
 
 /* ---- SQLite ---- */
@@ -219,17 +256,17 @@ static __always_inline void save_call(__u32 fn, __u64 a1, __u64 a2, __u64 a3)
 SEC("uprobe")
 int BPF_KPROBE(sqlite_prepare, void *db, const char *sql, int nbyte, __u64 a4, __u64 a5)
 {
-	__u64 fn = bpf_get_attach_cookie(ctx);
+	__u64 fn = bpf_get_attach_cookie(ctx), t0 = hit_begin();
 
-	if (!tracked(bpf_get_current_pid_tgid() >> 32))
-		return 0;
 	/* ppStmt: 4th argument, 5th for _v3 (prepFlags before it) */
-	save_call(fn, (__u64)sql, (__u64)(__s64)nbyte, fn == Q_FN_SQLITE_PREPARE_V3 ? a5 : a4);
+	if (tracked(bpf_get_current_pid_tgid() >> 32))
+		save_call(fn, (__u64)sql, (__u64)(__s64)nbyte,
+			  fn == Q_FN_SQLITE_PREPARE_V3 ? a5 : a4);
+	hit_end(t0);
 	return 0;
 }
 
-SEC("uretprobe")
-int BPF_KRETPROBE(sqlite_prepare_ret, int rc)
+static __always_inline void prepare_ret(int rc)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	__u32 pid = id >> 32;
@@ -239,7 +276,9 @@ int BPF_KRETPROBE(sqlite_prepare_ret, int rc)
 	long len;
 
 	if (!c)
-		return 0;
+		return;
+	/* prepares are probed throughout: no window_gen check (a prepare across a window's
+	 * start still names its statement) */
 	if (c->fn != Q_FN_SQLITE_PREPARE && c->fn != Q_FN_SQLITE_PREPARE_V3)
 		goto out;
 	if (rc != 0 || bpf_probe_read_user(&stmt, sizeof(stmt), (const void *)c->a3) || !stmt)
@@ -272,11 +311,19 @@ int BPF_KRETPROBE(sqlite_prepare_ret, int rc)
 	qcount(Q_STAT_TEXTS);
 out:
 	c->fn = 0;
+}
+
+SEC("uretprobe")
+int BPF_KRETPROBE(sqlite_prepare_ret, int rc)
+{
+	__u64 t0 = hit_begin();
+
+	prepare_ret(rc);
+	hit_end(t0);
 	return 0;
 }
 
-SEC("uprobe")
-int BPF_KPROBE(sqlite_step, void *stmt)
+static __always_inline void step(void *stmt)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	__u32 pid = id >> 32, zero = 0;
@@ -288,11 +335,11 @@ int BPF_KPROBE(sqlite_step, void *stmt)
 	q = bpf_map_lookup_elem(&active, &k);
 	if (!q) {
 		if (!tracked(pid))
-			return 0;
+			return;
 		/* the first step of an execution: walk the stack that issued it */
 		q = bpf_map_lookup_elem(&qscratch, &zero);
 		if (!q)
-			return 0;
+			return;
 		q->type = Q_EV_QUERY;
 		q->pid = pid;
 		q->tid = (__u32)id;
@@ -302,16 +349,27 @@ int BPF_KPROBE(sqlite_step, void *stmt)
 		q->rows = 0;
 		q->res = 0;
 		q->fn = Q_FN_SQLITE_STEP;
-		q->pad = 0;
+		q->hits = 1;
 		q->end = Q_END_DONE;
 		walk_into(q, pid);
 		q->start_ns = bpf_ktime_get_ns();
 		if (bpf_map_update_elem(&active, &k, q, BPF_NOEXIST)) {
 			qcount(Q_DROP_ACTIVE_FULL);
-			return 0;
+			return;
 		}
+	} else {
+		q->hits++;
 	}
 	save_call(Q_FN_SQLITE_STEP, (__u64)stmt, 0, 0);
+}
+
+SEC("uprobe")
+int BPF_KPROBE(sqlite_step, void *stmt)
+{
+	__u64 t0 = hit_begin();
+
+	step(stmt);
+	hit_end(t0);
 	return 0;
 }
 
@@ -325,8 +383,7 @@ static __always_inline void sqlite_end(struct stmt_key *k, struct q_query_event 
 	bpf_map_delete_elem(&active, k);
 }
 
-SEC("uretprobe")
-int BPF_KRETPROBE(sqlite_step_ret, int rc)
+static __always_inline void step_ret(int rc)
 {
 	__u64 id = bpf_get_current_pid_tgid(), now = bpf_ktime_get_ns();
 	__u32 pid = id >> 32;
@@ -335,25 +392,35 @@ int BPF_KRETPROBE(sqlite_step_ret, int rc)
 	struct stmt_key k = { .pid = pid };
 
 	if (!c)
-		return 0;
+		return;
 	if (c->fn != Q_FN_SQLITE_STEP) {
 		c->fn = 0;
-		return 0;
+		return;
 	}
 	k.stmt = c->a1;
 	q = bpf_map_lookup_elem(&active, &k);
 	if (!q) {
 		qcount(Q_STAT_END_ORPHAN);
 		c->fn = 0;
-		return 0;
+		return;
 	}
 	q->dur_ns += now - c->ts;
+	q->hits++;
 	c->fn = 0;
 	if ((rc & 0xff) == 100) { /* SQLITE_ROW */
 		q->rows++;
-		return 0;
+		return;
 	}
 	sqlite_end(&k, q, rc == 101 ? Q_END_DONE : Q_END_ERROR); /* SQLITE_DONE */
+}
+
+SEC("uretprobe")
+int BPF_KRETPROBE(sqlite_step_ret, int rc)
+{
+	__u64 t0 = hit_begin();
+
+	step_ret(rc);
+	hit_end(t0);
 	return 0;
 }
 
@@ -364,12 +431,16 @@ int BPF_KPROBE(sqlite_reset, void *stmt)
 	__u32 pid = bpf_get_current_pid_tgid() >> 32;
 	struct stmt_key k = { .pid = pid, .stmt = (__u64)stmt };
 	struct q_query_event *q;
+	__u64 t0 = hit_begin();
 
-	if (!stmt)
-		return 0;
-	q = bpf_map_lookup_elem(&active, &k);
-	if (q)
-		sqlite_end(&k, q, Q_END_RESET);
+	if (stmt) {
+		q = bpf_map_lookup_elem(&active, &k);
+		if (q) {
+			q->hits++;
+			sqlite_end(&k, q, Q_END_RESET);
+		}
+	}
+	hit_end(t0);
 	return 0;
 }
 
@@ -392,17 +463,19 @@ static __always_inline bool pq_send_fn(__u32 fn)
 SEC("uprobe")
 int BPF_KPROBE(pq_call, void *conn, const char *a, const char *b)
 {
-	__u64 fn = bpf_get_attach_cookie(ctx);
+	__u64 fn = bpf_get_attach_cookie(ctx), t0 = hit_begin();
 	struct call_args *c;
 
 	if (!tracked(bpf_get_current_pid_tgid() >> 32))
-		return 0;
+		goto out;
 	c = cur_call();
-	if (c && pq_sync_fn(c->fn)) { /* PQexec & co.'s own calls */
+	if (live_call(c) && pq_sync_fn(c->fn)) { /* PQexec & co.'s own calls */
 		qcount(Q_STAT_PQ_NESTED);
-		return 0;
+		goto out;
 	}
 	save_call(fn & 0xffffffff, (__u64)a, (__u64)b, (__u64)conn);
+out:
+	hit_end(t0);
 	return 0;
 }
 
@@ -449,7 +522,7 @@ static __always_inline void pq_query_init(struct q_query_event *q, struct call_a
 	q->lib = Q_LIB_PQ;
 	q->handle = key;
 	q->fn = c->fn;
-	q->pad = 0;
+	q->hits = 0;
 	q->start_ns = c->ts;
 	q->dur_ns = 0;
 	q->rows = 0;
@@ -480,8 +553,7 @@ static __always_inline __u64 pq_rows(void *ctx, __u64 res)
 }
 
 /* PQexec & co. return their result */
-SEC("uretprobe")
-int BPF_KRETPROBE(pq_call_ret, void *res)
+static __always_inline void call_ret(void *ctx, void *res)
 {
 	__u64 id = bpf_get_current_pid_tgid(), now = bpf_ktime_get_ns();
 	__u32 tid = (__u32)id, pid = id >> 32, zero = 0;
@@ -489,9 +561,11 @@ int BPF_KRETPROBE(pq_call_ret, void *res)
 	struct q_query_event *q;
 
 	if (!c || !pq_sync_fn(c->fn))
-		return 0;
+		return;
 	/* the text first (the query record names it by this thread's last text) */
 	pq_text(c, pid, tid);
+	if (window_closed) /* a PQprepare between windows: its name's text only */
+		goto out;
 	q = bpf_map_lookup_elem(&qscratch, &zero);
 	if (!q)
 		goto out;
@@ -504,12 +578,20 @@ int BPF_KRETPROBE(pq_call_ret, void *res)
 	pq_send(q);
 out:
 	c->fn = 0;
+}
+
+SEC("uretprobe")
+int BPF_KRETPROBE(pq_call_ret, void *res)
+{
+	__u64 t0 = hit_begin();
+
+	call_ret(ctx, res);
+	hit_end(t0);
 	return 0;
 }
 
 /* PQsend* returned: 1 if the query went; its record builds until PQgetResult's NULL */
-SEC("uretprobe")
-int BPF_KRETPROBE(pq_send_ret, int ok)
+static __always_inline void send_ret(int ok)
 {
 	__u64 id = bpf_get_current_pid_tgid(), now = bpf_ktime_get_ns();
 	__u32 tid = (__u32)id, pid = id >> 32, zero = 0;
@@ -518,9 +600,11 @@ int BPF_KRETPROBE(pq_send_ret, int ok)
 	struct q_query_event *q, *old;
 
 	if (!c || !pq_send_fn(c->fn))
-		return 0;
+		return;
 	k.stmt = c->a3;
 	pq_text(c, pid, c->a3);
+	if (window_closed) /* a PQsendPrepare between windows: its name's text only */
+		goto out;
 	q = bpf_map_lookup_elem(&qscratch, &zero);
 	if (!q)
 		goto out;
@@ -544,13 +628,21 @@ int BPF_KRETPROBE(pq_send_ret, int ok)
 	}
 out:
 	c->fn = 0;
+}
+
+SEC("uretprobe")
+int BPF_KRETPROBE(pq_send_ret, int ok)
+{
+	__u64 t0 = hit_begin();
+
+	send_ret(ok);
+	hit_end(t0);
 	return 0;
 }
 
 /* PQgetResult returned: a result of the connection's query (its time so far), or NULL: the
  * query is over */
-SEC("uretprobe")
-int BPF_KRETPROBE(pq_result_ret, void *res)
+static __always_inline void result_ret(void *ctx, void *res)
 {
 	__u64 id = bpf_get_current_pid_tgid(), now = bpf_ktime_get_ns();
 	__u32 pid = id >> 32;
@@ -559,17 +651,17 @@ int BPF_KRETPROBE(pq_result_ret, void *res)
 	struct q_query_event *q;
 
 	if (!c || c->fn != Q_FN_PQ_GET_RESULT)
-		return 0;
+		return;
 	k.stmt = c->a3;
 	c->fn = 0;
 	q = bpf_map_lookup_elem(&active, &k);
 	if (!q)
-		return 0;
+		return;
 	if (res) {
 		q->dur_ns = now - q->start_ns;
 		q->res = (__u64)res;
 		q->rows += pq_rows(ctx, (__u64)res);
-		return 0;
+		return;
 	}
 	if (!q->dur_ns) { /* no result at all */
 		q->dur_ns = now - q->start_ns;
@@ -577,5 +669,22 @@ int BPF_KRETPROBE(pq_result_ret, void *res)
 	}
 	pq_send(q);
 	bpf_map_delete_elem(&active, &k);
+}
+
+SEC("uretprobe")
+int BPF_KRETPROBE(pq_result_ret, void *res)
+{
+	__u64 t0 = hit_begin();
+
+	result_ret(ctx, res);
+	hit_end(t0);
+	return 0;
+}
+
+/* the trap's cost: a probe on a branch of pyhound's own code, its hits counted */
+SEC("uprobe")
+int queries_calib(struct pt_regs *ctx)
+{
+	qcount(Q_STAT_CALIB);
 	return 0;
 }

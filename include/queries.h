@@ -87,12 +87,21 @@ struct q_query_event {
 			  * them); 0: deeper than the walker's bound (PH_MAX_FRAMES), unknown */
 	__u64 res;	 /* libpq: the (last) PGresult*; else 0 */
 	__u32 fn;	 /* enum q_func of the call that issued it */
-	__u32 pad;
+	__u32 hits;	 /* SQLite: probe hits of this execution (its steps' entries and returns,
+			  * a reset that ended it); libpq: 0. For the estimate's probe cost */
 	struct ph_frame frames[Q_FRAMES]; /* innermost first */
 };
 
 #define Q_QUERY_HDR_SIZE 80 /* records are sent without their unused frames */
 
+
+/* Budget windows (user/collect/queries.c, probe_window.c): the probes of each execution
+ * (sqlite3_step, sqlite3_reset/finalize, PQexec & co., PQsend*, PQgetResult) are attached only
+ * in windows; those of prepares (sqlite3_prepare*, PQprepare, PQsendPrepare) stay attached, so
+ * that a statement prepared outside a window is still named when it runs in one. Outside a
+ * window (window_closed) a prepare sends its text only, no query record. A thread's call in
+ * progress is stamped with window_gen (bumped at each window's start and end): one from an
+ * earlier window (its return probe detached) is not taken for a call in progress. */
 
 /* per-CPU counters (index in the stats map) */
 enum q_stat {
@@ -107,6 +116,10 @@ enum q_stat {
 	Q_STAT_PQ_SUPERSEDED, /* PQsend* on a connection whose last query had not ended (pipeline
 			       * mode is not followed): the earlier one ended there */
 	Q_STAT_PQ_NESTED,    /* libpq calls inside PQexec & co. (its own PQsend*, PQgetResult) */
+	Q_STAT_HITS,	     /* probe hits, every process (the budget windows' cost model) */
+	Q_STAT_TIMED,	     /* hits whose BPF run was timed (one in 16) */
+	Q_STAT_BPF_NS,	     /* their BPF time */
+	Q_STAT_CALIB,	     /* hits of the calibration probe (pyhound's own code) */
 	Q_STAT_MAX,
 };
 

@@ -4,7 +4,8 @@
  * and with one JOIN. Drives the tracker and the queries collector through the C API so the
  * job starts only once the probes are in place; checks exact counts against the workload's own
  * count of queries, the call sites, and the N+1 finding (present for the N+1, absent for the
- * JOIN). One `pyhound queries --json` run checks the command end to end. */
+ * JOIN). One `pyhound queries --budget 0.5 --json` run checks the command end to end, its
+ * budget windows and estimates. */
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <signal.h>
@@ -254,8 +255,8 @@ Test(queries, report_section_and_sqlite_reads, .timeout = 300)
 	read_line(c.out_fd, line, sizeof(line));
 	cr_assert_str_eq(line, "ready");
 	snprintf(cmd, sizeof(cmd), "exec %s report --pid %d --duration 200 --no-stacks --json "
-		 ">%s 2>%s", getenv("PYHOUND") ? getenv("PYHOUND") : "build/pyhound", (int)c.pid,
-		 jsonf, errf);
+		 "--queries-budget 100 >%s 2>%s",
+		 getenv("PYHOUND") ? getenv("PYHOUND") : "build/pyhound", (int)c.pid, jsonf, errf);
 	ph = start_until_ready(cmd, errf, "watching", 60, buf, sizeof(buf));
 	cr_assert(ph > 0, "pyhound report did not start: %s", buf);
 	cr_assert_eq(child_go(&c), 0);
@@ -280,6 +281,67 @@ Test(queries, report_section_and_sqlite_reads, .timeout = 300)
 		 "assert p[\"queries\"][\"sqlite_preads_attributed\"] >= 1000, p[\"queries\"]\n"
 		 "print(\"ok\")' %s", Q_ORDERS, jsonf);
 	cr_expect_eq(run_cmd(cmd, buf, sizeof(buf)), 0, "%s", buf);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", db);
+	run_cmd(cmd, buf, sizeof(buf));
+}
+
+/* pyhound queries at a small budget (0.5%) over the N+1 job run again and again for 3 s
+ * (Debian's 3.11, 50 customers: 51 queries per call of billing_n1): the probes are attached in
+ * windows covering under half of the run, the orders statement's estimated count over the run
+ * is within 2x of the job's own count, never marked exact, and the N+1 is found from calls
+ * seen whole inside windows with exactly 50 queries each. */
+Test(queries, budget_windows_estimate_and_n1, .timeout = 300)
+{
+	char db[] = "/tmp/pyhound-qbudget-XXXXXX", dbfile[64], line[256], cmd[4096], buf[4096];
+	char jsonf[96], errf[96], *argv[] = { (char *)python_for(11, true),
+		(char *)workload("queries_n1.py"), "loop", dbfile, "50", "3", NULL };
+	int issued = -1, calls = -1, st = 0;
+	struct child c;
+	pid_t ph;
+
+	cr_assert(mkdtemp(db));
+	snprintf(dbfile, sizeof(dbfile), "%s/shop.db", db);
+	snprintf(jsonf, sizeof(jsonf), "%s/queries.json", db);
+	snprintf(errf, sizeof(errf), "%s/queries.err", db);
+	cr_assert_eq(child_start(&c, argv), 0);
+	read_line(c.out_fd, line, sizeof(line));
+	cr_assert_str_eq(line, "ready");
+	/* stops when the job exits (--pid); the duration is only a bound */
+	snprintf(cmd, sizeof(cmd), "exec %s queries --pid %d --budget 0.5 --duration 120 --json "
+		 ">%s 2>%s", getenv("PYHOUND") ? getenv("PYHOUND") : "build/pyhound", (int)c.pid,
+		 jsonf, errf);
+	ph = start_until_ready(cmd, errf, "following", 60, buf, sizeof(buf));
+	cr_assert(ph > 0, "pyhound queries did not start: %s", buf);
+	cr_assert_eq(child_go(&c), 0);
+	read_line(c.out_fd, line, sizeof(line));
+	cr_assert_eq(sscanf(line, "{\"issued\": %d, \"calls\": %d", &issued, &calls), 2,
+		     "job said %s", line);
+	waitpid(c.pid, &st, 0);
+	close(c.out_fd);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	cr_assert_eq(wait_exit(ph, 60), 0, "pyhound queries failed");
+	cr_assert(calls > 0 && issued == 51 * calls, "job: %d queries in %d calls", issued, calls);
+	snprintf(cmd, sizeof(cmd),
+		 "python3 -c 'import json,sys\n"
+		 "r = json.load(open(sys.argv[1]))\n"
+		 "orders = int(sys.argv[2])\n"
+		 "c = r[\"queries_coverage\"]\n"
+		 "assert c[\"windowed\"] and c[\"windows\"] >= 1, c\n"
+		 "assert 0 < c[\"covered_s\"] < 0.5 * c[\"duration_s\"], c\n"
+		 "q = [e for e in r[\"queries\"] if e[\"statement\"] == \"%s\"]\n"
+		 "assert len(q) == 1, r[\"queries\"]\n"
+		 "q = q[0]\n"
+		 "assert not q[\"count_is_exact\"] and 0 < q[\"count\"] < orders, (q, orders)\n"
+		 "assert orders / 2 <= q[\"estimated_count\"] <= 2 * orders, (q, orders)\n"
+		 "n1 = r[\"n_plus_one\"]\n"
+		 "assert len(n1) == 1, n1\n"
+		 "x = n1[0]\n"
+		 "assert (x[\"function\"], x[\"parent_function\"]) == (\"orders_for\", \"billing_n1\"), x\n"
+		 "assert x[\"parent_calls\"] >= 1 and (x[\"per_call_min\"], x[\"per_call_max\"]) == (50, 50), x\n"
+		 "print(\"ok\", c[\"windows\"], c[\"covered_s\"], q[\"count\"], q[\"estimated_count\"], orders, x[\"parent_calls\"], x[\"cut_calls\"])' %s %d",
+		 Q_ORDERS, jsonf, 50 * calls);
+	cr_expect_eq(run_cmd(cmd, buf, sizeof(buf)), 0, "%s", buf);
+	cr_log_info("budget windows: %s", buf);
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", db);
 	run_cmd(cmd, buf, sizeof(buf));
 }
@@ -418,8 +480,8 @@ Test(queries, serve_live_counts_and_age_out, .timeout = 600)
 	snprintf(conf, sizeof(conf), "%s/pyhound.conf", db);
 	snprintf(errf, sizeof(errf), "%s/serve.err", db);
 	snprintf(comm, sizeof(comm), "pyhq%d", (int)(getpid() % 100000));
-	snprintf(cmd, sizeof(cmd), "printf 'queries = yes\\ntop_queries = 5\\nprocess_max_age = 1\\n'"
-		 " > %s", conf);
+	snprintf(cmd, sizeof(cmd), "printf 'queries = yes\\nqueries_budget = 100\\ntop_queries = 5\\n"
+		 "process_max_age = 1\\n' > %s", conf);
 	cr_assert_eq(run_cmd(cmd, buf, sizeof(buf)), 0);
 	setenv("PYHOUND_COMM", comm, 1);
 	cr_assert_eq(child_start(&c, argv), 0);

@@ -138,3 +138,29 @@ Test(metrics_queries, forgotten_process_folded_by_command)
 	free(buf);
 	querystats_free(qs);
 }
+
+/* The query probes' budget windows: budget, time covered, modelled cost and cut executions,
+ * as set by the collector, each a family of its own. */
+Test(metrics_queries, budget_window_families)
+{
+	struct querystats *qs = querystats_new(10);
+	struct qs_coverage c = { .windowed = true, .budget_pct = 0.5, .wall_s = 60,
+				 .covered_s = 1.25, .windows = 40, .probe_cost_s = 0.3, .cut = 7 };
+	struct report r = {};
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	cr_assert(qs);
+	querystats_set_coverage(qs, &c);
+	f = open_memstream(&buf, &len);
+	metrics_write_queries(f, &r, qs, 10);
+	fclose(f);
+	cr_expect(strstr(buf, "\npyhound_queries_budget_percent 0.5\n"), "%s", buf);
+	cr_expect(strstr(buf, "\npyhound_queries_window_seconds_total 1.250000\n"), "%s", buf);
+	cr_expect(strstr(buf, "\npyhound_queries_probe_cost_seconds_total 0.300000\n"), "%s", buf);
+	cr_expect(strstr(buf, "\npyhound_queries_cut_total 7\n"), "%s", buf);
+	cr_expect(strstr(buf, "# TYPE pyhound_queries_window_seconds_total counter\n"));
+	free(buf);
+	querystats_free(qs);
+}

@@ -232,3 +232,43 @@ Test(querystats, forget_is_bounded_by_command)
 	cr_expect_eq(n, 0);
 	querystats_free(qs);
 }
+
+/* Budget windows: a call cut by a window's end counts apart (cut_calls, not in the per-call
+ * figures); after a window's start, the calls on the first query's stack are partial (their
+ * start unseen: never an N+1, however many repeats), and the first "1" seen starts a call
+ * followed whole. */
+Test(querystats, window_cut_and_partial_calls)
+{
+	struct querystats *qs = querystats_new(10);
+	struct prof_frame per[3] = { fr("orders_for", 11, 10), fr("report", 22, 18),
+				     fr("handle", 90, 80) };
+	const struct qs_n1 *x;
+	uint64_t ts = 1;
+	size_t n;
+
+	cr_assert(qs);
+	/* window 1 (from the start): one call whole, then one cut after 25 repeats */
+	request(qs, 7, "report", 40, &ts);
+	request(qs, 7, "report", 25, &ts);
+	querystats_cut(qs);
+	/* window 2 opens inside a call: 30 repeats of a call whose start is unseen, then a
+	 * whole call of 12, then a call cut after 3 (under the threshold: nothing) */
+	for (int i = 0; i < 30; i++)
+		querystats_add(qs, 1, 7, 1, PER, per, 3, 3, ts++, 2, 3, false);
+	request(qs, 7, "report", 12, &ts);
+	request(qs, 7, "report", 3, &ts);
+	querystats_cut(qs);
+	/* window 3 opens inside a call and sees only its repeats: partial, no N+1 */
+	for (int i = 0; i < 50; i++)
+		querystats_add(qs, 1, 7, 1, PER, per, 3, 3, ts++, 2, 3, false);
+	querystats_cut(qs);
+	x = querystats_n1(qs, &n);
+	cr_assert_eq(n, 1);
+	cr_expect_eq(x->parent_calls, 2);
+	cr_expect_eq(x->min_per_call, 12);
+	cr_expect_eq(x->max_per_call, 40);
+	cr_expect_eq(x->cut_calls, 1);
+	cr_expect_eq(x->cut_max_per_call, 25);
+	cr_expect_eq(x->queries, 40 + 25 + 12);
+	querystats_free(qs);
+}

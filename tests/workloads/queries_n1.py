@@ -2,14 +2,17 @@
 """A billing job over SQLite (stdlib sqlite3): N+1 (1 query for the customers, then one per
 customer) or the same result with one JOIN. Builds the database, prints "ready", waits for a
 line on stdin, runs the job once and prints its own count of queries as JSON.
+loop: runs the N+1 job again and again for SECONDS, then stays 0.3 s (its queries are read
+while it lives), prints its counts (issued, calls of billing_n1) and exits.
 
-usage: queries_n1.py n1|join DBPATH [CUSTOMERS]
+usage: queries_n1.py n1|join|loop DBPATH [CUSTOMERS [SECONDS]]
 PYHOUND_COMM=name in the environment renames the process (its comm) first.
 """
 import json
 import os
 import sqlite3
 import sys
+import time
 
 MODE, DB = sys.argv[1], sys.argv[2]
 N = int(sys.argv[3]) if len(sys.argv) > 3 else 500
@@ -61,6 +64,14 @@ def main():
     setup(db)
     print("ready", flush=True)
     sys.stdin.readline()
+    if MODE == "loop":
+        calls, end = 0, time.monotonic() + float(sys.argv[4])
+        while time.monotonic() < end:
+            billing_n1(db)
+            calls += 1
+        time.sleep(0.3)
+        print(json.dumps({"issued": issued, "calls": calls}), flush=True)
+        return
     total = billing_n1(db) if MODE == "n1" else billing_join(db)
     db.close()
     print(json.dumps({"issued": issued, "total": total}), flush=True)

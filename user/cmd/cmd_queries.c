@@ -14,12 +14,14 @@
 #include "out/out_queries.h"
 
 #define MAX_PIDS 64
+#define PROBE_COST_NS 1000.0 /* a uprobe hit's trap when calibration fails (as calls) */
+#define DEFAULT_BUDGET 1.0   /* percent: as calls; see queries_usage */
 
 static void queries_usage(FILE *f)
 {
 	fprintf(f,
-		"Usage: pyhound queries [--pid P ...] [--duration S] [--top N] [--min-repeats N]\n"
-		"                       [--json] [-v]\n\n"
+		"Usage: pyhound queries [--pid P ...] [--duration S] [--budget PCT] [--top N]\n"
+		"                       [--min-repeats N] [--json] [-v]\n\n"
 		"Database queries of Python processes, seen at the client library with no code\n"
 		"change: SQLite (libsqlite3, the stdlib sqlite3 module) and PostgreSQL (libpq:\n"
 		"psycopg2, psycopg). Each query is counted with its normalised statement (literals\n"
@@ -28,12 +30,22 @@ static void queries_usage(FILE *f)
 		"of the Python stack at the query.\n"
 		"N+1 finding: one call site running the same statement --min-repeats times or more\n"
 		"within one call of the function that encloses it (its caller).\n"
-		"Each query costs a few uprobe hits (SQLite: step entry and return per row, reset)\n"
-		"and one stack walk; see bench/RESULTS.md for the measured slowdown.\n\n"
+		"Each query costs a few uprobe hits (SQLite: step entry and return per row, reset;\n"
+		"1.5-2 us each here) and one stack walk: a loop of cheap point queries ran 1.5-1.7x\n"
+		"slower with every query probed. So the probes of executions are attached in\n"
+		"windows sized to keep their cost (hits x measured cost per hit, printed) within\n"
+		"--budget percent of the time (those of prepares stay, to name statements). SEEN\n"
+		"counts are exact inside windows; ~RUN estimates each over the run from the\n"
+		"process's CPU time (marked as estimates, low by up to the probes' slowdown). The\n"
+		"N+1 finding is a ratio per call, taken from calls seen whole inside windows (a\n"
+		"call cut by a window's end counts apart, its start unseen: not at all).\n"
+		"--budget 100 attaches for the whole run: exact counts. See bench/RESULTS-queries.md.\n\n"
 		"Options:\n"
 		"  -d, --duration S      how long to watch (default 10; with --pid, also stops when\n"
 		"                        every process has exited)\n"
 		"  -p, --pid P[,P...]    only these processes (repeatable); each must be CPython\n"
+		"  -b, --budget PCT      probe overhead budget in percent of run time (default %g,\n"
+		"                        as calls: an always-on agent's usual share)\n"
 		"  -n, --top N           statements shown per process (default 10; JSON: all)\n"
 		"  -r, --min-repeats N   repeats per call that make an N+1 (default %d)\n"
 		"      --json            one JSON document instead of text\n"
@@ -41,8 +53,8 @@ static void queries_usage(FILE *f)
 		"  -h, --help            this text\n\n"
 		"Examples:\n"
 		"  sudo pyhound queries --pid 1234 --duration 30\n"
-		"  sudo pyhound queries --json | jq '.n_plus_one'\n",
-		QS_N1_MIN);
+		"  sudo pyhound queries --budget 100 --json | jq '.n_plus_one'\n",
+		DEFAULT_BUDGET, QS_N1_MIN);
 }
 
 struct alive_ctx {
@@ -106,6 +118,7 @@ int cmd_queries(int argc, char **argv)
 		{ "pid", required_argument, NULL, 'p' },
 		{ "top", required_argument, NULL, 'n' },
 		{ "min-repeats", required_argument, NULL, 'r' },
+		{ "budget", required_argument, NULL, 'b' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "verbose", no_argument, NULL, 'v' },
@@ -118,14 +131,17 @@ int cmd_queries(int argc, char **argv)
 	struct tracker_hooks hooks;
 	pid_t pids[MAX_PIDS];
 	int npids = 0, c, err, ret = 1;
-	double duration = 10;
+	double duration = 10, budget = DEFAULT_BUDGET, trap_ns = PROBE_COST_NS;
+	struct probe_window win;
+	uint64_t wake;
+	bool calibrated = false;
 	unsigned long top = 10, minrep = QS_N1_MIN;
 	bool as_json = false;
 	uint64_t start, end;
 
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+d:p:n:r:jhv", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+:d:p:n:r:b:jhv", opts, NULL)) != -1) {
 		switch (c) {
 		case 'd':
 			if (parse_seconds(optarg, "duration", 0.1, 86400, &duration))
@@ -142,6 +158,10 @@ int cmd_queries(int argc, char **argv)
 		case 'r':
 			if (parse_uint(optarg, "min-repeats", 2, 1000000, &minrep))
 				return usage_error("queries", "bad --min-repeats");
+			break;
+		case 'b':
+			if (parse_percent(optarg, "--budget", 0.001, 100, &budget))
+				return usage_error("queries", "bad --budget");
 			break;
 		case 'j': as_json = true; break;
 		case 'v': log_set_verbosity(log_verbosity + 1); break;
@@ -175,13 +195,27 @@ int cmd_queries(int argc, char **argv)
 	err = tracker_start(t);
 	if (err)
 		goto out;
+	if (budget < 100) {
+		err = queries_calibrate(q, &trap_ns);
+		if (err) {
+			pr_warn("cannot time a probe hit (%s): assuming %.0f ns", strerror(-err),
+				PROBE_COST_NS);
+			trap_ns = PROBE_COST_NS;
+		} else {
+			calibrated = true;
+			pr_info("queries: a probe hit's trap costs %.0f ns here", trap_ns);
+		}
+	}
 	fprintf(stderr, "pyhound: following the database queries of %d CPython process%s%s for "
-		"%.1f s (Ctrl-C to stop early)\n", tracker_count(t),
+		"%.1f s, budget %g%% (Ctrl-C to stop early)\n", tracker_count(t),
 		tracker_count(t) == 1 ? "" : "es", topts.follow ? " and any that start" : "",
-		duration);
+		duration, budget);
 	start = now_ns();
+	probe_window_start(&win, &queries_window_ops, q, budget, trap_ns, start);
+	probe_window_set_end(&win, start + (uint64_t)(duration * 1e9));
+	wake = win.next;
 	while (!exiting) {
-		uint64_t now = now_ns(), lim = start + (uint64_t)(duration * 1e9);
+		uint64_t now = now_ns(), lim = start + (uint64_t)(duration * 1e9), until;
 		struct alive_ctx ac = {};
 
 		if (now >= lim)
@@ -191,8 +225,9 @@ int cmd_queries(int argc, char **argv)
 			pr_err("polling lifecycle events: %s", strerror(-err));
 			goto out;
 		}
-		err = queries_poll(q, lim - now > 100000000ULL ? 100 :
-					      (int)((lim - now + 999999) / 1000000));
+		until = wake < lim ? wake : lim;
+		err = queries_poll(q, until <= now ? 0 : until - now > 100000000ULL ? 100 :
+					      (int)((until - now + 999999) / 1000000));
 		if (err < 0 && err != -EINTR) {
 			pr_err("polling query records: %s", strerror(-err));
 			goto out;
@@ -202,11 +237,21 @@ int cmd_queries(int argc, char **argv)
 			if (!ac.alive)
 				break;
 		}
+		err = probe_window_step(&win, now_ns(), &wake);
+		if (err) {
+			pr_err("attaching the query probes for a window: %s", strerror(-err));
+			goto out;
+		}
 	}
 	end = now_ns();
+	probe_window_finish(&win, end);
 	tracker_poll(t, 0);
 	queries_poll(q, 0);
-	querystats_flush(queries_stats(q));
+	if (budget < 100) /* calls in progress were cut by the run's end */
+		querystats_cut(queries_stats(q));
+	else
+		querystats_flush(queries_stats(q));
+	queries_set_coverage(q, &win, start, end, true);
 	{
 		uint64_t bs[Q_STAT_MAX];
 		struct querystats *qs = queries_stats(q);
@@ -218,6 +263,9 @@ int cmd_queries(int argc, char **argv)
 			json_init(&j, stdout);
 			json_obj_begin(&j, NULL);
 			json_double(&j, "duration_s", (end - start) / 1e9);
+			json_double(&j, "probe_trap_ns", trap_ns);
+			json_bool(&j, "probe_trap_measured", calibrated);
+			queries_json_coverage(&j, qs);
 			print_libs(q, &j);
 			queries_json(&j, qs, 0);
 			json_obj_begin(&j, "counters");
@@ -231,9 +279,11 @@ int cmd_queries(int argc, char **argv)
 			json_obj_end(&j);
 			fputc('\n', stdout);
 		} else {
-			printf("%llu queries in %.1f s (time: SQLite inside sqlite3_step, libpq from "
+			printf("%llu queries %sin %.1f s (time: SQLite inside sqlite3_step, libpq from "
 			       "call to result; P99: '<' the upper bound of its power-of-two bucket)\n",
-			       (unsigned long long)bs[Q_STAT_QUERIES], (end - start) / 1e9);
+			       (unsigned long long)bs[Q_STAT_QUERIES],
+			       budget < 100 ? "seen inside windows " : "", (end - start) / 1e9);
+			queries_print_coverage(stdout, qs, "");
 			if (log_verbosity > 0)
 				print_libs(q, NULL);
 			tracker_foreach(t, print_proc, &pc);

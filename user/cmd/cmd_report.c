@@ -43,8 +43,8 @@ static void report_usage(FILE *f)
 		"Queries: the top SQLite and PostgreSQL (libpq) statements by time, with the Python\n"
 		"function and line that issued them, and N+1 findings (one call site running the\n"
 		"same statement %d+ times per call of its caller; see 'pyhound queries --help').\n"
-		"Each query costs about 5 us of probes and a stack walk: --no-queries for\n"
-		"processes running many very cheap queries.\n"
+		"Query probes are attached in windows held to --queries-budget percent of the\n"
+		"time (default 1; 100: throughout, exact counts), as in 'pyhound queries'.\n"
 		"Ctrl-C stops early and prints what was gathered.\n\n"
 		"Hot paths: FILE:HOT_LINE is the function's line with most samples of its own (or,\n"
 		"without any, the line calling on), then (def N) its first line; the top stacks\n"
@@ -93,6 +93,8 @@ static void report_usage(FILE *f)
 		"      --no-stacks     do not sample stacks (syscalls and I/O only)\n"
 		"      --no-gc         do not trace garbage collections and imports\n"
 		"      --no-queries    do not follow database queries\n"
+		"      --queries-budget PCT  query probes' cost budget, percent of the time\n"
+		"                      (default 1; 100: attached throughout, exact counts)\n"
 		"      --opcodes       under each hot function, the instructions its hot line's\n"
 		"                      samples sat on (e.g. CONTAINS_OP 91%%; always in --json)\n"
 		"  -v                  also print collector health (dropped data, map fill)\n"
@@ -219,6 +221,7 @@ int cmd_report(int argc, char **argv)
 		{ "no-stacks", no_argument, NULL, 'N' },
 		{ "no-gc", no_argument, NULL, 'G' },
 		{ "no-queries", no_argument, NULL, 'Q' },
+		{ "queries-budget", required_argument, NULL, 'B' },
 		{ "opcodes", no_argument, NULL, 'O' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "verbose", no_argument, NULL, 'v' },
@@ -235,6 +238,9 @@ int cmd_report(int argc, char **argv)
 	struct gc_collector_opts gopts = {};
 	bool no_gc = false, opcodes = false, no_queries = false;
 	struct queries *qc = NULL;
+	double qbudget = 1, qtrap = 1000;
+	struct probe_window qwin = {};
+	uint64_t qwake = UINT64_MAX;
 	struct report rep = {};
 	pid_t pids[MAX_PIDS];
 	int npids = 0, c, err, ret = 1;
@@ -273,6 +279,10 @@ int cmd_report(int argc, char **argv)
 		case 'N': stacks = false; break;
 		case 'G': no_gc = true; break;
 		case 'Q': no_queries = true; break;
+		case 'B':
+			if (parse_percent(optarg, "--queries-budget", 0.001, 100, &qbudget))
+				return usage_error("report", "bad --queries-budget");
+			break;
 		case 'O': opcodes = true; break;
 		case 'P':
 			if (parse_uint(optarg, "--max-procs", 1, 65536, &v))
@@ -368,7 +378,14 @@ int cmd_report(int argc, char **argv)
 		if (err)
 			goto out;
 	}
+	if (qc && qbudget < 100 && queries_calibrate(qc, &qtrap))
+		qtrap = 1000; /* a hit's trap when it cannot be timed (as calls) */
 	start = now_ns();
+	if (qc) {
+		probe_window_start(&qwin, &queries_window_ops, qc, qbudget, qtrap, start);
+		probe_window_set_end(&qwin, start + (uint64_t)(duration * 1e9));
+		qwake = qwin.next;
+	}
 	if (host_cpu_read(&cpu0))
 		cpu0.ncpus = 0;
 	/* on stderr even with --json: scripts wait for this line to know pyhound is attached */
@@ -393,6 +410,8 @@ int cmd_report(int argc, char **argv)
 		if (now - start >= (uint64_t)(duration * 1e9))
 			break;
 		left = (int)((start + (uint64_t)(duration * 1e9) - now) / 1000000) + 1;
+		if (qwake < now + (uint64_t)left * 1000000) /* the query probes' next window */
+			left = (int)((qwake > now ? qwake - now : 0) / 1000000) + 1;
 		err = tracker_poll(t, pr ? 0 : (left < 100 ? left : 100));
 		if (!err && pr)
 			err = profiler_poll(pr, left < 50 ? left : 50);
@@ -404,8 +423,14 @@ int cmd_report(int argc, char **argv)
 		}
 		if (rc.gc)
 			gc_poll(rc.gc, 0);
-		if (qc)
+		if (qc) {
 			queries_poll(qc, 0);
+			err = probe_window_step(&qwin, now_ns(), &qwake);
+			if (err) {
+				pr_err("attaching the query probes for a window: %s", strerror(-err));
+				goto out;
+			}
+		}
 	}
 	tracker_poll(t, 0); /* late exit events */
 	if (pr)
@@ -453,8 +478,13 @@ int cmd_report(int argc, char **argv)
 		goto out;
 	}
 	if (qc) {
+		probe_window_finish(&qwin, end);
 		queries_poll(qc, 0);
-		querystats_flush(queries_stats(qc));
+		if (qbudget < 100) /* calls in progress were cut by the run's end */
+			querystats_cut(queries_stats(qc));
+		else
+			querystats_flush(queries_stats(qc));
+		queries_set_coverage(qc, &qwin, start, end, true);
 		report_add_queries(&rep, queries_stats(qc));
 	}
 	rep.interrupted = exiting;

@@ -103,6 +103,8 @@ struct serve {
 	double calls_window_s;	     /* exported counters, kept monotonic */
 	double calls_cost_s;
 	struct queries *queries; /* database queries (queries = yes), else NULL */
+	struct probe_window qwin; /* their probes' budget windows */
+	uint64_t qwake;		  /* when qwin wants its next step */
 };
 
 static void serve_usage(FILE *f)
@@ -152,8 +154,9 @@ static void serve_usage(FILE *f)
 		"Configuration keys (key = value): listen, allow_remote, frequency, mode,\n"
 		"max_procs, max_stats, top_syscalls, top_functions, top_calls, calls_budget,\n"
 		"queries (yes/no:\n"
-		"database queries per statement and function, about 5 us per query; off by\n"
-		"default), top_queries, process_max_age,\n"
+		"database queries per statement and function; off by default), queries_budget\n"
+		"(percent of time the query probes may cost, in windows; default 1; 100: attached\n"
+		"throughout, exact counts), top_queries, process_max_age,\n"
 		"max_exited, cache_seconds, max_profiles, max_connections, max_connections_per_ip,\n"
 		"header_timeout, basic_auth_user, basic_auth_hash (crypt(3)/bcrypt, e.g. from\n"
 		"'htpasswd -nB'), tls_cert, tls_key. See deploy/pyhound.conf.\n\n"
@@ -543,8 +546,10 @@ static int render(struct serve *sv)
 	if (!err && sv->mfs)
 		metrics_write_mem_growth(f, &rep, sv->mfs, sv->cfg.top_functions,
 					 profiler_mem(sv->pr));
-	if (!err && sv->queries)
+	if (!err && sv->queries) {
+		queries_set_coverage(sv->queries, &sv->qwin, sv->qwin.start, now_ns(), false);
 		metrics_write_queries(f, &rep, queries_stats(sv->queries), sv->cfg.top_queries);
+	}
 	if (!err && sv->calls) {
 		struct metrics_calls mc = { .budget_percent = sv->cfg.calls_budget };
 		double win = calls_window_covered(&sv->win, now_ns()) / 1e9;
@@ -840,6 +845,15 @@ static void do_reload(struct serve *sv, struct http_server *http)
 	sv->cfg.top_syscalls = nc.top_syscalls;
 	sv->cfg.top_functions = nc.top_functions;
 	sv->cfg.top_calls = nc.top_calls;
+	if (sv->queries && nc.queries_budget != sv->cfg.queries_budget) {
+		if (probe_window_set_budget(&sv->qwin, nc.queries_budget, now_ns()))
+			pr_warn("queries: cannot attach the probes for budget %g%%",
+				nc.queries_budget);
+		else
+			pr_info("queries: budget now %g%%", nc.queries_budget);
+		sv->qwake = 0;
+	}
+	sv->cfg.queries_budget = nc.queries_budget;
 	if (nc.calls_budget != sv->cfg.calls_budget) { /* the window is stepped under the lock */
 		if (calls_window_set_budget(&sv->win, nc.calls_budget, now_ns()))
 			pr_warn("calls: cannot attach the probes for budget %g%%", nc.calls_budget);
@@ -1034,6 +1048,17 @@ int cmd_serve(int argc, char **argv)
 		sv.calls_resolve_gap = CALLS_RESOLVE_NS;
 		pr_info("calls: counting calls, budget %g%%", sv.cfg.calls_budget);
 	}
+	if (sv.queries) {
+		double trap_ns = CALLS_TRAP_NS;
+
+		if (sv.cfg.queries_budget < 100 && queries_calibrate(sv.queries, &trap_ns))
+			trap_ns = CALLS_TRAP_NS;
+		probe_window_start(&sv.qwin, &queries_window_ops, sv.queries, sv.cfg.queries_budget,
+				   trap_ns, now_ns());
+		sv.qwake = sv.qwin.next;
+		pr_info("queries: following queries, budget %g%% (a probe hit's trap %.0f ns)",
+			sv.cfg.queries_budget, trap_ns);
+	}
 	sv.start_ns = now_ns();
 	{
 		sigset_t set, old;
@@ -1081,6 +1106,13 @@ int cmd_serve(int argc, char **argv)
 			else if (profile_next - now < (uint64_t)to * 1000000ULL)
 				to = (int)((profile_next - now + 999999) / 1000000);
 		}
+		if (sv.queries) { /* the query probes' next window step */
+			now = now_ns();
+			if (sv.qwake <= now)
+				to = 0;
+			else if (sv.qwake - now < (uint64_t)to * 1000000ULL)
+				to = (int)((sv.qwake - now + 999999) / 1000000);
+		}
 		if (sv.calls) { /* the window's next step and the next resolve */
 			uint64_t until = sv.calls_resolved + sv.calls_resolve_gap;
 
@@ -1102,8 +1134,18 @@ int cmd_serve(int argc, char **argv)
 			pr_warn("lifecycle events: poll failed");
 		profiler_poll(sv.pr, 0);
 		gc_poll(sv.gc, 0);
-		if (sv.queries)
+		if (sv.queries) {
 			queries_poll(sv.queries, 0);
+			if (now_ns() >= sv.qwake) {
+				int e = probe_window_step(&sv.qwin, now_ns(), &sv.qwake);
+
+				if (e) {
+					pr_warn("queries: budget window: %s (retrying in 1 s)",
+						strerror(-e));
+					sv.qwake = now_ns() + 1000000000ULL;
+				}
+			}
+		}
 		if (sc_flush(sv.sc))
 			pr_warn("cannot move exited processes' statistics out of the kernel maps");
 		now = now_ns();

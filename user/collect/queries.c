@@ -1,13 +1,18 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #include <errno.h>
 #include <elf.h>
+#include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "collect/queries_user.h"
+#include "cpython/insn_check.h"
 #include "cpython/offsets.h"
 #include "cpython/symbolize.h"
 #include "cpython/tstate_locate.h"
@@ -40,8 +45,24 @@ struct pq_name {
 };
 
 struct lib_links {
-	struct bpf_link *l[MAX_LINKS_PER_LIB];
+	struct bpf_link *l[MAX_LINKS_PER_LIB]; /* attached throughout (prepares) */
 	int n;
+	struct bpf_link *w[MAX_LINKS_PER_LIB]; /* attached in windows (executions) */
+	int nw;
+	uint64_t offs[MAX_LINKS_PER_LIB];      /* each probe_def's file offset, 0: none */
+	uint64_t rows_off;		       /* cookie's high half (libpq) */
+	int fd;				       /* the library, for attaching again: -1 none */
+	bool failed;			       /* the last window's attach failed (said once) */
+};
+
+/* a process's CPU time, for estimating its queries over the run from those seen in windows */
+struct qproc {
+	pid_t pid;
+	bool exited;
+	uint64_t cpu0, cpu_seen; /* at registration, last read */
+	uint64_t cpu_mark;	 /* when the open window opened (0: none open) */
+	uint64_t cpu_win;	 /* spent inside windows */
+	uint64_t hits;		 /* probe hits its query records took (SQLite) */
 };
 
 struct queries {
@@ -60,6 +81,10 @@ struct queries {
 	struct pq_name *pq;
 	size_t npq;
 	uint64_t last_scan;
+	bool win_open;	/* the windowed probes are attached (true unless a window closed them) */
+	struct qproc *procs;
+	size_t nprocs, capprocs, last_proc;
+	double trap_cpu_ns; /* a hit's trap in the CPU time of the process it traps in */
 	uint64_t counters[QC_COUNTER_MAX];
 	struct prof_frame frames[Q_FRAMES];
 	char norm[NORM_LEN + 16];
@@ -72,6 +97,8 @@ static const char *const counter_names[QC_COUNTER_MAX] = {
 	[QC_UNKNOWN_FRAMES] = "unknown_frames",
 	[QC_PROCS_REFUSED] = "procs_refused",
 	[QC_DRIVER_FRAMES] = "driver_frames_skipped",
+	[QC_CUT] = "cut_by_window_end",
+	[QC_WINDOW_ATTACH_FAILED] = "window_attach_failed",
 };
 
 static const char *const bpf_stat_names[Q_STAT_MAX] = {
@@ -85,6 +112,10 @@ static const char *const bpf_stat_names[Q_STAT_MAX] = {
 	[Q_STAT_END_ORPHAN] = "end_orphan",
 	[Q_STAT_PQ_SUPERSEDED] = "pq_superseded",
 	[Q_STAT_PQ_NESTED] = "pq_nested_calls",
+	[Q_STAT_HITS] = "probe_hits",
+	[Q_STAT_TIMED] = "probe_runs_timed",
+	[Q_STAT_BPF_NS] = "probe_bpf_ns_timed",
+	[Q_STAT_CALIB] = "calibration_hits",
 };
 
 const char *queries_counter_name(enum queries_counter c)
@@ -270,6 +301,14 @@ static void on_query(struct queries *q, const struct q_query_event *e)
 	}
 	querystats_add(q->qs, e->pid, e->tid, e->lib, stmt, q->frames, n, depth, e->start_ns,
 		       e->dur_ns, e->rows, e->end == Q_END_ERROR);
+	if (e->hits) { /* the probes' cost in its CPU time inside windows (the estimate) */
+		if (q->last_proc >= q->nprocs || q->procs[q->last_proc].pid != (pid_t)e->pid)
+			for (size_t i = 0; i < q->nprocs; i++)
+				if (q->procs[i].pid == (pid_t)e->pid)
+					q->last_proc = i;
+		if (q->last_proc < q->nprocs && q->procs[q->last_proc].pid == (pid_t)e->pid)
+			q->procs[q->last_proc].hits += e->hits;
+	}
 }
 
 static int handle_event(void *ctx, void *data, size_t size)
@@ -296,41 +335,42 @@ struct probe_def {
 	int fn; /* cookie */
 	bool ret;
 	bool required;
+	bool always; /* a prepare: attached throughout, not only in windows */
 };
 
 static const struct probe_def sqlite_probes[] = {
-	{ "sqlite3_prepare_v2", Q_FN_SQLITE_PREPARE, false, true },
-	{ "sqlite3_prepare_v2", Q_FN_SQLITE_PREPARE, true, true },
-	{ "sqlite3_prepare_v3", Q_FN_SQLITE_PREPARE_V3, false, false },
-	{ "sqlite3_prepare_v3", Q_FN_SQLITE_PREPARE_V3, true, false },
-	{ "sqlite3_prepare", Q_FN_SQLITE_PREPARE, false, false },
-	{ "sqlite3_prepare", Q_FN_SQLITE_PREPARE, true, false },
-	{ "sqlite3_step", Q_FN_SQLITE_STEP, false, true },
-	{ "sqlite3_step", Q_FN_SQLITE_STEP, true, true },
-	{ "sqlite3_reset", Q_FN_SQLITE_RESET, false, true },
-	{ "sqlite3_finalize", Q_FN_SQLITE_FINALIZE, false, true },
+	{ "sqlite3_prepare_v2", Q_FN_SQLITE_PREPARE, false, true, true },
+	{ "sqlite3_prepare_v2", Q_FN_SQLITE_PREPARE, true, true, true },
+	{ "sqlite3_prepare_v3", Q_FN_SQLITE_PREPARE_V3, false, false, true },
+	{ "sqlite3_prepare_v3", Q_FN_SQLITE_PREPARE_V3, true, false, true },
+	{ "sqlite3_prepare", Q_FN_SQLITE_PREPARE, false, false, true },
+	{ "sqlite3_prepare", Q_FN_SQLITE_PREPARE, true, false, true },
+	{ "sqlite3_step", Q_FN_SQLITE_STEP, false, true, false },
+	{ "sqlite3_step", Q_FN_SQLITE_STEP, true, true, false },
+	{ "sqlite3_reset", Q_FN_SQLITE_RESET, false, true, false },
+	{ "sqlite3_finalize", Q_FN_SQLITE_FINALIZE, false, true, false },
 };
 
 static const struct probe_def pq_probes[] = {
-	{ "PQexec", Q_FN_PQ_EXEC, false, true },
-	{ "PQexecParams", Q_FN_PQ_EXEC_PARAMS, false, true },
-	{ "PQexecPrepared", Q_FN_PQ_EXEC_PREPARED, false, true },
-	{ "PQprepare", Q_FN_PQ_PREPARE, false, true },
-	{ "PQexec", Q_FN_PQ_EXEC, true, true }, /* one return probe per function */
-	{ "PQexecParams", Q_FN_PQ_EXEC_PARAMS, true, true },
-	{ "PQexecPrepared", Q_FN_PQ_EXEC_PREPARED, true, true },
-	{ "PQprepare", Q_FN_PQ_PREPARE, true, true },
+	{ "PQexec", Q_FN_PQ_EXEC, false, true, false },
+	{ "PQexecParams", Q_FN_PQ_EXEC_PARAMS, false, true, false },
+	{ "PQexecPrepared", Q_FN_PQ_EXEC_PREPARED, false, true, false },
+	{ "PQprepare", Q_FN_PQ_PREPARE, false, true, true },
+	{ "PQexec", Q_FN_PQ_EXEC, true, true, false }, /* one return probe per function */
+	{ "PQexecParams", Q_FN_PQ_EXEC_PARAMS, true, true, false },
+	{ "PQexecPrepared", Q_FN_PQ_EXEC_PREPARED, true, true, false },
+	{ "PQprepare", Q_FN_PQ_PREPARE, true, true, true },
 	/* the asynchronous protocol (psycopg 3) */
-	{ "PQsendQuery", Q_FN_PQ_SEND_QUERY, false, false },
-	{ "PQsendQuery", Q_FN_PQ_SEND_QUERY, true, false },
-	{ "PQsendQueryParams", Q_FN_PQ_SEND_QUERY, false, false },
-	{ "PQsendQueryParams", Q_FN_PQ_SEND_QUERY, true, false },
-	{ "PQsendQueryPrepared", Q_FN_PQ_SEND_PREPARED, false, false },
-	{ "PQsendQueryPrepared", Q_FN_PQ_SEND_PREPARED, true, false },
-	{ "PQsendPrepare", Q_FN_PQ_SEND_PREPARE, false, false },
-	{ "PQsendPrepare", Q_FN_PQ_SEND_PREPARE, true, false },
-	{ "PQgetResult", Q_FN_PQ_GET_RESULT, false, false },
-	{ "PQgetResult", Q_FN_PQ_GET_RESULT, true, false },
+	{ "PQsendQuery", Q_FN_PQ_SEND_QUERY, false, false, false },
+	{ "PQsendQuery", Q_FN_PQ_SEND_QUERY, true, false, false },
+	{ "PQsendQueryParams", Q_FN_PQ_SEND_QUERY, false, false, false },
+	{ "PQsendQueryParams", Q_FN_PQ_SEND_QUERY, true, false, false },
+	{ "PQsendQueryPrepared", Q_FN_PQ_SEND_PREPARED, false, false, false },
+	{ "PQsendQueryPrepared", Q_FN_PQ_SEND_PREPARED, true, false, false },
+	{ "PQsendPrepare", Q_FN_PQ_SEND_PREPARE, false, false, true },
+	{ "PQsendPrepare", Q_FN_PQ_SEND_PREPARE, true, false, true },
+	{ "PQgetResult", Q_FN_PQ_GET_RESULT, false, false, false },
+	{ "PQgetResult", Q_FN_PQ_GET_RESULT, true, false, false },
 };
 
 static struct bpf_program *prog_for(struct queries *q, int fn, bool ret)
@@ -447,47 +487,366 @@ static int check_lib(int kind, const char *open_path, uint64_t *offs, char *stat
 	return 0;
 }
 
+static const struct probe_def *lib_defs(int lib, size_t *n)
+{
+	*n = lib == Q_LIB_SQLITE ? sizeof(sqlite_probes) / sizeof(sqlite_probes[0]) :
+				   sizeof(pq_probes) / sizeof(pq_probes[0]);
+	return lib == Q_LIB_SQLITE ? sqlite_probes : pq_probes;
+}
+
+static void *destroy_link(void *l)
+{
+	bpf_link__destroy(l);
+	return NULL;
+}
+
+/* Destroying a uprobe link removes its breakpoints and then waits for an RCU grace period
+ * (tens to hundreds of ms on a busy host): all at once, one thread each (as calls does). */
+static void destroy_links(struct bpf_link **l, int n)
+{
+	pthread_t th[MAX_LIBS * MAX_LINKS_PER_LIB];
+	bool started[MAX_LIBS * MAX_LINKS_PER_LIB];
+
+	for (int i = 0; i < n; i++)
+		started[i] = !pthread_create(&th[i], NULL, destroy_link, l[i]);
+	for (int i = 0; i < n; i++) {
+		if (started[i])
+			pthread_join(th[i], NULL);
+		else
+			bpf_link__destroy(l[i]);
+	}
+}
+
+/* Attach one set of a library's probes (always: the prepares; else the executions' ones). */
+static int attach_set(struct queries *q, const struct queries_lib *l, struct lib_links *ll,
+		      const char *path, bool always, char *why, size_t whylen)
+{
+	size_t ndefs;
+	const struct probe_def *defs = lib_defs(l->lib, &ndefs);
+	struct bpf_link **dst = always ? ll->l : ll->w;
+	int *n = always ? &ll->n : &ll->nw;
+
+	for (size_t i = 0; i < ndefs; i++) {
+		LIBBPF_OPTS(bpf_uprobe_opts, uo, .retprobe = defs[i].ret,
+			    .bpf_cookie = defs[i].fn | ll->rows_off);
+		struct bpf_link *link;
+		int err;
+
+		if (!ll->offs[i] || defs[i].always != always)
+			continue;
+		link = bpf_program__attach_uprobe_opts(prog_for(q, defs[i].fn, defs[i].ret), -1,
+						       path, ll->offs[i], &uo);
+		if (!link) {
+			err = -errno;
+			snprintf(why, whylen, "cannot attach to %s: %s", defs[i].sym,
+				 strerror(-err));
+			while (*n > 0)
+				bpf_link__destroy(dst[--*n]);
+			return err;
+		}
+		dst[(*n)++] = link;
+	}
+	return 0;
+}
+
 static void attach_lib(struct queries *q, struct queries_lib *l, struct lib_links *ll,
 		       const char *open_path)
 {
-	const struct probe_def *defs = l->lib == Q_LIB_SQLITE ? sqlite_probes : pq_probes;
-	size_t ndefs = l->lib == Q_LIB_SQLITE ? sizeof(sqlite_probes) / sizeof(sqlite_probes[0]) :
-						 sizeof(pq_probes) / sizeof(pq_probes[0]);
-	uint64_t offs[MAX_LINKS_PER_LIB], rows_off = 0;
-	size_t i;
-	int err;
+	char why[160];
 
-	if (check_lib(l->lib, open_path, offs, l->status, sizeof(l->status)))
+	ll->fd = -1;
+	if (check_lib(l->lib, open_path, ll->offs, l->status, sizeof(l->status)))
 		return;
 	if (l->lib == Q_LIB_PQ) {
 		int off = pq_ntups_offset(open_path);
 
-		rows_off = off >= 0 ? (uint64_t)(off + 1) << 32 : 0;
+		ll->rows_off = off >= 0 ? (uint64_t)(off + 1) << 32 : 0;
 		l->rows = off >= 0;
 	}
-	for (i = 0; i < ndefs; i++) {
-		LIBBPF_OPTS(bpf_uprobe_opts, uo, .retprobe = defs[i].ret,
-			    .bpf_cookie = defs[i].fn | rows_off);
-		struct bpf_link *link;
-
-		if (!offs[i])
-			continue;
-		link = bpf_program__attach_uprobe_opts(prog_for(q, defs[i].fn, defs[i].ret), -1,
-						       open_path, offs[i], &uo);
-		if (!link) {
-			err = -errno;
-			snprintf(l->status, sizeof(l->status), "skipped: cannot attach to %s: %s",
-				 defs[i].sym, strerror(-err));
-			while (ll->n > 0)
-				bpf_link__destroy(ll->l[--ll->n]);
-			return;
-		}
-		ll->l[ll->n++] = link;
+	/* the file itself, for the windows' attaches: the process it was found in may be gone */
+	ll->fd = open(open_path, O_RDONLY | O_CLOEXEC);
+	if (ll->fd < 0) {
+		snprintf(l->status, sizeof(l->status), "skipped: cannot open: %s", strerror(errno));
+		return;
+	}
+	if (attach_set(q, l, ll, open_path, true, why, sizeof(why)) ||
+	    (q->win_open && attach_set(q, l, ll, open_path, false, why, sizeof(why)))) {
+		snprintf(l->status, sizeof(l->status), "skipped: %s", why);
+		while (ll->n > 0)
+			bpf_link__destroy(ll->l[--ll->n]);
+		close(ll->fd);
+		ll->fd = -1;
+		return;
 	}
 	l->attached = true;
-	l->probes = ll->n;
-	snprintf(l->status, sizeof(l->status), "attached: %d probes%s", ll->n,
+	l->probes = 0;
+	for (size_t i = 0; i < MAX_LINKS_PER_LIB; i++) /* the windowed ones as well */
+		l->probes += ll->offs[i] != 0;
+	snprintf(l->status, sizeof(l->status), "attached: %d probes%s", l->probes,
 		 l->lib == Q_LIB_PQ && !l->rows ? " (rows not read: PQntuples not decoded)" : "");
+}
+
+/* ---- budget windows ---- */
+
+static uint64_t proc_cpu_ns(pid_t pid)
+{
+	struct timespec ts;
+	clockid_t cid;
+
+	if (clock_getcpuclockid(pid, &cid) || clock_gettime(cid, &ts))
+		return 0;
+	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+static void proc_read(struct qproc *p)
+{
+	uint64_t cpu;
+
+	if (p->exited)
+		return;
+	cpu = proc_cpu_ns(p->pid);
+	if (cpu > p->cpu_seen)
+		p->cpu_seen = cpu;
+}
+
+static void procs_mark(struct queries *q, bool open)
+{
+	for (size_t i = 0; i < q->nprocs; i++) {
+		struct qproc *p = &q->procs[i];
+
+		proc_read(p);
+		if (open) {
+			p->cpu_mark = p->cpu_seen;
+		} else if (p->cpu_mark) {
+			p->cpu_win += p->cpu_seen - p->cpu_mark;
+			p->cpu_mark = 0;
+		}
+	}
+}
+
+static struct qproc *find_qproc(const struct queries *q, pid_t pid)
+{
+	for (size_t i = q->nprocs; i-- > 0;)
+		if (q->procs[i].pid == pid)
+			return &q->procs[i];
+	return NULL;
+}
+
+static void usage_add(struct queries *q, pid_t pid)
+{
+	struct qproc *p = find_qproc(q, pid);
+
+	if (p && !p->exited)
+		return;
+	if (!p) {
+		if (q->nprocs == q->capprocs) {
+			size_t cap = q->capprocs ? 2 * q->capprocs : 64;
+			struct qproc *n;
+
+			if (cap > Q_MAX_PROCS)
+				return;
+			n = realloc(q->procs, cap * sizeof(*n));
+			if (!n)
+				return;
+			q->procs = n;
+			q->capprocs = cap;
+		}
+		p = &q->procs[q->nprocs++];
+	}
+	memset(p, 0, sizeof(*p));
+	p->pid = pid;
+	p->cpu0 = p->cpu_seen = proc_cpu_ns(pid);
+	if (q->win_open)
+		p->cpu_mark = p->cpu_seen;
+}
+
+double queries_run_scale(struct queries *q, pid_t pid, double wall_ns, double covered_ns,
+			 const char **basis)
+{
+	const struct qproc *p = find_qproc(q, pid);
+	uint64_t win = p ? p->cpu_win + (p->cpu_mark && p->cpu_seen > p->cpu_mark ?
+					 p->cpu_seen - p->cpu_mark : 0) : 0;
+
+	if (p && win >= 1000000 && p->cpu_seen > p->cpu0) {
+		uint64_t s[Q_STAT_MAX];
+		double bpf, probes, w = (double)win;
+
+		/* the probes' own CPU time inside windows (the hits of its SQLite executions at
+		 * the calibrated trap's CPU cost and the measured BPF time per hit) is not the
+		 * process's work: taken out, never more than half of it (a model off under load
+		 * must not double the estimate) */
+		queries_bpf_stats(q, s);
+		bpf = s[Q_STAT_TIMED] ? (double)s[Q_STAT_BPF_NS] / s[Q_STAT_TIMED] : 0;
+		probes = (double)p->hits * (q->trap_cpu_ns + bpf);
+		*basis = probes > 0 ? "cpu, probes' cost taken out" : "cpu";
+		w -= probes < w / 2 ? probes : w / 2;
+		return (double)(p->cpu_seen - p->cpu0) / w;
+	}
+	*basis = "wall";
+	return covered_ns > 0 ? wall_ns / covered_ns : 1;
+}
+
+void queries_refresh_usage(struct queries *q)
+{
+	for (size_t i = 0; i < q->nprocs; i++)
+		proc_read(&q->procs[i]);
+}
+
+uint64_t queries_hits(struct queries *q, uint64_t *bpf_ns)
+{
+	uint64_t s[Q_STAT_MAX];
+
+	queries_bpf_stats(q, s);
+	if (bpf_ns) /* one run in 16 is timed: their mean times the hits */
+		*bpf_ns = s[Q_STAT_TIMED] ? (uint64_t)((double)s[Q_STAT_BPF_NS] /
+						       s[Q_STAT_TIMED] * s[Q_STAT_HITS]) : 0;
+	return s[Q_STAT_HITS];
+}
+
+/* The executions' probes go in (a window opens); each library's failure said once. */
+int queries_window_open(struct queries *q)
+{
+	char path[64], why[160];
+	int ok = 0, tried = 0;
+
+	if (q->win_open)
+		return 0;
+	/* calls in progress made before this window are no longer taken for live ones */
+	__atomic_add_fetch(&q->skel->bss->window_gen, 1, __ATOMIC_RELAXED);
+	q->skel->bss->window_closed = 0;
+	for (size_t i = 0; i < q->nlibs; i++) {
+		struct lib_links *ll = &q->links[i];
+
+		if (!q->libs[i].attached || ll->fd < 0)
+			continue;
+		tried++;
+		snprintf(path, sizeof(path), "/proc/self/fd/%d", ll->fd);
+		if (attach_set(q, &q->libs[i], ll, path, false, why, sizeof(why))) {
+			q->counters[QC_WINDOW_ATTACH_FAILED]++;
+			if (!ll->failed)
+				pr_warn("queries: %s: %s; its queries are not counted in windows",
+					q->libs[i].path, why);
+			ll->failed = true;
+			continue;
+		}
+		if (ll->failed)
+			pr_info("queries: %s: probes attached again", q->libs[i].path);
+		ll->failed = false;
+		ok++;
+	}
+	q->win_open = true;
+	procs_mark(q, true);
+	return tried && !ok ? -ENOENT : 0;
+}
+
+/* The executions' probes go (a window closes): what they sent is read, executions still in
+ * progress are dropped and counted (cut_by_window_end), calls in progress closed as cut. */
+void queries_window_close(struct queries *q)
+{
+	struct bpf_link *all[MAX_LIBS * MAX_LINKS_PER_LIB];
+	struct stmt_key { __u32 pid, pad; __u64 stmt; } k, next;
+	int n = 0, fd = bpf_map__fd(q->skel->maps.active);
+
+	if (!q->win_open)
+		return;
+	procs_mark(q, false);
+	for (size_t i = 0; i < q->nlibs; i++) {
+		struct lib_links *ll = &q->links[i];
+
+		while (ll->nw > 0)
+			all[n++] = ll->w[--ll->nw];
+	}
+	destroy_links(all, n);
+	/* calls made in the window whose return probes went with it are not live any more */
+	__atomic_add_fetch(&q->skel->bss->window_gen, 1, __ATOMIC_RELAXED);
+	q->skel->bss->window_closed = 1;
+	q->win_open = false;
+	if (q->rb)
+		ring_buffer__consume(q->rb);
+	/* no execution probe can fire now: what is left in the map was cut */
+	while (!bpf_map_get_next_key(fd, NULL, &next)) {
+		k = next;
+		if (bpf_map_delete_elem(fd, &k))
+			break;
+		q->counters[QC_CUT]++;
+	}
+	querystats_cut(q->qs);
+}
+
+bool queries_window_is_open(const struct queries *q)
+{
+	return q->win_open;
+}
+
+/* A function of pyhound's own with a known emulated branch (user/collect/calls.c). */
+int pyhound_calls_calib_target(int x);
+
+/* wall time of n calls (and the thread's CPU time in *cpu) */
+static double calib_loop(int n, double *cpu)
+{
+	volatile int r = 0;
+	struct timespec a, b, ca, cb;
+
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ca);
+	for (int i = 0; i < n; i++)
+		r += pyhound_calls_calib_target(i & 1);
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cb);
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	(void)r;
+	*cpu = (cb.tv_sec - ca.tv_sec) * 1e9 + (cb.tv_nsec - ca.tv_nsec);
+	return (b.tv_sec - a.tv_sec) * 1e9 + (b.tv_nsec - a.tv_nsec);
+}
+
+/* A uprobe hit's trap here (as calls_calibrate): a probe on a branch of pyhound's own code,
+ * 100000 calls with and without it. */
+int queries_calibrate(struct queries *q, double *ns_per_hit)
+{
+	LIBBPF_OPTS(bpf_uprobe_opts, uo);
+	const int n = 100000;
+	uint64_t before[Q_STAT_MAX], after[Q_STAT_MAX], off = 0, at = 0;
+	struct elf_file *ef;
+	struct elf_sym sym;
+	struct bpf_link *l;
+	uint8_t code[16];
+	double plain, probed, plain_cpu, probed_cpu;
+	char why[256];
+	int err;
+
+	ef = elf_open("/proc/self/exe");
+	if (!ef)
+		return -errno;
+	err = elf_find_symbol(ef, "pyhound_calls_calib_target", &sym);
+	if (!err && sym.size <= sizeof(code))
+		err = elf_read_vaddr(ef, sym.value, code, sym.size);
+	if (!err)
+		err = insn_first_branch(code, sym.size, sym.value, sym.value, 8, NULL, 0, &at, NULL,
+					NULL, 0, why, sizeof(why));
+	if (!err)
+		err = elf_vaddr_to_offset(ef, at, &off);
+	elf_close(ef);
+	if (err)
+		return err < 0 ? err : -ENOENT;
+	l = bpf_program__attach_uprobe_opts(q->skel->progs.queries_calib, 0, "/proc/self/exe",
+					    off, &uo);
+	if (!l)
+		return -errno;
+	queries_bpf_stats(q, before);
+	probed = calib_loop(n, &probed_cpu);
+	queries_bpf_stats(q, after);
+	bpf_link__destroy(l);
+	plain = calib_loop(n, &plain_cpu);
+	if (after[Q_STAT_CALIB] - before[Q_STAT_CALIB] < (uint64_t)n)
+		return -EPROTO; /* the probe did not fire on every call */
+	*ns_per_hit = (probed - plain) / n;
+	if (*ns_per_hit < 1)
+		*ns_per_hit = 1;
+	q->trap_cpu_ns = (probed_cpu - plain_cpu) / n;
+	if (q->trap_cpu_ns < 0)
+		q->trap_cpu_ns = 0;
+	pr_debug("queries: a hit's trap: %.0f ns of wall time, %.0f ns of the thread's CPU time",
+		 *ns_per_hit, q->trap_cpu_ns);
+	return 0;
 }
 
 struct scan_ctx {
@@ -637,6 +996,7 @@ int queries_add_process(struct queries *q, const struct py_proc *p)
 		q->cappids = cap;
 	}
 	q->pids[q->npids++] = p->pid;
+	usage_add(q, p->pid);
 	scan_pid(q, p->pid);
 	return 0;
 }
@@ -695,6 +1055,18 @@ static void on_exit_proc(const struct tracked_proc *tp, void *ctx)
 	if (q->rb)
 		ring_buffer__consume(q->rb);
 	querystats_flush_pid(q->qs, tp->info.pid); /* its N+1 rows are complete */
+	{
+		struct qproc *p = find_qproc(q, tp->info.pid);
+
+		if (p) { /* its CPU time while it can still be read (a zombie's can) */
+			proc_read(p);
+			if (p->cpu_mark) {
+				p->cpu_win += p->cpu_seen - p->cpu_mark;
+				p->cpu_mark = 0;
+			}
+			p->exited = true;
+		}
+	}
 	texts_purge(q, tp->info.pid);
 	bpf_map_delete_elem(bpf_map__fd(q->skel->maps.proc_info), &pid);
 	for (size_t i = 0; i < q->npids; i++)
@@ -727,6 +1099,7 @@ int queries_open(const struct queries_opts *opts, struct queries **out)
 	if (!q)
 		return -ENOMEM;
 	hashidx_init(&q->tidx);
+	q->win_open = true; /* attached throughout until a budget window closes */
 	q->texts = calloc(MAX_TEXTS, sizeof(*q->texts));
 	q->pq = calloc(MAX_PQ_NAMES, sizeof(*q->pq));
 	q->sym = symbolizer_new();
@@ -793,14 +1166,20 @@ int queries_poll(struct queries *q, int timeout_ms)
 		m = q->rb ? ring_buffer__consume(q->rb) : 0;
 		n += m > 0 ? m : 0;
 	} while (now_ns() < until);
-	if (now_ns() - q->last_scan >= RESCAN_NS)
+	if (now_ns() - q->last_scan >= RESCAN_NS) {
 		queries_rescan(q);
+		queries_refresh_usage(q);
+	}
 	return n;
 }
 
 void queries_forget(struct queries *q, pid_t pid, const char *comm)
 {
+	struct qproc *p = find_qproc(q, pid);
+
 	querystats_forget(q->qs, pid, comm);
+	if (p)
+		*p = q->procs[--q->nprocs];
 }
 
 struct querystats *queries_stats(struct queries *q)
@@ -846,9 +1225,16 @@ void queries_free(struct queries *q)
 	if (!q)
 		return;
 	ring_buffer__free(q->rb);
-	for (size_t i = 0; i < q->nlibs; i++)
-		while (q->links[i].n > 0)
-			bpf_link__destroy(q->links[i].l[--q->links[i].n]);
+	for (size_t i = 0; i < q->nlibs; i++) {
+		struct lib_links *ll = &q->links[i];
+
+		while (ll->n > 0)
+			bpf_link__destroy(ll->l[--ll->n]);
+		while (ll->nw > 0)
+			bpf_link__destroy(ll->w[--ll->nw]);
+		if (ll->fd >= 0)
+			close(ll->fd);
+	}
 	queries_bpf__destroy(q->skel);
 	if (q->texts)
 		texts_clear(q);
@@ -860,5 +1246,57 @@ void queries_free(struct queries *q)
 	symbolizer_free(q->sym);
 	querystats_free(q->qs);
 	free(q->pids);
+	free(q->procs);
 	free(q);
+}
+
+/* ---- the budget windows' glue (user/collect/probe_window.h) ---- */
+
+static int ops_attach(void *ctx)
+{
+	return queries_window_open(ctx);
+}
+
+static void ops_detach(void *ctx)
+{
+	queries_window_close(ctx);
+}
+
+static uint64_t ops_hits(void *ctx, uint64_t *bpf_ns)
+{
+	return queries_hits(ctx, bpf_ns);
+}
+
+const struct probe_window_ops queries_window_ops = {
+	.attach = ops_attach,
+	.detach = ops_detach,
+	.hits = ops_hits,
+};
+
+void queries_set_coverage(struct queries *q, const struct probe_window *w, uint64_t start,
+			  uint64_t now, bool estimate)
+{
+	struct qs_coverage c = {
+		.windowed = w->budget < 100,
+		.budget_pct = w->budget,
+		.wall_s = now > start ? (now - start) / 1e9 : 0,
+		.covered_s = probe_window_covered(w, now) / 1e9,
+		.windows = w->windows + (w->attached && w->budget < 100),
+		.probe_cost_s = probe_window_spent_ns(w) / 1e9,
+		.cut = q->counters[QC_CUT],
+	};
+
+	queries_refresh_usage(q);
+	querystats_set_coverage(q->qs, &c);
+	if (!c.windowed || !estimate)
+		return;
+	for (size_t i = 0; i < q->nprocs; i++) {
+		const char *basis;
+		double s = queries_run_scale(q, q->procs[i].pid, c.wall_s * 1e9, c.covered_s * 1e9,
+					     &basis);
+
+		pr_debug("queries: pid %d: %.1f queries over the run per query seen (%s)",
+			 (int)q->procs[i].pid, s, basis);
+		querystats_set_scale(q->qs, q->procs[i].pid, s);
+	}
 }

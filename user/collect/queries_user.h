@@ -18,6 +18,7 @@
 #include <sys/types.h>
 #include "host/discover.h"
 #include "host/tracker.h"
+#include "collect/probe_window.h"
 #include "model/querystats.h"
 #include "../../include/queries.h"
 
@@ -48,6 +49,8 @@ enum queries_counter {
 	QC_UNKNOWN_FRAMES,
 	QC_PROCS_REFUSED,    /* tracked processes whose stacks cannot be walked */
 	QC_DRIVER_FRAMES,    /* driver/ORM frames left out of call sites (not a loss) */
+	QC_CUT,		     /* executions in progress when a window closed: not counted */
+	QC_WINDOW_ATTACH_FAILED, /* a library's probes could not go in at a window's start */
 	QC_COUNTER_MAX,
 };
 
@@ -72,6 +75,29 @@ const char *queries_bpf_stat_name(unsigned int s);
 void queries_free(struct queries *q);
 struct bpf_object *queries_bpf_object(const struct queries *q);
 
+/* Budget windows (user/collect/probe_window.h drives them; without it every probe stays
+ * attached). The probes of each execution go in and out; those of prepares stay, so that a
+ * statement prepared between windows is named when it runs in one. At a close, executions in
+ * progress are dropped and counted (cut_by_window_end) and the N+1 follower's calls in
+ * progress closed as cut (querystats_cut). */
+int queries_window_open(struct queries *q);
+void queries_window_close(struct queries *q);
+bool queries_window_is_open(const struct queries *q);
+/* probe hits so far, every process, and the BPF time they took (one run in 16 timed) */
+uint64_t queries_hits(struct queries *q, uint64_t *bpf_ns);
+/* A uprobe hit's trap here, measured on pyhound's own code. 0 or -errno. */
+int queries_calibrate(struct queries *q, double *ns_per_hit);
+/* How many queries pid ran over the run per query seen in windows: its CPU time over the run
+ * per CPU-second of its own work inside windows (basis "cpu": the modelled CPU cost of the
+ * probe hits its SQLite executions took -- calibrated trap CPU time + measured BPF time per
+ * hit -- taken out, at most half); wall time over covered time when it ran under 1 ms of CPU
+ * inside windows ("wall"). Hits the model misses (the reset before an execution, libpq's)
+ * leave a process the probes slowed estimated somewhat low. */
+double queries_run_scale(struct queries *q, pid_t pid, double wall_ns, double covered_ns,
+			 const char **basis);
+/* read the processes' CPU clocks now (queries_poll does it every second) */
+void queries_refresh_usage(struct queries *q);
+
 /* The client libraries pid has mapped, each checked for the probes' symbols (nothing is
  * attached): for pyhound list. status: "N probes can attach" or "skipped: <reason>". */
 typedef void (*queries_lib_cb)(const char *path, int lib, bool usable, const char *status,
@@ -89,5 +115,12 @@ int queries_wrapper_skip(const uint8_t *code, size_t n);
 /* Which library a mapped file is, from its file name: Q_LIB_SQLITE for libsqlite3.so*,
  * Q_LIB_PQ for libpq.so*, 0 otherwise. */
 int queries_lib_kind(const char *path);
+
+/* probe_window ops over a struct queries (ctx) */
+extern const struct probe_window_ops queries_window_ops;
+/* The coverage of the run so far (start: the window's start, now) into the querystats
+ * (querystats_set_coverage) and, with estimate, each process's estimate (set_scale). */
+void queries_set_coverage(struct queries *q, const struct probe_window *w, uint64_t start,
+			  uint64_t now, bool estimate);
 
 #endif

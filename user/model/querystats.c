@@ -22,6 +22,7 @@ struct group_item {
 /* the call of the function at one depth of a thread's stack, as its queries show it */
 struct qs_level {
 	bool open;
+	bool partial;	     /* opened by the thread's first query in a window: its start unseen */
 	struct qs_site fn;   /* line: the line of the call's first query */
 	int max_line;	     /* furthest line seen in this call */
 	uint64_t total;	     /* queries through this call */
@@ -30,6 +31,7 @@ struct qs_level {
 
 struct qs_thread {
 	pid_t pid, tid;
+	uint64_t window;     /* qs->window at its last query */
 	struct qs_level lv[QS_LEVELS];
 	struct group_item items[QS_GROUP_ITEMS];
 	unsigned int nitems;
@@ -48,6 +50,8 @@ struct querystats {
 	struct qs_thread **th;
 	size_t nth;
 	int64_t last; /* entry of the last add, -1 */
+	uint64_t window; /* windows closed (querystats_cut) */
+	struct qs_coverage cover;
 	size_t nstrs_live; /* strings after the last compaction */
 	struct qs_folded folded[QS_MAX_FOLDED + 1]; /* [QS_MAX_FOLDED]: "other" */
 	size_t nfolded;
@@ -182,7 +186,7 @@ static int make_site(struct querystats *qs, const struct prof_frame *f, struct q
 }
 
 static void add_n1(struct querystats *qs, const struct qs_thread *t, const struct qs_level *lv,
-		   const struct group_item *it)
+		   const struct group_item *it, bool cut)
 {
 	struct qs_n1 *n = NULL;
 
@@ -208,19 +212,26 @@ static void add_n1(struct querystats *qs, const struct qs_thread *t, const struc
 		n->parent = lv->fn;
 		n->min_per_call = UINT64_MAX;
 	}
-	n->parent_calls++;
 	n->queries += it->count;
 	n->query_ns += it->ns;
 	n->span_ns += lv->last_end_ns - lv->first_ns;
 	n->other_queries += lv->total - it->count;
+	if (cut) { /* seen from its start to a window's end: at least this many per call */
+		n->cut_calls++;
+		if (it->count > n->cut_max_per_call)
+			n->cut_max_per_call = it->count;
+		return;
+	}
+	n->parent_calls++;
 	if (it->count < n->min_per_call)
 		n->min_per_call = it->count;
 	if (it->count > n->max_per_call)
 		n->max_per_call = it->count;
 }
 
-/* Close the calls at depth k and deeper: their repeated statements become N+1 rows. */
-static void close_from(struct querystats *qs, struct qs_thread *t, unsigned int k)
+/* Close the calls at depth k and deeper: their repeated statements become N+1 rows (cut:
+ * the calls did not end, a window did). */
+static void close_from(struct querystats *qs, struct qs_thread *t, unsigned int k, bool cut)
 {
 	unsigned int i, n = 0;
 
@@ -232,7 +243,7 @@ static void close_from(struct querystats *qs, struct qs_thread *t, unsigned int 
 			continue;
 		}
 		if (it->eligible && it->count >= qs->n1_min)
-			add_n1(qs, t, &t->lv[it->level], it);
+			add_n1(qs, t, &t->lv[it->level], it, cut);
 	}
 	t->nitems = n;
 	for (i = k; i < QS_LEVELS; i++)
@@ -274,22 +285,34 @@ static void follow_calls(struct querystats *qs, pid_t pid, pid_t tid, const char
 	unsigned int leaf = depth - 1, top = depth - nframes, k, pk;
 	struct group_item *it = NULL;
 	struct qs_site site, fn;
+	bool first; /* the thread's first query in this window (after a window's end) */
 
 	if (!t)
 		return;
-	close_from(qs, t, leaf + 1); /* returned from anything deeper */
+	first = t->window != qs->window;
+	t->window = qs->window;
+	close_from(qs, t, leaf + 1, false); /* returned from anything deeper */
 	for (k = top; k <= leaf; k++) {
 		struct qs_level *lv = &t->lv[k];
+		bool same;
 
 		if (make_site(qs, &frames[leaf - k], &fn))
 			return;
-		if (lv->open && func_eq(&lv->fn, &fn) &&
-		    !(fn.line <= lv->fn.line && lv->max_line > lv->fn.line)) {
+		/* a call whose start was not seen (partial) ends at a line before any seen in
+		 * it: the next call's first query, or a loop going back (then the call that
+		 * starts there ends at its own first line, as any other) */
+		same = lv->open && func_eq(&lv->fn, &fn) &&
+		       (lv->partial ? fn.line >= lv->fn.line :
+				      !(fn.line <= lv->fn.line && lv->max_line > lv->fn.line));
+		if (same) {
 			if (fn.line > lv->max_line)
 				lv->max_line = fn.line;
 		} else {
-			close_from(qs, t, k);
+			close_from(qs, t, k, false);
 			lv->open = true;
+			/* opened by the first query after a window's end: the call may have
+			 * started before it (frames deeper than this query's open later) */
+			lv->partial = first && qs->window > 0;
 			lv->fn = fn;
 			lv->max_line = fn.line;
 			lv->total = 0;
@@ -323,8 +346,9 @@ static void follow_calls(struct querystats *qs, pid_t pid, pid_t tid, const char
 	}
 	it->count++;
 	it->ns += dur_ns;
-	/* the call was seen to start before: by a query at another line of the parent */
-	if (frames[1].line != t->lv[pk].fn.line)
+	/* the call was seen to start before: by a query at another line of the parent (a
+	 * partial call's start was not seen) */
+	if (frames[1].line != t->lv[pk].fn.line && !t->lv[pk].partial)
 		it->eligible = true;
 }
 
@@ -396,7 +420,40 @@ bool querystats_add_rows(struct querystats *qs, int64_t idx, pid_t pid, uint64_t
 void querystats_flush(struct querystats *qs)
 {
 	for (size_t i = 0; i < qs->nth; i++)
-		close_from(qs, qs->th[i], 0);
+		close_from(qs, qs->th[i], 0, false);
+}
+
+void querystats_cut(struct querystats *qs)
+{
+	for (size_t i = 0; i < qs->nth; i++)
+		close_from(qs, qs->th[i], 0, true);
+	qs->window++;
+}
+
+void querystats_set_coverage(struct querystats *qs, const struct qs_coverage *c)
+{
+	qs->cover = *c;
+	if (!c->windowed) {
+		for (size_t i = 0; i < qs->ne; i++)
+			qs->e[i].est = (double)qs->e[i].count;
+		for (size_t i = 0; i < qs->nn1; i++)
+			qs->n1[i].est_queries = (double)qs->n1[i].queries;
+	}
+}
+
+const struct qs_coverage *querystats_coverage(const struct querystats *qs)
+{
+	return &qs->cover;
+}
+
+void querystats_set_scale(struct querystats *qs, pid_t pid, double scale)
+{
+	for (size_t i = 0; i < qs->ne; i++)
+		if (qs->e[i].pid == pid)
+			qs->e[i].est = qs->e[i].count * scale;
+	for (size_t i = 0; i < qs->nn1; i++)
+		if (qs->n1[i].pid == pid)
+			qs->n1[i].est_queries = qs->n1[i].queries * scale;
 }
 
 const struct qs_entry *querystats_entries(const struct querystats *qs, size_t *n)
@@ -431,7 +488,7 @@ void querystats_flush_pid(struct querystats *qs, pid_t pid)
 {
 	for (size_t i = 0; i < qs->nth; i++)
 		if (qs->th[i]->pid == pid)
-			close_from(qs, qs->th[i], 0);
+			close_from(qs, qs->th[i], 0, false);
 }
 
 static struct qs_folded *folded_of(struct querystats *qs, const char *comm)

@@ -38,6 +38,7 @@ struct qs_entry {
 	int lib;	  /* enum q_lib */
 	struct qs_site site, parent;
 	uint64_t count, total_ns, max_ns, rows, errors;
+	double est; /* count estimated over the run (querystats_set_scale; = count unwindowed) */
 	unsigned long long hist[QS_HIST_SLOTS];
 };
 
@@ -45,9 +46,13 @@ struct qs_n1 {
 	pid_t pid;
 	const char *stmt;
 	struct qs_site site, parent;
-	uint64_t parent_calls;		/* calls of parent in which site repeated stmt >= min */
-	uint64_t queries;		/* the repeated queries in those calls */
-	uint64_t min_per_call, max_per_call;
+	uint64_t parent_calls;		/* calls of parent in which site repeated stmt >= min,
+					 * seen whole (from their start to their end) */
+	uint64_t cut_calls;		/* more, seen from their start to a window's end */
+	uint64_t cut_max_per_call;	/* the most repeats seen in one of those */
+	uint64_t queries;		/* the repeated queries in all those calls */
+	double est_queries;		/* queries estimated over the run */
+	uint64_t min_per_call, max_per_call; /* of the calls seen whole */
 	uint64_t query_ns;		/* their time in the library */
 	uint64_t span_ns;		/* first query start to last query end, summed per call */
 	uint64_t other_queries;		/* other queries in those calls (the "1") */
@@ -70,6 +75,16 @@ enum qs_counter {
 	QS_COUNTER_MAX,
 };
 
+/* Budget windows (user/collect/probe_window.h): queries seen only inside windows */
+struct qs_coverage {
+	bool windowed;	  /* budget < 100: counts are what the windows saw */
+	double budget_pct;
+	double wall_s, covered_s;
+	int windows;
+	double probe_cost_s; /* the probes' modelled cost */
+	uint64_t cut;	     /* executions in progress when a window closed: not counted */
+};
+
 struct querystats;
 
 struct querystats *querystats_new(unsigned int n1_min);
@@ -86,6 +101,16 @@ int64_t querystats_last_entry(const struct querystats *qs);
 bool querystats_add_rows(struct querystats *qs, int64_t idx, pid_t pid, uint64_t rows);
 /* Close every call in progress (at the end of a run, before reading the N+1 rows). */
 void querystats_flush(struct querystats *qs);
+/* A budget window ended: close every call in progress as cut (counted in cut_calls, not in
+ * the per-call figures), and take the next query of each thread as the first of a window
+ * (the calls on its stack may have started before: followed as partial, never an N+1). */
+void querystats_cut(struct querystats *qs);
+/* How the counts were seen; windowed: each entry's est is set by querystats_set_scale, else
+ * est = count. */
+void querystats_set_coverage(struct querystats *qs, const struct qs_coverage *c);
+const struct qs_coverage *querystats_coverage(const struct querystats *qs);
+/* pid's queries over the run per query seen (queries_run_scale): sets est of its rows. */
+void querystats_set_scale(struct querystats *qs, pid_t pid, double scale);
 /* Close the calls in progress of pid's threads (it exited): its N+1 rows are complete. */
 void querystats_flush_pid(struct querystats *qs, pid_t pid);
 /* Drop pid's rows, N+1 rows and threads, summing what it counted into the totals of its

@@ -58,6 +58,7 @@ void report_print_queries_text(const struct report *r, const struct rep_proc *rp
 	querystats_entries(r->queries, &n);
 	fprintf(f, "\n   Queries (top %d statements by time in the database client; SQLite: inside "
 		   "sqlite3_step, libpq: call to result)\n", REP_TOP_QUERIES);
+	queries_print_coverage(f, r->queries, "   ");
 	if (!queries_print_proc(f, r->queries, pid, REP_TOP_QUERIES, "   "))
 		fprintf(f, "   no database queries seen (SQLite, libpq)\n");
 	if (rp->sqlite_preads)
@@ -73,6 +74,7 @@ void report_print_queries_json(const struct report *r, const struct rep_proc *rp
 		return;
 	json_obj_begin(j, "queries");
 	json_u64(j, "sqlite_preads_attributed", rp->sqlite_preads);
+	queries_json_coverage(j, r->queries);
 	queries_json(j, r->queries, rp->tp.info.pid);
 	json_obj_end(j);
 }
@@ -99,8 +101,12 @@ void report_print_queries_findings_json(const struct report *r, const struct rep
 		json_str(j, "parent_file", x[i].parent.file);
 		json_i64(j, "parent_first_line", x[i].parent.first_line);
 		json_u64(j, "parent_calls", x[i].parent_calls);
+		json_u64(j, "cut_calls", x[i].cut_calls);
 		json_u64(j, "queries", x[i].queries);
-		json_u64(j, "per_call_min", x[i].min_per_call);
+		json_bool(j, "queries_exact", !querystats_coverage(r->queries)->windowed);
+		json_double(j, "estimated_queries", querystats_coverage(r->queries)->windowed ?
+						     x[i].est_queries : (double)x[i].queries);
+		json_u64(j, "per_call_min", x[i].parent_calls ? x[i].min_per_call : 0);
 		json_u64(j, "per_call_max", x[i].max_per_call);
 		json_u64(j, "query_ns", x[i].query_ns);
 		json_obj_end(j);

@@ -173,13 +173,38 @@ static void write_forgotten(FILE *f, const struct querystats *qs)
 	}
 }
 
+/* the query probes' budget windows: how much of the time the counts cover, and their cost */
+static void write_coverage(FILE *f, const struct querystats *qs)
+{
+	const struct qs_coverage *c = querystats_coverage(qs);
+
+	fprintf(f, "# HELP pyhound_queries_budget_percent The query probes' cost budget, percent "
+		   "of the time (100: attached throughout, exact counts).\n"
+		   "# TYPE pyhound_queries_budget_percent gauge\npyhound_queries_budget_percent %g\n",
+		c->budget_pct);
+	fprintf(f, "# HELP pyhound_queries_window_seconds_total Time the query probes were "
+		   "attached (the time the query counts cover).\n"
+		   "# TYPE pyhound_queries_window_seconds_total counter\n"
+		   "pyhound_queries_window_seconds_total %.6f\n", c->covered_s);
+	fprintf(f, "# HELP pyhound_queries_probe_cost_seconds_total The query probes' modelled "
+		   "cost (hits x (calibrated trap + measured BPF time)), CPU time summed over "
+		   "processes.\n# TYPE pyhound_queries_probe_cost_seconds_total counter\n"
+		   "pyhound_queries_probe_cost_seconds_total %.6f\n", c->probe_cost_s);
+	fprintf(f, "# HELP pyhound_queries_cut_total Query executions in progress when a budget "
+		   "window closed: not counted.\n# TYPE pyhound_queries_cut_total counter\n"
+		   "pyhound_queries_cut_total %llu\n", (unsigned long long)c->cut);
+}
+
 void metrics_write_queries(FILE *f, const struct report *r, const struct querystats *qs,
 			   unsigned int top_n)
 {
 	static const char *const fam[][3] = {
 		{ "pyhound_queries_total", "counter",
 		  "Database queries (SQLite executions, libpq calls) by statement fingerprint and "
-		  "the Python function that issued them (top by time; the rest as \"other\")." },
+		  "the Python function that issued them (top by time; the rest as \"other\"), "
+		  "counted while the query probes were attached: all the time at queries_budget "
+		  "100, else inside budget windows (per second: rate of this over rate of "
+		  "pyhound_queries_window_seconds_total)." },
 		{ "pyhound_query_seconds", "histogram",
 		  "Query time in the database client library (SQLite: inside sqlite3_step; libpq: "
 		  "call to result)." },
@@ -269,6 +294,7 @@ void metrics_write_queries(FILE *f, const struct report *r, const struct queryst
 		}
 	}
 	write_forgotten(f, qs);
+	write_coverage(f, qs);
 	free(rows);
 	free(pids);
 	free(nr);

@@ -48,6 +48,7 @@ size_t queries_print_proc(FILE *f, const struct querystats *qs, pid_t pid, size_
 {
 	size_t n, shown = 0;
 	const struct qs_entry **v = queries_sorted(qs, &n);
+	bool win = querystats_coverage(qs)->windowed;
 
 	for (size_t i = 0; v && i < n && shown < top; i++) {
 		const struct qs_entry *e = v[i];
@@ -55,7 +56,10 @@ size_t queries_print_proc(FILE *f, const struct querystats *qs, pid_t pid, size_
 
 		if (e->pid != pid)
 			continue;
-		if (!shown)
+		if (!shown && win)
+			fprintf(f, "%s%8s %9s %10s %10s %10s %8s  %s\n", indent, "SEEN", "~RUN",
+				"TOTAL", "MEAN", "P99", "ROWS", "STATEMENT / CALLED FROM");
+		else if (!shown)
 			fprintf(f, "%s%8s %10s %10s %10s %8s  %s\n", indent, "COUNT", "TOTAL", "MEAN",
 				"P99", "ROWS", "STATEMENT / CALLED FROM");
 		fmt_ns(tb, sizeof(tb), e->total_ns);
@@ -66,11 +70,13 @@ size_t queries_print_proc(FILE *f, const struct querystats *qs, pid_t pid, size_
 			snprintf(rb, sizeof(rb), "%llu", (unsigned long long)e->rows);
 		else
 			snprintf(rb, sizeof(rb), "-"); /* libpq: not read */
-		fprintf(f, "%s%8llu %10s %10s %10s %8s  %s\n", indent,
-			(unsigned long long)e->count, tb, mb, pb[0] == '<' ? pb : pb + 1, rb,
+		fprintf(f, "%s%8llu ", indent, (unsigned long long)e->count);
+		if (win)
+			fprintf(f, "%9.0f ", e->est);
+		fprintf(f, "%10s %10s %10s %8s  %s\n", tb, mb, pb[0] == '<' ? pb : pb + 1, rb,
 			e->stmt);
-		fprintf(f, "%s%50s  %s (%s:%d)", indent, "", fn_name(&e->site), base(e->site.file),
-			e->site.line);
+		fprintf(f, "%s%*s  %s (%s:%d)", indent, win ? 60 : 50, "", fn_name(&e->site),
+			base(e->site.file), e->site.line);
 		if (e->parent.name && e->parent.name[0])
 			fprintf(f, " <- %s (%s:%d)", e->parent.name, base(e->parent.file),
 				e->parent.line);
@@ -85,6 +91,7 @@ size_t queries_print_n1(FILE *f, const struct querystats *qs, pid_t pid, const c
 {
 	size_t n, shown = 0;
 	const struct qs_n1 *v = querystats_n1(qs, &n);
+	bool win = querystats_coverage(qs)->windowed;
 
 	for (size_t i = 0; i < n; i++) {
 		const struct qs_n1 *x = &v[i];
@@ -96,17 +103,28 @@ size_t queries_print_n1(FILE *f, const struct querystats *qs, pid_t pid, const c
 		fmt_ns(sb, sizeof(sb), x->span_ns);
 		fprintf(f, "%sN+1 queries: %s (%s:%d) ran `%s` ", indent, fn_name(&x->site),
 			base(x->site.file), x->site.line, x->stmt);
-		if (x->min_per_call == x->max_per_call)
+		if (!x->parent_calls) /* every call seen was cut by a window's end */
+			fprintf(f, "at least %llu times per call",
+				(unsigned long long)x->cut_max_per_call);
+		else if (x->min_per_call == x->max_per_call)
 			fprintf(f, "%llu times per call", (unsigned long long)x->max_per_call);
 		else
 			fprintf(f, "%llu-%llu times per call", (unsigned long long)x->min_per_call,
 				(unsigned long long)x->max_per_call);
-		fprintf(f, " of %s (%s:%d), in %llu call%s: %llu queries, %s in the database "
-			   "client out of %s between each call's first and last query (%.0f%%)",
-			fn_name(&x->parent), base(x->parent.file), x->parent.first_line,
-			(unsigned long long)x->parent_calls, x->parent_calls == 1 ? "" : "s",
-			(unsigned long long)x->queries, qb, sb,
-			x->span_ns ? 100.0 * x->query_ns / x->span_ns : 0);
+		fprintf(f, " of %s (%s:%d), in %llu call%s", fn_name(&x->parent),
+			base(x->parent.file), x->parent.first_line,
+			(unsigned long long)x->parent_calls, x->parent_calls == 1 ? "" : "s");
+		if (win)
+			fprintf(f, " seen whole inside windows");
+		if (x->cut_calls)
+			fprintf(f, " (+%llu cut by a window's end, up to %llu times in one)",
+				(unsigned long long)x->cut_calls,
+				(unsigned long long)x->cut_max_per_call);
+		fprintf(f, ": %llu queries%s, %s in the database client out of %s between each "
+			   "call's first and last query (%.0f%%)", (unsigned long long)x->queries,
+			win ? " seen" : "", qb, sb, x->span_ns ? 100.0 * x->query_ns / x->span_ns : 0);
+		if (win)
+			fprintf(f, "; ~%.0f over the run (estimated)", x->est_queries);
 		if (x->other_queries)
 			fprintf(f, "; %llu other quer%s in those calls",
 				(unsigned long long)x->other_queries,
@@ -153,6 +171,10 @@ void queries_json(struct json *j, const struct querystats *qs, pid_t pid)
 		sql_fingerprint(e->stmt, fp);
 		json_str(j, "fingerprint", fp);
 		json_u64(j, "count", e->count);
+		/* windowed: count is what the windows saw; estimated_count over the run */
+		json_bool(j, "count_is_exact", !querystats_coverage(qs)->windowed);
+		json_double(j, "estimated_count",
+			    querystats_coverage(qs)->windowed ? e->est : (double)e->count);
 		json_u64(j, "total_ns", e->total_ns);
 		json_u64(j, "mean_ns", e->count ? e->total_ns / e->count : 0);
 		/* upper bound of the log2 bucket holding it, capped at max_ns */
@@ -180,8 +202,12 @@ void queries_json(struct json *j, const struct querystats *qs, pid_t pid)
 		site_json(j, "", &x[i].site);
 		site_json(j, "parent_", &x[i].parent);
 		json_u64(j, "parent_calls", x[i].parent_calls);
+		json_u64(j, "cut_calls", x[i].cut_calls);
+		json_u64(j, "cut_max_per_call", x[i].cut_max_per_call);
 		json_u64(j, "queries", x[i].queries);
-		json_u64(j, "per_call_min", x[i].min_per_call);
+		json_double(j, "estimated_queries", querystats_coverage(qs)->windowed ?
+						     x[i].est_queries : (double)x[i].queries);
+		json_u64(j, "per_call_min", x[i].parent_calls ? x[i].min_per_call : 0);
 		json_u64(j, "per_call_max", x[i].max_per_call);
 		json_u64(j, "query_ns", x[i].query_ns);
 		json_u64(j, "span_ns", x[i].span_ns);
@@ -192,4 +218,39 @@ void queries_json(struct json *j, const struct querystats *qs, pid_t pid)
 		json_obj_end(j);
 	}
 	json_arr_end(j);
+}
+
+void queries_json_coverage(struct json *j, const struct querystats *qs)
+{
+	const struct qs_coverage *c = querystats_coverage(qs);
+
+	json_obj_begin(j, "queries_coverage");
+	json_bool(j, "windowed", c->windowed);
+	json_double(j, "budget_pct", c->budget_pct);
+	json_i64(j, "windows", c->windows);
+	json_double(j, "covered_s", c->covered_s);
+	json_double(j, "duration_s", c->wall_s);
+	json_double(j, "coverage", c->wall_s > 0 ? c->covered_s / c->wall_s : 0);
+	/* hits x (calibrated trap + measured BPF time per hit): what the budget is held to */
+	json_double(j, "probe_cost_s", c->probe_cost_s);
+	json_u64(j, "cut_by_window_end", c->cut); /* executions dropped at a window's close */
+	json_obj_end(j);
+}
+
+void queries_print_coverage(FILE *f, const struct querystats *qs, const char *indent)
+{
+	const struct qs_coverage *c = querystats_coverage(qs);
+
+	if (!c->windowed) {
+		fprintf(f, "%squery probes attached throughout (budget %g%%): exact counts; probe "
+			   "cost %.3f s (modelled)\n", indent, c->budget_pct, c->probe_cost_s);
+		return;
+	}
+	fprintf(f, "%squery probes in %d window%s covering %.2f s of %.2f s (%.1f%%), budget "
+		   "%g%%, probe cost %.3f s (modelled), %llu execution%s cut by a window's end\n"
+		   "%sSEEN: counted inside windows; ~RUN: estimated over the run (its process's "
+		   "CPU time over the run per CPU-second of its own work inside windows)\n",
+		indent, c->windows, c->windows == 1 ? "" : "s", c->covered_s, c->wall_s,
+		c->wall_s > 0 ? 100 * c->covered_s / c->wall_s : 0, c->budget_pct,
+		c->probe_cost_s, (unsigned long long)c->cut, c->cut == 1 ? "" : "s", indent);
 }

@@ -19,4 +19,8 @@ size_t queries_print_n1(FILE *f, const struct querystats *qs, pid_t pid, const c
 /* "queries" and "n_plus_one" arrays (rows of pid, or all for 0) into an open JSON object. */
 void queries_json(struct json *j, const struct querystats *qs, pid_t pid);
 
+/* How the queries were seen (budget windows): a JSON object "queries_coverage", or a line. */
+void queries_json_coverage(struct json *j, const struct querystats *qs);
+void queries_print_coverage(FILE *f, const struct querystats *qs, const char *indent);
+
 #endif

@@ -26,6 +26,7 @@ void config_defaults(struct serve_config *c)
 	c->calls_budget = 0;
 	c->queries = false;
 	c->top_queries = 20;
+	c->queries_budget = 1;
 	c->process_max_age = 300;
 	c->cache_seconds = 1.0;
 	c->max_exited = 1000;
@@ -177,6 +178,8 @@ int config_load(const char *path, struct serve_config *c, char *err, size_t errl
 			rc = !strcmp(v, "yes") || !strcmp(v, "true") ? (c->queries = true, 0)
 			     : !strcmp(v, "no") || !strcmp(v, "false") ? (c->queries = false, 0)
 									: -EINVAL;
+		else if (!strcmp(k, "queries_budget"))
+			rc = set_double(v, 0.001, 100, &c->queries_budget);
 		else if (!strcmp(k, "top_queries"))
 			rc = set_uint(v, 1, 1000, &c->top_queries);
 		else if (!strcmp(k, "process_max_age"))
@@ -209,6 +212,8 @@ int config_load(const char *path, struct serve_config *c, char *err, size_t errl
 		if (rc) {
 			const char *hint = !strcmp(k, "calls_budget") ?
 						   " (percent of time, from 0 to 100, e.g. 0.5; 0: off)" :
+					   !strcmp(k, "queries_budget") ?
+						   " (percent of time, from 0.001 to 100; 100: exact)" :
 					   !strcmp(k, "top_calls") ? " (an integer from 1 to 1000)" :
 					   !strcmp(k, "mode") ? " (cpu, wall or gil)" : "";
 

@@ -21,6 +21,7 @@ struct serve_config {
 	double calls_budget;	  /* exact-call probes' cost, percent of time; 0: off (no probes) */
 	bool queries;		  /* follow database queries (uprobes on libsqlite3/libpq) */
 	unsigned int top_queries; /* per process, query series for the top N (statement, function) */
+	double queries_budget;	  /* query probes' cost, percent of time (windows); 100: throughout */
 	unsigned int process_max_age; /* seconds an exited process's series are kept */
 	unsigned int max_exited;  /* exited processes kept with their series (oldest go first) */
 	double cache_seconds;	  /* /metrics renders at most this often */
