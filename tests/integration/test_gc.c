@@ -74,6 +74,9 @@ static int finish(struct gc_child *c)
 
 struct wl {
 	unsigned long long counts[3], autos[3], total[3], max[3], median[3], found[3];
+	unsigned long long outer_total[3], outer_max[3]; /* the callbacks included */
+	unsigned long long beyond[3]; /* ns the explicit collections' calls took beyond the
+				       * callbacks, summed; how many collections */
 	char imp_name[64];
 	double imp_ms;
 	char text[4096]; /* everything after "ready", for output comparisons */
@@ -98,6 +101,9 @@ static void read_result(struct gc_child *c, struct wl *w)
 		else if (!strcmp(key, "auto")) v = w->autos;
 		else if (!strcmp(key, "total_ns")) v = w->total;
 		else if (!strcmp(key, "max_ns")) v = w->max;
+		else if (!strcmp(key, "outer_total_ns")) v = w->outer_total;
+		else if (!strcmp(key, "outer_max_ns")) v = w->outer_max;
+		else if (!strcmp(key, "beyond_ns")) v = w->beyond;
 		else if (!strcmp(key, "median_ns")) v = w->median;
 		else if (!strcmp(key, "found")) v = w->found;
 		else if (!strcmp(key, "import"))
@@ -179,6 +185,16 @@ static void run_case(const char *minor, const char *want_source)
 	const struct gc_proc_snap *ps;
 	struct wl w;
 	bool debian = !strcmp(minor, "debian"), sid = !strncmp(minor, "sid", 3);
+	/* 3.13's uprobe (and the -dbg builds' with force_uprobes) times gc_collect_main, which
+	 * calls the gc.callbacks itself: its pauses enclose the workload's callbacks, and also
+	 * pyhound's own uprobe hits on invoke_gc_callback (two a collection, ~25 us on a quiet
+	 * 2-core VM, 50-90 us under load: more than the tolerance's floor). The workload sees
+	 * those only around its explicit gc.collect() calls: their mean excess over the
+	 * callbacks' interval (measured in the same run, so under the same load) is added to the
+	 * reference. The USDT probes and 3.8-3.12's collect() lie inside the callbacks. */
+	bool encloses = !strcmp(minor, "13") || (sid && force_uprobes);
+	double extra = 0; /* ns a collection takes beyond its callbacks (encloses) */
+	double ref_total[3], ref_max[3];
 	FILE *f;
 	int g, st;
 	unsigned long long explicit_n[3] = { N0, N1, N2 };
@@ -220,29 +236,49 @@ static void run_case(const char *minor, const char *want_source)
 	cr_assert_eq(gc_snapshot(s.gc, &snap), 0);
 	ps = gc_snapshot_find(&snap, c.pid);
 	cr_assert(ps && ps->has_stats, "python %s: no GC statistics", minor);
+	cr_assert_eq(w.beyond[1], N0 + N1 + N2, "workload: %llu explicit collections paired",
+		     w.beyond[1]);
+	if (encloses)
+		extra = (double)w.beyond[0] / w.beyond[1];
+	for (g = 0; g < 3; g++) {
+		ref_total[g] = encloses ? w.outer_total[g] + extra * w.counts[g] : w.total[g];
+		ref_max[g] = encloses ? w.outer_max[g] + extra : w.max[g];
+	}
 	for (g = 0; g < 3; g++) {
 		double bm = ps->s.count[g] ? (double)ps->s.total_ns[g] / ps->s.count[g] : 0;
-		double wm = w.counts[g] ? (double)w.total[g] / w.counts[g] : 0;
+		double wm = w.counts[g] ? ref_total[g] / w.counts[g] : 0;
 
 		cr_log_info("python %s (%s) gen %d: pyhound %llu collections, mean %.1f us, max "
-			    "%.1f us; workload %llu (%llu automatic), mean %.1f us, max %.1f us",
+			    "%.1f us; workload %llu (%llu automatic), mean %.1f us, max %.1f us "
+			    "(between its callbacks %.1f us%s)",
 			    minor, ps->source, g, ps->s.count[g], bm / 1e3, ps->s.max_ns[g] / 1e3,
-			    w.counts[g], w.autos[g], wm / 1e3, w.max[g] / 1e3);
+			    w.counts[g], w.autos[g], wm / 1e3, ref_max[g] / 1e3,
+			    w.counts[g] ? (double)w.total[g] / w.counts[g] / 1e3 : 0,
+			    encloses ? "; with them and the calls' excess, as pyhound times it" : "");
 		cr_expect_eq(ps->s.count[g], w.counts[g],
 			     "python %s gen %d: pyhound counted %llu collections, workload %llu",
 			     minor, g, ps->s.count[g], w.counts[g]);
 		cr_expect_eq(w.counts[g] - w.autos[g], explicit_n[g]);
-		cr_expect(fabs(bm - wm) <= tol(wm),
-			  "python %s gen %d: mean pause %.1f us vs workload %.1f us", minor, g,
-			  bm / 1e3, wm / 1e3);
+		/* Each collection has a short part (traps, the call into the callbacks: ~5-30
+		 * us) timed by one side only. A loaded host's scheduler stops the target for a
+		 * whole slice (ms, once 220 ms here) wherever it runs, so now and then one
+		 * collection gains a slice on one side only: the mean then moves by slice / n.
+		 * The tolerance allows that once, up to the longest pause either side saw
+		 * (quiet host: ~0.5 ms / 389 collections, ~1 us for gen 0). */
+		double once = fmax((double)ps->s.max_ns[g], ref_max[g]) / fmax(w.counts[g], 1);
+
+		cr_expect(fabs(bm - wm) <= tol(wm) + once,
+			  "python %s gen %d: mean pause %.1f us vs workload %.1f us (tolerance %.1f "
+			  "us + one longest pause %.1f us)", minor, g, bm / 1e3, wm / 1e3,
+			  tol(wm) / 1e3, once / 1e3);
 	}
 	/* gen 2 in total and the longest pause: the heavy collections */
-	cr_expect(fabs((double)ps->s.total_ns[2] - w.total[2]) <= tol(w.total[2]),
-		  "python %s: gen-2 total %llu ns vs workload %llu ns", minor, ps->s.total_ns[2],
-		  w.total[2]);
-	cr_expect(fabs((double)ps->s.max_ns[2] - w.max[2]) <= tol(w.max[2]),
-		  "python %s: gen-2 max %llu ns vs workload %llu ns", minor, ps->s.max_ns[2],
-		  w.max[2]);
+	cr_expect(fabs((double)ps->s.total_ns[2] - ref_total[2]) <= tol(ref_total[2]),
+		  "python %s: gen-2 total %llu ns vs workload %.0f ns", minor, ps->s.total_ns[2],
+		  ref_total[2]);
+	cr_expect(fabs((double)ps->s.max_ns[2] - ref_max[2]) <= tol(ref_max[2]),
+		  "python %s: gen-2 max %llu ns vs workload %.0f ns", minor, ps->s.max_ns[2],
+		  ref_max[2]);
 	cr_expect(w.autos[0] > 0, "workload saw no automatic collection");
 	/* the workload's 3 finalizers calling gc.collect() inside a collection: refused by the
 	 * interpreter; 3.13+ enters gc_collect_main for them (seen by its uprobe only), and they

@@ -344,12 +344,19 @@ Test(queries_pg, gunicorn_flask_n1_endpoint_named, .timeout = 300)
 	snprintf(dir, sizeof(dir), "%s", workload("queries_app.py"));
 	*strrchr(dir, '/') = 0;
 	snprintf(errfile, sizeof(errfile), "%s/gunicorn.err", pg.dir);
-	hport = 30000 + getpid() % 20000;
+	/* port 0: the kernel picks a free one when gunicorn binds, which it logs (a port chosen
+	 * beforehand can be taken meanwhile, and gunicorn then gives up) */
 	snprintf(cmd, sizeof(cmd), "cd %s && PYHOUND_PG_SOCK=%s PYHOUND_PG_PORT=%d "
-		 "PYHOUND_APP_CUSTOMERS=%d exec %s -m gunicorn -w 1 -b 127.0.0.1:%d "
-		 "queries_app:app 2>%s", dir, pg.dir, pg.port, APP_CUST, PY, hport, errfile);
+		 "PYHOUND_APP_CUSTOMERS=%d exec %s -m gunicorn -w 1 -b 127.0.0.1:0 "
+		 "queries_app:app 2>%s", dir, pg.dir, pg.port, APP_CUST, PY, errfile);
 	master = start_until_ready(cmd, errfile, "Booting worker", 120, buf, sizeof(buf));
 	cr_assert(master > 0, "gunicorn did not start: %s", buf);
+	{
+		const char *at = strstr(buf, "Listening at: http://127.0.0.1:");
+
+		hport = at ? atoi(at + strlen("Listening at: http://127.0.0.1:")) : 0;
+		cr_assert(hport > 0 && hport < 65536, "gunicorn's port not logged: %s", buf);
+	}
 	deadline = mono_seconds() + 60;
 	while (!worker && mono_seconds() < deadline) {
 		worker = first_child(master);

@@ -351,12 +351,20 @@ Test(serve, gc_metrics, .timeout = 60)
 
 	serve_start(&s, NULL);
 	cr_assert_eq(child_start(&c, argv), 0);
-	usleep(500 * 1000);
+	/* found and its GC probes attached (its source shows) before it collects: a fixed
+	 * sleep raced serve's discovery of the process on a busy host */
+	snprintf(key, sizeof(key), "pyhound_gc_source_info{pid=\"%d\",comm=\"python3.12\","
+		 "python_version=\"3.12.1\",source=\"uprobe\"}", (int)c.pid);
+	for (int i = 0; i < 150 && (curl(&s, "/metrics", NULL) || sample(out, key) != 1); i++)
+		usleep(100 * 1000);
+	cr_assert_eq(sample(out, key), 1, "%s not in /metrics within 15 s", key);
 	cr_assert_eq(write(c.in_fd, "\n", 1), 1);
-	usleep(1500 * 1000);
-	cr_assert_eq(curl(&s, "/metrics", NULL), 0);
+	/* the 50 collections done ("done") and read by serve (within a poll) */
+	cr_assert_gt(read_line(c.out_fd, key, sizeof(key), 30), 0, "the workload did not finish");
 	snprintf(key, sizeof(key), "pyhound_gc_collections_total{pid=\"%d\",comm=\"python3.12\","
 		 "python_version=\"3.12.1\",generation=\"2\"}", (int)c.pid);
+	for (int i = 0; i < 50 && (curl(&s, "/metrics", NULL) || sample(out, key) != 50); i++)
+		usleep(100 * 1000);
 	cr_expect_eq(sample(out, key), 50, "%s", key);
 	snprintf(key, sizeof(key), "pyhound_gc_pause_seconds_count{pid=\"%d\",comm=\"python3.12\","
 		 "python_version=\"3.12.1\",generation=\"2\"}", (int)c.pid);

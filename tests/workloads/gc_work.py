@@ -57,10 +57,15 @@ def main():
     ap.add_argument("--no-wait", action="store_true", help="do not wait on stdin")
     args = ap.parse_args()
 
-    events = []  # (phase, generation, perf_counter_ns)
+    # [phase, generation, perf_counter_ns at the callback's entry, at its end]: a tracer's
+    # interval may lie inside the two callbacks of a collection (3.8-3.12's collect(), the USDT
+    # probes) or enclose them (3.13's gc_collect_main calls them), so both are measured
+    events = []
 
     def cb(phase, info):
-        events.append((phase, info["generation"], time.perf_counter_ns()))
+        ev = [phase, info["generation"], time.perf_counter_ns(), 0]
+        events.append(ev)
+        ev[3] = time.perf_counter_ns()
 
     live = [[i] for i in range(args.live)]  # lists are GC-tracked: gen-2 work
     gc.collect()
@@ -80,12 +85,15 @@ def main():
         import_ms.append((name, (time.perf_counter_ns() - t) / 1e6))
 
     found = [0, 0, 0]
+    called = []  # each explicit gc.collect() timed around the call
     for gen, n in ((0, args.n0), (1, args.n1), (2, args.n2)):
         for i in range(n):
             make_cycles(args.garbage)
             if i == 0:
                 Reentrant()  # collected (and finalized) by this generation's first collect
+            t = time.perf_counter_ns()
             found[gen] += gc.collect(gen)
+            called.append(time.perf_counter_ns() - t)
     n_explicit = len(events) // 2
 
     gc.enable()
@@ -93,20 +101,30 @@ def main():
     gc.disable()
 
     # pair start/stop callbacks (collections do not nest)
+    # inner: from the end of the "start" callback to the entry of the "stop" one; outer: from
+    # the entry of "start" to the end of "stop" (the callbacks included)
     counts, total, mx, auto = [0, 0, 0], [0, 0, 0], [0, 0, 0], [0, 0, 0]
+    total_out, mx_out = [0, 0, 0], [0, 0, 0]
+    # what an explicit collection takes outside its callbacks (the call, and a tracer's own
+    # probes in the collection function but outside the callbacks), summed
+    beyond = 0
     durs = [[], [], []]
     start = None
-    for i, (phase, g, t) in enumerate(events):
+    for i, (phase, g, t_in, t_end) in enumerate(events):
         if phase == "start":
-            start = t
+            start = (t_in, t_end)
             continue
-        d = t - start
+        d, d_out = t_in - start[1], t_end - start[0]
         counts[g] += 1
         total[g] += d
         mx[g] = max(mx[g], d)
+        total_out[g] += d_out
+        mx_out[g] = max(mx_out[g], d_out)
         durs[g].append(d)
         if i // 2 >= n_explicit:
             auto[g] += 1
+        elif len(called) == n_explicit:
+            beyond += max(called[i // 2] - d_out, 0)
     med = [sorted(x)[len(x) // 2] if x else 0 for x in durs]
     del live
     if args.deterministic:
@@ -119,6 +137,9 @@ def main():
         print("auto", *auto)
         print("total_ns", *total)
         print("max_ns", *mx)
+        print("outer_total_ns", *total_out)
+        print("outer_max_ns", *mx_out)
+        print("beyond_ns", beyond, n_explicit if len(called) == n_explicit else 0, 0)
         print("median_ns", *med)
         print("found", *found)
         for name, ms in import_ms:

@@ -17,8 +17,9 @@ static void list_usage(FILE *f)
 	fprintf(f, "Usage: pyhound list [--json] [-v]\n\n"
 		   "List the CPython processes on this host, one line each: PID, CPython version,\n"
 		   "build (libpython static in the executable or a shared libpython; stripped or with\n"
-		   "symbols; USDT probes or not), how `pyhound calls` would count its calls (its probe sites proved as for\n"
-		   "attaching: uprobe:RESUME+RETURN, uprobe:eval-entry+RETURN_VALUE,\n"
+		   "symbols; USDT probes or not; tailcall: 3.14+'s tail-calling interpreter, one\n"
+		   "function per opcode), how `pyhound calls` would count its calls (its probe sites\n"
+		   "proved as for attaching: uprobe:RESUME+RETURN, uprobe:eval-entry+RETURN_VALUE,\n"
 		   "usdt:function__return, or none; -v says why not), and command line. Processes in\n"
 		   "containers are included.\n\n"
 		   "Options:\n"
@@ -84,6 +85,7 @@ static int print_proc(const struct py_proc *p, void *ctx)
 			json_str(j, "unsupported", p->unsupported);
 		json_str(j, "build", py_proc_build(p));
 		json_bool(j, "stripped", p->stripped);
+		json_bool(j, "tail_call", p->tail_call != 0);
 		json_str(j, "object", p->obj_path);
 		json_bool(j, "object_deleted", p->obj_deleted);
 		json_u64(j, "load_bias", p->load_bias);

@@ -17,6 +17,8 @@
 #include "cpython/insn_check.h"
 #include "lib/log.h"
 #include "cpython/offsets.h"
+#include "cpython/opcodes.h"
+#include "cpython/tailcall.h"
 #include "collect/sampler.h"
 #include "cpython/symbolize.h"
 #include "cpython/tstate_locate.h"
@@ -245,6 +247,43 @@ static int read_mem(pid_t pid, uint64_t addr, void *buf, size_t len)
 static int usdt_sites(struct binary *b, char *why, size_t whylen);
 static uint64_t proc_cpu_ns(pid_t pid);
 
+/* A tail-calling interpreter (user/cpython/tailcall.h) is refused, with what was found: its
+ * RESUME and return opcodes' functions (the dispatch table's entries, checked by name) would be
+ * the probe sites, but no tail-calling CPython is at hand to prove exact counts on, and a
+ * specialised RESUME deoptimising enters the generic one's function a second time. */
+static int tailcall_refuse(const char *path, int minor, const int *ops, int n, char *why,
+			   size_t whylen)
+{
+	const struct py_optab *t = py_optab_for(minor);
+	struct tailcall_op to[8];
+	struct eval_site s[8];
+	char w[256] = "";
+	int i, j, err;
+
+	if (!t || n > 8) {
+		snprintf(why, whylen, "tail-calling interpreter: no opcode names known for CPython "
+			 "3.%d", minor);
+		return -ENOTSUP;
+	}
+	for (i = 0; i < n; i++) {
+		to[i].opcode = ops[i];
+		to[i].name = t->names[ops[i]] ? t->names[ops[i]] : "?";
+		to[i].generic = -1;
+		for (j = 0; j < n; j++)
+			if (j != i && t->deopt[ops[i]] == ops[j])
+				to[i].generic = j;
+	}
+	err = tailcall_locate(path, minor, to, n, s, w, sizeof(w));
+	if (err)
+		snprintf(why, whylen, "tail-calling interpreter: %s", w);
+	else
+		snprintf(why, whylen, "tail-calling interpreter: its opcode functions are found "
+			 "(_TAIL_CALL_%s at 0x%llx and %d more, each its opcode's dispatch table "
+			 "entry) but not probed yet: no such build has been tested", to[0].name,
+			 (unsigned long long)s[0].probe, n - 1);
+	return err ? err : -ENOTSUP;
+}
+
 /* Whether CPython 3.<minor>'s own dtrace hook can change what the program does while its
  * function__entry/return semaphores are raised: 3.11's encodes the code object's file and name
  * with PyUnicode_AsUTF8 and leaves the error of a name holding a lone surrogate set, so the
@@ -287,6 +326,22 @@ static int setup_binary(struct binary *b, const struct py_proc *p, bool usdt, ch
 	if (err) {
 		snprintf(why, whylen, "CPython 3.%d: no opcode table known", p->minor);
 		goto usdt;
+	}
+	if (p->minor >= 14) {
+		char tw[256] = "";
+		int tc = tailcall_detect(b->path, p->minor, tw, sizeof(tw)), ops[8];
+
+		if (tc == TAILCALL_STRIPPED) {
+			snprintf(why, whylen, "tail-calling interpreter without symbols: %s", tw);
+			err = -ENOTSUP;
+			goto usdt;
+		}
+		if (tc == TAILCALL_SYMBOLS) {
+			memcpy(ops, resume, nres * sizeof(*ops));
+			memcpy(ops + nres, ret, nret * sizeof(*ops));
+			err = tailcall_refuse(b->path, p->minor, ops, nres + nret, why, whylen);
+			goto usdt;
+		}
 	}
 	if (p->minor <= 10) {
 		int regs[] = { X86_REG_RDI, X86_REG_EDI, X86_REG_RSI, X86_REG_ESI };

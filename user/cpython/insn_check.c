@@ -172,9 +172,8 @@ int insn_first_branch(const uint8_t *code, size_t len, uint64_t base, uint64_t f
 	return err;
 }
 
-/* Every direct branch target of code[0..len) at base; *out is malloc'd. */
-static int branch_targets(const uint8_t *code, size_t len, uint64_t base, uint64_t **out,
-			  size_t *n, char *why, size_t whylen)
+int insn_branch_targets(const uint8_t *code, size_t len, uint64_t base, uint64_t **out,
+			size_t *n, char *why, size_t whylen)
 {
 	const uint8_t *p = code;
 	size_t left = len, cnt = 0, cap = 0;
@@ -283,9 +282,7 @@ static int table_cb(const struct elf_sym *s, void *ctx)
 	return 0;
 }
 
-/* The table's 256 entries as link-time addresses: the file's data, with R_X86_64_RELATIVE /
- * R_X86_64_64 relocations applied (a shared library keeps the address in the addend). */
-static int read_table(const char *path, struct elf_file *ef, uint64_t addr, uint64_t *tab)
+int eval_read_table(const char *path, struct elf_file *ef, uint64_t addr, uint64_t *tab)
 {
 	Elf_Scn *scn = NULL;
 	int fd, err = 0;
@@ -515,9 +512,6 @@ static struct elf_file *open_eval(const char *path, struct func *main, int *err,
 #define EVAL_MAX_PARTS 8	/* the eval loop's pieces: its symbol, .cold parts */
 #define EVAL_MAX_TABLES 64	/* candidate tables in a stripped eval loop */
 
-static int fde_containing(struct elf_file *ef, uint64_t pc, uint64_t *start, uint64_t *len,
-			  char *why, size_t whylen);
-
 /* The eval loop as found in a file: its code in parts and its dispatch tables. */
 struct eval_code {
 	struct func part[EVAL_MAX_PARTS];
@@ -612,7 +606,7 @@ static int find_parts(struct elf_file *ef, struct eval_code *ec, char *why, size
 			elf_foreach_symbol(ef, sym_at_cb, &sa);
 			if (sa.found)
 				continue;
-			err = fde_containing(ef, t, &start, &len, why, whylen);
+			err = elf_fde_containing(ef, t, &start, &len, why, whylen);
 			if (err)
 				say(why, whylen, "%s jumps to 0x%llx, in no function of the unwind "
 				    "table", EVAL_FUNC, (unsigned long long)t);
@@ -715,7 +709,7 @@ static int find_tables(const char *path, struct elf_file *ef, struct eval_code *
 		return -ENOENT;
 	}
 	ec->table_addr = tf.addr;
-	err = read_table(path, ef, tf.addr, ec->tab);
+	err = eval_read_table(path, ef, tf.addr, ec->tab);
 	if (err) {
 		say(why, whylen, "can't read opcode_targets at 0x%llx: %s",
 		    (unsigned long long)tf.addr, strerror(-err));
@@ -725,7 +719,7 @@ static int find_tables(const char *path, struct elf_file *ef, struct eval_code *
 		ec->other = calloc(TABLE_SLOTS, sizeof(*ec->other));
 		if (!ec->other)
 			return -ENOMEM;
-		err = read_table(path, ef, tf.other, ec->other);
+		err = eval_read_table(path, ef, tf.other, ec->other);
 		if (err) {
 			say(why, whylen, "can't read the tracing table at 0x%llx: %s",
 			    (unsigned long long)tf.other, strerror(-err));
@@ -759,8 +753,8 @@ int eval_locate_handlers(const char *path, int minor, const int *opcodes, int n,
 		uint64_t *t = NULL;
 		size_t nt = 0;
 
-		err = branch_targets(ec.part[pi].code, ec.part[pi].size, ec.part[pi].start, &t, &nt,
-				     why, whylen);
+		err = insn_branch_targets(ec.part[pi].code, ec.part[pi].size, ec.part[pi].start,
+					  &t, &nt, why, whylen);
 		if (err)
 			goto out;
 		if (nt) {
@@ -880,7 +874,7 @@ int eval_locate_entry(const char *path, const int *regs, int nregs, struct eval_
 	err = insn_check_boundary(main.code, main.size, main.start, out->probe, why, whylen);
 	if (err)
 		goto out;
-	err = branch_targets(main.code, main.size, main.start, &tg, &ntg, why, whylen);
+	err = insn_branch_targets(main.code, main.size, main.start, &tg, &ntg, why, whylen);
 	if (err)
 		goto out;
 	for (k = 0; k < ntg; k++)
@@ -1011,9 +1005,8 @@ static int cie_encoding(struct elf_file *ef, uint64_t vaddr, uint8_t *enc)
 	return 0;
 }
 
-/* The function (FDE range) containing pc. 0, or -errno with why. */
-static int fde_containing(struct elf_file *ef, uint64_t pc, uint64_t *start, uint64_t *len,
-			  char *why, size_t whylen)
+int elf_fde_containing(struct elf_file *ef, uint64_t pc, uint64_t *start, uint64_t *len,
+		       char *why, size_t whylen)
 {
 	uint64_t hdr, hsize, eh, count, cie, begin, range, at;
 	uint8_t h[4], enc;
@@ -1102,7 +1095,7 @@ int usdt_check_site(struct elf_file *ef, uint64_t pc, uint64_t sema, char *why, 
 	size_t cnt;
 	int err;
 
-	err = fde_containing(ef, pc, &start, &len, why, whylen);
+	err = elf_fde_containing(ef, pc, &start, &len, why, whylen);
 	if (err)
 		return err;
 	code = malloc(len);

@@ -30,6 +30,22 @@ int insn_first_branch(const uint8_t *code, size_t len, uint64_t base, uint64_t f
 		      unsigned int max_insns, const int *regs, int nregs, uint64_t *at,
 		      bool *is_call, char *insn, size_t insnlen, char *why, size_t whylen);
 
+/* Every direct jmp, jcc and call target of code[0..len) at base: *out (malloc'd, the caller
+ * frees it) and their count in *n. 0, or -errno with why (undecodable bytes: the targets after
+ * them would be missed). */
+int insn_branch_targets(const uint8_t *code, size_t len, uint64_t base, uint64_t **out,
+			size_t *n, char *why, size_t whylen);
+
+struct elf_file;
+/* The 256 entries of a dispatch table at link-time address addr of the ELF file at path, as
+ * link-time addresses: the file's data with its R_X86_64_RELATIVE / R_X86_64_64 relocations
+ * applied (a PIE or a shared library keeps each address in the addend). 0, or -errno. */
+int eval_read_table(const char *path, struct elf_file *ef, uint64_t addr, uint64_t *tab);
+/* The function containing pc, from the unwind table (.eh_frame_hdr's index of the FDEs, one
+ * per function or cold part): its start and length. 0, or -errno with why. */
+int elf_fde_containing(struct elf_file *ef, uint64_t pc, uint64_t *start, uint64_t *len,
+		       char *why, size_t whylen);
+
 /* A probe site in an ELF object (link-time addresses). */
 struct eval_site {
 	int opcode;	   /* -1 for the function-entry site */
@@ -43,6 +59,9 @@ struct eval_site {
 			      block is also entered after its start, see eval_locate_handlers() */
 	uint64_t table;	   /* the opcode table it came from (link-time address) */
 	bool table_decoded; /* found by decoding the eval loop (stripped), not by its symbol */
+	bool tail_call;	   /* a tail-calling interpreter's opcode function (probe: its entry) */
+	bool reentered;	   /* tail_call: its specialised forms jump to its entry when they
+			      deoptimise (user/cpython/tailcall.h) */
 };
 
 /* Handlers of the given opcodes in _PyEval_EvalFrameDefault of the ELF file at path (CPython
@@ -68,7 +87,6 @@ int eval_locate_entry(const char *path, const int *regs, int nregs, struct eval_
  * is a nop reached by decoding from the start of the function containing it (the unwind table,
  * .eh_frame_hdr: the functions holding probe points are often static) and its semaphore, if
  * any, lies in .probes. 0, or -errno with why filled. */
-struct elf_file;
 int usdt_check_site(struct elf_file *ef, uint64_t pc, uint64_t sema, char *why, size_t whylen);
 /* Every site of provider:name in the ELF file at path (pc adjusted for .stapsdt.base as libbpf
  * does); the number of sites in *nsites. -ENOENT when there is none. */

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "cpython/offsets.h"
+#include "cpython/tailcall.h"
 #include "host/discover.h"
 #include "host/elf.h"
 #include "lib/log.h"
@@ -33,6 +34,7 @@ struct obj_info {
 	int major, minor, micro;
 	uint32_t usdt_mask;
 	int usdt_count;
+	int tail_call;	   /* enum tailcall_kind (3.14+) */
 };
 
 #define OBJ_CACHE_SIZE 256 /* distinct executables/libpythons; replaced round-robin */
@@ -242,6 +244,12 @@ static void analyse_object(const char *path, const char *name_hint, struct obj_i
 
 		oi->layout_ok = !py_offsets_resolve_elf(path, oi->version_hex, &off, oi->why,
 							sizeof(oi->why));
+	}
+	/* the tail-calling interpreter (3.14+): the same frames, other probe sites for calls */
+	if (oi->major == 3) {
+		int tc = tailcall_detect(path, oi->minor, NULL, 0);
+
+		oi->tail_call = tc > 0 ? tc : TAILCALL_NO;
 	}
 out:
 	elf_close(ef);
@@ -474,6 +482,7 @@ int py_proc_inspect(pid_t pid, struct py_proc *p)
 	p->runtime_addr = oi->has_runtime ? p->load_bias + oi->runtime_vaddr : 0;
 	p->usdt_mask = oi->usdt_mask;
 	p->usdt_count = oi->usdt_count;
+	p->tail_call = oi->tail_call;
 
 	snprintf(fname, sizeof(fname), "/proc/%d/comm", (int)pid);
 	if (read_small_file(fname, p->comm, sizeof(p->comm)) > 0)
@@ -530,8 +539,8 @@ const char *py_proc_build(const struct py_proc *p)
 
 void py_proc_build_flags(const struct py_proc *p, char *buf, size_t len)
 {
-	snprintf(buf, len, "%s,%s%s", py_proc_build(p), p->stripped ? "stripped" : "symbols",
-		 p->usdt_count ? ",usdt" : "");
+	snprintf(buf, len, "%s,%s%s%s", py_proc_build(p), p->stripped ? "stripped" : "symbols",
+		 p->usdt_count ? ",usdt" : "", p->tail_call ? ",tailcall" : "");
 }
 
 void py_usdt_names(uint32_t mask, char *buf, size_t len)

@@ -43,6 +43,8 @@ struct py_proc {
 	uint64_t runtime_addr; /* absolute address of _PyRuntime in the target */
 	uint32_t usdt_mask;    /* enum py_usdt bits present in the object's .note.stapsdt */
 	int usdt_count;	       /* all python:* USDT notes */
+	int tail_call;	       /* the tail-calling interpreter (3.14+): enum tailcall_kind
+				* (cpython/tailcall.h), 0 for none */
 };
 
 /* Inspect one process. Returns 0 when it runs CPython (p filled), -ESRCH when the process
@@ -63,7 +65,8 @@ int py_version_from_libname(const char *name, int *major, int *minor);
 
 /* "static" / "shared" and the USDT probe names, for output. */
 const char *py_proc_build(const struct py_proc *p);
-/* "static,stripped,usdt", "shared,symbols", ...: the build, symbols, USDT probes. */
+/* "static,stripped,usdt", "shared,symbols,tailcall", ...: the build, symbols, USDT probes,
+ * the tail-calling interpreter. */
 void py_proc_build_flags(const struct py_proc *p, char *buf, size_t len);
 void py_usdt_names(uint32_t mask, char *buf, size_t len);
 
