@@ -50,7 +50,7 @@ struct lib_links {
 	struct bpf_link *w[MAX_LINKS_PER_LIB]; /* attached in windows (executions) */
 	int nw;
 	uint64_t offs[MAX_LINKS_PER_LIB];      /* each probe_def's file offset, 0: none */
-	uint64_t rows_off;		       /* cookie's high half (libpq) */
+	uint64_t rows_off;		       /* cookie bits above fn (libpq field offsets) */
 	int fd;				       /* the library, for attaching again: -1 none */
 	bool failed;			       /* the last window's attach failed (said once) */
 };
@@ -425,8 +425,9 @@ int queries_pq_ntuples_offset(const uint8_t *c, size_t n)
 	return -1;
 }
 
-/* PGresult's ntups offset from the library's PQntuples, -1 if not proved */
-static int pq_ntups_offset(const char *open_path)
+/* A PGresult field's offset from the library's getter of it (PQntuples: ntups,
+ * PQresultStatus: resultStatus; both "return res ? res->field : constant"), -1 if not proved */
+static int pq_field_offset(const char *open_path, const char *getter)
 {
 	struct elf_file *ef = elf_open(open_path);
 	struct elf_sym sym;
@@ -435,7 +436,7 @@ static int pq_ntups_offset(const char *open_path)
 
 	if (!ef)
 		return -1;
-	if (!elf_find_symbol(ef, "PQntuples", &sym) && sym.type == STT_FUNC && sym.size >= 9 &&
+	if (!elf_find_symbol(ef, getter, &sym) && sym.type == STT_FUNC && sym.size >= 9 &&
 	    !elf_read_vaddr(ef, sym.value, code, sym.size < sizeof(code) ? sym.size : sizeof(code)))
 		off = queries_pq_ntuples_offset(code, sym.size < sizeof(code) ? sym.size :
 										sizeof(code));
@@ -571,10 +572,13 @@ static void attach_lib(struct queries *q, struct queries_lib *l, struct lib_link
 	if (check_lib(l->lib, open_path, ll->offs, l->status, sizeof(l->status)))
 		return;
 	if (l->lib == Q_LIB_PQ) {
-		int off = pq_ntups_offset(open_path);
+		int off = pq_field_offset(open_path, "PQntuples");
+		int st = pq_field_offset(open_path, "PQresultStatus");
 
-		ll->rows_off = off >= 0 ? (uint64_t)(off + 1) << 32 : 0;
+		ll->rows_off = (off >= 0 ? (uint64_t)(off + 1) << 32 : 0) |
+			       (st >= 0 ? (uint64_t)(st + 1) << 16 : 0);
 		l->rows = off >= 0;
+		l->status_read = st >= 0;
 	}
 	/* the file itself, for the windows' attaches: the process it was found in may be gone */
 	ll->fd = open(open_path, O_RDONLY | O_CLOEXEC);
@@ -595,8 +599,10 @@ static void attach_lib(struct queries *q, struct queries_lib *l, struct lib_link
 	l->probes = 0;
 	for (size_t i = 0; i < MAX_LINKS_PER_LIB; i++) /* the windowed ones as well */
 		l->probes += ll->offs[i] != 0;
-	snprintf(l->status, sizeof(l->status), "attached: %d probes%s", l->probes,
-		 l->lib == Q_LIB_PQ && !l->rows ? " (rows not read: PQntuples not decoded)" : "");
+	snprintf(l->status, sizeof(l->status), "attached: %d probes%s%s", l->probes,
+		 l->lib == Q_LIB_PQ && !l->rows ? " (rows not read: PQntuples not decoded)" : "",
+		 l->lib == Q_LIB_PQ && !l->status_read ?
+			 " (server-side errors not told: PQresultStatus not decoded)" : "");
 }
 
 /* ---- budget windows ---- */

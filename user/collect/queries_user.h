@@ -39,6 +39,7 @@ struct queries_lib {
 	bool attached;
 	int probes;
 	bool rows; /* libpq: PGresult's ntups offset decoded from PQntuples */
+	bool status_read; /* libpq: its resultStatus offset decoded from PQresultStatus */
 	char status[192]; /* "attached: N probes", or "skipped: <reason>" */
 };
 
