@@ -58,6 +58,13 @@ static __always_inline __u64 hit_begin(void)
 	return (*v & 15) == 0 ? bpf_ktime_get_ns() : 0;
 }
 
+/* a return probe's hit: its trap (the return trampoline's) costs more than an entry's */
+static __always_inline __u64 hit_begin_ret(void)
+{
+	qcount(Q_STAT_HITS_RET);
+	return hit_begin();
+}
+
 static __always_inline void hit_end(__u64 t0)
 {
 	__u32 k = Q_STAT_BPF_NS;
@@ -316,7 +323,7 @@ out:
 SEC("uretprobe")
 int BPF_KRETPROBE(sqlite_prepare_ret, int rc)
 {
-	__u64 t0 = hit_begin();
+	__u64 t0 = hit_begin_ret();
 
 	prepare_ret(rc);
 	hit_end(t0);
@@ -417,7 +424,7 @@ static __always_inline void step_ret(int rc)
 SEC("uretprobe")
 int BPF_KRETPROBE(sqlite_step_ret, int rc)
 {
-	__u64 t0 = hit_begin();
+	__u64 t0 = hit_begin_ret();
 
 	step_ret(rc);
 	hit_end(t0);
@@ -583,7 +590,7 @@ out:
 SEC("uretprobe")
 int BPF_KRETPROBE(pq_call_ret, void *res)
 {
-	__u64 t0 = hit_begin();
+	__u64 t0 = hit_begin_ret();
 
 	call_ret(ctx, res);
 	hit_end(t0);
@@ -633,7 +640,7 @@ out:
 SEC("uretprobe")
 int BPF_KRETPROBE(pq_send_ret, int ok)
 {
-	__u64 t0 = hit_begin();
+	__u64 t0 = hit_begin_ret();
 
 	send_ret(ok);
 	hit_end(t0);
@@ -674,7 +681,7 @@ static __always_inline void result_ret(void *ctx, void *res)
 SEC("uretprobe")
 int BPF_KRETPROBE(pq_result_ret, void *res)
 {
-	__u64 t0 = hit_begin();
+	__u64 t0 = hit_begin_ret();
 
 	result_ret(ctx, res);
 	hit_end(t0);

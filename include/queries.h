@@ -117,6 +117,7 @@ enum q_stat {
 			       * mode is not followed): the earlier one ended there */
 	Q_STAT_PQ_NESTED,    /* libpq calls inside PQexec & co. (its own PQsend*, PQgetResult) */
 	Q_STAT_HITS,	     /* probe hits, every process (the budget windows' cost model) */
+	Q_STAT_HITS_RET,     /* of which return probes' */
 	Q_STAT_TIMED,	     /* hits whose BPF run was timed (one in 16) */
 	Q_STAT_BPF_NS,	     /* their BPF time */
 	Q_STAT_CALIB,	     /* hits of the calibration probe (pyhound's own code) */
