@@ -7,8 +7,10 @@ With "pages" each iteration only makes a 16 MiB buffer resident and frees it (4,
 faults and one munmap, nearly nothing else; run it with MALLOC_MMAP_THRESHOLD_=131072, else
 glibc keeps the freed buffer and reuses it): the collector's cost per page fault, undiluted.
 usage: mem_alloc.py [wait] N [mixed|pages]
-Prints "ready <pid>", waits for a line on stdin (wait mode), then "<wall_s> <cpu_s> <n>"."""
+Prints "ready <pid>", waits for a line on stdin (wait mode), then "<wall_s> <cpu_s> <n>
+<minor_faults>" (the loop's own page faults, from getrusage)."""
 import os
+import resource
 import sys
 import time
 
@@ -21,6 +23,7 @@ pages = len(args) > 1 and args[1] == "pages"
 print("ready", os.getpid(), flush=True)
 if wait:
     sys.stdin.readline()
+f0 = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
 t0, c0 = time.perf_counter(), time.process_time()
 if pages:
     for i in range(n):
@@ -32,4 +35,5 @@ else:
         b = bytearray(4 << 20)
         del x, b
 wall, cpu = time.perf_counter() - t0, time.process_time() - c0
-print("%.4f %.4f %d" % (wall, cpu, n), flush=True)
+faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt - f0
+print("%.4f %.4f %d %d" % (wall, cpu, n, faults), flush=True)

@@ -12,8 +12,15 @@
 # collector's own time per run beside them: its programs' run time over the workload's CPU time
 # is the slowdown without the noise of a shared host (it leaves out the cache effects).
 #
+# The workload's own page faults (getrusage) over its CPU time give the fault rate, which times
+# the per-fault cost is the collector's share.
+#
 # Usage: bench/memory.sh [PYHOUND] [ROUNDS] [N] [MODE]
 #   (root; defaults build/pyhound 5 100 mixed; MODE pages: mem_alloc.py's page-fault-only loop)
+#   STATS=0 runs without the kernel's BPF statistics (their cost is not in the ratios; bpf/cpu
+#   then reads 0).
+#   OTHER=path/to/another/pyhound adds its two conditions, "o-untracked" and "o-tracked" (e.g.
+#   an older build), alternating with the others in each round.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYHOUND=${1:-build/pyhound}
@@ -33,7 +40,9 @@ trap 'rm -rf "$TMP"; [ -n "$IDLE" ] && kill "$IDLE" 2>/dev/null; true' EXIT
 IDLE=$!
 STATS0=$(sysctl -n kernel.bpf_stats_enabled)
 trap 'rm -rf "$TMP"; [ -n "$IDLE" ] && kill "$IDLE" 2>/dev/null; sysctl -qw kernel.bpf_stats_enabled="$STATS0"; true' EXIT
-sysctl -qw kernel.bpf_stats_enabled=1
+# STATS=0: leave the statistics off, so the ratios are free of their own cost (two clock reads
+# per program run, ~40 ns here, about what a page-fault program's own work takes)
+[ "${STATS:-1}" = 0 ] || sysctl -qw kernel.bpf_stats_enabled=1
 
 bpf_ns() { # the tracer's memory programs' run time (its -v line at exit): "ns per-program"
 	awk '/memory collector BPF run time:/ {
@@ -46,14 +55,16 @@ bpf_ns() { # the tracer's memory programs' run time (its -v line at exit): "ns p
 }
 
 start_tracer() { # condition
-	local log=$TMP/tr.err pid
+	local log=$TMP/tr.err pid bin=$PYHOUND
 	: >"$log"
 	case $1 in
 	base) TP= ; return 0 ;;
 	untracked) pid=$IDLE ;;
 	tracked) pid=$WPID ;;
+	o-untracked) pid=$IDLE bin=$OTHER ;;
+	o-tracked) pid=$WPID bin=$OTHER ;;
 	esac
-	"$PYHOUND" record --mode memory --pid "$pid" --duration 600 -o "$TMP/m.collapsed" -v \
+	"$bin" record --mode memory --pid "$pid" --duration 600 -o "$TMP/m.collapsed" -v \
 		2>"$log" &
 	TP=$!
 	until grep -q "recording the resident memory" "$log" 2>/dev/null; do
@@ -62,14 +73,12 @@ start_tracer() { # condition
 	done
 }
 
+CONDS=(base untracked tracked ${OTHER:+o-untracked o-tracked})
 for py in "${PYS[@]}"; do
 	"$py" bench/mem_alloc.py 10 >/dev/null # warm caches
 	for r in $(seq "$ROUNDS"); do
-		case $((r % 3)) in
-		0) set -- base untracked tracked ;;
-		1) set -- tracked base untracked ;;
-		2) set -- untracked tracked base ;;
-		esac
+		# the order rotates by one condition each round
+		set -- "${CONDS[@]:r%${#CONDS[@]}}" "${CONDS[@]:0:r%${#CONDS[@]}}"
 		for c in "$@"; do
 			start_workload "$py" bench/mem_alloc.py wait "$N" "$MODE"
 			until [ -n "$WPID" ]; do # "ready" seen before its PID was
@@ -78,36 +87,43 @@ for py in "${PYS[@]}"; do
 			done
 			start_tracer "$c"
 			finish_workload "$(basename "$py").$c"
+			awk '/^[0-9]/ {print $4 / $2}' "$TMP/last" >>"$TMP/$(basename "$py").$c.fps"
 			stop_tracer
 			if [ "$c" != base ]; then
 				read -r ns per <<<"$(bpf_ns)"
+				ns=${ns:-0}
 				cpu=$(tail -1 "$TMP/$(basename "$py").$c.cpu")
 				awk -v ns="$ns" -v c="$cpu" 'BEGIN {print ns / (c * 1e9)}' \
 					>>"$TMP/$(basename "$py").$c.bpfshare"
 				echo "$per" >>"$TMP/$(basename "$py").$c.per"
 			fi
-			if [ "$c" = tracked ]; then
-				grep -o 'growth_samples=[0-9]*' "$TMP/tr.err" >>"$TMP/$(basename "$py").samples" || true
+			if [ "$c" = tracked ] || [ "$c" = o-tracked ]; then
+				grep -o 'growth_samples=[0-9]*' "$TMP/tr.err" >>"$TMP/$(basename "$py").$c.samples" || true
 			fi
 		done
 	done
 done
 
-printf '%-11s %-9s %-4s %6s %9s %9s %7s %9s\n' python cond time rounds median_s base_s ratio bpf/cpu
+printf '%-11s %-11s %-4s %6s %9s %9s %7s %9s\n' python cond time rounds median_s base_s ratio bpf/cpu
 for py in "${PYS[@]}"; do
 	tag=$(basename "$py")
-	for c in untracked tracked; do
+	echo "  page faults per CPU second (base): $(median "$TMP/$tag.base.fps")"
+	for c in "${CONDS[@]:1}"; do
 		for m in cpu wall; do
 			b=$(median "$TMP/$tag.base.$m")
 			v=$(median "$TMP/$tag.$c.$m")
 			bs=$(median "$TMP/$tag.$c.bpfshare")
 			awk -v t="$tag" -v c="$c" -v m="$m" -v r="$ROUNDS" -v b="$b" -v v="$v" \
 				-v s="$bs" 'BEGIN {
-				printf "%-11s %-9s %-4s %6d %9.4f %9.4f %7.3f %8.2f%%\n", t, c, m, r, v,
+				printf "%-11s %-11s %-4s %6d %9.4f %9.4f %7.3f %8.2f%%\n", t, c, m, r, v,
 					b, v / b, 100 * s}'
 		done
 	done
-	echo "  growth samples per tracked run: $(tr '\n' ' ' <"$TMP/$tag.samples")"
+	echo "  growth samples per tracked run: $(tr '\n' ' ' <"$TMP/$tag.tracked.samples")"
 	echo "  BPF ns/runs of the last tracked run: $(tail -1 "$TMP/$tag.tracked.per")"
 	echo "  BPF ns/runs of the last untracked run: $(tail -1 "$TMP/$tag.untracked.per")"
+	if [ -n "${OTHER:-}" ]; then
+		echo "  OTHER: BPF ns/runs of the last tracked run: $(tail -1 "$TMP/$tag.o-tracked.per")"
+		echo "  OTHER: BPF ns/runs of the last untracked run: $(tail -1 "$TMP/$tag.o-untracked.per")"
+	fi
 done

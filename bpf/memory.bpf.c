@@ -1,18 +1,20 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* Resident memory growth per Python stack (include/memory.h says what is sent).
  *
- * rss_stat (tp_btf) fires at every change of a process's RSS counters (a percpu_counter per
- * kind since Linux 6.2: the global value moves when a CPU's local share reaches the batch, 32
- * pages or more, or at once for large changes). For a tracked process the change of the global
- * value since the last event is exact when summed (each event takes the difference from the
- * last value seen, atomically), so the totals per kind add up to the kernel's own. Growth of
- * anonymous (and shmem) memory by the process's own threads is added to the thread's
- * accumulator; when it passes a random threshold (uniform in [period/2, 3*period/2)), the
- * Python stack is walked (bpf/pystack.bpf.h) and sent with the accumulated bytes and the
- * address of the page fault in progress (page_fault_user/kernel tracepoints, per CPU).
- * sys_exit of munmap, madvise(DONTNEED/REMOVE), brk, mremap and mmap(MAP_FIXED) sends the
- * ranges they released or moved; mmap, brk and mremap growth of targ_large bytes or more is
- * sent with its stack. Maps shared with bpf/sampler.bpf.c (same fds): tracked_pids, proc_info. */
+ * The kernel's own RSS counters (a percpu_counter per kind since Linux 6.2: the global value
+ * moves when a CPU's local share reaches the batch, 32 pages or more, or at once for large
+ * changes) are read at the start of each page fault and at the return of the syscalls that map
+ * or release memory. For a tracked process the change of each global value since its last
+ * reading goes to its totals (each reading takes the difference from the last value seen,
+ * atomically), so the totals per kind add up to the kernel's own. Anonymous (and shmem) growth
+ * goes to the current thread's accumulator; when it passes a random threshold (uniform in
+ * [period/2, 3*period/2)), the Python stack is walked (bpf/pystack.bpf.h) and sent with the
+ * accumulated bytes and the address of the fault (or the range the syscall mapped).
+ * One program runs per page fault on the host (page_fault_user or page_fault_kernel), and it
+ * drops the fault before any map lookup unless the counters moved (once per 32-page batch).
+ * sys_exit of munmap, madvise(DONTNEED/REMOVE), brk, mremap and mmap(MAP_FIXED) sends the ranges
+ * they released or moved; mmap, brk and mremap growth of targ_large bytes or more is sent with
+ * its stack. Maps shared with bpf/sampler.bpf.c (same fds): tracked_pids, proc_info. */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_core_read.h>
@@ -37,6 +39,7 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 #define MAP_FIXED 0x10
 #define MAP_ANONYMOUS 0x20
 #define MAP_FIXED_NOREPLACE 0x100000
+#define USER_TOP (1ull << 47) /* a fault at or above is not on a user address */
 
 const volatile __u64 targ_period = PH_MEM_PERIOD_DEFAULT;
 const volatile __u64 targ_large = PH_MEM_LARGE_DEFAULT;
@@ -71,27 +74,18 @@ struct {
 	__type(value, struct thread_acc);
 } mem_acc SEC(".maps");
 
-/* per CPU: the page fault in progress (thread, address), written at its start */
-struct fault_slot {
-	__u64 addr;
-	__u32 tid;
-	__u32 pad;
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct fault_slot);
-} fault_slot SEC(".maps");
-
-/* per CPU: the counters of the address space last looked at on this CPU. Most rss_stat events
- * (31 in 32 for a faulting process) leave the global value unchanged: they are dropped here,
- * without a map lookup. A change skipped this way (the value came back to the cached one) is
- * not lost: the next event looked at takes the difference from the process's last value. */
+/* per CPU: the address space whose fault was last looked at on this CPU, and its counters'
+ * global values then. Most faults (31 in 32 for a process faulting anonymous pages) find them
+ * unchanged and return here, before any map lookup. A change skipped this way (the value came
+ * back to the cached one) is not lost: the next reading takes the difference from the
+ * process's last value. */
 struct rss_cache {
 	__u64 mm;
 	__s64 count[PH_MM_COUNTERS];
+	/* set while this CPU builds an event (mem_buf) or walks a stack (the walker's scratch):
+	 * a fault inside it (a read of the target's memory) is left alone. Programs here run
+	 * with interrupts or preemption off, so one flag per CPU suffices. */
+	__u64 busy;
 };
 
 struct {
@@ -167,7 +161,7 @@ static __always_inline bool is_tracked(__u32 pid)
 	return tr && tr->state == TRACKED_PYTHON;
 }
 
-/* mm is a tracepoint argument (trusted): direct loads, no helper calls */
+/* direct loads of the current task's mm (BTF), no helper calls */
 static __always_inline __s64 rss_count(struct mm_struct *mm, int member)
 {
 	switch (member) {
@@ -297,128 +291,118 @@ static __always_inline __s64 next_threshold(void)
 	return (__s64)(p / 2 + bpf_get_prandom_u32() % (p ? p : 1));
 }
 
-SEC("tp_btf/rss_stat")
-int BPF_PROG(mem_rss, struct mm_struct *mm, int member)
+/* One counter of the process: the change of its global value since the process's last reading
+ * goes to its totals (atomically: readings race between CPUs). Returns the growth (pages). */
+static __always_inline __s64 read_counter(struct ph_mem_proc *mp, struct mm_struct *mm, int k)
 {
-	struct task_struct *task;
-	struct ph_mem_proc *mp;
-	struct thread_acc *ta;
-	struct fault_slot *fs;
-	struct ph_mem_event *e;
-	__u32 pid, tid, zero = 0;
-	__s64 count, old, delta;
-	bool curr, fresh;
+	__s64 count = rss_count(mm, k), old, delta;
 
-	struct rss_cache *rc;
-
-	if (member != PH_MM_FILE && member != PH_MM_ANON && member != PH_MM_SHMEM)
+	if (count == mp->last[k & 3])
 		return 0;
-	count = rss_count(mm, member);
-	rc = bpf_map_lookup_elem(&rss_cache, &zero);
-	if (!rc)
-		return 0;
-	if (rc->mm == (__u64)mm) {
-		if (rc->count[member & 3] == count)
-			return 0;
-		rc->count[member & 3] = count;
-	} else {
-		rc->mm = (__u64)mm;
-		rc->count[PH_MM_FILE] = rss_count(mm, PH_MM_FILE);
-		rc->count[PH_MM_ANON] = rss_count(mm, PH_MM_ANON);
-		rc->count[PH_MM_SHMEM] = rss_count(mm, PH_MM_SHMEM);
-	}
-	task = bpf_get_current_task_btf();
-	curr = task->mm == mm;
-	if (curr) {
-		pid = task->tgid;
-	} else {
-		struct task_struct *owner = mm->owner;
-
-		if (!owner)
-			return 0;
-		pid = owner->tgid;
-	}
-	if (!is_tracked(pid))
-		return 0;
-	mem_count(MEM_RSS_EVENTS);
-	mp = mem_proc(pid, mm, &fresh);
-	if (!mp || fresh)
-		return 0;
-	old = __sync_lock_test_and_set(&mp->last[member & 3], count);
+	old = __sync_lock_test_and_set(&mp->last[k & 3], count);
 	delta = count - old;
-	if (!delta)
-		return 0;
-	mem_count(MEM_FLUSHES);
-	if (delta > 0)
-		__sync_fetch_and_add(&mp->grown[member & 3], delta);
-	else
-		__sync_fetch_and_add(&mp->released[member & 3], -delta);
-	if (member == PH_MM_FILE)
-		return 0;
-	if (!curr) {
-		if (delta > 0)
-			__sync_fetch_and_add(&mp->other_grown, delta);
-		else
-			__sync_fetch_and_add(&mp->other_released, -delta);
-		return 0;
+	if (delta > 0) {
+		__sync_fetch_and_add(&mp->grown[k & 3], delta);
+		return delta;
 	}
-	/* releases are followed by range (sys_exit below): only growth is sampled */
 	if (delta < 0)
-		return 0;
-	ta = bpf_task_storage_get(&mem_acc, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
-	if (!ta)
-		return 0;
-	if (!ta->threshold)
-		ta->threshold = next_threshold();
-	ta->acc += delta << PAGE_SHIFT;
-	if (ta->acc < ta->threshold)
-		return 0;
-	e = event_buf();
-	if (!e)
-		return 0;
-	tid = (__u32)bpf_get_current_pid_tgid();
-	e->kind = PH_MEM_GROWTH;
-	e->aux = member;
-	e->len = ta->acc;
-	e->addr = 0;
-	e->addr2 = 0;
-	fs = bpf_map_lookup_elem(&fault_slot, &zero);
-	if (fs && fs->tid == tid) {
-		e->addr = fs->addr;
-		fs->tid = 0;
-	} else {
-		mem_count(MEM_NO_ADDR);
-	}
-	ta->acc = 0;
-	ta->threshold = next_threshold();
-	walk_current(e, pid, tid);
-	send(e, MEM_SAMPLES);
+		__sync_fetch_and_add(&mp->released[k & 3], -delta);
 	return 0;
 }
 
-static __always_inline void note_fault(unsigned long address)
+/* A tracked process's counters moved: take the changes since its last reading; anonymous (and
+ * shmem) growth goes to the current thread's accumulator and, past its threshold, is sent with
+ * the thread's stack and addr (the fault's address, or the range a syscall mapped; 0: none). */
+static __always_inline void account(struct task_struct *task, struct mm_struct *mm, __u32 pid,
+				    __u64 addr)
 {
-	struct fault_slot *fs;
-	__u32 zero = 0;
+	struct ph_mem_proc *mp;
+	struct thread_acc *ta;
+	struct ph_mem_event *e;
+	__s64 grown;
+	bool fresh;
 
-	fs = bpf_map_lookup_elem(&fault_slot, &zero);
-	if (fs) {
-		fs->addr = address;
-		fs->tid = (__u32)bpf_get_current_pid_tgid();
-	}
+	mem_count(MEM_READS);
+	mp = mem_proc(pid, mm, &fresh);
+	if (!mp || fresh)
+		return;
+	grown = read_counter(mp, mm, PH_MM_ANON) + read_counter(mp, mm, PH_MM_SHMEM);
+	read_counter(mp, mm, PH_MM_FILE);
+	if (grown <= 0)
+		return;
+	mem_count(MEM_FLUSHES);
+	ta = bpf_task_storage_get(&mem_acc, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!ta)
+		return;
+	if (!ta->threshold)
+		ta->threshold = next_threshold();
+	ta->acc += grown << PAGE_SHIFT;
+	if (ta->acc < ta->threshold)
+		return;
+	e = event_buf();
+	if (!e)
+		return;
+	e->kind = PH_MEM_GROWTH;
+	e->aux = PH_MM_ANON;
+	e->len = ta->acc;
+	e->addr = addr;
+	e->addr2 = 0;
+	if (!addr)
+		mem_count(MEM_NO_ADDR);
+	ta->acc = 0;
+	ta->threshold = next_threshold();
+	walk_current(e, pid, (__u32)bpf_get_current_pid_tgid());
+	send(e, MEM_SAMPLES);
+}
+
+/* The one program per page fault, at its start: what the process's counters did since they
+ * were last read here (growth made resident by the faults before this one) is taken now, and a
+ * sample gets this fault's address (a page being made resident in the same place). Every fault
+ * on the host comes here: the first test needs no map lookup and no helper but the task, and
+ * drops the fault unless the address space's counters moved since this CPU last looked (the
+ * global value moves once per 32-page batch); only then is the process looked up. */
+static __always_inline void on_fault(unsigned long address)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct mm_struct *mm = task->mm;
+	struct rss_cache *rc;
+	__s64 file, anon, shmem;
+	__u32 zero = 0, pid;
+
+	if (!mm)
+		return;
+	rc = bpf_map_lookup_elem(&rss_cache, &zero);
+	if (!rc || rc->busy)
+		return;
+	file = rss_count(mm, PH_MM_FILE);
+	anon = rss_count(mm, PH_MM_ANON);
+	shmem = rss_count(mm, PH_MM_SHMEM);
+	if (rc->mm == (__u64)mm && rc->count[PH_MM_ANON] == anon &&
+	    rc->count[PH_MM_FILE] == file && rc->count[PH_MM_SHMEM] == shmem)
+		return;
+	rc->mm = (__u64)mm;
+	rc->count[PH_MM_FILE] = file;
+	rc->count[PH_MM_ANON] = anon;
+	rc->count[PH_MM_SHMEM] = shmem;
+	pid = task->tgid;
+	if (!is_tracked(pid))
+		return;
+	rc->busy = 1;
+	account(task, mm, pid, address < USER_TOP ? address : 0);
+	rc->busy = 0;
 }
 
 SEC("tp_btf/page_fault_user")
 int BPF_PROG(mem_fault_user, unsigned long address, struct pt_regs *regs, unsigned long code)
 {
-	note_fault(address);
+	on_fault(address);
 	return 0;
 }
 
 SEC("tp_btf/page_fault_kernel")
 int BPF_PROG(mem_fault_kernel, unsigned long address, struct pt_regs *regs, unsigned long code)
 {
-	note_fault(address);
+	on_fault(address);
 	return 0;
 }
 
@@ -427,14 +411,18 @@ static __always_inline __u64 page_up(__u64 len)
 	return (len + 4095) & ~4095ull;
 }
 
+/* At the return of a syscall that maps or releases memory, for tracked processes: the ranges
+ * released or moved, large mappings with their stack, then the counters (a release's fall, a
+ * populated mapping's growth, sampled at the range it mapped). */
 SEC("tp_btf/sys_exit")
 int BPF_PROG(mem_sys_exit, struct pt_regs *regs, long ret)
 {
 	long nr = regs->orig_ax;
-	__u64 a0, a1, a2, a3, len;
+	__u64 a0, a1, a2, a3, len, grow_addr = 0;
 	struct task_struct *task;
 	struct ph_mem_proc *mp;
-	__u32 pid, tid;
+	struct rss_cache *rc;
+	__u32 pid, tid, zero = 0;
 	bool fresh;
 
 	if (nr != NR_MMAP && nr != NR_MUNMAP && nr != NR_BRK && nr != NR_MREMAP &&
@@ -446,6 +434,11 @@ int BPF_PROG(mem_sys_exit, struct pt_regs *regs, long ret)
 	if (!is_tracked(pid))
 		return 0;
 	tid = (__u32)bpf_get_current_pid_tgid();
+	task = bpf_get_current_task_btf();
+	rc = bpf_map_lookup_elem(&rss_cache, &zero);
+	if (!task->mm || !rc || rc->busy)
+		return 0;
+	rc->busy = 1;
 	a0 = regs->di;
 	a1 = regs->si;
 	a2 = regs->dx;
@@ -457,9 +450,12 @@ int BPF_PROG(mem_sys_exit, struct pt_regs *regs, long ret)
 	case NR_MADVISE:
 		if (a2 == MADV_DONTNEED || a2 == MADV_REMOVE || a2 == MADV_DONTNEED_LOCKED)
 			send_range(PH_MEM_RELEASE, nr, pid, tid, a0, page_up(a1), 0);
+		else
+			grow_addr = a0; /* MADV_POPULATE_(READ|WRITE), WILLNEED */
 		break;
 	case NR_MMAP:
 		len = page_up(a1);
+		grow_addr = (__u64)ret;
 		if ((a3 & MAP_FIXED) && !(a3 & MAP_FIXED_NOREPLACE))
 			send_range(PH_MEM_RELEASE, nr, pid, tid, (__u64)ret, len, 0);
 		if (len >= targ_large && a2 /* not PROT_NONE: a reservation */)
@@ -467,6 +463,7 @@ int BPF_PROG(mem_sys_exit, struct pt_regs *regs, long ret)
 				 (__u64)ret, len);
 		break;
 	case NR_MREMAP:
+		grow_addr = (__u64)ret;
 		/* a shrink frees the tail in place, then the rest may move */
 		if (a2 < a1)
 			send_range(PH_MEM_RELEASE, nr, pid, tid, a0 + page_up(a2),
@@ -479,20 +476,22 @@ int BPF_PROG(mem_sys_exit, struct pt_regs *regs, long ret)
 				 page_up(a2) - page_up(a1));
 		break;
 	case NR_BRK:
-		task = bpf_get_current_task_btf();
-		if (!task->mm)
-			break;
 		mp = mem_proc(pid, task->mm, &fresh);
 		if (!mp || fresh)
 			break;
 		a1 = __sync_lock_test_and_set(&mp->last_brk, (__u64)ret);
 		if (!a1 || (__u64)ret == a1)
 			break;
-		if ((__u64)ret < a1)
+		if ((__u64)ret < a1) {
 			send_range(PH_MEM_RELEASE, nr, pid, tid, (__u64)ret, a1 - (__u64)ret, 0);
-		else if ((__u64)ret - a1 >= targ_large)
-			send_map(PH_MAP_BRK, pid, tid, a1, (__u64)ret - a1);
+		} else {
+			grow_addr = a1;
+			if ((__u64)ret - a1 >= targ_large)
+				send_map(PH_MAP_BRK, pid, tid, a1, (__u64)ret - a1);
+		}
 		break;
 	}
+	account(task, task->mm, pid, grow_addr);
+	rc->busy = 0;
 	return 0;
 }

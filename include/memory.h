@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /* Resident memory growth per Python stack (bpf/memory.bpf.c): the kernel's own RSS counters
- * (the rss_stat tracepoint, every change of a process's resident pages) are followed per
- * process; each thread's anonymous growth is sampled about once per targ_period bytes with its
+ * (read at each page fault and at the return of the syscalls that map or release memory) are
+ * followed per process; each thread's anonymous growth is sampled about once per targ_period bytes with its
  * Python stack and the address of the page fault that crossed the threshold, and the ranges
  * that releases free (munmap, madvise DONTNEED, brk shrinking, mremap) go to userspace, which
  * keeps a sample as "held" until a release covers its address. Large mappings (mmap, brk,
@@ -46,20 +46,19 @@ struct ph_mem_event {
 #define PH_MM_SHMEM 3
 #define PH_MM_COUNTERS 4
 
-/* value of the mem_procs map (tgid -> totals), created at a process's first RSS change */
+/* value of the mem_procs map (tgid -> totals), created at a process's first counter reading */
 struct ph_mem_proc {
 	__s64 last[PH_MM_COUNTERS];	/* the counter's global value last seen (pages) */
 	__u64 grown[PH_MM_COUNTERS];	/* pages: sum of the increases seen since then */
 	__u64 released[PH_MM_COUNTERS]; /* pages: sum of the decreases */
-	__u64 other_grown;		/* anon+shmem pages changed from outside the process */
-	__u64 other_released;		/* (reclaim, swap, another process's access, exit) */
 	__u64 last_brk;			/* the program break last seen */
 };
 
 enum ph_mem_stat {
-	MEM_RSS_EVENTS = 0, /* rss_stat events of tracked processes that moved the counter's
-			       global value (the others are dropped before any lookup) */
-	MEM_FLUSHES,	    /* ... that changed it since the process's last value */
+	MEM_READS = 0,	    /* tracked processes' faults and syscalls that found the counters'
+			       global values moved (faults that find them unchanged on this CPU
+			       are dropped before any lookup) */
+	MEM_FLUSHES,	    /* ... at which anon or shmem grew since the process's last reading */
 	MEM_SAMPLES,	    /* growth samples sent */
 	MEM_NO_STACK,	    /* ... of which without a Python stack (no thread state, C thread) */
 	MEM_NO_ADDR,	    /* ... of which without the fault address (kept as held) */
@@ -74,6 +73,6 @@ enum ph_mem_stat {
 
 _Static_assert(sizeof(struct ph_mem_event) == PH_MEM_EVENT_HDR + 24 * PH_MAX_FRAMES,
 	       "ph_mem_event layout");
-_Static_assert(sizeof(struct ph_mem_proc) == 120, "ph_mem_proc layout");
+_Static_assert(sizeof(struct ph_mem_proc) == 104, "ph_mem_proc layout");
 
 #endif

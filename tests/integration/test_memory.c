@@ -165,3 +165,47 @@ Test(memory, pprof_space_bytes, .timeout = 300)
 	cr_expect(strstr(out, "keep_big"), "keep_big missing:\n%s", out);
 	unlink(file);
 }
+
+/* top --mode memory: a process that keeps 2 MiB more every 50 ms in keep_growing() (and only
+ * computes in busy()) shows keep_growing first among its functions, with most of the interval's
+ * growth, in every full interval after the first (tests/workloads/mem_top.py, Debian's 3.11). */
+Test(memory, top_shows_the_growing_function, .timeout = 120)
+{
+	char *argv[] = { "/usr/bin/python3.11", (char *)workload("mem_top.py"), NULL };
+	char line[256], cmd[1024], out[16384], pidcol[16];
+	int blocks = 0, first_grow = 0, i;
+	struct child c;
+	char *p;
+
+	cr_assert_eq(child_start(&c, argv), 0);
+	cr_assert_gt(read_line(c.out_fd, line, sizeof(line), 60), 0);
+	snprintf(cmd, sizeof(cmd), "%s top --mode memory -i 1 -d 4.5 --pid %d < /dev/null", bin(),
+		 (int)c.pid);
+	i = run_cmd(cmd, out, sizeof(out));
+	cr_assert_eq(write(c.in_fd, "stop\n", 5), 5);
+	read_line(c.out_fd, line, sizeof(line), 30);
+	kill(c.pid, SIGKILL);
+	cr_log_info("%s", out);
+	cr_assert_eq(i, 0, "top exit %d: %s", i, out);
+	/* each interval: the header, the process's line, then its functions by self share */
+	snprintf(pidcol, sizeof(pidcol), "%8d ", (int)c.pid);
+	for (p = strstr(out, "pyhound top - "); p; p = strstr(p + 1, "pyhound top - ")) {
+		char *proc = strstr(p, pidcol), *fn, *next = strstr(p + 1, "pyhound top - ");
+		double grow = 0, self = 0;
+
+		if (!proc || (next && proc > next))
+			continue;
+		blocks++;
+		fn = strchr(proc, '\n');
+		if (!fn || sscanf(proc + 8, " %*s %*d %lfM", &grow) != 1 ||
+		    sscanf(fn + 1, " %lf%%", &self) != 1)
+			continue;
+		/* the first function line only */
+		snprintf(line, sizeof(line), "%.*s", (int)strcspn(fn + 1, "\n"), fn + 1);
+		if (grow >= 10 && self >= 80 && strstr(line, "keep_growing (mem_top.py:"))
+			first_grow++;
+	}
+	cr_expect_geq(blocks, 3, "%d intervals shown:\n%s", blocks, out);
+	cr_expect_geq(first_grow, blocks - 1, "keep_growing first (>= 10 MiB/s, >= 80%% self) in "
+		      "%d of %d intervals:\n%s", first_grow, blocks, out);
+}

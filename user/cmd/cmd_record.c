@@ -103,9 +103,9 @@ void print_memory_stats(FILE *f, struct profiler *pr, struct tracker *t)
 	fprintf(f, " delivered=%llu unnamed_frames=%llu held_dropped=%llu\n",
 		(unsigned long long)st.received, (unsigned long long)st.unknown_frames,
 		(unsigned long long)memheld_dropped(profiler_memheld(pr)));
-	if (st.prog[0].runs) {
+	if (st.nprogs && st.prog[0].runs) {
 		fprintf(f, "pyhound: memory collector BPF run time:");
-		for (int i = 0; i < 4; i++)
+		for (unsigned int i = 0; i < st.nprogs; i++)
 			fprintf(f, " %s=%lluns/%llu", st.prog[i].name,
 				(unsigned long long)st.prog[i].ns, (unsigned long long)st.prog[i].runs);
 		fputc('\n', f);

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-/* pyhound top: a live view of where every CPython process spends its CPU. */
+/* pyhound top: a live view of where every CPython process spends its CPU (or, with --mode
+ * memory, which Python stacks make its resident memory grow). */
 #include <errno.h>
 #include <getopt.h>
 #include <poll.h>
@@ -13,6 +14,7 @@
 #include "cmd/commands.h"
 #include "lib/log.h"
 #include "collect/profiler.h"
+#include "host/rss.h"
 #include "host/tracker.h"
 #include "wall.h"
 
@@ -34,10 +36,37 @@ struct top_state {
 struct row {
 	pid_t pid;
 	char comm[16];
-	uint64_t samples;
+	uint64_t samples; /* memory mode: bytes of resident growth sampled in the interval */
+	uint64_t rss;	  /* memory mode: anon + shmem resident bytes now */
 	int threads;
 	bool exited;
 };
+
+/* memory mode: growth samples (bytes per stack) of the current interval */
+struct top_mem {
+	struct profile *cur;
+	uint64_t dropped; /* samples the profile could not hold (its bounds) */
+};
+
+static void on_growth(void *ctx, pid_t pid, const struct prof_frame *frames, uint32_t n,
+		      uint64_t bytes)
+{
+	struct top_mem *tm = ctx;
+
+	if (!tm->cur || profile_add(tm->cur, pid, pid, NULL, "", frames, n, false, false, bytes))
+		tm->dropped++;
+}
+
+static struct profile *mem_interval(double interval)
+{
+	struct profile *p = profile_new(interval, 0);
+
+	if (p) {
+		profile_set_max_stacks(p, 1u << 16);
+		p->mode = PH_MODE_MEMORY;
+	}
+	return p;
+}
 
 static void top_usage(FILE *f)
 {
@@ -47,7 +76,11 @@ static void top_usage(FILE *f)
 		"A live view of every CPython process on this host, refreshed every interval:\n"
 		"PID, command, threads, CPU%% (from stack samples while on CPU; with --mode wall,\n"
 		"WALL%%: threads sampled, 100%% a thread; --mode gil, GIL%%: time the GIL is held)\n"
-		"and its top Python functions by self and total samples over the last interval.\n\n"
+		"and its top Python functions by self and total samples over the last interval.\n"
+		"With --mode memory: GROW MiB/s, the anonymous memory the process's threads made\n"
+		"resident over the last interval (sampled about once per 256 KiB, as record --mode\n"
+		"memory does; releases are not subtracted), RSS MiB (anon + shmem now), and the\n"
+		"functions whose stacks made it, by self and total share of those bytes.\n\n"
 		"Keys (on a terminal): c sort processes by CPU, p by PID; s order functions by\n"
 		"self, t by total; f focus the next process (more of its functions), a all\n"
 		"processes; q quit. When stdout is not a terminal, plain text is printed every\n"
@@ -58,7 +91,8 @@ static void top_usage(FILE *f)
 		"  -F, --frequency HZ     samples per second per CPU (default 99)\n"
 		"  -m, --mode M           cpu (default), wall (every thread, running or not;\n"
 		"                         off-CPU leaves [gil], [syscall:NAME], [runnable]) or gil\n"
-		"                         (only the thread holding the GIL)\n"
+		"                         (only the thread holding the GIL) or memory (resident\n"
+		"                         growth per stack)\n"
 		"  -p, --pid P[,P...]     only these processes\n"
 		"  -h, --help             this text\n\n"
 		"Example:\n  sudo pyhound top\n");
@@ -106,6 +140,13 @@ static void add_row(const struct tracked_proc *tp, void *ctx)
 	r->samples = profile_samples(rc->prof, tp->info.pid);
 	r->threads = tp->exited ? 0 : read_threads(tp->info.pid);
 	r->exited = tp->exited;
+	r->rss = 0;
+	if (rc->prof->mode == PH_MODE_MEMORY && !tp->exited) {
+		uint64_t v[RSS_KINDS];
+
+		if (!rss_read(tp->info.pid, v))
+			r->rss = v[RSS_ANON] + v[RSS_SHMEM];
+	}
 }
 
 static int cmp_cpu(const void *a, const void *b)
@@ -140,20 +181,36 @@ static void draw(struct top_state *st, struct tracker *t, const struct profile *
 	int i, lines = 0, maxlines = st->tty ? st->rows - 1 : 1 << 30;
 	FILE *f = stdout;
 
+	bool mem = prof->mode == PH_MODE_MEMORY;
+
 	tracker_foreach(t, add_row, &rc);
 	qsort(rows, rc.n, sizeof(rows[0]), st->sort == SORT_CPU ? cmp_cpu : cmp_pid);
 	if (st->tty)
 		fputs("\033[H\033[2J", f);
-	fprintf(f, "pyhound top - %d CPython process%s, %llu sample%s at %u Hz over %.1f s; sort: "
-		   "%s, functions by %s%s\n", rc.n, rc.n == 1 ? "" : "es",
-		(unsigned long long)prof->total_samples, prof->total_samples == 1 ? "" : "s", freq,
-		st->interval, st->sort == SORT_CPU ? "cpu" : "pid", st->by_total ? "total" : "self",
-		st->focus ? " (focused: a for all)" : "");
+	if (mem)
+		fprintf(f, "pyhound top - %d CPython process%s, %.1f MiB of resident growth sampled "
+			   "over %.1f s; sort: %s, functions by %s%s\n", rc.n, rc.n == 1 ? "" : "es",
+			prof->total_samples / 1048576.0, st->interval,
+			st->sort == SORT_CPU ? "growth" : "pid", st->by_total ? "total" : "self",
+			st->focus ? " (focused: a for all)" : "");
+	else
+		fprintf(f, "pyhound top - %d CPython process%s, %llu sample%s at %u Hz over %.1f s; "
+			   "sort: %s, functions by %s%s\n", rc.n, rc.n == 1 ? "" : "es",
+			(unsigned long long)prof->total_samples,
+			prof->total_samples == 1 ? "" : "s", freq, st->interval,
+			st->sort == SORT_CPU ? "cpu" : "pid", st->by_total ? "total" : "self",
+			st->focus ? " (focused: a for all)" : "");
 	lines++;
-	/* samples per (rate x interval): CPUs busy; threads (wall); share of time the GIL is held */
-	fprintf(f, "%8s %-15s %4s %6s  %6s %6s  %s\n", "PID", "COMMAND", "THR",
-		prof->mode == PH_MODE_WALL ? "WALL%" : prof->mode == PH_MODE_GIL ? "GIL%" : "CPU%",
-		"SELF%", "TOTAL%", "FUNCTION (FILE:LINE)");
+	/* samples per (rate x interval): CPUs busy; threads (wall); share of time the GIL is held;
+	 * memory: growth bytes per second and resident MiB now */
+	if (mem)
+		fprintf(f, "%8s %-15s %4s %6s %7s  %6s %6s  %s\n", "PID", "COMMAND", "THR", "GROW/s",
+			"RSS", "SELF%", "TOTAL%", "FUNCTION (FILE:LINE)");
+	else
+		fprintf(f, "%8s %-15s %4s %6s  %6s %6s  %s\n", "PID", "COMMAND", "THR",
+			prof->mode == PH_MODE_WALL ? "WALL%" :
+			prof->mode == PH_MODE_GIL ? "GIL%" : "CPU%",
+			"SELF%", "TOTAL%", "FUNCTION (FILE:LINE)");
 	lines++;
 	for (i = 0; i < rc.n && lines < maxlines; i++) {
 		struct prof_func_stat *fs = NULL;
@@ -163,8 +220,14 @@ static void draw(struct top_state *st, struct tracker *t, const struct profile *
 
 		if (st->focus && r->pid != st->focus)
 			continue;
-		fprintf(f, "%8d %-15s %4d %5.1f%%%s\n", (int)r->pid, r->comm, r->threads,
-			per_cpu > 0 ? 100.0 * r->samples / per_cpu : 0.0, r->exited ? "  (exited)" : "");
+		if (mem)
+			fprintf(f, "%8d %-15s %4d %5.1fM %6.1fM%s\n", (int)r->pid, r->comm,
+				r->threads, r->samples / 1048576.0 / st->interval,
+				r->rss / 1048576.0, r->exited ? "  (exited)" : "");
+		else
+			fprintf(f, "%8d %-15s %4d %5.1f%%%s\n", (int)r->pid, r->comm, r->threads,
+				per_cpu > 0 ? 100.0 * r->samples / per_cpu : 0.0,
+				r->exited ? "  (exited)" : "");
 		lines++;
 		if (!r->samples)
 			continue;
@@ -174,15 +237,14 @@ static void draw(struct top_state *st, struct tracker *t, const struct profile *
 		for (k = 0; k < n && k < want && lines < maxlines; k++) {
 			const char *file = strrchr(fs[k].file, '/');
 
-			if (!fs[k].file[0]) /* a wall-mode pseudo-frame: [gil], [syscall:NAME], ... */
-				fprintf(f, "%8s %-15s %4s %6s  %5.1f%% %5.1f%%  %s\n", "", "", "", "",
-					100.0 * fs[k].self / r->samples,
-					100.0 * fs[k].total / r->samples, fs[k].name);
-			else
-				fprintf(f, "%8s %-15s %4s %6s  %5.1f%% %5.1f%%  %s (%s:%d)\n", "", "",
-					"", "", 100.0 * fs[k].self / r->samples,
-					100.0 * fs[k].total / r->samples, fs[k].name,
-					file ? file + 1 : fs[k].file, fs[k].first_line);
+			/* memory mode: one column more (RSS) */
+			fprintf(f, "%8s %-15s %4s %6s %*s %5.1f%% %5.1f%%  %s", "", "", "", "",
+				mem ? 8 : 0, "", 100.0 * fs[k].self / r->samples,
+				100.0 * fs[k].total / r->samples, fs[k].name);
+			/* no file: a pseudo-frame ([gil], [syscall:NAME], [no Python frame]) */
+			if (fs[k].file[0])
+				fprintf(f, " (%s:%d)", file ? file + 1 : fs[k].file, fs[k].first_line);
+			fputc('\n', f);
 			lines++;
 		}
 		free(fs);
@@ -233,6 +295,7 @@ int cmd_top(int argc, char **argv)
 	struct profiler *pr = NULL;
 	struct tracker *t = NULL;
 	struct profile *last = NULL;
+	struct top_mem tm = {};
 	pid_t pids[MAX_PIDS];
 	int npids = 0, c, ret = 1;
 	double duration = 0;
@@ -258,7 +321,9 @@ int cmd_top(int argc, char **argv)
 				return usage_error("top", "bad --frequency");
 			break;
 		case 'm':
-			if (parse_mode(optarg, &mode))
+			if (!strcmp(optarg, "memory"))
+				mode = PH_MODE_MEMORY;
+			else if (parse_mode(optarg, &mode))
 				return usage_error("top", "bad --mode");
 			break;
 		case 'p':
@@ -289,6 +354,12 @@ int cmd_top(int argc, char **argv)
 	topts.npids = npids;
 	if (tracker_open(&topts, &t) || profiler_open(t, freq, mode, &pr))
 		goto out;
+	if (mode == PH_MODE_MEMORY) {
+		tm.cur = mem_interval(st.interval);
+		if (!tm.cur)
+			goto out;
+		profiler_set_mem_sink(pr, on_growth, &tm);
+	}
 	install_signal_handlers();
 	if (tracker_start(t) || profiler_attach(pr))
 		goto out;
@@ -313,14 +384,19 @@ int cmd_top(int argc, char **argv)
 			char ch;
 
 			if (poll(&pfd, 1, 0) > 0 && read(STDIN_FILENO, &ch, 1) == 1) {
-				handle_key(&st, ch, t, last ? last : profiler_profile(pr));
+				handle_key(&st, ch, t, last ? last : tm.cur ? tm.cur : profiler_profile(pr));
 				if (last)
 					draw(&st, t, last, freq);
 			}
 		}
 		if (now_ns() >= next) {
 			profile_free(last);
-			last = profiler_restart(pr);
+			if (mode == PH_MODE_MEMORY) {
+				last = tm.cur;
+				tm.cur = mem_interval(st.interval);
+			} else {
+				last = profiler_restart(pr);
+			}
 			if (!last)
 				break;
 			draw(&st, t, last, freq);
@@ -328,11 +404,15 @@ int cmd_top(int argc, char **argv)
 		}
 	}
 	ret = 0;
+	if (tm.dropped)
+		pr_warn("top: %llu growth samples not shown (the interval's stack table is full)",
+			(unsigned long long)tm.dropped);
 out:
 	if (raw)
 		tcsetattr(STDIN_FILENO, TCSANOW, &old_tio);
 	profile_free(last);
 	profiler_free(pr);
 	tracker_free(t);
+	profile_free(tm.cur); /* the sink's: after the profiler */
 	return ret;
 }

@@ -23,8 +23,8 @@ struct mem_collector {
 };
 
 static const char *const stat_names[MEM_STAT_MAX] = {
-	[MEM_RSS_EVENTS] = "rss_events",
-	[MEM_FLUSHES] = "counter_changes",
+	[MEM_READS] = "counter_reads",
+	[MEM_FLUSHES] = "counter_growths",
 	[MEM_SAMPLES] = "growth_samples",
 	[MEM_NO_STACK] = "no_python_stack",
 	[MEM_NO_ADDR] = "no_fault_address",
@@ -115,8 +115,8 @@ int mem_open(const struct mem_opts *opts, int tracked_fd, int proc_info_fd,
 	}
 	err = memory_bpf__load(m->skel);
 	if (err) {
-		pr_err("can't load the memory collector (rss_stat with per-CPU counters, Linux "
-		       "6.2+): %s", strerror(-err));
+		pr_err("can't load the memory collector (per-CPU RSS counters, Linux 6.2+): %s",
+		       strerror(-err));
 		goto err_skel;
 	}
 	m->rb = ring_buffer__new(bpf_map__fd(m->skel->maps.mem_events), handle_event, m, NULL);
@@ -139,7 +139,7 @@ int mem_attach(struct mem_collector *m)
 	int err = memory_bpf__attach(m->skel);
 
 	if (err)
-		pr_err("can't attach the memory collector (rss_stat, page_fault_user/kernel, "
+		pr_err("can't attach the memory collector (page_fault_user/kernel tracepoints, "
 		       "sys_exit): %s", strerror(-err));
 	return err;
 }
@@ -167,8 +167,6 @@ int mem_totals(struct mem_collector *m, pid_t pid, struct mem_totals *t)
 		t->grown[i] = mp.grown[i] * PAGE_BYTES;
 		t->released[i] = mp.released[i] * PAGE_BYTES;
 	}
-	t->other_grown = mp.other_grown * PAGE_BYTES;
-	t->other_released = mp.other_released * PAGE_BYTES;
 	return 0;
 }
 
@@ -201,22 +199,25 @@ static void sum_percpu(int fd, unsigned int n, uint64_t *out)
 
 int mem_get_stats(struct mem_collector *m, struct mem_stats *st)
 {
-	struct bpf_program *progs[4] = { m->skel->progs.mem_rss, m->skel->progs.mem_fault_user,
-					 m->skel->progs.mem_fault_kernel,
-					 m->skel->progs.mem_sys_exit };
+	struct bpf_program *prog;
+	unsigned int n = 0;
 
 	sum_percpu(bpf_map__fd(m->skel->maps.mem_stats), MEM_STAT_MAX, m->st.bpf);
 	sum_percpu(bpf_map__fd(m->skel->maps.walk_stats), SMP_STAT_MAX, m->st.walk);
-	for (int i = 0; i < 4; i++) {
+	bpf_object__for_each_program(prog, m->skel->obj) {
 		struct bpf_prog_info info = {};
 		__u32 len = sizeof(info);
 
-		m->st.prog[i].name = bpf_program__name(progs[i]);
-		if (!bpf_obj_get_info_by_fd(bpf_program__fd(progs[i]), &info, &len)) {
-			m->st.prog[i].runs = info.run_cnt;
-			m->st.prog[i].ns = info.run_time_ns;
+		if (n >= MEM_MAX_PROGS)
+			break;
+		m->st.prog[n].name = bpf_program__name(prog);
+		if (!bpf_obj_get_info_by_fd(bpf_program__fd(prog), &info, &len)) {
+			m->st.prog[n].runs = info.run_cnt;
+			m->st.prog[n].ns = info.run_time_ns;
 		}
+		n++;
 	}
+	m->st.nprogs = n;
 	*st = m->st;
 	return 0;
 }

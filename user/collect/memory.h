@@ -39,6 +39,8 @@ struct mem_opts {
 	void *ctx;
 };
 
+#define MEM_MAX_PROGS 8 /* the collector's BPF programs */
+
 struct mem_stats {
 	uint64_t bpf[MEM_STAT_MAX];  /* enum ph_mem_stat, summed over CPUs */
 	uint64_t walk[SMP_STAT_MAX]; /* the stack walker's counters */
@@ -47,13 +49,13 @@ struct mem_stats {
 	struct {
 		const char *name;
 		uint64_t runs, ns;
-	} prog[4];
+	} prog[MEM_MAX_PROGS];
+	unsigned int nprogs;
 };
 
 /* What the kernel's counters did for one process since it was first seen (bytes). */
 struct mem_totals {
 	uint64_t grown[PH_MM_COUNTERS], released[PH_MM_COUNTERS];
-	uint64_t other_grown, other_released;
 };
 
 struct mem_collector;

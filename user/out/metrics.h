@@ -9,7 +9,7 @@
 #include "calls.h"
 #include "model/report.h"
 
-#define METRICS_MAX_PROGS 32
+#define METRICS_MAX_PROGS 48
 
 struct metrics_health {
 	uint64_t scrapes;	   /* served so far, including this one */

@@ -88,8 +88,7 @@ void metrics_write_mem_growth(FILE *f, const struct report *r, struct funcstats 
 		fputs("pyhound_memory_released_bytes_total{", f);
 		metrics_proc_labels(f, rp);
 		fprintf(f, "} %llu\n", (unsigned long long)(t.released[PH_MM_ANON] +
-							 t.released[PH_MM_SHMEM] +
-							 t.other_released));
+							 t.released[PH_MM_SHMEM]));
 	}
 	mem_get_stats(m, &st);
 	fprintf(f, "# HELP pyhound_memory_collector_events_total The memory collector's counters "
