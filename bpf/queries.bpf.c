@@ -58,6 +58,13 @@ static __always_inline __u64 hit_begin(void)
 	return (*v & 15) == 0 ? bpf_ktime_get_ns() : 0;
 }
 
+/* a return probe's hit: its trap (the return trampoline's) costs more than an entry's */
+static __always_inline __u64 hit_begin_ret(void)
+{
+	qcount(Q_STAT_HITS_RET);
+	return hit_begin();
+}
+
 static __always_inline void hit_end(__u64 t0)
 {
 	__u32 k = Q_STAT_BPF_NS;
@@ -316,7 +323,7 @@ out:
 SEC("uretprobe")
 int BPF_KRETPROBE(sqlite_prepare_ret, int rc)
 {
-	__u64 t0 = hit_begin();
+	__u64 t0 = hit_begin_ret();
 
 	prepare_ret(rc);
 	hit_end(t0);
@@ -417,7 +424,7 @@ static __always_inline void step_ret(int rc)
 SEC("uretprobe")
 int BPF_KRETPROBE(sqlite_step_ret, int rc)
 {
-	__u64 t0 = hit_begin();
+	__u64 t0 = hit_begin_ret();
 
 	step_ret(rc);
 	hit_end(t0);
@@ -473,7 +480,7 @@ int BPF_KPROBE(pq_call, void *conn, const char *a, const char *b)
 		qcount(Q_STAT_PQ_NESTED);
 		goto out;
 	}
-	save_call(fn & 0xffffffff, (__u64)a, (__u64)b, (__u64)conn);
+	save_call(fn & 0xffff, (__u64)a, (__u64)b, (__u64)conn);
 out:
 	hit_end(t0);
 	return 0;
@@ -552,6 +559,21 @@ static __always_inline __u64 pq_rows(void *ctx, __u64 res)
 	return n;
 }
 
+/* whether a result is a server-side error (PGRES_BAD_RESPONSE 5, PGRES_FATAL_ERROR 7): its
+ * resultStatus field, at the offset (+1; 0: unknown) userspace decoded from the library's
+ * PQresultStatus and put in bits 16-31 of the attach cookie */
+static __always_inline bool pq_failed(void *ctx, __u64 res)
+{
+	__u64 off1 = (bpf_get_attach_cookie(ctx) >> 16) & 0xffff;
+	int st = 0;
+
+	if (!res || !off1 || off1 > 256)
+		return false;
+	if (bpf_probe_read_user(&st, sizeof(st), (const void *)(res + off1 - 1)))
+		return false;
+	return st == 5 || st == 7;
+}
+
 /* PQexec & co. return their result */
 static __always_inline void call_ret(void *ctx, void *res)
 {
@@ -573,7 +595,7 @@ static __always_inline void call_ret(void *ctx, void *res)
 	q->dur_ns = now - c->ts;
 	q->res = (__u64)res;
 	q->rows = pq_rows(ctx, (__u64)res);
-	q->end = res ? Q_END_DONE : Q_END_ERROR;
+	q->end = res && !pq_failed(ctx, (__u64)res) ? Q_END_DONE : Q_END_ERROR;
 	walk_into(q, pid);
 	pq_send(q);
 out:
@@ -583,7 +605,7 @@ out:
 SEC("uretprobe")
 int BPF_KRETPROBE(pq_call_ret, void *res)
 {
-	__u64 t0 = hit_begin();
+	__u64 t0 = hit_begin_ret();
 
 	call_ret(ctx, res);
 	hit_end(t0);
@@ -633,7 +655,7 @@ out:
 SEC("uretprobe")
 int BPF_KRETPROBE(pq_send_ret, int ok)
 {
-	__u64 t0 = hit_begin();
+	__u64 t0 = hit_begin_ret();
 
 	send_ret(ok);
 	hit_end(t0);
@@ -661,6 +683,8 @@ static __always_inline void result_ret(void *ctx, void *res)
 		q->dur_ns = now - q->start_ns;
 		q->res = (__u64)res;
 		q->rows += pq_rows(ctx, (__u64)res);
+		if (pq_failed(ctx, (__u64)res)) /* a server-side error: the query failed */
+			q->end = Q_END_ERROR;
 		return;
 	}
 	if (!q->dur_ns) { /* no result at all */
@@ -674,7 +698,7 @@ static __always_inline void result_ret(void *ctx, void *res)
 SEC("uretprobe")
 int BPF_KRETPROBE(pq_result_ret, void *res)
 {
-	__u64 t0 = hit_begin();
+	__u64 t0 = hit_begin_ret();
 
 	result_ret(ctx, res);
 	hit_end(t0);

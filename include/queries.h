@@ -35,8 +35,10 @@ enum q_func {
 	Q_FN_PQ_SEND_PREPARE,  /* PQsendPrepare(conn, stmtName, query, ...) */
 	Q_FN_PQ_GET_RESULT,    /* PQgetResult(conn): NULL ends an asynchronous query */
 };
-/* libpq probes' cookies: enum q_func in the low 32 bits, the offset + 1 of PGresult's ntups
- * (decoded from the library's PQntuples; 0: unknown, rows not read) in the high 32 */
+/* libpq probes' cookies: enum q_func in the low 16 bits, the offset + 1 of PGresult's
+ * resultStatus (decoded from the library's PQresultStatus; 0: unknown, errors only as NULL
+ * results) in bits 16-31, the offset + 1 of its ntups (from PQntuples; 0: unknown, rows not
+ * read) in the high 32 */
 
 enum q_event_type {
 	Q_EV_TEXT = 1,	/* a statement handle's SQL text (SQLite prepare, libpq PQprepare) */
@@ -50,7 +52,8 @@ enum q_lib {
 
 enum q_end {
 	Q_END_DONE = 0,	    /* SQLITE_DONE, or libpq's result */
-	Q_END_ERROR = 1,    /* sqlite3_step returned an error code, or libpq a NULL result */
+	Q_END_ERROR = 1,    /* sqlite3_step returned an error code; libpq: a NULL result, or one
+			     * whose status is PGRES_FATAL_ERROR or PGRES_BAD_RESPONSE */
 	Q_END_RESET = 2,    /* reset or finalized while rows were still pending */
 };
 
@@ -117,6 +120,7 @@ enum q_stat {
 			       * mode is not followed): the earlier one ended there */
 	Q_STAT_PQ_NESTED,    /* libpq calls inside PQexec & co. (its own PQsend*, PQgetResult) */
 	Q_STAT_HITS,	     /* probe hits, every process (the budget windows' cost model) */
+	Q_STAT_HITS_RET,     /* of which return probes' */
 	Q_STAT_TIMED,	     /* hits whose BPF run was timed (one in 16) */
 	Q_STAT_BPF_NS,	     /* their BPF time */
 	Q_STAT_CALIB,	     /* hits of the calibration probe (pyhound's own code) */

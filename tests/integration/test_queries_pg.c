@@ -24,6 +24,8 @@
 #define NCUST 500
 #define Q_ORDERS "SELECT total FROM orders WHERE customer_id = ?"
 #define Q_CUSTOMERS "SELECT id, name FROM customers ORDER BY id"
+#define Q_JOIN "SELECT c.id, o.total FROM customers c JOIN orders o ON o.customer_id = c.id " \
+	       "ORDER BY c.id"
 
 struct pg {
 	char dir[64];
@@ -238,6 +240,7 @@ static void n1_and_join(const char *driver)
 			  "%llu us in libpq, %d us in cur.execute",
 			  (unsigned long long)o->total_ns / 1000, job.execute_us);
 		cr_expect_eq(c->count, 1);
+		cr_expect(!o->errors && !c->errors, "errors counted for queries that succeeded");
 		cr_expect_eq(c->rows, (uint64_t)job.rows_customers, "%llu rows",
 			     (unsigned long long)c->rows);
 		cr_expect_str_eq(c->site.name, "load_customers");
@@ -267,15 +270,26 @@ static void n1_and_join(const char *driver)
 
 	memset(&s, 0, sizeof(s));
 	issued = run_job(&pg, "join", driver, &s, &job);
-	cr_expect_eq(issued, 1);
-	o = querystats_entries(queries_stats(s.q), &ne);
+	cr_expect_eq(issued, 2); /* the JOIN, then a query on a missing table (the server fails it) */
+	querystats_entries(queries_stats(s.q), &ne);
 	querystats_n1(queries_stats(s.q), &nn1);
-	cr_expect_eq(ne, 1, "%zu statements for one JOIN", ne);
-	if (ne == 1) {
+	cr_expect_eq(ne, 2, "%zu statements for one JOIN and one failed query", ne);
+	o = find_entry(queries_stats(s.q), Q_JOIN);
+	cr_expect(o, "the JOIN not seen");
+	if (o) {
 		cr_expect_eq(o->count, 1);
+		cr_expect_eq(o->errors, 0);
 		cr_expect_eq(o->rows, (uint64_t)job.rows_join, "%llu rows of %d",
 			     (unsigned long long)o->rows, job.rows_join);
 		cr_expect_str_eq(o->site.name, "billing_join");
+	}
+	/* PGRES_FATAL_ERROR (relation does not exist): counted as an error, not as done */
+	p = find_entry(queries_stats(s.q), "SELECT total FROM no_such_table");
+	cr_expect(p, "the failed query not seen");
+	if (p) {
+		cr_expect_eq(p->count, 1);
+		cr_expect_eq(p->errors, 1, "%llu errors", (unsigned long long)p->errors);
+		cr_expect_str_eq(p->site.name, "missing_table");
 	}
 	cr_expect_eq(nn1, 0, "%zu N+1 findings for one JOIN", nn1);
 	detach(&s);

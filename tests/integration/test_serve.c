@@ -68,7 +68,9 @@ Test(serve, metrics_match_the_workload_and_pass_promtool, .timeout = 60)
 	char key[256];
 	pid_t pid;
 
-	serve_start(&s, NULL);
+	/* the kernel's BPF run-time statistics are asked for (off by default: host-wide cost) */
+	write_file("/tmp/pyhound-serve-stats.conf", "bpf_run_stats = yes\n");
+	serve_start(&s, "--config /tmp/pyhound-serve-stats.conf");
 	pid = run_io_workload();
 	usleep(1200 * 1000); /* past the 1 s render cache */
 	cr_assert_eq(curl(&s, "/metrics", NULL), 0);
@@ -89,8 +91,10 @@ Test(serve, metrics_match_the_workload_and_pass_promtool, .timeout = 60)
 	cr_expect_geq(sample(out, "pyhound_python_processes_seen_total"), 1);
 	cr_expect(strstr(out, "# TYPE pyhound_syscall_seconds_total counter"));
 	cr_expect(strstr(out, "pyhound_cpu_seconds_total "));
-	cr_expect(strstr(out, "pyhound_bpf_run_seconds_total{program=\"sc_enter\"}"),
-		  "BPF run time for the syscall program");
+	cr_expect_gt(sample(out, "pyhound_bpf_run_seconds_total{program=\"sc_enter\"}"), 0,
+		     "BPF run time for the syscall program");
+	cr_expect_geq(sample(out, "pyhound_bpf_runs_total{program=\"sc_enter\"}"), 20000,
+		      "runs of the syscall program (the workload made 20000 writes)");
 	cr_expect_eq(sample(out, "pyhound_dropped_total{reason=\"syscall_stats_full\"}"), 0);
 	cr_expect_eq(sample(out, "pyhound_dropped_total{reason=\"sample_drop_ringbuf\"}"), 0);
 	cr_expect_geq(sample(out, "pyhound_sampler_events_total{event=\"samples\"}"), 0);
@@ -119,6 +123,9 @@ Test(serve, endpoints_and_bad_requests, .timeout = 60)
 	cr_assert_eq(curl(&s, "/", NULL), 0);
 	cr_expect(strstr(out, "href=\"/metrics\""), "%s", out);
 	cr_expect_eq(http_code(&s, "/healthz", NULL), 200);
+	/* without bpf_run_stats the kernel's statistics stay off and their families absent */
+	cr_assert_eq(curl(&s, "/metrics", NULL), 0);
+	cr_expect_null(strstr(out, "pyhound_bpf_run_seconds_total"), "statistics on by default");
 	cr_expect_eq(http_code(&s, "/nope", NULL), 404);
 	cr_expect_eq(http_code(&s, "/metrics", "-X POST"), 405);
 	/* a second server on the same port: one clear line, exit 1 */

@@ -38,3 +38,13 @@ Test(queries_pq, wrapper_probe_on_the_jmp)
 	cr_expect_eq(queries_wrapper_skip(movcall, sizeof(movcall)), 0, "not a tail jump");
 	cr_expect_eq(queries_wrapper_skip(deb, 6), 0, "short code");
 }
+
+/* Debian 12's libpq PQresultStatus: "test %rdi,%rdi; je; mov 0x28(%rdi),%eax; ret" (the NULL
+ * path returns PGRES_FATAL_ERROR): resultStatus at 0x28, read at each result for errors. */
+Test(queries_pq, result_status_offset_from_its_code)
+{
+	static const uint8_t code[] = { 0x48, 0x85, 0xff, 0x74, 0x0b, 0x8b, 0x47, 0x28, 0xc3,
+					0x0f, 0x1f, 0x80, 0x00, 0x00, 0x00, 0x00 };
+
+	cr_expect_eq(queries_pq_ntuples_offset(code, sizeof(code)), 0x28);
+}

@@ -3,7 +3,8 @@
 (pure Python over ctypes: PQsendQuery*/PQgetResult; a statement run 5 times is prepared, then
 executed by name), autocommit (no BEGIN): N+1 (1 query for the customers, then one per
 customer) or one JOIN. Builds the tables, prints "ready", waits for a line on stdin, runs the
-job once and prints its own count of queries and rows as JSON.
+job once and prints its own count of queries and rows as JSON. After the JOIN, one query on
+a table that does not exist: the server's error, caught (counted in "failed").
 
 usage: queries_pg.py n1|join SOCKDIR PORT [CUSTOMERS [psycopg2|psycopg]]
 """
@@ -68,6 +69,18 @@ def billing_join(cur):
     return sum(t for (_c, t) in fetched("join", cur.fetchall()))
 
 
+def missing_table(cur):
+    global issued
+    issued += 1
+    try:
+        cur.execute("SELECT total FROM no_such_table")
+    except Exception as e:  # psycopg2 / psycopg errors.UndefinedTable
+        if "no_such_table" not in str(e):
+            raise
+        return 1
+    return 0
+
+
 def main():
     if DRIVER == "psycopg":
         import psycopg
@@ -82,8 +95,9 @@ def main():
     print("ready", flush=True)
     sys.stdin.readline()
     total = billing_n1(cur) if MODE == "n1" else billing_join(cur)
+    failed = missing_table(cur) if MODE == "join" else 0
     conn.close()
-    print(json.dumps({"issued": issued, "total": total, "rows": rows,
+    print(json.dumps({"issued": issued, "total": total, "rows": rows, "failed": failed,
                       "execute_us": int(execute_us)}), flush=True)
     sys.stdin.readline()  # stay until told (the observer names frames from our memory)
 

@@ -50,7 +50,7 @@ struct lib_links {
 	struct bpf_link *w[MAX_LINKS_PER_LIB]; /* attached in windows (executions) */
 	int nw;
 	uint64_t offs[MAX_LINKS_PER_LIB];      /* each probe_def's file offset, 0: none */
-	uint64_t rows_off;		       /* cookie's high half (libpq) */
+	uint64_t rows_off;		       /* cookie bits above fn (libpq field offsets) */
 	int fd;				       /* the library, for attaching again: -1 none */
 	bool failed;			       /* the last window's attach failed (said once) */
 };
@@ -82,9 +82,15 @@ struct queries {
 	size_t npq;
 	uint64_t last_scan;
 	bool win_open;	/* the windowed probes are attached (true unless a window closed them) */
+	/* the last window's span (CLOCK_MONOTONIC): from when every probe was in to the start of
+	 * the detach. Executions starting outside it (while probes went in or out) are not
+	 * counted: the processes' CPU time is measured over the same span (the estimate) */
+	uint64_t win_lo, win_hi;
 	struct qproc *procs;
 	size_t nprocs, capprocs, last_proc;
 	double trap_cpu_ns; /* a hit's trap in the CPU time of the process it traps in */
+	double trap_ns;	    /* an entry probe's trap (wall time), calibrated */
+	double ret_extra_ns; /* what a return probe's trap costs more, calibrated */
 	uint64_t counters[QC_COUNTER_MAX];
 	struct prof_frame frames[Q_FRAMES];
 	char norm[NORM_LEN + 16];
@@ -99,6 +105,7 @@ static const char *const counter_names[QC_COUNTER_MAX] = {
 	[QC_DRIVER_FRAMES] = "driver_frames_skipped",
 	[QC_CUT] = "cut_by_window_end",
 	[QC_WINDOW_ATTACH_FAILED] = "window_attach_failed",
+	[QC_OUTSIDE_WINDOW] = "outside_window",
 };
 
 static const char *const bpf_stat_names[Q_STAT_MAX] = {
@@ -113,6 +120,7 @@ static const char *const bpf_stat_names[Q_STAT_MAX] = {
 	[Q_STAT_PQ_SUPERSEDED] = "pq_superseded",
 	[Q_STAT_PQ_NESTED] = "pq_nested_calls",
 	[Q_STAT_HITS] = "probe_hits",
+	[Q_STAT_HITS_RET] = "probe_hits_return",
 	[Q_STAT_TIMED] = "probe_runs_timed",
 	[Q_STAT_BPF_NS] = "probe_bpf_ns_timed",
 	[Q_STAT_CALIB] = "calibration_hits",
@@ -265,11 +273,16 @@ static bool driver_frame(const char *file)
 
 static void on_query(struct queries *q, const struct q_query_event *e)
 {
-	struct text_ent *t = text_find(q, e->pid, e->handle);
+	struct text_ent *t;
 	uint32_t n = 0, k = 0, nf = e->nframes < Q_FRAMES ? e->nframes : Q_FRAMES, depth = e->depth;
 	bool prep = e->lib == Q_LIB_PQ && (e->fn == Q_FN_PQ_PREPARE || e->fn == Q_FN_PQ_SEND_PREPARE);
 	char stmt[NORM_LEN + 80];
 
+	if (e->start_ns < q->win_lo || e->start_ns > q->win_hi) {
+		q->counters[QC_OUTSIDE_WINDOW]++;
+		return;
+	}
+	t = text_find(q, e->pid, e->handle);
 	if (t && t->norm[0])
 		snprintf(stmt, sizeof(stmt), "%s%s", prep ? "PREPARE " : "", t->norm);
 	else if (t && t->name[0])
@@ -412,8 +425,9 @@ int queries_pq_ntuples_offset(const uint8_t *c, size_t n)
 	return -1;
 }
 
-/* PGresult's ntups offset from the library's PQntuples, -1 if not proved */
-static int pq_ntups_offset(const char *open_path)
+/* A PGresult field's offset from the library's getter of it (PQntuples: ntups,
+ * PQresultStatus: resultStatus; both "return res ? res->field : constant"), -1 if not proved */
+static int pq_field_offset(const char *open_path, const char *getter)
 {
 	struct elf_file *ef = elf_open(open_path);
 	struct elf_sym sym;
@@ -422,7 +436,7 @@ static int pq_ntups_offset(const char *open_path)
 
 	if (!ef)
 		return -1;
-	if (!elf_find_symbol(ef, "PQntuples", &sym) && sym.type == STT_FUNC && sym.size >= 9 &&
+	if (!elf_find_symbol(ef, getter, &sym) && sym.type == STT_FUNC && sym.size >= 9 &&
 	    !elf_read_vaddr(ef, sym.value, code, sym.size < sizeof(code) ? sym.size : sizeof(code)))
 		off = queries_pq_ntuples_offset(code, sym.size < sizeof(code) ? sym.size :
 										sizeof(code));
@@ -558,10 +572,13 @@ static void attach_lib(struct queries *q, struct queries_lib *l, struct lib_link
 	if (check_lib(l->lib, open_path, ll->offs, l->status, sizeof(l->status)))
 		return;
 	if (l->lib == Q_LIB_PQ) {
-		int off = pq_ntups_offset(open_path);
+		int off = pq_field_offset(open_path, "PQntuples");
+		int st = pq_field_offset(open_path, "PQresultStatus");
 
-		ll->rows_off = off >= 0 ? (uint64_t)(off + 1) << 32 : 0;
+		ll->rows_off = (off >= 0 ? (uint64_t)(off + 1) << 32 : 0) |
+			       (st >= 0 ? (uint64_t)(st + 1) << 16 : 0);
 		l->rows = off >= 0;
+		l->status_read = st >= 0;
 	}
 	/* the file itself, for the windows' attaches: the process it was found in may be gone */
 	ll->fd = open(open_path, O_RDONLY | O_CLOEXEC);
@@ -582,8 +599,10 @@ static void attach_lib(struct queries *q, struct queries_lib *l, struct lib_link
 	l->probes = 0;
 	for (size_t i = 0; i < MAX_LINKS_PER_LIB; i++) /* the windowed ones as well */
 		l->probes += ll->offs[i] != 0;
-	snprintf(l->status, sizeof(l->status), "attached: %d probes%s", l->probes,
-		 l->lib == Q_LIB_PQ && !l->rows ? " (rows not read: PQntuples not decoded)" : "");
+	snprintf(l->status, sizeof(l->status), "attached: %d probes%s%s", l->probes,
+		 l->lib == Q_LIB_PQ && !l->rows ? " (rows not read: PQntuples not decoded)" : "",
+		 l->lib == Q_LIB_PQ && !l->status_read ?
+			 " (server-side errors not told: PQresultStatus not decoded)" : "");
 }
 
 /* ---- budget windows ---- */
@@ -692,14 +711,15 @@ void queries_refresh_usage(struct queries *q)
 		proc_read(&q->procs[i]);
 }
 
-uint64_t queries_hits(struct queries *q, uint64_t *bpf_ns)
+uint64_t queries_hits(struct queries *q, uint64_t *extra_ns)
 {
 	uint64_t s[Q_STAT_MAX];
 
 	queries_bpf_stats(q, s);
-	if (bpf_ns) /* one run in 16 is timed: their mean times the hits */
-		*bpf_ns = s[Q_STAT_TIMED] ? (uint64_t)((double)s[Q_STAT_BPF_NS] /
-						       s[Q_STAT_TIMED] * s[Q_STAT_HITS]) : 0;
+	if (extra_ns) /* one run in 16 is timed: their mean times the hits */
+		*extra_ns = (s[Q_STAT_TIMED] ? (uint64_t)((double)s[Q_STAT_BPF_NS] /
+							  s[Q_STAT_TIMED] * s[Q_STAT_HITS]) : 0) +
+			    (uint64_t)(s[Q_STAT_HITS_RET] * q->ret_extra_ns);
 	return s[Q_STAT_HITS];
 }
 
@@ -736,6 +756,8 @@ int queries_window_open(struct queries *q)
 	}
 	q->win_open = true;
 	procs_mark(q, true);
+	q->win_lo = now_ns();
+	q->win_hi = UINT64_MAX;
 	return tried && !ok ? -ENOENT : 0;
 }
 
@@ -750,6 +772,7 @@ void queries_window_close(struct queries *q)
 	if (!q->win_open)
 		return;
 	procs_mark(q, false);
+	q->win_hi = now_ns();
 	for (size_t i = 0; i < q->nlibs; i++) {
 		struct lib_links *ll = &q->links[i];
 
@@ -780,6 +803,74 @@ bool queries_window_is_open(const struct queries *q)
 
 /* A function of pyhound's own with a known emulated branch (user/collect/calls.c). */
 int pyhound_calls_calib_target(int x);
+
+/* One whose first instruction is an emulated jmp (a return probe's entry goes there), for the
+ * return probes' trap. */
+int pyhound_queries_calib_ret(int x);
+__asm__(".text\n"
+	".globl pyhound_queries_calib_ret\n"
+	".type pyhound_queries_calib_ret, @function\n"
+	"pyhound_queries_calib_ret:\n"
+	"	jmp 1f\n"
+	"1:	movl %edi, %eax\n"
+	"	ret\n"
+	".size pyhound_queries_calib_ret, .-pyhound_queries_calib_ret\n");
+
+static double calib_ret_loop(int n)
+{
+	volatile int r = 0;
+	struct timespec a, b;
+
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	for (int i = 0; i < n; i++)
+		r += pyhound_queries_calib_ret(i & 1);
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	(void)r;
+	return (b.tv_sec - a.tv_sec) * 1e9 + (b.tv_nsec - a.tv_nsec);
+}
+
+/* What a return probe costs more than an entry probe: a uretprobe on a function starting with
+ * a jmp (checked: 0xeb) costs an entry trap and the return trampoline's per call. */
+static int calibrate_ret(struct queries *q, double entry_ns)
+{
+	LIBBPF_OPTS(bpf_uprobe_opts, uo, .retprobe = true);
+	const int n = 50000;
+	uint64_t before[Q_STAT_MAX], after[Q_STAT_MAX], off = 0;
+	struct elf_file *ef = elf_open("/proc/self/exe");
+	struct elf_sym sym;
+	struct bpf_link *l;
+	uint8_t c = 0;
+	double plain, probed;
+	int err;
+
+	if (!ef)
+		return -errno;
+	err = elf_find_symbol(ef, "pyhound_queries_calib_ret", &sym);
+	if (!err)
+		err = elf_read_vaddr(ef, sym.value, &c, 1);
+	if (!err)
+		err = elf_vaddr_to_offset(ef, sym.value, &off);
+	elf_close(ef);
+	if (err)
+		return err < 0 ? err : -ENOENT;
+	if (c != 0xeb)
+		return -ENOEXEC;
+	l = bpf_program__attach_uprobe_opts(q->skel->progs.queries_calib, 0, "/proc/self/exe",
+					    off, &uo);
+	if (!l)
+		return -errno;
+	queries_bpf_stats(q, before);
+	probed = calib_ret_loop(n);
+	queries_bpf_stats(q, after);
+	bpf_link__destroy(l);
+	plain = calib_ret_loop(n);
+	if (after[Q_STAT_CALIB] - before[Q_STAT_CALIB] < (uint64_t)n)
+		return -EPROTO;
+	q->ret_extra_ns = (probed - plain) / n - 2 * entry_ns;
+	if (q->ret_extra_ns < 0)
+		q->ret_extra_ns = 0;
+	return 0;
+}
 
 /* wall time of n calls (and the thread's CPU time in *cpu) */
 static double calib_loop(int n, double *cpu)
@@ -844,8 +935,14 @@ int queries_calibrate(struct queries *q, double *ns_per_hit)
 	q->trap_cpu_ns = (probed_cpu - plain_cpu) / n;
 	if (q->trap_cpu_ns < 0)
 		q->trap_cpu_ns = 0;
-	pr_debug("queries: a hit's trap: %.0f ns of wall time, %.0f ns of the thread's CPU time",
-		 *ns_per_hit, q->trap_cpu_ns);
+	q->trap_ns = *ns_per_hit;
+	err = calibrate_ret(q, *ns_per_hit);
+	if (err)
+		pr_warn("queries: cannot time a return probe's trap (%s): counted as an entry's",
+			strerror(-err));
+	pr_debug("queries: a hit's trap: %.0f ns of wall time, %.0f ns of the thread's CPU "
+		 "time; a return probe's %.0f ns more", *ns_per_hit, q->trap_cpu_ns,
+		 q->ret_extra_ns);
 	return 0;
 }
 
@@ -1100,6 +1197,7 @@ int queries_open(const struct queries_opts *opts, struct queries **out)
 		return -ENOMEM;
 	hashidx_init(&q->tidx);
 	q->win_open = true; /* attached throughout until a budget window closes */
+	q->win_hi = UINT64_MAX;
 	q->texts = calloc(MAX_TEXTS, sizeof(*q->texts));
 	q->pq = calloc(MAX_PQ_NAMES, sizeof(*q->pq));
 	q->sym = symbolizer_new();

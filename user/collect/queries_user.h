@@ -39,6 +39,7 @@ struct queries_lib {
 	bool attached;
 	int probes;
 	bool rows; /* libpq: PGresult's ntups offset decoded from PQntuples */
+	bool status_read; /* libpq: its resultStatus offset decoded from PQresultStatus */
 	char status[192]; /* "attached: N probes", or "skipped: <reason>" */
 };
 
@@ -51,6 +52,7 @@ enum queries_counter {
 	QC_DRIVER_FRAMES,    /* driver/ORM frames left out of call sites (not a loss) */
 	QC_CUT,		     /* executions in progress when a window closed: not counted */
 	QC_WINDOW_ATTACH_FAILED, /* a library's probes could not go in at a window's start */
+	QC_OUTSIDE_WINDOW,   /* executions started while probes went in or out: not counted */
 	QC_COUNTER_MAX,
 };
 
@@ -83,8 +85,9 @@ struct bpf_object *queries_bpf_object(const struct queries *q);
 int queries_window_open(struct queries *q);
 void queries_window_close(struct queries *q);
 bool queries_window_is_open(const struct queries *q);
-/* probe hits so far, every process, and the BPF time they took (one run in 16 timed) */
-uint64_t queries_hits(struct queries *q, uint64_t *bpf_ns);
+/* probe hits so far, every process, and what they cost beyond an entry trap each: the BPF
+ * time (one run in 16 timed) and the return probes' costlier traps (calibrated) */
+uint64_t queries_hits(struct queries *q, uint64_t *extra_ns);
 /* A uprobe hit's trap here, measured on pyhound's own code. 0 or -errno. */
 int queries_calibrate(struct queries *q, double *ns_per_hit);
 /* How many queries pid ran over the run per query seen in windows: its CPU time over the run

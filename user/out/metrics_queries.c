@@ -20,7 +20,7 @@ struct row {
 	char fp[17];
 	const char *function;
 	const char *stmt;
-	uint64_t count, total_ns;
+	uint64_t count, total_ns, errors;
 	unsigned long long hist[QS_HIST_SLOTS];
 };
 
@@ -39,9 +39,18 @@ static void write_row(FILE *f, const struct rep_proc *rp, const struct row *w, i
 	unsigned int s = 0;
 
 	switch (pass) {
-	case 0:
-		series_begin(f, "pyhound_queries_total", rp, w);
-		fprintf(f, "} %llu\n", (unsigned long long)w->count);
+	case 0: /* by status: ok, and error (SQLite error codes, libpq failed results) if any */
+		for (int err = 0; err < 2; err++) {
+			if (err && !w->errors)
+				break;
+			fprintf(f, "pyhound_queries_total{");
+			metrics_proc_labels(f, rp);
+			fprintf(f, ",status=\"%s\",fingerprint=\"%s\",function=", err ? "error" : "ok",
+				w->fp);
+			metrics_label_value(f, w->function);
+			fprintf(f, "} %llu\n", (unsigned long long)(err ? w->errors :
+								    w->count - w->errors));
+		}
 		break;
 	case 1:
 		for (size_t b = 0; b < NB; b++) {
@@ -130,6 +139,7 @@ static struct row *merge_rows(const struct querystats *qs, pid_t **pids, size_t 
 		}
 		w->count += v[i]->count;
 		w->total_ns += v[i]->total_ns;
+		w->errors += v[i]->errors;
 		for (int k = 0; k < QS_HIST_SLOTS; k++)
 			w->hist[k] += v[i]->hist[k];
 	}
@@ -202,6 +212,7 @@ void metrics_write_queries(FILE *f, const struct report *r, const struct queryst
 		{ "pyhound_queries_total", "counter",
 		  "Database queries (SQLite executions, libpq calls) by statement fingerprint and "
 		  "the Python function that issued them (top by time; the rest as \"other\"), "
+		  "status ok or error (an SQLite error code; a libpq failed result), "
 		  "counted while the query probes were attached: all the time at queries_budget "
 		  "100, else inside budget windows (per second: rate of this over rate of "
 		  "pyhound_queries_window_seconds_total)." },
@@ -245,6 +256,7 @@ void metrics_write_queries(FILE *f, const struct report *r, const struct queryst
 				if (shown >= top_n) {
 					other.count += w->count;
 					other.total_ns += w->total_ns;
+					other.errors += w->errors;
 					for (int k = 0; k < QS_HIST_SLOTS; k++)
 						other.hist[k] += w->hist[k];
 					continue;

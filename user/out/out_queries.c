@@ -57,11 +57,11 @@ size_t queries_print_proc(FILE *f, const struct querystats *qs, pid_t pid, size_
 		if (e->pid != pid)
 			continue;
 		if (!shown && win)
-			fprintf(f, "%s%8s %9s %10s %10s %10s %8s  %s\n", indent, "SEEN", "~RUN",
-				"TOTAL", "MEAN", "P99", "ROWS", "STATEMENT / CALLED FROM");
+			fprintf(f, "%s%8s %9s %10s %10s %10s %8s %6s  %s\n", indent, "SEEN", "~RUN",
+				"TOTAL", "MEAN", "P99", "ROWS", "ERRORS", "STATEMENT / CALLED FROM");
 		else if (!shown)
-			fprintf(f, "%s%8s %10s %10s %10s %8s  %s\n", indent, "COUNT", "TOTAL", "MEAN",
-				"P99", "ROWS", "STATEMENT / CALLED FROM");
+			fprintf(f, "%s%8s %10s %10s %10s %8s %6s  %s\n", indent, "COUNT", "TOTAL",
+				"MEAN", "P99", "ROWS", "ERRORS", "STATEMENT / CALLED FROM");
 		fmt_ns(tb, sizeof(tb), e->total_ns);
 		fmt_ns(mb, sizeof(mb), e->count ? e->total_ns / e->count : 0);
 		pb[0] = qs_entry_quantile(e, 0.99) < e->max_ns ? '<' : ' ';
@@ -73,9 +73,9 @@ size_t queries_print_proc(FILE *f, const struct querystats *qs, pid_t pid, size_
 		fprintf(f, "%s%8llu ", indent, (unsigned long long)e->count);
 		if (win)
 			fprintf(f, "%9.0f ", e->est);
-		fprintf(f, "%10s %10s %10s %8s  %s\n", tb, mb, pb[0] == '<' ? pb : pb + 1, rb,
-			e->stmt);
-		fprintf(f, "%s%*s  %s (%s:%d)", indent, win ? 60 : 50, "", fn_name(&e->site),
+		fprintf(f, "%10s %10s %10s %8s %6llu  %s\n", tb, mb, pb[0] == '<' ? pb : pb + 1, rb,
+			(unsigned long long)e->errors, e->stmt);
+		fprintf(f, "%s%*s  %s (%s:%d)", indent, win ? 67 : 57, "", fn_name(&e->site),
 			base(e->site.file), e->site.line);
 		if (e->parent.name && e->parent.name[0])
 			fprintf(f, " <- %s (%s:%d)", e->parent.name, base(e->parent.file),
