@@ -515,8 +515,9 @@ static int scrape_pid(const struct server *s, pid_t pid)
 static void check_serve_calls(int minor, bool debian, const char *comm, const char *version,
 			      const char *source)
 {
-	char *argv[] = { (char *)python_for(minor, debian), (char *)workload("calls.py"), NULL };
-	char key[512], lbl[256], res[4096];
+	char *argv[] = { (char *)python_for(minor, debian), (char *)workload("calls.py"), "--hold",
+			 NULL };
+	char key[512], lbl[256], res[4096], line[256];
 	bool timed = strncmp(source, "usdt", 4) != 0;
 	double g_mean;
 	struct server s;
@@ -537,20 +538,29 @@ static void check_serve_calls(int minor, bool debian, const char *comm, const ch
 		if (scrape_pid(&s, c.pid) == 0 && sample(out, key) == 1)
 			break;
 	cr_assert_eq(sample(out, key), 1, "%s never appeared", key);
-	cr_assert_eq(child_go(&c), 0);
-	rc = child_wait(&c, res, sizeof(res));
-	cr_assert_eq(rc, 0, "workload failed: %s", res);
-	cr_assert_not_null(strstr(res, "g_mean_ns "), "%s", res);
+	/* go, keeping its stdin open: it stays alive after its calls until told (--hold), for
+	 * serve names code objects from the live process: with a fixed 0.3 s to live, a serve
+	 * busy with the host's other Pythons missed f and g (2 of 3 runs at load 3.4) */
+	cr_assert_eq(write(c.in_fd, "go\n", 3), 3);
+	res[0] = '\0';
+	while (!strstr(res, "g_mean_ns ")) {
+		cr_assert_gt(read_line(c.out_fd, line, sizeof(line), 120), 0,
+			     "workload ended without g_mean_ns: %s", res);
+		strncat(res, line, sizeof(res) - strlen(res) - 2);
+		strcat(res, "\n");
+	}
 	g_mean = strtol(strstr(res, "g_mean_ns ") + 10, NULL, 10) / 1e9;
-	/* on a loaded host a scrape right after the exit can take over curl's 10 s (the first
-	 * one after many processes' calls names and sums them all): scrape until f's series is
-	 * complete or 60 s have passed, then check it exactly */
+	/* on a loaded host a scrape can take over curl's 10 s (the first one after many
+	 * processes' calls names and sums them all): scrape until f's series is complete or 60
+	 * s have passed, then check it exactly */
 	snprintf(key, sizeof(key), "pyhound_calls_observed_total%s,function=\"f\",file=\"", lbl);
 	for (t0 = mono_seconds(); mono_seconds() - t0 < 60; usleep(500 * 1000))
 		if (scrape_pid(&s, c.pid) == 0 && sample_prefix(out, key) == 100000 &&
 		    strstr(out, "function=\"g\""))
 			break;
 	cr_assert_eq(scrape_pid(&s, c.pid), 0);
+	rc = child_wait(&c, NULL, 0); /* EOF on its stdin: it exits */
+	cr_expect_eq(rc, 0, "workload failed: %s", res);
 	snprintf(res, sizeof(res), "/tmp/pyhound-calls-scrape-%d.txt", (int)c.pid);
 	write_file(res, out);
 	cr_expect_eq(sample_prefix(out, key), 100000, "%s: %f (the scrape: %s)", key,
