@@ -53,6 +53,7 @@ Test(config, numbers_finite_in_range_decimal_only)
 		"frequency = +19", "frequency = -1", "frequency = 0", "frequency = 1001",
 		"frequency = 18446744073709551617", "max_procs = 1 2", "process_max_age = 1.5",
 		"top_calls = 0", "listen = 127.0.0.1:+80", "listen = 127.0.0.1: 80",
+		"bpf_run_stats = 1", "bpf_run_stats = ",
 	};
 	struct serve_config c;
 	char err[512];
@@ -76,6 +77,9 @@ Test(config, numbers_finite_in_range_decimal_only)
 	cr_expect_eq(c.frequency, 99);
 	cr_expect_eq(c.calls_budget, 0.25);
 	cr_expect_eq(c.process_max_age, 10);
+	cr_expect_not(c.bpf_run_stats, "the kernel's statistics are off by default");
+	cr_assert_eq(load("bpf_run_stats = yes\n", &c, err, sizeof(err)), 0, "%s", err);
+	cr_expect(c.bpf_run_stats);
 }
 
 Test(config, hash_checked_at_load)

@@ -5,7 +5,8 @@
 # at once, 2,000 of them named g0..g49 (40 each: a new code object every time, often at a freed
 # one's address), each called once, a lambda called 2,000 times, and functions with non-ASCII
 # names (naïve_función, 函数: 100 calls each). Waits for a line on stdin before
-# starting; prints a deterministic result line (unchanged with pyhound attached) and g's mean.
+# starting; prints a deterministic result line (unchanged with pyhound attached) and g's mean;
+# with --hold, then waits for another line (or EOF) before exiting.
 import sys
 import time
 
@@ -89,7 +90,11 @@ def main():
         函数()
     print("result", acc, raised, flush=True)
     print("g_mean_ns", durations // 2500, flush=True)
-    time.sleep(0.3)  # pyhound names code objects while the process lives
+    if sys.argv[1:] == ["--hold"]:
+        sys.stdin.readline()  # until the tracer has what it needs (it names code objects
+        # while the process lives)
+    else:
+        time.sleep(0.3)  # pyhound names code objects while the process lives
 
 
 main()

@@ -116,7 +116,8 @@ static void serve_usage(FILE *f)
 		"  /metrics   Prometheus text format 0.0.4: processes, CPU samples and hottest\n"
 		"             functions, GC collections and pauses, syscalls, I/O batching,\n"
 		"             exact call counts and latency (with calls_budget > 0), and\n"
-		"             pyhound's own health (drops, map fill, BPF run time, CPU, RSS)\n"
+		"             pyhound's own health (drops, map fill, CPU, RSS; BPF run time\n"
+		"             per program with bpf_run_stats = yes)\n"
 		"  /healthz   200 \"ok\" while collecting\n"
 		"  /profile?seconds=N[&pid=P][&format=collapsed|pprof|svg|speedscope]\n"
 		"             an on-demand CPU profile of the next N seconds\n"
@@ -153,6 +154,9 @@ static void serve_usage(FILE *f)
 		"  -h, --help              this text\n\n"
 		"Configuration keys (key = value): listen, allow_remote, frequency, mode,\n"
 		"max_procs, max_stats, top_syscalls, top_functions, top_calls, calls_budget,\n"
+		"bpf_run_stats (yes/no: the kernel's BPF run-time statistics, for\n"
+		"pyhound_bpf_run_seconds_total; off by default: host-wide, every BPF program on the\n"
+		"host pays ~44 ns a run while they are on; takes effect at restart),\n"
 		"queries (yes/no:\n"
 		"database queries per statement and function; off by default), queries_budget\n"
 		"(percent of time the query probes may cost, in windows; default 1; 100: attached\n"
@@ -833,6 +837,10 @@ static void do_reload(struct serve *sv, struct http_server *http)
 	    nc.header_timeout != sv->cfg.header_timeout)
 		pr_warn("listen, tls_*, max_procs, max_stats, max_connections*, header_timeout "
 			"take effect at restart");
+	if (nc.bpf_run_stats != sv->cfg.bpf_run_stats) {
+		pr_warn("bpf_run_stats takes effect at restart");
+		nc.bpf_run_stats = sv->cfg.bpf_run_stats;
+	}
 	if (nc.mode != sv->cfg.mode) {
 		pr_warn("mode: a new sampling mode takes effect at restart");
 		nc.mode = sv->cfg.mode;
@@ -1005,10 +1013,15 @@ int cmd_serve(int argc, char **argv)
 	} else {
 		profiler_set_mem_sink(sv.pr, on_mem_growth, &sv);
 	}
-	sv.stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
-	sv.health.prog_stats = sv.stats_fd >= 0;
-	if (sv.stats_fd < 0)
-		pr_warn("kernel BPF run-time statistics unavailable: %s", strerror(errno));
+	/* the kernel's run-time statistics are host-wide: while they are on, every BPF program on
+	 * the host (not only pyhound's) pays two clock reads per run (~44 ns here, more than the
+	 * page-fault program's own work: bench/RESULTS-memory.md), so they are asked for */
+	if (sv.cfg.bpf_run_stats) {
+		sv.stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
+		sv.health.prog_stats = sv.stats_fd >= 0;
+		if (sv.stats_fd < 0)
+			pr_warn("kernel BPF run-time statistics unavailable: %s", strerror(errno));
+	}
 	if (sv.cfg.calls_budget > 0) {
 		struct calls_collector_opts co = { .tracked_fd = tracker_map_fd(sv.t),
 						   .max_stats = sv.cfg.max_stats,

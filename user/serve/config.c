@@ -178,6 +178,10 @@ int config_load(const char *path, struct serve_config *c, char *err, size_t errl
 			rc = !strcmp(v, "yes") || !strcmp(v, "true") ? (c->queries = true, 0)
 			     : !strcmp(v, "no") || !strcmp(v, "false") ? (c->queries = false, 0)
 									: -EINVAL;
+		else if (!strcmp(k, "bpf_run_stats"))
+			rc = !strcmp(v, "yes") || !strcmp(v, "true") ? (c->bpf_run_stats = true, 0)
+			     : !strcmp(v, "no") || !strcmp(v, "false") ? (c->bpf_run_stats = false, 0)
+									: -EINVAL;
 		else if (!strcmp(k, "queries_budget"))
 			rc = set_double(v, 0.001, 100, &c->queries_budget);
 		else if (!strcmp(k, "top_queries"))

@@ -22,6 +22,7 @@ struct serve_config {
 	bool queries;		  /* follow database queries (uprobes on libsqlite3/libpq) */
 	unsigned int top_queries; /* per process, query series for the top N (statement, function) */
 	double queries_budget;	  /* query probes' cost, percent of time (windows); 100: throughout */
+	bool bpf_run_stats;	  /* kernel BPF run-time statistics on while serving (host-wide cost) */
 	unsigned int process_max_age; /* seconds an exited process's series are kept */
 	unsigned int max_exited;  /* exited processes kept with their series (oldest go first) */
 	double cache_seconds;	  /* /metrics renders at most this often */
