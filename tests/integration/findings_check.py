@@ -5,12 +5,24 @@
 # "tiny-reads.socket": on socket fds; KIND "none": no code or I/O finding, with >= 50 samples;
 # "noio": none, however many samples). Prints what is wrong.
 import json
+import os
 import sys
 
 CODE = {"linear-membership", "string-concat", "nested-loop", "numeric-loop", "deep-recursion",
         "repeated-arguments",
         "tiny-writes", "tiny-reads", "chatty-round-trips"}
 IO = {"tiny-writes", "tiny-reads", "chatty-round-trips"}
+# ARG_DISTINCT=N: the number of distinct argument tuples the workload used (drawn per run); a
+# repeated-arguments finding may see no more than N, and all N once it has 20 sampled calls per
+# tuple (missing one then has odds under N * e^-20)
+DISTINCT = int(os.environ.get("ARG_DISTINCT") or 0)
+
+
+def distinct_ok(f):
+    d, calls = f.get("arg_distinct", -1), f.get("arg_calls", 0)
+    return 0 < d <= DISTINCT and (d == DISTINCT or calls < 20 * DISTINCT)
+
+
 func, line = sys.argv[1], int(sys.argv[2])
 r = json.load(sys.stdin)
 procs = {p["pid"]: p for p in r["processes"]}
@@ -43,9 +55,17 @@ for arg in sys.argv[3:]:
                              got[0]["function"] != func or got[0]["line"] != line):
         print("%s: want exactly %s %s:%d, got [%s]; %d samples; hot %s" % (label, kind, func, line, desc, p["samples"], hot))
         bad += 1
+    elif kind == "repeated-arguments" and DISTINCT and not distinct_ok(got[0]):
+        print("%s: the workload called %s with %d distinct argument tuples; the finding saw %d "
+              "in %d sampled calls" % (label, func, DISTINCT, got[0].get("arg_distinct", -1),
+                                       got[0].get("arg_calls", -1)))
+        bad += 1
     else:
         print("%s: ok (%s)" % (label, got[0]["message"] if kind in IO else
-                               "%s, %.0f%% of %d samples" % (kind, 100 * got[0]["share"], p["samples"])))
+                               "%s, %.0f%% of %d samples" % (kind, 100 * got[0]["share"], p["samples"])) +
+              (" %d distinct of %d drawn in %d sampled calls" % (
+                  got[0]["arg_distinct"], DISTINCT, got[0]["arg_calls"])
+               if kind == "repeated-arguments" and DISTINCT else ""))
     if kind == "linear-membership":
         h = [h for h in p["hot_functions"] if h["name"] == func and h["hot_line"] == line]
         tot = h[0]["hot_line_on_cpu"] if h else 0

@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* pyhound heap against real processes: on Debian's python3.11, every pyenv 3.8-3.13 and Debian
  * sid's python3.14, 3.14d, 3.15 and 3.15d (chrooted), a
- * workload holding 200,000 instances of a class without __slots__, 50,000 with __slots__ and a
- * dict of 100,000 lists is counted exactly and its bytes match what the workload measured of
+ * workload holding a number of instances of a class without __slots__ (150,000-250,000: always
+ * past the finding's 100,000), of one with __slots__ (30,000-70,000) and a dict of lists
+ * (80,000-120,000), drawn per run (tests/common/draw.h; the seed is in the info line), is counted
+ * exactly and its bytes match what the workload measured of
  * itself (sys.getsizeof over gc.get_objects(), tracemalloc for attribute storage) within 10%
  * (tests/workloads/heap_check.py); the __slots__ finding names the first class only; --diff sees
  * a growing list; refusals (not CPython, gone, bad options) are one line and exit 1/2; a
@@ -16,22 +18,52 @@
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include "common/draw.h"
 #include "common/pythons.h"
 #include "common/serve_util.h"
 
-/* Read one line from fd (up to len-1 bytes) within limit seconds: its length, or -1. */
-static void check_census(const struct test_python *py)
+/* The population drawn for one workload: instances of Plain (past HEAP_SLOTS_MIN = 100,000 by
+ * 50,000 at least), of Slotted, and lists in the dict; the same mean as the fixed 200,000 /
+ * 50,000 / 100,000 it replaces, so the same test time. */
+struct heap_example {
+	char plain[16], slotted[16], lists[16];
+};
+
+static void draw_heap(uint64_t *st, struct heap_example *e)
 {
-	char *args[] = { (char *)workload("heap_work.py"), NULL };
+	snprintf(e->plain, sizeof(e->plain), "%ld", test_draw(st, 150000, 250000));
+	snprintf(e->slotted, sizeof(e->slotted), "%ld", test_draw(st, 30000, 70000));
+	snprintf(e->lists, sizeof(e->lists), "%ld", test_draw(st, 80000, 120000));
+}
+
+/* the workload's truth line holds what was drawn: its own count of Plain and Slotted instances,
+ * and at least the dict's lists */
+static void expect_drawn(const char *label, const char *truth, const struct heap_example *e)
+{
+	long f[11];
+
+	cr_assert_eq(sscanf(truth, "truth %ld %ld %ld %ld %ld %ld %ld", &f[0], &f[1], &f[2], &f[3],
+			    &f[4], &f[5], &f[6]), 7, "%s: %s", label, truth);
+	cr_expect(f[0] == atol(e->plain) && f[3] == atol(e->slotted) && f[6] >= atol(e->lists),
+		  "%s: drew %s Plain, %s Slotted, %s lists; the workload holds %ld, %ld, %ld",
+		  label, e->plain, e->slotted, e->lists, f[0], f[3], f[6]);
+}
+
+static void check_census(const struct test_python *py, uint64_t *state)
+{
+	struct heap_example e;
+	char *args[] = { (char *)workload("heap_work.py"), e.plain, e.slotted, e.lists, NULL };
 	char *argv[8], truth[512], cmd[2048], out[8192], json[96];
 	struct child c;
 	int rc, st;
 
+	draw_heap(state, &e);
 	python_argv(py, argv, args);
 	cr_assert_eq(child_start(&c, argv), 0, "%s: cannot start the workload", py->label);
 	cr_assert_gt(read_line(c.out_fd, truth, sizeof(truth), 120), 0, "%s: no truth line",
 		     py->label);
 	cr_assert(!strncmp(truth, "truth ", 6), "%s: %s", py->label, truth);
+	expect_drawn(py->label, truth, &e);
 	snprintf(json, sizeof(json), "/tmp/pyhound-heap-%d.json", (int)c.pid);
 	snprintf(cmd, sizeof(cmd), "%s heap --pid %d --json > %s", bin(), (int)c.pid, json);
 	rc = run_cmd(cmd, out, sizeof(out));
@@ -40,7 +72,8 @@ static void check_census(const struct test_python *py)
 		snprintf(cmd, sizeof(cmd), "/usr/bin/python3.11 %s %s '%s'",
 			 workload("heap_check.py"), json, truth);
 		rc = run_cmd(cmd, out, sizeof(out));
-		cr_log_info("%s:\n%s", py->label, out);
+		cr_log_info("%s: %s Plain, %s Slotted, %s lists drawn:\n%s", py->label, e.plain,
+			    e.slotted, e.lists, out);
 		cr_expect_eq(rc, 0, "%s: census does not match the workload:\n%s", py->label, out);
 	}
 	unlink(json);
@@ -54,10 +87,13 @@ Test(heap, census_every_python, .timeout = 900)
 	char missing[256] = "";
 	int n = test_pythons(pys, 16, missing, sizeof(missing));
 
+	uint64_t seed = test_seed(), state = seed;
+
+	cr_log_info("seed %llu (PYHOUND_TEST_SEED replays it)", (unsigned long long)seed);
 	cr_assert(!missing[0], "interpreters missing: %s", missing);
 	cr_assert_geq(n, 7);
 	for (int i = 0; i < n; i++)
-		check_census(&pys[i]);
+		check_census(&pys[i], &state);
 }
 
 /* 3.14 and 3.15: laid out by their own _Py_DebugOffsets plus the layout measured from the -dbg
@@ -68,10 +104,13 @@ Test(heap, census_sid, .timeout = 600)
 	char missing[256] = "";
 	int n = test_sid_pythons(sid, 8, missing, sizeof(missing));
 
+	uint64_t seed = test_seed(), state = seed;
+
+	cr_log_info("seed %llu (PYHOUND_TEST_SEED replays it)", (unsigned long long)seed);
 	cr_assert(!missing[0], "sid interpreters missing: %s", missing);
 	cr_assert_eq(n, 4);
 	for (int i = 0; i < n; i++)
-		check_census(&sid[i]);
+		check_census(&sid[i], &state);
 }
 
 /* 3.14 and 3.15 censused over and over while the collector runs many times a second
@@ -140,21 +179,29 @@ Test(heap, sid_census_while_collecting, .timeout = 300)
 
 Test(heap, text_and_findings, .timeout = 300)
 {
-	char *args[] = { (char *)workload("heap_work.py"), NULL };
-	char *argv[] = { (char *)python_for(12, false), args[0], NULL };
-	char truth[512], cmd[512], out[16384], *f;
+	uint64_t seed = test_seed(), state = seed;
+	struct heap_example e;
+	char *argv[] = { (char *)python_for(12, false), (char *)workload("heap_work.py"), e.plain,
+			 e.slotted, e.lists, NULL };
+	char truth[512], cmd[512], out[16384], want[96], *f;
 	struct child c;
 
+	draw_heap(&state, &e);
+	cr_log_info("seed %llu (PYHOUND_TEST_SEED replays it): %s Plain, %s Slotted, %s lists",
+		    (unsigned long long)seed, e.plain, e.slotted, e.lists);
 	cr_assert_eq(child_start(&c, argv), 0);
 	cr_assert_gt(read_line(c.out_fd, truth, sizeof(truth), 120), 0);
+	expect_drawn("3.12", truth, &e);
 	snprintf(cmd, sizeof(cmd), "%s heap --pid %d --top 5", bin(), (int)c.pid);
 	cr_expect_eq(run_cmd(cmd, out, sizeof(out)), 0, "%s", out);
 	cr_expect(strstr(out, "CPython 3.12"), "%s", out);
-	cr_expect(strstr(out, "200000 ") && strstr(out, "__main__.Plain\n"), "%s", out);
+	snprintf(want, sizeof(want), " %s ", e.plain);
+	cr_expect(strstr(out, want) && strstr(out, "__main__.Plain\n"), "%s: %s", want, out);
 	cr_expect(strstr(out, "skipped: 0 objects"), "%s", out);
 	f = strstr(out, "Findings");
 	cr_assert_not_null(f, "no findings:\n%s", out);
-	cr_expect(strstr(f, "! __slots__: 200000 instances of __main__.Plain"), "%s", out);
+	snprintf(want, sizeof(want), "! __slots__: %s instances of __main__.Plain", e.plain);
+	cr_expect(strstr(f, want), "%s: %s", want, out);
 	cr_expect(!strstr(f, "Slotted"), "a __slots__ class was named in a finding:\n%s", out);
 	/* --top 0: every type; Slotted is in the table */
 	snprintf(cmd, sizeof(cmd), "%s heap --pid %d --top 0", bin(), (int)c.pid);

@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-"""Heap census workload: holds 200,000 instances of a class without __slots__, 50,000 of one
-with __slots__ and a dict of 100,000 lists, then measures its own heap (gc.get_objects() and
+"""Heap census workload: holds N_PLAIN instances of a class without __slots__, N_SLOTTED of one
+with __slots__ and a dict of N_LISTS lists (200,000, 50,000 and 100,000 unless given as
+arguments: heap_work.py N_PLAIN N_SLOTTED N_LISTS; test_heap draws them per run), then measures its own heap (gc.get_objects() and
 sys.getsizeof, tracemalloc for the instances' attribute storage, which getsizeof cannot see on
 3.11+ without creating a __dict__), prints one line of truth and waits for a line on stdin.
 
@@ -84,4 +85,6 @@ if __name__ == '__main__':
     if sys.argv[1:] == ['grow']:
         grow()
     else:
+        if len(sys.argv) == 4:
+            N_PLAIN, N_SLOTTED, N_LISTS = (int(x) for x in sys.argv[1:])
         census()

@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 # One textbook performance problem per run, for the code findings (tests/integration/
-# test_findings_code.c):  python patterns.py PATTERN bad|fixed SECONDS
+# test_findings_code.c):  python patterns.py PATTERN bad|fixed SECONDS [DISTINCT]
 # "bad" has the problem, "fixed" the standard remedy. Each round also does other work (sorting
 # in C, about a quarter of the time), so the problem is not the only thing the process does.
 # The line with the problem is marked "# FINDING <kind>": the tests read the line number here.
@@ -87,11 +87,14 @@ def price_cached(qty, zone):
     return price(qty, zone)
 
 
-ORDERS = [(i % 12, ("eu", "us")[i % 2]) for i in range(20000)]
+# the number of distinct (qty, zone) pairs: 12 unless given after SECONDS (test_findings_code
+# draws it per run)
+DISTINCT = int(sys.argv[4]) if len(sys.argv) > 4 else 12
+ORDERS = [(i % DISTINCT, ("eu", "us")[i % DISTINCT % 2]) for i in range(20000)]
 
 
 def args(bad):
-    # bad: 12 distinct (qty, zone) pairs, over and over; fixed: the same, memoised;
+    # bad: DISTINCT distinct (qty, zone) pairs, over and over; fixed: the same, memoised;
     # fresh: every call new (nothing to memoise: no finding)
     mode = sys.argv[2]
     f = price_cached if mode == "fixed" else price

@@ -12,6 +12,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "collect/queries_user.h"
+#include "collect/uprobe_multi.h"
 #include "cpython/insn_check.h"
 #include "cpython/offsets.h"
 #include "cpython/symbolize.h"
@@ -51,6 +52,8 @@ struct lib_links {
 	int nw;
 	uint64_t offs[MAX_LINKS_PER_LIB];      /* each probe_def's file offset, 0: none */
 	uint64_t rows_off;		       /* cookie bits above fn (libpq field offsets) */
+	int afd[MAX_LINKS_PER_LIB], naf;       /* uprobe_multi links: attached throughout */
+	int wfd[MAX_LINKS_PER_LIB], nwf;       /* ... in windows */
 	int fd;				       /* the library, for attaching again: -1 none */
 	bool failed;			       /* the last window's attach failed (said once) */
 };
@@ -82,6 +85,12 @@ struct queries {
 	size_t npq;
 	uint64_t last_scan;
 	bool win_open;	/* the windowed probes are attached (true unless a window closed them) */
+	/* uprobe_multi links (Linux 6.6+): closing one removes all its breakpoints at once, then
+	 * waits for a grace period; a perf-event uprobe link's breakpoint stayed, trapping
+	 * without running a program, through its teardown (about 0.5 s here): every window
+	 * then cost the target half a second of traps (measured: the loop ran 2x slower for
+	 * 0.4-0.5 s after each window's end) */
+	bool multi;
 	/* the last window's span (CLOCK_MONOTONIC): from when every probe was in to the start of
 	 * the detach. Executions starting outside it (while probes went in or out) are not
 	 * counted: the processes' CPU time is measured over the same span (the estimate) */
@@ -514,6 +523,68 @@ static void *destroy_link(void *l)
 	return NULL;
 }
 
+static void *close_fd(void *p)
+{
+	close((int)(intptr_t)p);
+	return NULL;
+}
+
+/* uprobe_multi link fds closed at once, one thread each (each close waits a grace period) */
+static void close_fds(const int *fd, int n)
+{
+	pthread_t th[MAX_LIBS * MAX_LINKS_PER_LIB];
+	bool started[MAX_LIBS * MAX_LINKS_PER_LIB];
+
+	for (int i = 0; i < n; i++)
+		started[i] = !pthread_create(&th[i], NULL, close_fd, (void *)(intptr_t)fd[i]);
+	for (int i = 0; i < n; i++) {
+		if (started[i])
+			pthread_join(th[i], NULL);
+		else
+			close(fd[i]);
+	}
+}
+
+/* A set of a library's probes as uprobe_multi links: one per (program, entry/return). */
+static int attach_set_multi(struct queries *q, const struct queries_lib *l,
+			    struct lib_links *ll, const char *path, bool always, char *why,
+			    size_t whylen)
+{
+	size_t ndefs;
+	const struct probe_def *defs = lib_defs(l->lib, &ndefs);
+	int *fds = always ? ll->afd : ll->wfd, *nf = always ? &ll->naf : &ll->nwf, start = *nf;
+	bool done[MAX_LINKS_PER_LIB] = {};
+
+	for (size_t i = 0; i < ndefs && i < MAX_LINKS_PER_LIB; i++) {
+		struct bpf_program *p = prog_for(q, defs[i].fn, defs[i].ret);
+		uint64_t offs[MAX_LINKS_PER_LIB], cookies[MAX_LINKS_PER_LIB];
+		unsigned int cnt = 0;
+		int fd;
+
+		if (!ll->offs[i] || defs[i].always != always || done[i])
+			continue;
+		for (size_t k = i; k < ndefs && k < MAX_LINKS_PER_LIB; k++) {
+			if (!ll->offs[k] || defs[k].always != always || done[k] ||
+			    defs[k].ret != defs[i].ret || prog_for(q, defs[k].fn, defs[k].ret) != p)
+				continue;
+			offs[cnt] = ll->offs[k];
+			cookies[cnt++] = defs[k].fn | ll->rows_off;
+			done[k] = true;
+		}
+		fd = uprobe_multi_attach_flags(bpf_program__fd(p), path, offs, NULL, cookies, cnt,
+					       0, defs[i].ret ? UPROBE_MULTI_RETURN : 0);
+		if (fd < 0) {
+			snprintf(why, whylen, "cannot attach to %s and %u more: %s", defs[i].sym,
+				 cnt - 1, strerror(-fd));
+			close_fds(fds + start, *nf - start);
+			*nf = start;
+			return fd;
+		}
+		fds[(*nf)++] = fd;
+	}
+	return 0;
+}
+
 /* Destroying a uprobe link removes its breakpoints and then waits for an RCU grace period
  * (tens to hundreds of ms on a busy host): all at once, one thread each (as calls does). */
 static void destroy_links(struct bpf_link **l, int n)
@@ -540,6 +611,8 @@ static int attach_set(struct queries *q, const struct queries_lib *l, struct lib
 	struct bpf_link **dst = always ? ll->l : ll->w;
 	int *n = always ? &ll->n : &ll->nw;
 
+	if (q->multi)
+		return attach_set_multi(q, l, ll, path, always, why, whylen);
 	for (size_t i = 0; i < ndefs; i++) {
 		LIBBPF_OPTS(bpf_uprobe_opts, uo, .retprobe = defs[i].ret,
 			    .bpf_cookie = defs[i].fn | ll->rows_off);
@@ -591,6 +664,8 @@ static void attach_lib(struct queries *q, struct queries_lib *l, struct lib_link
 		snprintf(l->status, sizeof(l->status), "skipped: %s", why);
 		while (ll->n > 0)
 			bpf_link__destroy(ll->l[--ll->n]);
+		close_fds(ll->afd, ll->naf);
+		ll->naf = 0;
 		close(ll->fd);
 		ll->fd = -1;
 		return;
@@ -766,6 +841,7 @@ int queries_window_open(struct queries *q)
 void queries_window_close(struct queries *q)
 {
 	struct bpf_link *all[MAX_LIBS * MAX_LINKS_PER_LIB];
+	int allfd[MAX_LIBS * MAX_LINKS_PER_LIB], nfd = 0;
 	struct stmt_key { __u32 pid, pad; __u64 stmt; } k, next;
 	int n = 0, fd = bpf_map__fd(q->skel->maps.active);
 
@@ -778,8 +854,11 @@ void queries_window_close(struct queries *q)
 
 		while (ll->nw > 0)
 			all[n++] = ll->w[--ll->nw];
+		while (ll->nwf > 0)
+			allfd[nfd++] = ll->wfd[--ll->nwf];
 	}
 	destroy_links(all, n);
+	close_fds(allfd, nfd);
 	/* calls made in the window whose return probes went with it are not live any more */
 	__atomic_add_fetch(&q->skel->bss->window_gen, 1, __ATOMIC_RELAXED);
 	q->skel->bss->window_closed = 1;
@@ -1212,6 +1291,19 @@ int queries_open(const struct queries_opts *opts, struct queries **out)
 		pr_err("can't open the queries BPF object: %s", strerror(errno));
 		goto err_free;
 	}
+	q->multi = uprobe_multi_supported();
+	if (q->multi) { /* every library probe's program (not the calibration's) */
+		struct bpf_program *progs[] = {
+			q->skel->progs.sqlite_prepare, q->skel->progs.sqlite_prepare_ret,
+			q->skel->progs.sqlite_step,    q->skel->progs.sqlite_step_ret,
+			q->skel->progs.sqlite_reset,   q->skel->progs.pq_call,
+			q->skel->progs.pq_call_ret,    q->skel->progs.pq_send_ret,
+			q->skel->progs.pq_result_ret,
+		};
+
+		for (size_t i = 0; i < sizeof(progs) / sizeof(progs[0]); i++)
+			bpf_program__set_expected_attach_type(progs[i], UPROBE_MULTI_ATTACH_TYPE);
+	}
 	bpf_map__set_max_entries(q->skel->maps.proc_info, max_procs);
 	bpf_map__set_max_entries(q->skel->maps.active, max_active);
 	bpf_map__set_max_entries(q->skel->maps.events, rb_bytes);
@@ -1330,6 +1422,8 @@ void queries_free(struct queries *q)
 			bpf_link__destroy(ll->l[--ll->n]);
 		while (ll->nw > 0)
 			bpf_link__destroy(ll->w[--ll->nw]);
+		close_fds(ll->afd, ll->naf);
+		close_fds(ll->wfd, ll->nwf);
 		if (ll->fd >= 0)
 			close(ll->fd);
 	}
