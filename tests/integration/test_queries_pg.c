@@ -2,10 +2,12 @@
 /* Database queries on a real PostgreSQL server (Debian's postgresql, started by the test as
  * the postgres user on a private socket directory and port, stopped at the end) through
  * psycopg2 (libpq's PQexec) and psycopg 3 (PQsendQuery* and PQgetResult) under Debian's python3.11:
- * the billing job as an N+1 (exact counts 500 and 1, the functions, the statement, the rows
+ * the billing job as an N+1 (exact counts N and 1, N customers drawn per run from 400-600, the
+ * seed in the info line (tests/common/draw.h); the functions, the statement, the rows
  * ntups PQntuples reads, found from its code) and with one JOIN (no finding); and a Flask app under
- * gunicorn whose /report endpoint is an N+1, driven by a bounded number of requests: the
- * finding names its view function, with exact per-request counts. */
+ * gunicorn whose /report endpoint is an N+1 over 30-50 customers (drawn; the finding needs
+ * QS_N1_MIN = 10 per call), driven by a bounded number of requests: the finding names its view
+ * function, with exact per-request counts. */
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <signal.h>
@@ -16,12 +18,17 @@
 #include <unistd.h>
 #include "cmd/cli.h"
 #include "collect/queries_user.h"
+#include "common/draw.h"
 #include "common/pythons.h"
 #include "host/tracker.h"
 
 #define PG_BIN "/usr/lib/postgresql/15/bin"
 #define PY "/usr/bin/python3.11"
-#define NCUST 500
+/* customers in the billing job: drawn per test from NCUST_MIN-NCUST_MAX (the mean is the fixed
+ * 500 it replaces: the same test time) */
+#define NCUST_MIN 400
+#define NCUST_MAX 600
+static int ncust;
 #define Q_ORDERS "SELECT total FROM orders WHERE customer_id = ?"
 #define Q_CUSTOMERS "SELECT id, name FROM customers ORDER BY id"
 #define Q_JOIN "SELECT c.id, o.total FROM customers c JOIN orders o ON o.customer_id = c.id " \
@@ -131,7 +138,7 @@ static int run_job(struct pg *pg, const char *mode, const char *driver, struct s
 	pid_t w = 0;
 
 	snprintf(port, sizeof(port), "%d", pg->port);
-	snprintf(n, sizeof(n), "%d", NCUST);
+	snprintf(n, sizeof(n), "%d", ncust);
 	cr_assert_eq(child_start(&c, argv), 0);
 	read_line(c.out_fd, line, sizeof(line));
 	cr_assert_str_eq(line, "ready", "workload did not start: %s", line);
@@ -208,6 +215,7 @@ static void print_entries(struct querystats *qs)
  * PQsendQueryPrepared of the same statement, plus one PREPARE in the same call. */
 static void n1_and_join(const char *driver)
 {
+	uint64_t seed = test_seed(), state = seed;
 	bool pg3 = !strcmp(driver, "psycopg");
 	struct pg pg;
 	struct session s = {};
@@ -217,18 +225,21 @@ static void n1_and_join(const char *driver)
 	size_t nn1, ne;
 	int issued;
 
+	ncust = (int)test_draw(&state, NCUST_MIN, NCUST_MAX);
+	cr_log_info("seed %llu (PYHOUND_TEST_SEED replays it): %d customers",
+		    (unsigned long long)seed, ncust);
 	pg_start(&pg);
 	issued = run_job(&pg, "n1", driver, &s, &job);
-	cr_expect_eq(issued, 1 + NCUST);
-	cr_expect_eq(job.rows_customers, NCUST);
-	cr_expect_eq(job.rows_orders, 3 * NCUST);
+	cr_expect_eq(issued, 1 + ncust);
+	cr_expect_eq(job.rows_customers, ncust);
+	cr_expect_eq(job.rows_orders, 3 * ncust);
 	print_entries(queries_stats(s.q));
 	o = find_entry(queries_stats(s.q), Q_ORDERS);
 	c = find_entry(queries_stats(s.q), Q_CUSTOMERS);
 	p = find_entry(queries_stats(s.q), "PREPARE " Q_ORDERS);
 	cr_expect(o && c, "statements not seen");
 	if (o && c) {
-		cr_expect_eq(o->count, NCUST, "%llu", (unsigned long long)o->count);
+		cr_expect_eq(o->count, (uint64_t)ncust, "%llu", (unsigned long long)o->count);
 		cr_expect_eq(o->rows, (uint64_t)job.rows_orders, "%llu rows",
 			     (unsigned long long)o->rows);
 		cr_expect_eq(o->lib, Q_LIB_PQ);
@@ -258,9 +269,9 @@ static void n1_and_join(const char *driver)
 		cr_expect_str_eq(x->stmt, Q_ORDERS);
 		cr_expect_str_eq(x->site.name, "orders_for");
 		cr_expect_str_eq(x->parent.name, "billing_n1");
-		cr_expect_eq(x->queries, NCUST);
-		cr_expect_eq(x->max_per_call, NCUST);
-		cr_expect_eq(x->min_per_call, NCUST);
+		cr_expect_eq(x->queries, (uint64_t)ncust);
+		cr_expect_eq(x->max_per_call, (uint64_t)ncust);
+		cr_expect_eq(x->min_per_call, (uint64_t)ncust);
 		cr_expect_eq(x->parent_calls, 1);
 		/* the customers query, and psycopg 3's PREPARE */
 		cr_expect_eq(x->other_queries, pg3 ? 2 : 1, "%llu",
@@ -335,7 +346,9 @@ static uint64_t count_of(struct querystats *qs, const char *stmt)
 	return sum;
 }
 
-#define APP_CUST 40
+/* customers per /report request: drawn per run (the mean is the fixed 40 it replaces) */
+#define APP_CUST_MIN 30
+#define APP_CUST_MAX 50
 #define APP_REPORTS 15
 #define APP_HEALTH 15
 
@@ -349,11 +362,16 @@ Test(queries_pg, gunicorn_flask_n1_endpoint_named, .timeout = 300)
 	double deadline;
 	size_t nn1;
 	int hport, rc;
+	uint64_t seed = test_seed(), state = seed, app_cust;
 
+	app_cust = (uint64_t)test_draw(&state, APP_CUST_MIN, APP_CUST_MAX);
+	ncust = 500; /* the tables, as before: more customers than any request reads */
+	cr_log_info("seed %llu (PYHOUND_TEST_SEED replays it): %llu customers per report",
+		    (unsigned long long)seed, (unsigned long long)app_cust);
 	pg_start(&pg);
 	/* the tables */
 	snprintf(cmd, sizeof(cmd), "echo | %s %s join %s %d %d", PY, workload("queries_pg.py"),
-		 pg.dir, pg.port, NCUST);
+		 pg.dir, pg.port, ncust);
 	cr_assert_eq(run_cmd(cmd, buf, sizeof(buf)), 0, "%s", buf);
 	snprintf(dir, sizeof(dir), "%s", workload("queries_app.py"));
 	*strrchr(dir, '/') = 0;
@@ -362,7 +380,7 @@ Test(queries_pg, gunicorn_flask_n1_endpoint_named, .timeout = 300)
 	 * beforehand can be taken meanwhile, and gunicorn then gives up) */
 	snprintf(cmd, sizeof(cmd), "cd %s && PYHOUND_PG_SOCK=%s PYHOUND_PG_PORT=%d "
 		 "PYHOUND_APP_CUSTOMERS=%d exec %s -m gunicorn -w 1 -b 127.0.0.1:0 "
-		 "queries_app:app 2>%s", dir, pg.dir, pg.port, APP_CUST, PY, errfile);
+		 "queries_app:app 2>%s", dir, pg.dir, pg.port, (int)app_cust, PY, errfile);
 	master = start_until_ready(cmd, errfile, "Booting worker", 120, buf, sizeof(buf));
 	cr_assert(master > 0, "gunicorn did not start: %s", buf);
 	{
@@ -391,13 +409,13 @@ Test(queries_pg, gunicorn_flask_n1_endpoint_named, .timeout = 300)
 	cr_expect_eq(rc, 0, "load failed: %s", buf);
 	deadline = mono_seconds() + 60;
 	while (mono_seconds() < deadline &&
-	       (count_of(queries_stats(s.q), Q_ORDERS) < APP_REPORTS * APP_CUST ||
+	       (count_of(queries_stats(s.q), Q_ORDERS) < APP_REPORTS * app_cust ||
 		count_of(queries_stats(s.q), "SELECT ?") < APP_HEALTH)) {
 		tracker_poll(s.t, 0);
 		queries_poll(s.q, 50);
 	}
 	querystats_flush(queries_stats(s.q));
-	cr_expect_eq(count_of(queries_stats(s.q), Q_ORDERS), APP_REPORTS * APP_CUST);
+	cr_expect_eq(count_of(queries_stats(s.q), Q_ORDERS), APP_REPORTS * app_cust);
 	cr_expect_eq(count_of(queries_stats(s.q), "SELECT ?"), APP_HEALTH);
 	x = querystats_n1(queries_stats(s.q), &nn1);
 	cr_expect_eq(nn1, 1, "%zu N+1 findings", nn1);
@@ -407,8 +425,8 @@ Test(queries_pg, gunicorn_flask_n1_endpoint_named, .timeout = 300)
 		cr_expect_str_eq(x->stmt, Q_ORDERS);
 		cr_expect_eq(x->parent_calls, APP_REPORTS, "%llu calls",
 			     (unsigned long long)x->parent_calls);
-		cr_expect_eq(x->min_per_call, APP_CUST);
-		cr_expect_eq(x->max_per_call, APP_CUST);
+		cr_expect_eq(x->min_per_call, app_cust);
+		cr_expect_eq(x->max_per_call, app_cust);
 		cr_expect_eq(x->other_queries, APP_REPORTS);
 	}
 	detach(&s);
