@@ -87,10 +87,14 @@ void serve_start_as(struct server *s, const char *tag, const char *extra, double
 	char cmd[1024], line[512];
 	double t0 = mono_seconds();
 
-	s->port = free_port();
-	snprintf(s->err, sizeof(s->err), "/tmp/%s-%d.err", tag, s->port);
+	static unsigned int seq;
+
+	/* port 0: the kernel picks a free port when serve binds, after loading its BPF programs
+	 * (a port picked before could be taken meanwhile), and serve names it in "serving on" */
+	s->port = 0;
+	snprintf(s->err, sizeof(s->err), "/tmp/%s-%d-%u.err", tag, (int)getpid(), seq++);
 	unlink(s->err);
-	snprintf(cmd, sizeof(cmd), "exec %s serve --listen 127.0.0.1:%d %s 2>%s", bin(), s->port,
+	snprintf(cmd, sizeof(cmd), "exec %s serve --listen 127.0.0.1:0 %s 2>%s", bin(),
 		 extra ? extra : "", s->err);
 	s->pid = fork();
 	if (!s->pid) {
@@ -101,12 +105,23 @@ void serve_start_as(struct server *s, const char *tag, const char *extra, double
 		FILE *f = fopen(s->err, "r");
 		bool ready = false;
 
-		while (f && fgets(line, sizeof(line), f))
-			ready |= strstr(line, "serving on") != NULL;
+		while (f && fgets(line, sizeof(line), f)) {
+			const char *on = strstr(line, "serving on "), *ip;
+
+			if (on && (ip = strstr(on, "://127.0.0.1:"))) {
+				s->port = atoi(ip + strlen("://127.0.0.1:"));
+				ready = true;
+			}
+		}
 		if (f)
 			fclose(f);
-		if (ready)
-			return;
+		if (ready) {
+			if (s->port > 0 && s->port < 65536)
+				return;
+			kill(s->pid, SIGKILL);
+			waitpid(s->pid, NULL, 0);
+			cr_assert_fail("pyhound serve named no port (see %s)", s->err);
+		}
 		if (waitpid(s->pid, NULL, WNOHANG) == s->pid)
 			cr_assert_fail("pyhound serve exited at start (see %s)", s->err);
 		usleep(20000);

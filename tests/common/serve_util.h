@@ -29,9 +29,10 @@ struct server {
 	char err[64]; /* its stderr */
 };
 
-/* Start `pyhound serve --listen 127.0.0.1:PORT extra` on a free port, stderr in
- * /tmp/<tag>-<port>.err, and wait up to limit seconds for its "serving on" line; fails the
- * test (and kills it) when it exits first or is not ready in time. */
+/* Start `pyhound serve --listen 127.0.0.1:0 extra` (a port the kernel picks when serve binds;
+ * s->port is read from its "serving on" line), stderr in /tmp/<tag>-<test pid>-<n>.err, and
+ * wait up to limit seconds for that line; fails the test (and kills it) when it exits first or
+ * is not ready in time. */
 void serve_start_as(struct server *s, const char *tag, const char *extra, double limit);
 
 /* SIGTERM; expects exit status 0; fails the test (after SIGKILL) past limit seconds. The
