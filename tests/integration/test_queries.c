@@ -301,8 +301,9 @@ Test(queries, report_section_and_sqlite_reads, .timeout = 300)
 
 /* pyhound queries at a small budget (2%: 4-5 windows in 3 s, estimates 0.70-1.10 of the truth
  * in 8 runs; at 0.5% a run could get one 5 ms window, scaled up ~300 times: 0.34 of the truth
- * once in ~6 runs) over the N+1 job run again and again for 3 s (Debian's 3.11, 50 customers: 51 queries per call of billing_n1): the probes are attached in
- * windows covering under half of the run, the orders statement's estimated count over the run
+ * once in ~6 runs) over the N+1 job run again and again for 3 s (Debian's 3.11, 50 customers:
+ * 51 queries per call of billing_n1): the probes are attached in windows covering under half
+ * of the run, the orders statement's estimated count over the run
  * is within 2x of the job's own count, never marked exact, and the N+1 is found from calls
  * seen whole inside windows with exactly 50 queries each. */
 Test(queries, budget_windows_estimate_and_n1, .timeout = 300)
